@@ -1,0 +1,137 @@
+"""The `sheetnet` command: build, check, train, templates. One library call per command."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sheetnet.errors import SheetnetError
+from sheetnet.spec import DEFAULT_TEMPLATE, Spec, load_spec, load_template, template_names
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Turn a small neural network into a workbook where every number of training is a formula.",
+)
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Report a SheetnetError as one line on stderr and exit 2, with no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SheetnetError as exc:
+            typer.echo(f"sheetnet: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _choose_spec(
+    template: str | None, config: Path | None, iters: int | None, lr: float | None = None
+) -> Spec:
+    if template and config:
+        raise SheetnetError("give either --template or --config, not both")
+    spec = load_spec(config) if config else load_template(template or DEFAULT_TEMPLATE)
+    changes: dict[str, Any] = {}
+    if iters is not None:
+        if iters < 1:
+            raise SheetnetError(f"--iters must be a positive integer, got {iters}")
+        changes["iterations"] = iters
+    if lr is not None:
+        if not lr > 0:
+            raise SheetnetError(f"--lr must be a positive number, got {lr}")
+        changes["learning_rate"] = lr
+    return spec.replace(**changes) if changes else spec
+
+
+TemplateOpt = Annotated[
+    str | None, typer.Option("--template", "-t", help="Template name (see `sheetnet templates`).")
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="A network spec TOML file.")
+]
+ItersOpt = Annotated[
+    int | None, typer.Option("--iters", "-n", help="Iterations (overrides the spec).")
+]
+LrOpt = Annotated[float | None, typer.Option("--lr", help="Learning rate (overrides the spec).")]
+
+
+@app.command()
+@friendly_errors
+def build(
+    output: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
+    template: TemplateOpt = None,
+    config: ConfigOpt = None,
+    iters: ItersOpt = None,
+    lr: LrOpt = None,
+    lang: Annotated[str, typer.Option(help="Language of labels and sheets: en or zh.")] = "en",
+) -> None:
+    """Write the training workbook: one row per iteration, every number a live formula."""
+    from sheetnet.workbook import build_workbook
+
+    if output.suffix.lower() != ".xlsx":
+        raise SheetnetError(f"{output}: the output must be an .xlsx file")
+    spec = _choose_spec(template, config, iters, lr)
+    build_workbook(spec, output, lang=lang)
+    typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.title})")
+
+
+@app.command()
+@friendly_errors
+def check(
+    workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet build`.")],
+    engine: Annotated[str, typer.Option(help="formulas or libreoffice.")] = "formulas",
+    rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-9,
+) -> None:
+    """Recompute the workbook's formulas and compare every cell with the NumPy core."""
+    from sheetnet.check import run_check
+
+    report = run_check(workbook, engine=engine, rtol=rtol)
+    typer.echo(report.summary())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def train(
+    template: TemplateOpt = None,
+    config: ConfigOpt = None,
+    iters: ItersOpt = None,
+    lr: LrOpt = None,
+    csv: Annotated[Path | None, typer.Option(help="Write every iteration to this CSV file.")] = None,
+) -> None:
+    """Train with the NumPy reference core only and print (or save) the trajectory."""
+    from sheetnet.reference import train as train_reference
+    from sheetnet.tables import write_csv
+
+    spec = _choose_spec(template, config, iters, lr)
+    frame = train_reference(spec)
+    if csv is not None:
+        write_csv(frame, csv)
+        typer.echo(f"wrote {csv} ({len(frame)} rows, {len(frame.columns)} columns)")
+    else:
+        typer.echo(frame.to_string(max_rows=20, max_cols=12))
+
+
+@app.command()
+@friendly_errors
+def templates() -> None:
+    """List the network templates: name, shape and title."""
+    for name in template_names():
+        spec = load_template(name)
+        shape = "-".join(map(str, spec.sizes))
+        default = " (default)" if name == DEFAULT_TEMPLATE else ""
+        typer.echo(f"{name:<26} {shape:<10} {spec.title}{default}")
+
+
+def main() -> None:  # pragma: no cover - python -m sheetnet
+    sys.exit(app())

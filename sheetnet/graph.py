@@ -1,0 +1,213 @@
+"""Training unrolled into columns: each Training-sheet quantity and the expression that makes it.
+
+Per sample k and layer l (neurons j, inputs i), with f the layer's activation:
+    z(l)[j] = Σ_i W(l)[j,i]·a(l−1)[i] + b(l)[j]          a(0) = x, a(l)[j] = f(z(l)[j])
+    loss    = r · Σ_k scale·Σ_j (a(L)[j] − t[j])²        r = 1/K for the mean, 1 for the sum
+    δ(L)[j] = 2·scale·(a(L)[j] − t[j]) · f′(z(L)[j])
+    δ(l)[i] = (Σ_j W(l+1)[j,i]·δ(l+1)[j]) · f′(z(l)[i])
+    ∂L/∂W(l)[j,i] = r · Σ_k δ(l)[j]·a(l−1)[i]            ∂L/∂b(l)[j] = r · Σ_k δ(l)[j]
+    next row's θ = θ − η·∂L/∂θ
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sheetnet import ids
+from sheetnet.formula import Cell, Const, Expr, Num, add, div, mul, power, sub
+from sheetnet.ops import ACTIVATIONS, LOSSES
+from sheetnet.spec import Spec
+
+GROUPS = ("iter", "param", "forward", "loss", "backward", "gradient")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One Training-sheet column: its id, group and formula.
+
+    `first` is the formula of row 0 where it differs (parameters read the Network sheet there);
+    `in_final_row` says whether the row after the last update has this column.
+    """
+
+    qid: str
+    group: str
+    formula: Expr | None
+    first: Expr | None = None
+    in_final_row: bool = True
+
+    def formula_for(self, t: int) -> Expr | None:
+        return self.first if t == 0 and self.first is not None else self.formula
+
+
+# --- Network-sheet inputs, by key (layout.py gives each key its cell) ----------------------
+
+LEARNING_RATE = Const("lr")
+
+
+def input_key(i: int, k: int) -> Const:
+    return Const(f"x[{i + 1}]@{k + 1}")
+
+
+def target_key(j: int, k: int) -> Const:
+    return Const(f"t[{j + 1}]@{k + 1}")
+
+
+def initial_key(param_id: str) -> Const:
+    return Const(f"init:{param_id}")
+
+
+# --- the columns ---------------------------------------------------------------------------
+
+
+def training_columns(spec: Spec) -> list[Column]:
+    """Every column of the Training sheet, in order; ids match ids.all_ids(spec)."""
+    columns = [Column("iter", "iter", None)]
+    columns += _parameter_columns(spec)
+    columns += _forward_columns(spec)
+    columns.append(Column("loss", "loss", _loss(spec)))
+    columns += _backward_columns(spec)
+    columns += _gradient_columns(spec)
+    return columns
+
+
+def _parameter_columns(spec: Spec) -> list[Column]:
+    trained = set(ids.gradients(spec))
+    columns = []
+    for qid in ids.params(spec):
+        grad = ids.gradient_of(qid)
+        if grad in trained:
+            step = sub(Cell(qid, prev=True), mul(LEARNING_RATE, Cell(grad, prev=True)))
+            columns.append(Column(qid, "param", step, first=initial_key(qid)))
+        else:  # a fixed bias reads its Network cell in every row
+            columns.append(Column(qid, "param", initial_key(qid)))
+    return columns
+
+
+def _activation_in(spec: Spec, layer: int, i: int, k: int) -> Expr:
+    """a(layer)[i] of sample k, where layer −1 is the input x."""
+    if layer < 0:
+        return input_key(i, k)
+    return Cell(ids.neuron("a", layer, i, k, spec))
+
+
+def _weighted_sum(spec: Spec, layer: int, j: int, k: int) -> Expr:
+    terms = [
+        mul(Cell(ids.weight(layer, j, i)), _activation_in(spec, layer - 1, i, k))
+        for i in range(spec.sizes[layer])
+    ]
+    if spec.bias != "none":
+        terms.append(Cell(ids.bias(spec, layer, j)))
+    return add(*terms)
+
+
+def _forward_columns(spec: Spec) -> list[Column]:
+    columns = []
+    for k in range(spec.n_samples):
+        for layer, act in enumerate(spec.activations):
+            n = spec.sizes[layer + 1]
+            for j in range(n):
+                z = _weighted_sum(spec, layer, j, k)
+                columns.append(Column(ids.neuron("z", layer, j, k, spec), "forward", z))
+            for j in range(n):
+                z_cell = Cell(ids.neuron("z", layer, j, k, spec))
+                a = ACTIVATIONS[act].excel(z_cell)
+                columns.append(Column(ids.neuron("a", layer, j, k, spec), "forward", a))
+    return columns
+
+
+def _output_error(spec: Spec, j: int, k: int) -> Expr:
+    return sub(_activation_in(spec, spec.n_layers - 1, j, k), target_key(j, k))
+
+
+def _per_sample_mean(spec: Spec, total: Expr) -> Expr:
+    """Divide a sum over samples by K when the loss is the mean over K > 1 samples."""
+    if spec.reduction == "mean" and spec.n_samples > 1:
+        return div(total, Num(spec.n_samples))
+    return total
+
+
+def _loss(spec: Spec) -> Expr:
+    n_out = spec.sizes[-1]
+    squares = add(
+        *(
+            power(_output_error(spec, j, k), Num(2))
+            for k in range(spec.n_samples)
+            for j in range(n_out)
+        )
+    )
+    scaled = {
+        "half_sse": lambda s: mul(Num(0.5), s),
+        "sse": lambda s: s,
+        "mse": lambda s: div(s, Num(n_out)),
+    }[spec.loss](squares)
+    return _per_sample_mean(spec, scaled)
+
+
+def _derivative_factor(spec: Spec, layer: int, j: int, k: int) -> Expr | None:
+    z = Cell(ids.neuron("z", layer, j, k, spec))
+    a = Cell(ids.neuron("a", layer, j, k, spec))
+    return ACTIVATIONS[spec.activations[layer]].excel_derivative(z, a)
+
+
+def _times(*factors: Expr | None) -> Expr:
+    """Product of the factors that are not None (None stands for a factor of 1)."""
+    return mul(*(f for f in factors if f is not None))
+
+
+def _delta(spec: Spec, layer: int, j: int, k: int) -> Expr:
+    derivative = _derivative_factor(spec, layer, j, k)
+    if layer == spec.n_layers - 1:
+        factor = LOSSES[spec.loss].gradient_factor(spec.sizes[-1])
+        return _times(factor, _output_error(spec, j, k), derivative)
+    back = add(
+        *(
+            mul(Cell(ids.weight(layer + 1, h, j)), Cell(ids.neuron("delta", layer + 1, h, k, spec)))
+            for h in range(spec.sizes[layer + 2])
+        )
+    )
+    return _times(back, derivative)
+
+
+def _backward_columns(spec: Spec) -> list[Column]:
+    return [
+        Column(ids.neuron("delta", layer, j, k, spec), "backward", _delta(spec, layer, j, k),
+               in_final_row=False)
+        for k in range(spec.n_samples)
+        for layer in reversed(range(spec.n_layers))
+        for j in range(spec.sizes[layer + 1])
+    ]
+
+
+def _gradient_columns(spec: Spec) -> list[Column]:
+    columns = []
+    K = spec.n_samples
+    for layer in range(spec.n_layers):
+        n_to, n_from = spec.sizes[layer + 1], spec.sizes[layer]
+        for j in range(n_to):
+            for i in range(n_from):
+                terms = [
+                    mul(Cell(ids.neuron("delta", layer, j, k, spec)),
+                        _activation_in(spec, layer - 1, i, k))
+                    for k in range(K)
+                ]
+                expr = _per_sample_mean(spec, add(*terms))
+                columns.append(Column(ids.weight(layer, j, i, "dW"), "gradient", expr,
+                                      in_final_row=False))
+        if spec.trains_bias:
+            columns += _bias_gradient_columns(spec, layer)
+    return columns
+
+
+def _bias_gradient_columns(spec: Spec, layer: int) -> list[Column]:
+    n = spec.sizes[layer + 1]
+    neurons_of = [range(n)] if spec.bias == "shared" else [[j] for j in range(n)]
+    columns = []
+    for qid, neurons in zip(ids.bias_ids(spec, layer, "db"), neurons_of, strict=True):
+        terms = [
+            Cell(ids.neuron("delta", layer, j, k, spec))
+            for k in range(spec.n_samples)
+            for j in neurons
+        ]
+        expr = _per_sample_mean(spec, add(*terms))
+        columns.append(Column(qid, "gradient", expr, in_final_row=False))
+    return columns

@@ -1,0 +1,140 @@
+"""NumPy reference trainer: textbook matrix backpropagation, float64, every iteration in a DataFrame.
+
+It shares nothing with the workbook code but the spec and the activation registry's NumPy
+functions, so a wrong formula in the workbook cannot hide behind the same mistake here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sheetnet import ids
+from sheetnet.ops import ACTIVATIONS, LOSSES
+from sheetnet.spec import Spec
+
+
+@dataclass
+class Parameters:
+    weights: list[np.ndarray]  # W[l] has shape (n_to, n_from)
+    biases: list[np.ndarray]  # b[l] has shape (n_to, 1), (1, 1) when shared, (0, 1) when none
+
+    def bias_term(self, layer: int) -> np.ndarray | float:
+        b = self.biases[layer]
+        return 0.0 if b.size == 0 else b  # (1, 1) broadcasts as a shared bias
+
+
+@dataclass
+class Step:
+    """One iteration: activations per layer (columns = samples), loss, deltas, gradients."""
+
+    z: list[np.ndarray]
+    a: list[np.ndarray]  # a[0] is the input X, a[l] the output of layer l
+    loss: float
+    delta: list[np.ndarray]  # ∂(per-sample loss)/∂z, one column per sample
+    dW: list[np.ndarray]
+    db: list[np.ndarray]
+
+
+def initial_parameters(spec: Spec) -> Parameters:
+    weights = [np.array(w, dtype=float) for w in spec.weights]
+    biases = [np.array(b, dtype=float).reshape(-1, 1) for b in spec.biases]
+    return Parameters(weights, biases)
+
+
+def forward(spec: Spec, params: Parameters, X: np.ndarray) -> tuple[list, list]:
+    """z(l) = W(l)·a(l−1) + b(l), a(l) = f(z(l)), for all samples at once (one per column)."""
+    z, a = [], [X]
+    for layer, act in enumerate(spec.activations):
+        z.append(params.weights[layer] @ a[-1] + params.bias_term(layer))
+        a.append(ACTIVATIONS[act].numpy(z[-1]))
+    return z, a
+
+
+def sample_weight(spec: Spec) -> float:
+    """Each sample's weight in the total loss: 1/K for the mean over K samples, 1 for the sum."""
+    return 1.0 / spec.n_samples if spec.reduction == "mean" else 1.0
+
+
+def loss_value(spec: Spec, output: np.ndarray, T: np.ndarray) -> float:
+    scale = LOSSES[spec.loss].scale(spec.sizes[-1])
+    per_sample = scale * np.sum((output - T) ** 2, axis=0)
+    return float(sample_weight(spec) * per_sample.sum())
+
+
+def step(spec: Spec, params: Parameters, X: np.ndarray, T: np.ndarray) -> Step:
+    """Forward pass, loss, and backpropagation of δ = ∂loss/∂z layer by layer."""
+    z, a = forward(spec, params, X)
+    L = spec.n_layers
+    scale = LOSSES[spec.loss].scale(spec.sizes[-1])
+    derivative = [ACTIVATIONS[act].numpy_derivative for act in spec.activations]
+    delta: list[np.ndarray] = [np.empty(0)] * L
+    delta[L - 1] = 2 * scale * (a[L] - T) * derivative[L - 1](z[L - 1], a[L])
+    for layer in range(L - 2, -1, -1):
+        back = params.weights[layer + 1].T @ delta[layer + 1]
+        delta[layer] = back * derivative[layer](z[layer], a[layer + 1])
+    r = sample_weight(spec)
+    dW = [r * delta[layer] @ a[layer].T for layer in range(L)]
+    db = [_bias_gradient(spec, r, d) for d in delta]
+    return Step(z, a, loss_value(spec, a[L], T), delta, dW, db)
+
+
+def _bias_gradient(spec: Spec, r: float, delta: np.ndarray) -> np.ndarray:
+    if spec.bias == "shared":
+        return np.array([[r * delta.sum()]])
+    if spec.bias == "per-neuron":
+        return r * delta.sum(axis=1, keepdims=True)
+    return np.zeros((0, 1))
+
+
+def update(spec: Spec, params: Parameters, s: Step) -> Parameters:
+    """Gradient descent: θ ← θ − η·∂L/∂θ (biases only when they are trained)."""
+    lr = spec.learning_rate
+    weights = [w - lr * g for w, g in zip(params.weights, s.dW, strict=True)]
+    if spec.trains_bias:
+        biases = [b - lr * g for b, g in zip(params.biases, s.db, strict=True)]
+    else:
+        biases = params.biases
+    return Parameters(weights, biases)
+
+
+def train(spec: Spec) -> pd.DataFrame:
+    """Every iteration as a row (index = updates applied so far), columns named by column id.
+
+    Row t holds the parameters after t updates, the forward pass and loss they give, and
+    (for t < iterations) the deltas and gradients that make row t+1.
+    """
+    X = np.array(spec.inputs, dtype=float).T  # one column per sample
+    T = np.array(spec.targets, dtype=float).T
+    params = initial_parameters(spec)
+    rows = []
+    for t in range(spec.iterations + 1):
+        s = step(spec, params, X, T)
+        rows.append(_row(spec, t, params, s, last=t == spec.iterations))
+        params = update(spec, params, s)
+    columns = ids.all_ids(spec)
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.set_index("iter", drop=False)
+
+
+def _row(spec: Spec, t: int, params: Parameters, s: Step, *, last: bool) -> dict[str, float]:
+    row: dict[str, float] = {"iter": t}
+    for layer in range(spec.n_layers):
+        row.update(ids.named_matrix("W", layer, params.weights[layer]))
+        row.update(ids.named_bias("b", spec, layer, params.biases[layer]))
+    for k in range(spec.n_samples):
+        for layer in range(spec.n_layers):
+            row.update(ids.named_vector("z", layer, s.z[layer][:, k], k, spec))
+            row.update(ids.named_vector("a", layer, s.a[layer + 1][:, k], k, spec))
+    row["loss"] = s.loss
+    if not last:
+        for k in range(spec.n_samples):
+            for layer in reversed(range(spec.n_layers)):
+                row.update(ids.named_vector("delta", layer, s.delta[layer][:, k], k, spec))
+        for layer in range(spec.n_layers):
+            row.update(ids.named_matrix("dW", layer, s.dW[layer]))
+            if spec.trains_bias:
+                row.update(ids.named_bias("db", spec, layer, s.db[layer]))
+    return row

@@ -1,0 +1,373 @@
+"""The network spec: a frozen dataclass loaded from TOML, validated field by field."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sheetnet.errors import SheetnetError
+
+ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu")
+BIAS_MODES = ("none", "shared", "per-neuron")
+LOSSES = ("half_sse", "sse", "mse")
+REDUCTIONS = ("mean", "sum")
+
+# Every field the TOML may hold, by table; anything else is a typo worth reporting.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "": ("title", "description", "network", "training", "init", "data"),
+    "network": ("sizes", "activations", "bias", "train_bias", "loss"),
+    "training": ("learning_rate", "iterations", "reduction"),
+    "init": ("weights", "biases", "seed"),
+    "data": ("inputs", "targets"),
+}
+
+Matrix = tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A network, its data and how to train it.
+
+    weights[l][j][i] is the weight into neuron j of layer l+1 from neuron i of layer l
+    (both counted from 0 here, from 1 in column ids), so z = W·a + b.
+    biases[l] holds one number per neuron ("per-neuron"), one number ("shared") or none ("none").
+    """
+
+    title: str
+    description: str
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    bias: str
+    train_bias: bool
+    loss: str
+    learning_rate: float
+    iterations: int
+    reduction: str
+    weights: tuple[Matrix, ...]
+    biases: tuple[tuple[float, ...], ...]
+    inputs: Matrix
+    targets: Matrix
+    name: str = ""
+
+    @property
+    def n_layers(self) -> int:
+        """Layers after the input layer."""
+        return len(self.sizes) - 1
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def trains_bias(self) -> bool:
+        return self.bias != "none" and self.train_bias
+
+    def replace(self, **changes: Any) -> Spec:
+        """A copy with some fields changed (validated again)."""
+        return validate(dataclasses.replace(self, **changes))
+
+
+def load_spec(path: Path) -> Spec:
+    """Read and validate a spec TOML file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SheetnetError(f"{path}: no such file; give the path of a network TOML") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SheetnetError(f"{path}: cannot read it ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SheetnetError(f"{path}: not valid TOML ({exc})") from None
+    return parse_spec(data, name=Path(path).stem, source=str(path))
+
+
+def parse_spec(data: dict[str, Any], *, name: str = "", source: str = "spec") -> Spec:
+    """Build a Spec from a parsed TOML table, with a one-line error for the first bad field."""
+    try:
+        return _parse(data, name)
+    except SheetnetError as exc:
+        raise SheetnetError(f"{source}: {exc}") from None
+
+
+def _parse(data: dict[str, Any], name: str) -> Spec:
+    _check_fields(data, "")
+    network = _table(data, "network", required=True)
+    training = _table(data, "training", required=True)
+    init = _table(data, "init", required=False)
+    samples = _table(data, "data", required=True)
+
+    sizes = _int_list(network, "network.sizes", "sizes")
+    if len(sizes) < 2 or any(n < 1 for n in sizes):
+        raise SheetnetError(
+            "network.sizes must list at least two positive layer sizes, e.g. [2, 2, 2]"
+        )
+    n_layers = len(sizes) - 1
+    activations = _get(network, "activations", list, "network.activations", None)
+    if len(activations) != n_layers:
+        raise SheetnetError(
+            f"network.activations must have {n_layers} entries (one per layer after the input),"
+            f" got {len(activations)}"
+        )
+    for act in activations:
+        _choice(act, ACTIVATIONS, "network.activations")
+    bias = _choice(network.get("bias", "per-neuron"), BIAS_MODES, "network.bias")
+    train_bias = _get(network, "train_bias", bool, "network.train_bias", True)
+    loss = _choice(network.get("loss", "half_sse"), LOSSES, "network.loss")
+
+    learning_rate = _number(training, "learning_rate", "training.learning_rate")
+    if not learning_rate > 0:
+        raise SheetnetError(
+            f"training.learning_rate must be a positive number, got {learning_rate}"
+        )
+    iterations = _get(training, "iterations", int, "training.iterations", 100)
+    if isinstance(iterations, bool) or iterations < 1:
+        raise SheetnetError(f"training.iterations must be a positive integer, got {iterations}")
+    reduction = _choice(training.get("reduction", "mean"), REDUCTIONS, "training.reduction")
+
+    inputs = _matrix(samples, "inputs", "data.inputs", sizes[0])
+    targets = _matrix(samples, "targets", "data.targets", sizes[-1])
+    if len(inputs) != len(targets):
+        raise SheetnetError(
+            f"data.inputs has {len(inputs)} samples but data.targets has {len(targets)};"
+            " give one target row per input row"
+        )
+    weights, biases = _initial_parameters(init, sizes, bias)
+    return Spec(
+        title=str(data.get("title", name or "sheetnet network")),
+        description=str(data.get("description", "")),
+        sizes=tuple(sizes),
+        activations=tuple(activations),
+        bias=bias,
+        train_bias=train_bias,
+        loss=loss,
+        learning_rate=learning_rate,
+        iterations=iterations,
+        reduction=reduction,
+        weights=weights,
+        biases=biases,
+        inputs=inputs,
+        targets=targets,
+        name=name,
+    )
+
+
+def validate(spec: Spec) -> Spec:
+    """Re-check a Spec built in code (e.g. after replace) by round-tripping it through parse."""
+    return parse_spec(to_table(spec), name=spec.name)
+
+
+def to_table(spec: Spec) -> dict[str, Any]:
+    """The TOML table that parse_spec turns back into this spec."""
+    biases: list[Any] = [list(b) if spec.bias == "per-neuron" else b[0] for b in spec.biases]
+    table: dict[str, Any] = {
+        "title": spec.title,
+        "description": spec.description,
+        "network": {
+            "sizes": list(spec.sizes),
+            "activations": list(spec.activations),
+            "bias": spec.bias,
+            "train_bias": spec.train_bias,
+            "loss": spec.loss,
+        },
+        "training": {
+            "learning_rate": spec.learning_rate,
+            "iterations": spec.iterations,
+            "reduction": spec.reduction,
+        },
+        "init": {"weights": [[list(row) for row in w] for w in spec.weights]},
+        "data": {
+            "inputs": [list(r) for r in spec.inputs],
+            "targets": [list(r) for r in spec.targets],
+        },
+    }
+    if spec.bias != "none":
+        table["init"]["biases"] = biases
+    return table
+
+
+def _initial_parameters(
+    init: dict[str, Any], sizes: list[int], bias: str
+) -> tuple[tuple[Matrix, ...], tuple[tuple[float, ...], ...]]:
+    if "seed" in init:
+        if "weights" in init or "biases" in init:
+            raise SheetnetError("init: give either seed or weights/biases, not both")
+        seed = _get(init, "seed", int, "init.seed", None)
+        return _seeded_parameters(seed, sizes, bias)
+    if "weights" not in init:
+        raise SheetnetError("init.weights is missing: give one [to][from] matrix per layer, or seed")
+    weights = _weights(init["weights"], sizes)
+    biases = _biases(init.get("biases"), sizes, bias)
+    return weights, biases
+
+
+def _seeded_parameters(
+    seed: int, sizes: list[int], bias: str
+) -> tuple[tuple[Matrix, ...], tuple[tuple[float, ...], ...]]:
+    # Uniform in ±1/√fan_in (the usual scale for sigmoid nets), rounded to 4 decimals so the
+    # Network sheet shows numbers a student can copy by hand; biases start at 0.
+    rng = np.random.default_rng(seed)
+    weights = []
+    for n_from, n_to in itertools.pairwise(sizes):
+        limit = 1 / math.sqrt(n_from)
+        w = np.round(rng.uniform(-limit, limit, size=(n_to, n_from)), 4)
+        weights.append(tuple(tuple(float(x) for x in row) for row in w))
+    biases = tuple(_zero_bias(n, bias) for n in sizes[1:])
+    return tuple(weights), biases
+
+
+def _zero_bias(n: int, bias: str) -> tuple[float, ...]:
+    return {"none": (), "shared": (0.0,), "per-neuron": (0.0,) * n}[bias]
+
+
+def _weights(value: Any, sizes: list[int]) -> tuple[Matrix, ...]:
+    n_layers = len(sizes) - 1
+    if not isinstance(value, list) or len(value) != n_layers:
+        raise SheetnetError(f"init.weights must hold {n_layers} matrices, one per layer")
+    layers = []
+    for layer, (n_from, n_to) in enumerate(itertools.pairwise(sizes), start=1):
+        field = f"init.weights[{layer}]"
+        rows = value[layer - 1]
+        if not isinstance(rows, list) or len(rows) != n_to:
+            raise SheetnetError(
+                f"{field} must have {n_to} rows (one per neuron of layer {layer}, [to][from])"
+            )
+        layers.append(tuple(_row(r, n_from, f"{field}[{j}]") for j, r in enumerate(rows, 1)))
+    return tuple(layers)
+
+
+def _biases(value: Any, sizes: list[int], bias: str) -> tuple[tuple[float, ...], ...]:
+    n_layers = len(sizes) - 1
+    if bias == "none":
+        if value is not None:
+            raise SheetnetError('init.biases given but network.bias = "none"; remove one of them')
+        return ((),) * n_layers
+    if value is None:
+        raise SheetnetError(f'init.biases is missing: network.bias = "{bias}" needs them')
+    if not isinstance(value, list) or len(value) != n_layers:
+        raise SheetnetError(f"init.biases must hold {n_layers} entries, one per layer")
+    result = []
+    for layer, (entry, n) in enumerate(zip(value, sizes[1:], strict=True), start=1):
+        field = f"init.biases[{layer}]"
+        if bias == "shared":
+            if not _is_number(entry):
+                raise SheetnetError(f'{field} must be one number (network.bias = "shared")')
+            result.append((float(entry),))
+        else:
+            result.append(_row(entry, n, f"{field} (per-neuron)"))
+    return tuple(result)
+
+
+def _matrix(table: dict[str, Any], key: str, field: str, width: int) -> Matrix:
+    if key not in table:
+        raise SheetnetError(f"{field} is missing: give one row of {width} numbers per sample")
+    rows = table[key]
+    if not isinstance(rows, list) or not rows:
+        raise SheetnetError(f"{field} must be a list of rows, e.g. [[0.1, 0.2]]")
+    if _is_number(rows[0]):
+        rows = [rows]  # a single sample may be written as a flat list
+    return tuple(_row(r, width, f"{field}[{k}]") for k, r in enumerate(rows, 1))
+
+
+def _row(value: Any, width: int, field: str) -> tuple[float, ...]:
+    if not isinstance(value, list) or len(value) != width or not all(map(_is_number, value)):
+        raise SheetnetError(f"{field} must be a list of {width} numbers, got {value!r}")
+    numbers = tuple(float(x) for x in value)
+    if not all(math.isfinite(x) for x in numbers):
+        raise SheetnetError(f"{field} must hold finite numbers, got {value!r}")
+    return numbers
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_fields(table: dict[str, Any], prefix: str) -> None:
+    allowed = FIELDS[prefix]
+    for key in table:
+        if key not in allowed:
+            where = f"{prefix}.{key}" if prefix else key
+            raise SheetnetError(f"unknown field {where!r}; expected one of: {', '.join(allowed)}")
+
+
+def _table(data: dict[str, Any], key: str, *, required: bool) -> dict[str, Any]:
+    if key not in data:
+        if required:
+            raise SheetnetError(f"the [{key}] table is missing")
+        return {}
+    table = data[key]
+    if not isinstance(table, dict):
+        raise SheetnetError(f"{key} must be a table ([{key}])")
+    _check_fields(table, key)
+    return table
+
+
+def _get(table: dict[str, Any], key: str, kind: type, field: str, default: Any) -> Any:
+    if key not in table:
+        if default is None:
+            raise SheetnetError(f"{field} is missing")
+        return default
+    value = table[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise SheetnetError(f"{field} must be {_KIND_NAMES[kind]}, got {value!r}")
+    return value
+
+
+_KIND_NAMES = {list: "a list", bool: "true or false", int: "an integer", str: "a string"}
+
+
+def _number(table: dict[str, Any], key: str, field: str) -> float:
+    if key not in table:
+        raise SheetnetError(f"{field} is missing")
+    value = table[key]
+    if not _is_number(value) or not math.isfinite(value):
+        raise SheetnetError(f"{field} must be a number, got {value!r}")
+    return float(value)
+
+
+def _int_list(table: dict[str, Any], field: str, key: str) -> list[int]:
+    value = _get(table, key, list, field, None)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        raise SheetnetError(f"{field} must be a list of integers, got {value!r}")
+    return value
+
+
+def _choice(value: Any, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise SheetnetError(f"{field}: unknown value {value!r}; expected one of: {', '.join(allowed)}")
+    return value
+
+
+# --- templates -----------------------------------------------------------------------------
+
+DEFAULT_TEMPLATE = "seed-004-2-2-2"
+
+
+def templates_dir() -> Path:
+    """templates/ at the top of a source checkout, or sheetnet/templates in an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise SheetnetError("the templates folder is missing from this installation; reinstall sheetnet")
+
+
+def template_names() -> list[str]:
+    return sorted(p.stem for p in templates_dir().glob("*.toml"))
+
+
+def load_template(name: str) -> Spec:
+    path = templates_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise SheetnetError(
+            f"unknown template {name!r}; run `sheetnet templates` to list them"
+            f" ({', '.join(template_names())})"
+        )
+    return load_spec(path)

@@ -1,0 +1,61 @@
+"""Cell formats: one fill colour per column group, one number format per kind of quantity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+
+# (band fill, pale fill for the data cells) per group; used the same way on every sheet.
+GROUP_COLOURS = {
+    "iter": ("#D9D9D9", "#F2F2F2"),
+    "param": ("#9DC3E6", "#DDEBF7"),
+    "forward": ("#A9D08E", "#E2EFDA"),
+    "loss": ("#F4B084", "#FCE4D6"),
+    "backward": ("#B4A7D6", "#E4DFEC"),
+    "gradient": ("#FFD966", "#FFF2CC"),
+    "update": ("#9DC3E6", "#DDEBF7"),
+}
+NUMBER_FORMATS = {
+    "iter": "0",
+    "param": "0.0000000",
+    "forward": "0.0000000",
+    "loss": "0.000000E+00",
+    "backward": "0.000000E+00",
+    "gradient": "0.000000E+00",
+    "update": "0.0000000",
+}
+INPUT_FILL = "#FFFF99"
+
+
+class Formats:
+    """The workbook's formats, created once (XlsxWriter formats belong to one workbook)."""
+
+    def __init__(self, book: Workbook) -> None:
+        def add(**props: Any) -> Format:
+            return book.add_format({"font_name": "Calibri", "font_size": 11, **props})
+
+        self.title = add(bold=True, font_size=16)
+        self.heading = add(bold=True, font_size=12)
+        self.wrap = add(text_wrap=True, valign="top")
+        self.note = add(italic=True, font_color="#7F6000")
+        self.label = add(bold=True)
+        self.header = add(bold=True, bg_color="#D9D9D9", border=1, align="center")
+        self.input = add(bg_color=INPUT_FILL, border=1, border_color="#BF9000", locked=False)
+        self.fixed = add(font_color="#595959", align="left")
+        self.id_cell = add(font_name="Consolas", font_size=9, font_color="#595959",
+                           bottom=1, align="center")
+        self.band = {
+            g: add(bold=True, bg_color=band, align="center", valign="vcenter", border=1,
+                   text_wrap=True)
+            for g, (band, _) in GROUP_COLOURS.items()
+        }
+        self.label_cell = {
+            g: add(bold=True, bg_color=pale, align="center", border=1)
+            for g, (_, pale) in GROUP_COLOURS.items()
+        }
+        self.data = {
+            g: add(bg_color=pale, num_format=NUMBER_FORMATS[g])
+            for g, (_, pale) in GROUP_COLOURS.items()
+        }
