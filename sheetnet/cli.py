@@ -75,12 +75,12 @@ def build(
     lang: Annotated[str, typer.Option(help="Language of labels and sheets: en or zh.")] = "en",
 ) -> None:
     """Write the training workbook: one row per iteration, every number a live formula."""
-    from sheetnet.workbook import build_workbook
+    from sheetnet.workbook import BuildOptions, build_workbook
 
     if output.suffix.lower() != ".xlsx":
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
     spec = _choose_spec(template, config, iters, lr)
-    build_workbook(spec, output, lang=lang)
+    build_workbook(spec, output, options=BuildOptions(lang=lang))
     typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.title})")
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +27,37 @@ from sheetnet.reference import train
 from sheetnet.spec import Spec
 
 
-def build_workbook(spec: Spec, path: Path, *, lang: str = "en") -> Path:
+@dataclass(frozen=True)
+class BuildOptions:
+    """What to put in the workbook beyond the Network and Training sheets."""
+
+    lang: str = "en"
+    paper: str = "a4"  # a4 | letter
+    compare_lr: tuple[float, ...] = ()  # learning rates for the side-by-side sheet
+    summary_every: int | None = None  # every k-th iteration on a summary sheet
+
+
+@dataclass
+class Context:
+    """Everything a sheet writer needs; each extra sheet module takes one of these."""
+
+    spec: Spec
+    options: BuildOptions
+    words: dict[str, str]
+    network: NetworkLayout
+    training: TrainingLayout
+    reference: pd.DataFrame
+    book: xlsxwriter.Workbook
+    fmt: styles.Formats
+    sheets: dict[str, Worksheet] = field(default_factory=dict)
+
+
+def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = None) -> Path:
     """Write the workbook for spec to path, atomically (a temporary file renamed into place)."""
+    options = options or BuildOptions()
     path = Path(path)
-    words = strings(lang)
-    if not path.parent.exists() or not path.parent.is_dir():
+    words = strings(options.lang)
+    if not path.parent.is_dir():
         raise SheetnetError(f"the folder {path.parent} does not exist; create it or choose another")
     network = NetworkLayout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
@@ -37,7 +65,10 @@ def build_workbook(spec: Spec, path: Path, *, lang: str = "en") -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".xlsx", prefix=".sheetnet-", dir=path.parent)
     os.close(fd)
     try:
-        _write(Path(tmp), spec, network, training, reference, words)
+        book = xlsxwriter.Workbook(tmp, {"constant_memory": True})
+        ctx = Context(spec, options, words, network, training, reference, book, styles.Formats(book))
+        _write(ctx)
+        book.close()
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -45,22 +76,27 @@ def build_workbook(spec: Spec, path: Path, *, lang: str = "en") -> Path:
     return path
 
 
-def _write(
-    tmp: Path,
-    spec: Spec,
-    network: NetworkLayout,
-    training: TrainingLayout,
-    reference: pd.DataFrame,
-    words: dict[str, str],
-) -> None:
-    book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
-    book.set_properties({"title": spec.title, "subject": "sheetnet", "comments": spec.description})
-    book.set_custom_property("sheetnet", "1")
-    fmt = styles.Formats(book)
-    write_network_sheet(book.add_worksheet(words["sheet.network"]), spec, network, fmt, words)
-    sheet = book.add_worksheet(words["sheet.training"])
-    write_training_sheet(sheet, spec, training, reference, fmt, words)
-    book.close()
+SheetWriter = Callable[["Context", Worksheet], None]
+
+
+def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
+    """(sheet name key in i18n, writer) in tab order; extra sheet modules are listed here."""
+    return [
+        ("sheet.network", write_network_sheet),
+        ("sheet.training", write_training_sheet),
+    ]
+
+
+def _write(ctx: Context) -> None:
+    spec = ctx.spec
+    ctx.book.set_properties({"title": spec.title, "subject": "sheetnet", "comments": spec.description})
+    ctx.book.set_custom_property("sheetnet", "1")
+    writers = _sheet_writers(ctx)
+    # Add every sheet first so each writer can refer to the others (charts, cross-sheet formulas).
+    for key, _ in writers:
+        ctx.sheets[key] = ctx.book.add_worksheet(ctx.words[key])
+    for key, writer in writers:
+        writer(ctx, ctx.sheets[key])
 
 
 # --- Network sheet -------------------------------------------------------------------------
@@ -80,9 +116,8 @@ def setting_values(spec: Spec) -> dict[str, Any]:
     }
 
 
-def write_network_sheet(
-    ws: Worksheet, spec: Spec, net: NetworkLayout, fmt: styles.Formats, words: dict[str, str]
-) -> None:
+def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
+    spec, net, fmt, words = ctx.spec, ctx.network, ctx.fmt, ctx.words
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1 + max(spec.sizes) + spec.sizes[-1], 12)
     ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
@@ -147,14 +182,8 @@ def _write_weight_blocks(
 # --- Training sheet ------------------------------------------------------------------------
 
 
-def write_training_sheet(
-    ws: Worksheet,
-    spec: Spec,
-    training: TrainingLayout,
-    reference: pd.DataFrame,
-    fmt: styles.Formats,
-    words: dict[str, str],
-) -> None:
+def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
+    spec, training, reference, fmt, words = ctx.spec, ctx.training, ctx.reference, ctx.fmt, ctx.words
     columns = training.columns
     _write_headers(ws, spec, training, fmt, words)
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
