@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,14 +13,9 @@ import xlsxwriter
 
 from sheetnet import libreoffice
 from sheetnet.libreoffice import LibreOfficeError, find_soffice, recalculate, to_pdf
+from tests.conftest import IN_CI, needs_libreoffice
 
-IN_CI = os.environ.get("CI") == "true"
-
-# Under CI a missing LibreOffice must fail loudly, never skip silently.
-skip_marker = pytest.mark.skipif(
-    find_soffice() is None and not IN_CI, reason="LibreOffice (soffice) not installed"
-)
-pytestmark = [pytest.mark.libreoffice, skip_marker]
+pytestmark = [pytest.mark.libreoffice, needs_libreoffice]
 
 
 def _planted(path: Path) -> Path:

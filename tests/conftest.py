@@ -1,0 +1,27 @@
+"""Shared test helpers: the LibreOffice marker and small builders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from sheetnet.libreoffice import find_soffice
+from sheetnet.spec import Spec, load_template
+from sheetnet.workbook import BuildOptions, build_workbook
+
+IN_CI = os.environ.get("CI") == "true"
+
+# Tests that need LibreOffice skip where it is absent, but under CI=true they must run (and fail
+# loudly if it is missing), so a green CI always means LibreOffice really recomputed.
+needs_libreoffice = pytest.mark.skipif(
+    find_soffice() is None and not IN_CI, reason="LibreOffice (soffice) not installed"
+)
+
+
+def build(tmp_path: Path, spec: Spec | str, name: str = "out.xlsx", **options: object) -> Path:
+    """Build a workbook for a spec or template name into tmp_path and return its path."""
+    if isinstance(spec, str):
+        spec = load_template(spec)
+    return build_workbook(spec, tmp_path / name, options=BuildOptions(**options))  # type: ignore[arg-type]
