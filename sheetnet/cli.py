@@ -73,15 +73,62 @@ def build(
     iters: ItersOpt = None,
     lr: LrOpt = None,
     lang: Annotated[str, typer.Option(help="Language of labels and sheets: en or zh.")] = "en",
+    summary_every: Annotated[int | None, typer.Option(
+        "--summary-every", metavar="K",
+        help="Summary sheet: every K-th iteration (besides t = 0, 1, 2, 5, 10, 20, 50, … and the last).",
+    )] = None,
+    compare_lr: Annotated[str | None, typer.Option(
+        "--compare-lr", metavar="RATES",
+        help="Add a sheet training the same network with each learning rate, e.g. 0.1,0.5,2.",
+    )] = None,
+    paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
+    pdf: Annotated[Path | None, typer.Option(
+        help="Also write this PDF of every sheet (needs LibreOffice).")] = None,
 ) -> None:
     """Write the training workbook: one row per iteration, every number a live formula."""
+    from sheetnet.compare import parse_rates
+    from sheetnet.summary import check_every
     from sheetnet.workbook import BuildOptions, build_workbook
 
     if output.suffix.lower() != ".xlsx":
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
     spec = _choose_spec(template, config, iters, lr)
-    build_workbook(spec, output, options=BuildOptions(lang=lang))
+    check_every(summary_every)
+    rates = parse_rates(compare_lr) if compare_lr is not None else ()
+    options = BuildOptions(lang=lang, summary_every=summary_every, compare_lr=rates, paper=paper)
+    if pdf is not None:
+        _check_pdf_target(pdf)  # before the workbook, so a missing LibreOffice writes nothing
+    build_workbook(spec, output, options=options)
     typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.title})")
+    if pdf is not None:
+        _write_pdf(output, pdf)
+
+
+def _check_pdf_target(pdf: Path) -> None:
+    from sheetnet.printing import check_pdf_path, ensure_libreoffice
+
+    check_pdf_path(pdf)
+    ensure_libreoffice()
+
+
+def _write_pdf(workbook: Path, pdf: Path) -> None:
+    from sheetnet.printing import export_pdf
+
+    export_pdf(workbook, pdf)
+    typer.echo(f"wrote {pdf}")
+
+
+@app.command("pdf")
+@friendly_errors
+def pdf_command(
+    workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet build`.")],
+    output: Annotated[Path, typer.Argument(help="The PDF file to write.")],
+) -> None:
+    """Print every sheet of a workbook to a PDF through headless LibreOffice."""
+    if not workbook.is_file():
+        raise SheetnetError(f"{workbook}: no such workbook")
+    _check_pdf_target(output)
+    _write_pdf(workbook, output)
 
 
 @app.command()

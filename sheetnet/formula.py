@@ -145,6 +145,9 @@ def evaluate(expr: Expr, lookup: Callable[[Cell | Const], float]) -> float:
             return lookup(expr)
         case Neg(operand):
             return -evaluate(operand, lookup)
+        case Call("IF", (cond, yes, no)):
+            # Like a spreadsheet, only the branch taken (the other may overflow, e.g. EXP(1000)).
+            return evaluate(yes if evaluate(cond, lookup) else no, lookup)
         case Call(name, args):
             return _FUNCTIONS[name](*(evaluate(a, lookup) for a in args))
         case Bin(op, left, right):

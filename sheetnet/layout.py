@@ -106,14 +106,20 @@ class TrainingLayout:
     network_sheet: str
     columns: list[graph.Column] = field(init=False)
     col_of: dict[str, int] = field(init=False)
+    # Optional placement for a second copy of the columns (the learning-rate comparison sheet):
+    # shift every column right, start the data lower, and read some Consts (e.g. "lr") from
+    # given absolute addresses instead of their Network cells.
+    col_offset: int = 0
+    first_data_row: int = FIRST_DATA_ROW
+    overrides: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.columns = graph.training_columns(self.spec)
-        self.col_of = {c.qid: n for n, c in enumerate(self.columns, start=1)}
-        check_fits(self.spec, len(self.columns))
+        self.col_of = {c.qid: n + self.col_offset for n, c in enumerate(self.columns, start=1)}
+        check_fits(self.spec, len(self.columns) + self.col_offset, first_data_row=self.first_data_row)
 
     def row_of(self, t: int) -> int:
-        return FIRST_DATA_ROW + t
+        return self.first_data_row + t
 
     @property
     def last_row(self) -> int:
@@ -129,6 +135,8 @@ class TrainingLayout:
         return self.constant_address(node.key)
 
     def constant_address(self, key: str) -> str:
+        if key in self.overrides:
+            return self.overrides[key]
         row, col = self.network.input_cells[key]
         return sheet_prefix(self.network_sheet) + address(row, col, absolute=True)
 
@@ -139,14 +147,15 @@ class TrainingLayout:
         """The data cells of a column, e.g. $K$4:$K$104 (up to row `last` if given)."""
         col = self.col_of[qid]
         end = self.last_row if last is None else last
-        return f"{address(FIRST_DATA_ROW, col, absolute=absolute)}:{address(end, col, absolute=absolute)}"
+        first = address(self.first_data_row, col, absolute=absolute)
+        return f"{first}:{address(end, col, absolute=absolute)}"
 
 
-def check_fits(spec: Spec, n_columns: int) -> None:
+def check_fits(spec: Spec, n_columns: int, *, first_data_row: int = FIRST_DATA_ROW) -> None:
     """Fail before writing anything when the Training sheet would exceed Excel's grid."""
-    rows = FIRST_DATA_ROW + spec.iterations
+    rows = first_data_row + spec.iterations
     if rows > MAX_ROWS:
-        most = MAX_ROWS - FIRST_DATA_ROW
+        most = MAX_ROWS - first_data_row
         raise SheetnetError(
             f"{spec.iterations} iterations need {rows} rows, more than a spreadsheet holds "
             f"({MAX_ROWS}); use --iters {most} or fewer"

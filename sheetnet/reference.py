@@ -109,32 +109,42 @@ def train(spec: Spec) -> pd.DataFrame:
     X = np.array(spec.inputs, dtype=float).T  # one column per sample
     T = np.array(spec.targets, dtype=float).T
     params = initial_parameters(spec)
-    rows = []
+    columns = ids.all_ids(spec)
+    # One preallocated float array filled row by row: a dict per row cost more than the math.
+    # The final row has no deltas or gradients; they stay NaN.
+    values = np.full((spec.iterations + 1, len(columns) - 1), np.nan)
     for t in range(spec.iterations + 1):
         s = step(spec, params, X, T)
-        rows.append(_row(spec, t, params, s, last=t == spec.iterations))
+        state = _state_values(spec, params, s)
+        values[t, : state.size] = state
+        if t < spec.iterations:
+            values[t, state.size :] = _backprop_values(spec, s)
         params = update(spec, params, s)
-    columns = ids.all_ids(spec)
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(values, columns=columns[1:])
+    frame.insert(0, "iter", np.arange(spec.iterations + 1))
     return frame.set_index("iter", drop=False)
 
 
-def _row(spec: Spec, t: int, params: Parameters, s: Step, *, last: bool) -> dict[str, float]:
-    row: dict[str, float] = {"iter": t}
+# The flat rows below follow the column order of ids.all_ids, which the tests pin down.
+
+
+def _state_values(spec: Spec, params: Parameters, s: Step) -> np.ndarray:
+    """Parameters (W row by row, then biases), then per sample z and a of each layer, the loss."""
+    parts = [p.ravel() for layer in range(spec.n_layers)
+             for p in (params.weights[layer], params.biases[layer])]
+    # Rows: z then a of layer 1, layer 2, ...; columns: samples. Its transpose, flattened,
+    # lists sample 1's values first.
+    forward = np.concatenate([np.concatenate((s.z[layer], s.a[layer + 1]))
+                              for layer in range(spec.n_layers)])
+    return np.concatenate((*parts, forward.T.ravel(), [s.loss]))
+
+
+def _backprop_values(spec: Spec, s: Step) -> np.ndarray:
+    """Per sample the deltas from the last layer back, then the gradients in parameter order."""
+    backward = np.concatenate(s.delta[::-1])
+    gradients = []
     for layer in range(spec.n_layers):
-        row.update(ids.named_matrix("W", layer, params.weights[layer]))
-        row.update(ids.named_bias("b", spec, layer, params.biases[layer]))
-    for k in range(spec.n_samples):
-        for layer in range(spec.n_layers):
-            row.update(ids.named_vector("z", layer, s.z[layer][:, k], k, spec))
-            row.update(ids.named_vector("a", layer, s.a[layer + 1][:, k], k, spec))
-    row["loss"] = s.loss
-    if not last:
-        for k in range(spec.n_samples):
-            for layer in reversed(range(spec.n_layers)):
-                row.update(ids.named_vector("delta", layer, s.delta[layer][:, k], k, spec))
-        for layer in range(spec.n_layers):
-            row.update(ids.named_matrix("dW", layer, s.dW[layer]))
-            if spec.trains_bias:
-                row.update(ids.named_bias("db", spec, layer, s.db[layer]))
-    return row
+        gradients.append(s.dW[layer].ravel())
+        if spec.trains_bias:
+            gradients.append(s.db[layer].ravel())
+    return np.concatenate((backward.T.ravel(), *gradients))

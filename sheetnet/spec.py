@@ -166,7 +166,8 @@ def validate(spec: Spec) -> Spec:
 
 def to_table(spec: Spec) -> dict[str, Any]:
     """The TOML table that parse_spec turns back into this spec."""
-    biases: list[Any] = [list(b) if spec.bias == "per-neuron" else b[0] for b in spec.biases]
+    # With network.bias = "none" every b is () and no biases are written.
+    biases: list[Any] = [list(b) if spec.bias == "per-neuron" else b[0] for b in spec.biases if b]
     table: dict[str, Any] = {
         "title": spec.title,
         "description": spec.description,

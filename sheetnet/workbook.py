@@ -17,10 +17,12 @@ from typing import Any
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet import labels, layout, styles
+from sheetnet import labels, layout, notes, printing, styles
 from sheetnet.errors import SheetnetError
+from sheetnet.formula import Expr
 from sheetnet.i18n import strings
 from sheetnet.layout import NetworkLayout, TrainingLayout
 from sheetnet.reference import train
@@ -57,6 +59,7 @@ def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = Non
     options = options or BuildOptions()
     path = Path(path)
     words = strings(options.lang)
+    printing.paper_code(options.paper)  # a bad paper size fails before anything is written
     if not path.parent.is_dir():
         raise SheetnetError(f"the folder {path.parent} does not exist; create it or choose another")
     network = NetworkLayout(spec)
@@ -81,10 +84,19 @@ SheetWriter = Callable[["Context", Worksheet], None]
 
 def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
     """(sheet name key in i18n, writer) in tab order; extra sheet modules are listed here."""
-    return [
+    from sheetnet import charts, compare, guide, summary, working  # here, so they may import this module
+
+    writers: list[tuple[str, SheetWriter]] = [
+        ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening
         ("sheet.network", write_network_sheet),
         ("sheet.training", write_training_sheet),
+        ("sheet.working", working.write_working_sheet),
+        ("sheet.charts", charts.write_charts_sheet),
+        ("sheet.summary", summary.write_summary_sheet),
     ]
+    if ctx.options.compare_lr:
+        writers.append(("sheet.compare", compare.write_compare_sheet))
+    return writers
 
 
 def _write(ctx: Context) -> None:
@@ -94,9 +106,10 @@ def _write(ctx: Context) -> None:
     writers = _sheet_writers(ctx)
     # Add every sheet first so each writer can refer to the others (charts, cross-sheet formulas).
     for key, _ in writers:
-        ctx.sheets[key] = ctx.book.add_worksheet(ctx.words[key])
+        ctx.sheets[key] = ctx.book.add_worksheet(ctx.words[key], worksheet_class=FormulaWorksheet)
     for key, writer in writers:
         writer(ctx, ctx.sheets[key])
+    printing.apply_page_setup(ctx)
 
 
 # --- Network sheet -------------------------------------------------------------------------
@@ -121,7 +134,7 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1 + max(spec.sizes) + spec.sizes[-1], 12)
     ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
-    ws.set_row(layout.DESCRIPTION_ROW - 1, 15 * max(2, spec.description.count("\n") + 1))
+    ws.set_row(layout.DESCRIPTION_ROW - 1, 15 * _wrapped_lines(spec.description, width=110))
     ws.merge_range(layout.DESCRIPTION_ROW - 1, 0, layout.DESCRIPTION_ROW - 1, 8,
                    spec.description.strip(), fmt.wrap)
     ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
@@ -137,6 +150,11 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     })
     _write_data_table(ws, spec, net, fmt, words)
     _write_weight_blocks(ws, spec, net, fmt, words)
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """Lines the text takes when wrapped at about `width` characters (for the row height)."""
+    return max(2, sum(1 + len(line) // width for line in text.strip().splitlines()))
 
 
 def _write_data_table(
@@ -182,34 +200,106 @@ def _write_weight_blocks(
 # --- Training sheet ------------------------------------------------------------------------
 
 
+class FormulaWorksheet(Worksheet):
+    """A worksheet that can skip XlsxWriter's rewriting of formulas that need none.
+
+    write_formula runs some 30 regular expressions over every formula to give newer Excel
+    functions their `_xlfn.` prefix: three quarters of the build time for the Training sheet's
+    hundreds of thousands of cells. write_plain_formula is write_formula without that step, for
+    text that plain_formula vetted. It overrides XlsxWriter's private _prepare_formula (sheets
+    are added with add_worksheet(name, FormulaWorksheet), as in XlsxWriter's inheritance
+    example): if a later version stops calling that method, formulas stay right, only slower.
+    """
+
+    _skip_prepare = False
+
+    def plain_formula(self, formula: str) -> str:
+        """The formula without its "=", checked to need no rewriting by XlsxWriter."""
+        prepared = super()._prepare_formula(formula)
+        if prepared != formula.removeprefix("="):
+            raise ValueError(f"{formula} needs XlsxWriter's rewriting; write it with write_formula")
+        return prepared
+
+    def write_plain_formula(
+        self, row: int, col: int, formula: str, cell_format: Format | None, value: float | str
+    ) -> int:
+        """write_formula (row and col from 0) for text that plain_formula returned."""
+        self._skip_prepare = True
+        try:
+            return self.write_formula(row, col, formula, cell_format, value)
+        finally:
+            self._skip_prepare = False
+
+    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+        if self._skip_prepare:
+            return formula
+        return super()._prepare_formula(formula, expand_future_functions)
+
+
 def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     spec, training, reference, fmt, words = ctx.spec, ctx.training, ctx.reference, ctx.fmt, ctx.words
+    if not isinstance(ws, FormulaWorksheet):
+        raise TypeError("the Training sheet must be added with worksheet_class=FormulaWorksheet")
     columns = training.columns
     _write_headers(ws, spec, training, fmt, words)
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
     values = reference[[c.qid for c in columns]].to_numpy()
-    templates = [_templates(training, c) for c in columns]
-    cell_formats = [fmt.data[c.group] for c in columns]
+    first, middle, final = _row_templates(ws, training, fmt)
     last = spec.iterations
     for t in range(last + 1):
-        row = training.row_of(t)
-        r0 = row - 1  # XlsxWriter counts rows from 0
-        ws.write_number(r0, 0, t, fmt.data["iter"])
-        for c in range(1, len(columns)):
-            column = columns[c]
-            if t == last and not column.in_final_row:
-                continue
-            first, rest = templates[c]
-            text = (first if t == 0 else rest).format(r=row, p=row - 1)
-            ws.write_formula(r0, c, text, cell_formats[c], _stored(values[t, c]))
+        cells = first if t == 0 else final if t == last else middle
+        _write_data_row(ws, training.row_of(t) - 1, t, cells, values[t].tolist(), fmt)
 
 
-def _templates(training: TrainingLayout, column: Any) -> tuple[str, str]:
-    if column.formula is None:
-        return "", ""
-    rest = training.template(column.formula)
-    first = training.template(column.first) if column.first is not None else rest
-    return first, rest
+@dataclass(frozen=True)
+class _CellTemplate:
+    col: int  # from 0, as XlsxWriter counts
+    text: str  # plain formula (no "=") with {0} for this row's number and {1} for the row above's
+    cell_format: Format
+
+
+def _row_templates(
+    ws: FormulaWorksheet, training: TrainingLayout, fmt: styles.Formats
+) -> tuple[list[_CellTemplate], list[_CellTemplate], list[_CellTemplate]]:
+    """The formula cells of the first row, of the rows between, and of the final row."""
+    first, middle, final = [], [], []
+    for c, column in enumerate(training.columns):
+        if column.formula is None:
+            continue  # the iteration number, written as a plain number
+        cell_format = fmt.data[column.group]
+        rest = _CellTemplate(c, _positional(ws, training, column.formula), cell_format)
+        if column.first is not None:
+            first.append(_CellTemplate(c, _positional(ws, training, column.first), cell_format))
+        else:
+            first.append(rest)
+        middle.append(rest)
+        if column.in_final_row:
+            final.append(rest)
+    return first, middle, final
+
+
+def _positional(ws: FormulaWorksheet, training: TrainingLayout, expr: Expr) -> str:
+    """`=B{p}-C{r}` → `B{1}-C{0}` (other braces escaped), for a fast positional str.format.
+
+    One row's formula stands for all: rows change only the digits after column letters, never
+    the function names that XlsxWriter would rewrite.
+    """
+    escaped = training.template(expr).replace("{", "{{").replace("}", "}}")
+    text = escaped.replace("{{r}}", "{0}").replace("{{p}}", "{1}")
+    ws.plain_formula(text.format(layout.FIRST_DATA_ROW + 1, layout.FIRST_DATA_ROW))  # or raises
+    return text.removeprefix("=")
+
+
+def _write_data_row(
+    ws: FormulaWorksheet, r0: int, t: int, cells: list[_CellTemplate], values: list[float],
+    fmt: styles.Formats,
+) -> None:
+    """One iteration's row; r0 counts from 0 as XlsxWriter does, values[c] is column c's value."""
+    ws.write_number(r0, 0, t, fmt.data["iter"])
+    row, above = str(r0 + 1), str(r0)
+    for cell in cells:
+        ws.write_plain_formula(r0, cell.col, cell.text.format(row, above), cell.cell_format,
+                               _stored(values[cell.col]))
 
 
 def _stored(value: float) -> float | str:
@@ -223,6 +313,7 @@ def _write_headers(
 ) -> None:
     columns = training.columns
     band, label_row, id_row = (layout.BAND_ROW - 1, layout.LABEL_ROW - 1, layout.ID_ROW - 1)
+    ws.set_row(band, 45)  # before the row's cells: constant_memory drops a later set_row
     start = 0
     for c in range(1, len(columns) + 1):
         if c == len(columns) or columns[c].group != columns[start].group:
@@ -233,13 +324,15 @@ def _write_headers(
                 ws.write(band, start, words[f"group.{group}"], fmt.band[group])
             start = c
     # constant_memory mode writes row by row: finish each header row before the next.
+    column_notes = notes.column_notes(spec, words)
     for c, column in enumerate(columns):
         ws.write(label_row, c, _column_label(spec, column.qid, words), fmt.label_cell[column.group])
+        note = column_notes[column.qid]
+        ws.write_comment(label_row, c, note, notes.comment_options(note))  # the equation, on hover
     for c, column in enumerate(columns):
         ws.write(id_row, c, column.qid, fmt.id_cell)
-    ws.set_column(0, 0, 10)
+    ws.set_column(0, 0, 12)
     ws.set_column(1, len(columns) - 1, 13)
-    ws.set_row(band, 30)
 
 
 def _column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:

@@ -1,0 +1,678 @@
+"""`sheetnet check`: recompute a workbook's Training sheet and compare every cell with the NumPy core.
+
+The network is read back from the workbook's own Network sheet, so a workbook whose inputs a
+student edited is checked against those edited inputs. Two engines:
+
+* "formulas" recomputes every Training formula from its text with the `formulas` package. Each
+  cell is evaluated on the reference values of the cells it reads, so a wrong formula shows up
+  in exactly the cell that holds it. Every row of a column holds the same formula up to a row
+  shift, so each distinct shape is compiled once and evaluated for all its rows in one
+  vectorised call (a call per cell would cost about 120 µs, a minute for a big workbook).
+* "libreoffice" lets headless LibreOffice recalculate the whole file and compares the values it
+  writes with the reference chained from the Network inputs (a whole-chain comparison).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+import time
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
+
+from sheetnet import graph, ids, layout
+from sheetnet.errors import SheetnetError
+from sheetnet.i18n import sheet_names
+from sheetnet.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
+from sheetnet.reference import train
+from sheetnet.spec import Spec, parse_spec
+
+ENGINES = ("formulas", "libreoffice")
+REPORTED_GROUPS = tuple(g for g in graph.GROUPS if g != "iter")  # iter is checked, not listed
+
+# --- the report ----------------------------------------------------------------------------
+
+
+@dataclass
+class GroupResult:
+    """Cells of one column group: how many were checked and how far the worst one was off."""
+
+    cells: int = 0
+    max_abs: float = 0.0
+    max_rel: float = 0.0  # relative to max(|expected|, the column's scale): what rtol bounds
+    seconds: float = 0.0
+
+    def line(self, name: str) -> str:
+        return (f"{name:<9} {self.cells:>9,} cells  max abs error {self.max_abs:.2e}"
+                f"  max rel error {self.max_rel:.2e}  {self.seconds:6.2f} s")
+
+
+@dataclass(frozen=True)
+class WrongCell:
+    address: str  # sheet-qualified, e.g. Training!K17
+    qid: str
+    iteration: int
+    formula: str | None  # None when the cell holds no formula
+    expected: float
+    got: Any  # a number, or the error / text the cell gave
+    note: str = ""
+
+    def describe(self) -> str:
+        formula = self.formula if self.formula is not None else "(none)"
+        text = (f"first wrong cell {self.address} (id {self.qid}, iteration {self.iteration}): "
+                f"formula {formula}, expected {_show(self.expected)}, got {_show(self.got)}")
+        return f"{text} ({self.note})" if self.note else text
+
+
+@dataclass
+class Report:
+    path: Path
+    engine: str
+    rtol: float
+    groups: dict[str, GroupResult] = field(default_factory=dict)
+    cells: int = 0
+    wrong: int = 0
+    first_wrong: WrongCell | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.wrong == 0
+
+    def summary(self) -> str:
+        lines = [self.groups[g].line(g) for g in REPORTED_GROUPS if g in self.groups]
+        if self.ok:
+            lines.append(f"OK: {self.cells:,} cells agree with the NumPy core within rtol={self.rtol:g}"
+                         f" ({self.engine}, {self.seconds:.1f} s)")
+        else:
+            assert self.first_wrong is not None
+            lines.append(f"FAIL: {self.first_wrong.describe()}")
+            lines.append(f"{self.wrong:,} of {self.cells:,} cells differ from the NumPy core"
+                         f" beyond rtol={self.rtol:g} ({self.engine}, {self.seconds:.1f} s)")
+        return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "an error (not a number)"
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return repr(float(value))
+    return "an empty cell" if value is None else repr(value)
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def run_check(path: Path, *, engine: str = "formulas", rtol: float = 1e-9) -> Report:
+    """Check every Training cell of the workbook at path against the NumPy reference core."""
+    start = time.perf_counter()
+    path = Path(path)
+    if engine not in ENGINES:
+        raise SheetnetError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+    if not (rtol >= 0 and math.isfinite(rtol)):
+        raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
+    book = read_workbook(path)
+    with np.errstate(all="ignore"):  # a diverging run overflows, in NumPy as in the workbook
+        reference = train(book.spec)[ids.all_ids(book.spec)].to_numpy(dtype=float)
+    report = Report(path, engine, rtol)
+    raw, seconds, notes = None, {}, {}
+    if engine == "formulas":
+        got, seconds, notes = _recompute(book, reference)
+    else:
+        raw, got = _recalculate(path, book)
+    _compare(book, reference, got, report, notes, raw)
+    for group, spent in seconds.items():
+        if group in report.groups:
+            report.groups[group].seconds += spent
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+# --- reading the workbook ------------------------------------------------------------------
+
+
+@dataclass
+class Workbook:
+    """What the check needs from a sheetnet workbook: its network and Training formulas."""
+
+    path: Path
+    network_sheet: str
+    training_sheet: str
+    network: dict[tuple[int, int], Any]  # every Network cell value, by (row, col)
+    spec: Spec
+    columns: list[graph.Column]
+    contents: np.ndarray  # Training data cells (formula text or value), rows t = 0..N
+
+
+def read_workbook(path: Path) -> Workbook:
+    """Read the network back from the Network sheet and the Training sheet's formula texts."""
+    if not path.is_file():
+        raise SheetnetError(f"{path}: no such file; give a workbook written by `sheetnet build`")
+    with _open(path, data_only=True) as values, _open(path, data_only=False) as formulas:
+        network_sheet = _find_sheet(path, values.sheetnames, "sheet.network")
+        training_sheet = _find_sheet(path, values.sheetnames, "sheet.training")
+        network = _sheet_values(values[network_sheet])
+        spec = _read_spec(path, network_sheet, network)
+        columns = graph.training_columns(spec)
+        _check_ids(path, formulas[training_sheet], training_sheet, spec)
+        contents = _training_cells(formulas[training_sheet], spec, len(columns))
+    return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents)
+
+
+@contextmanager
+def _open(path: Path, *, data_only: bool) -> Iterator[Any]:
+    """openpyxl in read-only mode: it reads a sheet only when asked, row by row (fast)."""
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SheetnetError(f"{path}: not an .xlsx workbook that can be read ({why})") from None
+    try:
+        yield book
+    finally:
+        book.close()
+
+
+def _find_sheet(path: Path, present: list[str], key: str) -> str:
+    for name in sheet_names(key):
+        if name in present:
+            return name
+    wanted = " or ".join(sheet_names(key))
+    raise SheetnetError(f"{path}: not a sheetnet workbook (it has no sheet named {wanted})")
+
+
+def _sheet_values(ws: Any) -> dict[tuple[int, int], Any]:
+    cells = {}
+    for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        for c, value in enumerate(row, start=1):
+            if value is not None:
+                cells[r, c] = value
+    return cells
+
+
+def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any]) -> Spec:
+    """Rebuild the Spec from the settings and inputs at the Network sheet's fixed cells."""
+    where = f"{path.name}, sheet {sheet}"
+    settings, n_samples = _settings(where, cells), _count_samples(cells)
+    table = _table(settings, cells, n_samples=n_samples, values=None)
+    # The cells of the inputs depend only on the shape, so a placeholder spec places them.
+    placed = NetworkLayout(parse_spec(table, source=where))
+    values = {key: _number(where, cells, at, key) for key, at in placed.input_cells.items()}
+    table = _table(settings, cells, n_samples=n_samples, values=values)
+    return parse_spec(table, name=path.stem, source=where)
+
+
+def _setting_cells() -> dict[str, tuple[int, int]]:
+    # The settings sit at the same cells for every network; any spec gives them.
+    placeholder = {
+        "network": {"sizes": [1, 1], "activations": ["linear"], "bias": "none"},
+        "training": {"learning_rate": 1.0},
+        "init": {"weights": [[[0.0]]]},
+        "data": {"inputs": [[0.0]], "targets": [[0.0]]},
+    }
+    return NetworkLayout(parse_spec(placeholder)).setting_cells
+
+
+def _cell_name(at: tuple[int, int]) -> str:
+    return layout.address(*at)
+
+
+def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:
+    positions = _setting_cells()
+    raw = {name: cells.get(pos) for name, pos in positions.items()}
+
+    def fail(name: str, what: str) -> SheetnetError:
+        return SheetnetError(f"{where}: cell {_cell_name(positions[name])} ({name}) must be {what},"
+                             f" got {raw[name]!r}; is this a workbook written by `sheetnet build`?")
+
+    try:
+        sizes = [int(n) for n in str(raw["sizes"]).split("-")]
+    except ValueError:
+        raise fail("sizes", 'layer sizes like "2-2-2"') from None
+    if not isinstance(raw["activations"], str):
+        raise fail("activations", 'activations like "sigmoid, sigmoid"')
+    train_bias = raw["train_bias"]
+    if isinstance(train_bias, str) and train_bias.strip().lower() in ("true", "false"):
+        train_bias = train_bias.strip().lower() == "true"
+    if not isinstance(train_bias, bool):
+        raise fail("train_bias", '"true" or "false"')
+    iterations = raw["iterations"]
+    if isinstance(iterations, float) and iterations.is_integer():
+        iterations = int(iterations)
+    if not isinstance(iterations, int) or isinstance(iterations, bool):
+        raise fail("iterations", "a whole number")
+    for name in ("bias", "loss", "reduction"):
+        if not isinstance(raw[name], str):
+            raise fail(name, "a word")
+    return {
+        "sizes": sizes,
+        "activations": [a.strip() for a in raw["activations"].split(",")],
+        "bias": raw["bias"].strip(),
+        "train_bias": train_bias,
+        "loss": raw["loss"].strip(),
+        "reduction": raw["reduction"].strip(),
+        "iterations": iterations,
+    }
+
+
+def _count_samples(cells: dict[tuple[int, int], Any]) -> int:
+    """Samples are numbered 1, 2, ... in column A under the data table's header."""
+    k = 0
+    while cells.get((layout.DATA_HEADER_ROW + 1 + k, 1)) == k + 1:
+        k += 1
+    return max(k, 1)
+
+
+def _number(where: str, cells: dict[tuple[int, int], Any], at: tuple[int, int], key: str) -> float:
+    value = cells.get(at)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    hint = "; save it in a spreadsheet program first" if isinstance(value, str) and value[:1] == "=" else ""
+    raise SheetnetError(f"{where}: cell {_cell_name(at)} ({key}) must hold a number, got {value!r}{hint}")
+
+
+def _table(
+    settings: dict[str, Any], cells: dict[tuple[int, int], Any], *, n_samples: int,
+    values: dict[str, float] | None,
+) -> dict[str, Any]:
+    """A spec table for parse_spec; with values=None every input is a placeholder 0 (or 1 for lr)."""
+    sizes, bias = settings["sizes"], settings["bias"]
+
+    def get(key: str, default: float = 0.0) -> float:
+        return default if values is None else values[key]
+
+    n_in, n_out = sizes[0], sizes[-1]
+    inputs = [[get(graph.input_key(i, k).key) for i in range(n_in)] for k in range(n_samples)]
+    targets = [[get(graph.target_key(j, k).key) for j in range(n_out)] for k in range(n_samples)]
+    weights = [
+        [[get(graph.initial_key(ids.weight(layer, j, i)).key) for i in range(sizes[layer])]
+         for j in range(sizes[layer + 1])]
+        for layer in range(len(sizes) - 1)
+    ]
+    table: dict[str, Any] = {
+        "title": str(cells.get((layout.TITLE_ROW, 1), "")),
+        "description": str(cells.get((layout.DESCRIPTION_ROW, 1), "")),
+        "network": {k: settings[k] for k in ("sizes", "activations", "bias", "train_bias", "loss")},
+        "training": {"learning_rate": get("lr", 1.0), "iterations": settings["iterations"],
+                     "reduction": settings["reduction"]},
+        "init": {"weights": weights},
+        "data": {"inputs": inputs, "targets": targets},
+    }
+    if bias in ("shared", "per-neuron") and len(sizes) > 1:
+        table["init"]["biases"] = _bias_table(sizes, bias, get)
+    return table
+
+
+def _bias_table(sizes: list[int], bias: str, get: Callable[[str], float]) -> list[Any]:
+    if bias == "shared":
+        return [get(graph.initial_key(f"b{layer + 1}").key) for layer in range(len(sizes) - 1)]
+    return [[get(graph.initial_key(f"b{layer + 1}[{j + 1}]").key) for j in range(sizes[layer + 1])]
+            for layer in range(len(sizes) - 1)]
+
+
+def _check_ids(path: Path, ws: Any, sheet: str, spec: Spec) -> None:
+    """The id row names every column; it must match the network the Network sheet describes."""
+    expected = ids.all_ids(spec)
+    row = next(ws.iter_rows(min_row=ID_ROW, max_row=ID_ROW, values_only=True), ())
+    found = list(row)
+    while found and found[-1] is None:
+        found.pop()
+    if found == expected:
+        return
+    for c, (want, have) in enumerate(zip([*expected, None], [*found, None], strict=False), start=1):
+        if want != have:
+            raise SheetnetError(
+                f"{path}: not a sheetnet workbook for the network on its Network sheet: cell "
+                f"{sheet}!{layout.address(ID_ROW, c)} holds {have!r}, expected the column id {want!r}")
+
+
+def _training_cells(ws: Any, spec: Spec, n_columns: int) -> np.ndarray:
+    """The Training sheet's data cells as an object array: formula texts, numbers or None."""
+    n_rows = spec.iterations + 1
+    contents = np.full((n_rows, n_columns), None, dtype=object)
+    rows = ws.iter_rows(min_row=FIRST_DATA_ROW, max_row=FIRST_DATA_ROW + n_rows - 1,
+                        max_col=n_columns, values_only=True)
+    for t, row in enumerate(rows):
+        if row:
+            contents[t, : len(row)] = row[:n_columns]
+    return contents
+
+
+def _is_formula(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("=")
+
+
+def _as_float(value: Any) -> float:
+    """A cell value or formula result as a float; errors, text and empty cells become NaN."""
+    if isinstance(value, bool | int | float | np.number | np.bool_):
+        return float(value)
+    return math.nan
+
+
+# --- references in formula text ------------------------------------------------------------
+
+# A cell reference, maybe sheet-qualified, maybe the start of a range; string literals are
+# matched first so that text inside quotes is never taken for a reference. The look-arounds
+# keep function names (LOG10) and numbers (1E5) out.
+_REF = re.compile(
+    r'(?P<string>"(?:[^"]|"")*")'
+    r"|(?<![\w.$'!:])"
+    r"(?:(?:'(?P<qsheet>(?:[^']|'')+)'|(?P<sheet>[^\W\d][\w.]*))!)?"
+    r"(?P<cabs>\$?)(?P<col>[A-Za-z]{1,3})(?P<rabs>\$?)(?P<row>\d+)"
+    r"(?P<range>:\$?[A-Za-z]{1,3}\$?\d+)?"
+    r"(?![\w(.!:])"
+)
+_FUNCTION = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+# Functions that `formulas` applies element by element to array arguments, so one call can
+# evaluate a whole column. Aggregates (MIN, MAX, SUM, ...) would reduce over all the rows at
+# once, so formulas using anything else are evaluated row by row.
+_ELEMENTWISE = frozenset({"IF", "EXP", "TANH", "LN", "ABS", "SQRT", "POWER", "SIGN"})
+
+
+def _sheet_key(match: re.Match[str]) -> str | None:
+    """The sheet a reference names (upper case, unquoted), None for the formula's own sheet."""
+    if match["qsheet"] is not None:
+        return match["qsheet"].replace("''", "'").upper()
+    return match["sheet"].upper() if match["sheet"] is not None else None
+
+
+def _shape(text: str, row: int, own_sheet: str) -> tuple[str, str, list[int]]:
+    """The formula with its relative row numbers on its own sheet written as offsets from row.
+
+    Two cells of a column with the same shape compute the same function of the cells they read,
+    so one compiled formula serves them all. Also returns a str.format template with those row
+    numbers left out and their offsets: the text of the next row is predicted with it, which is
+    much cheaper than parsing every formula.
+    """
+    shape, template, offsets, end = [], [], [], 0
+    for m in _REF.finditer(text):
+        if m["string"] is not None or m["rabs"] or m["range"]:
+            continue
+        sheet = _sheet_key(m)
+        if sheet is not None and sheet != own_sheet:
+            continue
+        before = text[end : m.start("row")]
+        offsets.append(int(m["row"]) - row)
+        shape.append(f"{before}[{offsets[-1]}]")
+        template.append(before.replace("{", "{{").replace("}", "}}") + "{}")
+        end = m.end("row")
+    rest = text[end:]
+    return "".join(shape) + rest, "".join(template) + rest.replace("{", "{{").replace("}", "}}"), offsets
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """Where a formula input comes from: a Training cell `offset` rows away or at a fixed row,
+    or a Network cell."""
+
+    kind: str  # "relative" | "absolute" | "network"
+    col: int
+    row: int  # the offset for "relative"
+
+
+class _Unsupported(Exception):
+    """A formula the check cannot evaluate; the message says why."""
+
+
+def _refs(text: str, row: int, own_sheet: str, network_sheet: str) -> dict[tuple[str, str, int], _Ref]:
+    """Every reference of the formula at `row`, keyed like the names `formulas` gives its inputs."""
+    found: dict[tuple[str, str, int], _Ref] = {}
+    for m in _REF.finditer(text):
+        if m["string"] is not None:
+            continue
+        if m["range"]:
+            raise _Unsupported(f"the check does not evaluate ranges such as {m[0]}")
+        sheet = _sheet_key(m)
+        col, r = openpyxl.utils.column_index_from_string(m["col"].upper()), int(m["row"])
+        if sheet is None or sheet == own_sheet:
+            ref = _Ref("absolute", col, r) if m["rabs"] else _Ref("relative", col, r - row)
+        elif sheet == network_sheet:
+            ref = _Ref("network", col, r)
+        else:
+            raise _Unsupported(f"it reads another sheet ({m[0]})")
+        key = (sheet or "", m["col"].upper(), r)
+        if found.setdefault(key, ref) != ref:
+            raise _Unsupported(f"it reads {m[0]} both as a relative and an absolute reference")
+    return found
+
+
+def _input_key(name: str) -> tuple[str, str, int]:
+    """`NETWORK!B4`, `'MY SHEET'!B4` or `B4` (as formulas names inputs) → (sheet, column, row)."""
+    sheet, _, cell = name.rpartition("!")
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    m = re.fullmatch(r"\$?([A-Za-z]{1,3})\$?(\d+)", cell)
+    if m is None:
+        raise _Unsupported(f"the check does not evaluate the input {name}")
+    return sheet.upper(), m[1].upper(), int(m[2])
+
+
+# --- the formulas engine -------------------------------------------------------------------
+
+
+@dataclass
+class _Compiled:
+    function: Callable[..., Any]
+    inputs: list[_Ref]  # in the order of the function's arguments
+    elementwise: bool
+
+
+def _compile(text: str, row: int, own_sheet: str, network_sheet: str) -> _Compiled:
+    import formulas
+
+    refs = _refs(text, row, own_sheet, network_sheet)
+    try:
+        function = formulas.Parser().ast(text)[1].compile()
+    except Exception as exc:  # formulas raises many kinds of errors on text it cannot parse
+        raise _Unsupported(f"the formulas package cannot parse it ({type(exc).__name__})") from None
+    inputs = []
+    for name in function.inputs:
+        key = _input_key(name)
+        if key not in refs:
+            raise _Unsupported(f"the check cannot tell which cell the input {name} is")
+        inputs.append(refs[key])
+    names = {n.upper() for n in _FUNCTION.findall(_REF.sub('""', text))}
+    return _Compiled(function, inputs, elementwise=names <= _ELEMENTWISE)
+
+
+def _recompute(
+    book: Workbook, reference: np.ndarray
+) -> tuple[np.ndarray, dict[str, float], dict[tuple[int, int], str]]:
+    """Every Training cell evaluated from its own formula on the reference values of its inputs.
+
+    Returns the values (NaN where a cell has no formula or gives an error), seconds per group
+    and a note for cells that could not be evaluated.
+    """
+    own, network = book.training_sheet.upper(), book.network_sheet.upper()
+    got = np.full(book.contents.shape, np.nan)
+    seconds = dict.fromkeys(graph.GROUPS, 0.0)
+    notes: dict[tuple[int, int], str] = {}
+    cache: dict[str, _Compiled | _Unsupported] = {}
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # Overflow in a branch of IF that is not taken is expected (the sigmoid has two).
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for c, column in enumerate(book.columns):
+            start = time.perf_counter()
+            for shape, ts in _shapes(book.contents[:, c], own, got[:, c]).items():
+                rows = np.array(ts)
+                row = FIRST_DATA_ROW + ts[0]
+                if shape not in cache:
+                    try:
+                        cache[shape] = _compile(book.contents[ts[0], c], row, own, network)
+                    except _Unsupported as exc:
+                        cache[shape] = exc
+                compiled = cache[shape]
+                if isinstance(compiled, _Unsupported):
+                    notes.update({(t, c): str(compiled) for t in ts})
+                    continue
+                args = [_argument(ref, rows, reference, book.network) for ref in compiled.inputs]
+                got[rows, c] = _call(compiled, args, len(ts))
+            seconds[column.group] += time.perf_counter() - start
+    return got, seconds, notes
+
+
+def _shapes(cells: np.ndarray, own_sheet: str, constants: np.ndarray) -> dict[str, list[int]]:
+    """Rows of a column grouped by formula shape; cells without a formula go to `constants`."""
+    groups: dict[str, list[int]] = {}
+    shape, template, offsets = "", "", [0]
+    for t, value in enumerate(cells):
+        if not _is_formula(value):
+            constants[t] = _as_float(value)
+            continue
+        row = FIRST_DATA_ROW + t
+        # Most rows repeat the row above shifted by one: check that guess before parsing.
+        if template.format(*(row + d for d in offsets)) != value:
+            shape, template, offsets = _shape(value, row, own_sheet)
+        groups.setdefault(shape, []).append(t)
+    return groups
+
+
+def _argument(ref: _Ref, ts: np.ndarray, reference: np.ndarray, network: dict[tuple[int, int], Any]) -> Any:
+    """An input's values: a column (n, 1) of reference values for relative Training cells."""
+    n_rows, n_cols = reference.shape
+    if ref.kind == "network":
+        value = network.get((ref.row, ref.col))
+        return 0.0 if value is None else value  # an empty cell reads as 0
+    if not 1 <= ref.col <= n_cols:
+        return np.full((len(ts), 1), np.nan) if ref.kind == "relative" else math.nan
+    if ref.kind == "absolute":
+        t = ref.row - FIRST_DATA_ROW
+        return reference[t, ref.col - 1] if 0 <= t < n_rows else math.nan
+    src = ts + ref.row
+    inside = (src >= 0) & (src < n_rows)
+    values = np.full(len(ts), np.nan)
+    values[inside] = reference[src[inside], ref.col - 1]
+    return values.reshape(-1, 1)
+
+
+def _call(compiled: _Compiled, args: list[Any], n: int) -> np.ndarray:
+    if compiled.elementwise:
+        result = _floats(_safe(compiled.function, args), n)
+        if result is not None:
+            return result
+        # formulas turns a Python OverflowError (e.g. in ^) into one error for the whole array;
+        # evaluate that shape row by row instead.
+    out = np.empty(n)
+    for i in range(n):
+        row_args = [a[i, 0] if isinstance(a, np.ndarray) else a for a in args]
+        value = _floats(_safe(compiled.function, row_args), 1)
+        out[i] = math.nan if value is None else value[0]
+    return out
+
+
+def _safe(function: Callable[..., Any], args: list[Any]) -> Any:
+    try:
+        return function(*args)
+    except Exception:  # any failure inside formulas is an error value in that cell
+        return math.nan
+
+
+def _floats(result: Any, n: int) -> np.ndarray | None:
+    """A formula result as n floats (errors → NaN); None when an array call collapsed to one error."""
+    values = np.asarray(result, dtype=object).reshape(-1)
+    if values.size == 1 and n > 1:
+        value = _as_float(values[0])
+        return None if math.isnan(value) else np.full(n, value)
+    if values.size != n:
+        return None
+    try:
+        return values.astype(float)
+    except (TypeError, ValueError):
+        return np.array([_as_float(v) for v in values])
+
+
+# --- the LibreOffice engine ----------------------------------------------------------------
+
+
+def _recalculate(path: Path, book: Workbook) -> tuple[np.ndarray, np.ndarray]:
+    """The Training values after a full recalculation in headless LibreOffice (raw and as floats)."""
+    from sheetnet.libreoffice import LibreOfficeError, recalculate
+
+    with tempfile.TemporaryDirectory(prefix="sheetnet-check-") as tmp:
+        try:
+            out = recalculate(path, Path(tmp) / "recalculated.xlsx")
+        except LibreOfficeError as exc:
+            raise SheetnetError(f"{path}: {exc}") from None
+        with _open(out, data_only=True) as values:
+            raw = _training_cells(values[book.training_sheet], book.spec, len(book.columns))
+    return raw, np.vectorize(_as_float, otypes=[float])(raw)
+
+
+# --- comparison ----------------------------------------------------------------------------
+
+
+def _compare(
+    book: Workbook, reference: np.ndarray, got: np.ndarray, report: Report,
+    notes: dict[tuple[int, int], str], raw: np.ndarray | None = None,
+) -> None:
+    """Fill the report: per-group statistics and the first wrong cell (lowest row, then column)."""
+    first: tuple[int, int] | None = None
+    n_rows = reference.shape[0]
+    for c, column in enumerate(book.columns):
+        start = time.perf_counter()
+        n = n_rows if column.in_final_row else n_rows - 1
+        expected, values = reference[:n, c], got[:n, c]
+        bad, abs_err, rel_err = _disagree(expected, values, report.rtol)
+        if column.formula is not None:  # every cell of a computed column must be a live formula
+            bad |= ~np.fromiter((_is_formula(v) for v in book.contents[:n, c]), bool, n)
+        stats = report.groups.setdefault(column.group, GroupResult())
+        stats.cells += n
+        stats.max_abs = max(stats.max_abs, float(abs_err.max(initial=0.0)))
+        stats.max_rel = max(stats.max_rel, float(rel_err.max(initial=0.0)))
+        stats.seconds += time.perf_counter() - start
+        report.cells += n
+        report.wrong += int(bad.sum())
+        if bad.any():
+            t = int(np.argmax(bad))
+            if first is None or t < first[0]:
+                first = (t, c)
+    if first is not None:
+        report.first_wrong = _wrong_cell(book, reference, got, raw, notes, *first)
+
+
+def _disagree(expected: np.ndarray, got: np.ndarray, rtol: float) -> tuple[np.ndarray, ...]:
+    """Which cells are off, their absolute errors and their errors relative to the bound.
+
+    A cell passes iff |got − expected| ≤ rtol·max(|expected|, scale), scale = max |reference|
+    over the column. With the formulas engine each cell is evaluated from exact reference
+    inputs, so only rounding differs; a value that is the small difference of large numbers (a
+    gradient near convergence) carries rounding error of the size of those numbers, i.e. of the
+    column's scale, not of its own tiny size. Both sides not finite (NumPy overflows to inf or
+    NaN where the spreadsheet shows #NUM!) counts as agreement.
+    """
+    finite = np.isfinite(expected)
+    scale = float(np.abs(expected[finite]).max(initial=0.0))
+    bound = np.maximum(np.abs(expected), scale)
+    both_off = ~finite & ~np.isfinite(got)
+    with np.errstate(all="ignore"):
+        err = np.where(both_off, 0.0, np.abs(got - expected))
+        err = np.where(np.isnan(err), np.inf, err)
+        bad = ~((err <= rtol * bound) | both_off)
+        rel = np.where(err == 0, 0.0, err / bound)
+    return bad, err, np.where(np.isnan(rel), np.inf, rel)
+
+
+def _wrong_cell(
+    book: Workbook, reference: np.ndarray, got: np.ndarray, raw: np.ndarray | None,
+    notes: dict[tuple[int, int], str], t: int, c: int,
+) -> WrongCell:
+    content = book.contents[t, c]
+    column = book.columns[c]
+    note = notes.get((t, c), "")
+    if column.formula is not None and not _is_formula(content):
+        held = "" if content is None else f" but {content!r}"
+        note = f"the cell holds no formula{held}"
+    address = layout.sheet_prefix(book.training_sheet) + layout.address(FIRST_DATA_ROW + t, c + 1)
+    value = raw[t, c] if raw is not None and not isinstance(raw[t, c], int | float) else got[t, c]
+    return WrongCell(address, column.qid, t, content if _is_formula(content) else None,
+                     float(reference[t, c]), value, note)

@@ -1,0 +1,289 @@
+"""The Working sheet: iteration 1 worked by hand, one quantity per line, as a student writes it.
+
+Each line reads  a₃ = σ(z₃) = σ(0.505) = 0.6236336 : the symbol, the equation in symbols, the
+same equation with the numbers substituted, and the value. All three come from the expression
+trees of graph.py (the same ones the Training sheet prints), with different leaves:
+the value is that tree as a formula over this sheet's own earlier lines and the Network inputs,
+so the sheet recomputes the hand calculation top to bottom by itself; the numbers are a formula
+that concatenates TEXT() of those same cells, so editing the Network sheet rewrites the text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from sheetnet import graph, ids, labels, styles, textprint
+from sheetnet.formula import Cell, Const, Expr, to_excel
+from sheetnet.layout import address
+from sheetnet.spec import Spec
+
+if TYPE_CHECKING:
+    from sheetnet.workbook import Context
+
+TITLE_ROW, NOTE_ROW, SAMPLES_ROW, HEADER_ROW = 1, 2, 3, 4
+FIRST_ROW = HEADER_ROW + 1
+# symbol | = | in symbols | = | with the numbers | = | value  (the "=" columns make it read
+# like the seeds' chains while every cell keeps one clean piece: a label, a text, a number).
+SYMBOL, EQ1, EQUATION, EQ2, NUMBERS, EQ3, VALUE = range(1, 8)
+SECTIONS = ("forward", "loss", "backward", "gradient", "update")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One quantity: `qid` its Training column (for an update: the parameter's)."""
+
+    qid: str
+    group: str
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A section header (sample is None) or, with several samples, a sample's sub-header."""
+
+    group: str
+    sample: int | None = None
+
+
+Item = Line | Heading
+
+
+# --- what goes on the sheet, in order ------------------------------------------------------
+
+
+def items(spec: Spec) -> list[Item]:
+    """Every row below the header, in the order a student computes iteration 1."""
+    columns = {c.qid: c for c in graph.training_columns(spec)}
+    K = spec.n_samples
+    result: list[Item] = [Heading("forward")]
+    for k in range(K):
+        result += [Heading("forward", k + 1)] if K > 1 else []
+        for layer in range(spec.n_layers):
+            for j in range(spec.sizes[layer + 1]):
+                for name in ("z", "a"):  # z₃ then a₃: each neuron finished before the next
+                    qid = ids.neuron(name, layer, j, k, spec)
+                    result.append(Line(qid, "forward", _formula(columns[qid])))
+    result += [Heading("loss"), Line("loss", "loss", _formula(columns["loss"]))]
+    result.append(Heading("backward"))
+    for k in range(K):
+        result += [Heading("backward", k + 1)] if K > 1 else []
+        for layer in reversed(range(spec.n_layers)):
+            for j in range(spec.sizes[layer + 1]):
+                qid = ids.neuron("delta", layer, j, k, spec)
+                result.append(Line(qid, "backward", _formula(columns[qid])))
+    result.append(Heading("gradient"))
+    result += [Line(q, "gradient", _formula(columns[q])) for q in ids.gradients(spec)]
+    result.append(Heading("update"))
+    trained = set(ids.gradients(spec))
+    for qid in ids.params(spec):
+        if ids.gradient_of(qid) in trained:  # the next row's formula: θ − η·∂L/∂θ
+            result.append(Line(qid, "update", _formula(columns[qid])))
+    return result
+
+
+def _formula(column: graph.Column) -> Expr:
+    if column.formula is None:
+        raise ValueError(f"column {column.qid} has no formula")
+    return column.formula
+
+
+def rows_of(entries: list[Item]) -> list[int]:
+    """The row of each item: a blank row before every section header but the first."""
+    rows, row = [], FIRST_ROW
+    for n, item in enumerate(entries):
+        if isinstance(item, Heading) and item.sample is None and n > 0:
+            row += 1
+        rows.append(row)
+        row += 1
+    return rows
+
+
+# --- leaves: names, cells and values -------------------------------------------------------
+
+
+@dataclass
+class Leaves:
+    """How each leaf of a tree is named, addressed and valued on this sheet.
+
+    A quantity with a line is its value cell here; a parameter has no line (iteration 1 uses
+    the initial values) and is its Network cell, as is every Const.
+    """
+
+    spec: Spec
+    value_row: dict[str, int]
+    params: set[str]
+    constant_address: dict[str, str]
+    constant_label: dict[str, str]
+    constant_value: dict[str, float]
+    reference: pd.DataFrame
+
+    def address(self, node: Cell | Const) -> str:
+        if isinstance(node, Const):
+            return self.constant_address[node.key]
+        if node.qid in self.params:
+            return self.constant_address[graph.initial_key(node.qid).key]
+        return address(self.value_row[node.qid], VALUE)
+
+    def label(self, node: Cell | Const) -> str:
+        if isinstance(node, Const):
+            return self.constant_label[node.key]
+        return quantity_label(self.spec, node.qid)
+
+    def value(self, node: Cell | Const) -> float:
+        # Row t = 0 of the reference: iteration 1 reads only initial parameters and its own lines
+        # (an update's Cell(prev=True) is row 0 too).
+        if isinstance(node, Const):
+            return self.constant_value[node.key]
+        return float(self.reference.loc[0, node.qid])
+
+
+def quantity_label(spec: Spec, qid: str) -> str:
+    """w₃₁, a₃, δ₅, ∂L/∂w₅₃; with several samples a superscript names the sample: a₃⁽²⁾."""
+    if qid == "loss":
+        return "L"
+    base, _, k = qid.partition("@")
+    return labels.label(spec, base) + (labels.sup(f"({k})") if k else "")
+
+
+def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
+    spec = ctx.spec
+    K = spec.n_samples
+    mark = [labels.sup(f"({k + 1})") if K > 1 else "" for k in range(K)]
+    names: dict[str, str] = {graph.LEARNING_RATE.key: "η"}
+    values: dict[str, float] = {graph.LEARNING_RATE.key: spec.learning_rate}
+    for k, (x, t) in enumerate(zip(spec.inputs, spec.targets, strict=True)):
+        for i, v in enumerate(x):
+            names[graph.input_key(i, k).key] = labels.input_label(i) + mark[k]
+            values[graph.input_key(i, k).key] = v
+        for j, v in enumerate(t):
+            names[graph.target_key(j, k).key] = labels.target_label(j) + mark[k]
+            values[graph.target_key(j, k).key] = v
+    params = ids.params(spec)
+    for qid in params:
+        names[graph.initial_key(qid).key] = quantity_label(spec, qid)
+        values[graph.initial_key(qid).key] = float(ctx.reference.loc[0, qid])
+    cells = {key: ctx.training.constant_address(key) for key in ctx.network.input_cells}
+    return Leaves(spec, value_row, set(params), cells, names, values, ctx.reference)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Formats:
+    title: Format
+    note: Format
+    header: Format
+    section: dict[str, Format]
+    sample: Format
+    symbol: dict[str, Format]
+    equals: Format
+    text: Format
+    value: dict[str, Format]
+
+
+def _formats(ctx: Context) -> _Formats:
+    def add(**props: object) -> Format:
+        return ctx.book.add_format({"font_name": "Calibri", "font_size": 11, **props})
+
+    colours = styles.GROUP_COLOURS
+    return _Formats(
+        title=add(bold=True, font_size=16),
+        note=add(italic=True, font_color="#595959", text_wrap=True, valign="top"),
+        header=add(bold=True, bg_color="#D9D9D9", bottom=1),
+        section={g: add(bold=True, bg_color=colours[g][0], font_size=12) for g in SECTIONS},
+        sample=add(bold=True, italic=True, bottom=1, bottom_color="#A6A6A6"),
+        symbol={g: add(bold=True, bg_color=colours[g][1], align="right") for g in SECTIONS},
+        equals=add(align="center", font_color="#7F7F7F"),
+        text=add(),
+        value={g: add(bold=True, bg_color=colours[g][1],
+                      num_format=styles.NUMBER_FORMATS[g]) for g in SECTIONS},
+    )
+
+
+def write_working_sheet(ctx: Context, ws: Worksheet) -> None:
+    entries = items(ctx.spec)
+    rows = rows_of(entries)
+    value_row = {e.qid: r for e, r in zip(entries, rows, strict=True)
+                 if isinstance(e, Line) and e.group != "update"}
+    leaves = _leaves(ctx, value_row)
+    fmt = _formats(ctx)
+    # Both texts first: the column widths depend on them, and widths go before any row.
+    texts = {r: (textprint.symbolic(e.expr, leaves.label), textprint.text_value(e.expr, leaves.value))
+             for e, r in zip(entries, rows, strict=True) if isinstance(e, Line)}
+    _set_columns(ws, list(texts.values()))
+    _write_top(ws, ctx, fmt)
+    for entry, row in zip(entries, rows, strict=True):
+        if isinstance(entry, Heading):
+            _write_heading(ws, row - 1, entry, ctx.words, fmt)
+        else:
+            _write_line(ws, row - 1, entry, texts[row], leaves, fmt)
+
+
+def _set_columns(ws: Worksheet, texts: list[tuple[str, str | None]]) -> None:
+    # Wide enough for the longest equation, within reason (long sums are already shortened).
+    widest_symbolic = max((len(s) for s, _ in texts), default=20)
+    widest_numbers = max((len(n or "") for _, n in texts), default=20)
+    ws.set_column(SYMBOL - 1, SYMBOL - 1, 14)
+    for col in (EQ1, EQ2, EQ3):
+        ws.set_column(col - 1, col - 1, 2.5)
+    # Character counts overstate the width of proportional text with sub/superscripts a little.
+    ws.set_column(EQUATION - 1, EQUATION - 1, min(70, max(24, widest_symbolic * 0.9 + 2)))
+    ws.set_column(NUMBERS - 1, NUMBERS - 1, min(100, max(30, widest_numbers * 0.9 + 2)))
+    ws.set_column(VALUE - 1, VALUE - 1, 16)
+
+
+def _write_top(ws: Worksheet, ctx: Context, fmt: _Formats) -> None:
+    words = ctx.words
+    ws.write_string(TITLE_ROW - 1, 0, words["working.title"], fmt.title)
+    ws.set_row(NOTE_ROW - 1, 48)
+    note = words["working.note"].format(network=words["sheet.network"])
+    ws.merge_range(NOTE_ROW - 1, 0, NOTE_ROW - 1, VALUE - 1, note, fmt.note)
+    if ctx.spec.n_samples > 1:
+        ws.merge_range(SAMPLES_ROW - 1, 0, SAMPLES_ROW - 1, VALUE - 1, words["working.samples"], fmt.note)
+    heads = {SYMBOL: "working.symbol", EQUATION: "working.equation", NUMBERS: "working.numbers",
+             VALUE: "working.value"}
+    for col in range(SYMBOL, VALUE + 1):
+        ws.write_string(HEADER_ROW - 1, col - 1, words[heads[col]] if col in heads else "", fmt.header)
+    ws.freeze_panes(HEADER_ROW, 0)
+    # Printed, a line must never break across pages sideways: one page wide, header repeated.
+    ws.set_landscape()
+    ws.set_paper(9 if ctx.options.paper == "a4" else 1)  # XlsxWriter's codes: 9 = A4, 1 = Letter
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(HEADER_ROW - 1)
+
+
+def _write_heading(ws: Worksheet, r0: int, heading: Heading, words: dict[str, str],
+                   fmt: _Formats) -> None:
+    if heading.sample is not None:
+        ws.write_string(r0, 0, words["working.sample"].format(k=heading.sample), fmt.sample)
+        return
+    text = words[f"working.{heading.group}"]
+    ws.merge_range(r0, 0, r0, VALUE - 1, text, fmt.section[heading.group])
+    ws.set_row(r0, 20)
+
+
+def _write_line(ws: Worksheet, r0: int, line: Line, texts: tuple[str, str | None], leaves: Leaves,
+                fmt: _Formats) -> None:
+    symbolic, numbers = texts
+    symbol = quantity_label(leaves.spec, line.qid) + ("′" if line.group == "update" else "")
+    ws.write_string(r0, SYMBOL - 1, symbol, fmt.symbol[line.group])
+    for col in (EQ1, EQ2, EQ3):
+        ws.write_string(r0, col - 1, "=", fmt.equals)
+    ws.write_string(r0, EQUATION - 1, symbolic, fmt.text)
+    ws.write_formula(r0, NUMBERS - 1, textprint.text_formula(line.expr, leaves.address), fmt.text,
+                     numbers if numbers is not None else "#NUM!")
+    t = 1 if line.group == "update" else 0  # an update's value is the parameter of row t = 1
+    ws.write_formula(r0, VALUE - 1, to_excel(line.expr, leaves.address), fmt.value[line.group],
+                     _stored(float(leaves.reference.loc[t, line.qid])))
+
+
+def _stored(value: float) -> float | str:
+    # A diverging start overflows in the spreadsheet too; store the error it will show.
+    return value if math.isfinite(value) else "#NUM!"

@@ -1,0 +1,108 @@
+"""The Charts sheet: loss charts (one log-scale) and outputs against targets, all on live ranges."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from openpyxl.utils import get_column_letter
+
+from sheetnet import charts, layout
+from sheetnet.spec import load_template
+from tests.conftest import build
+
+
+def id_columns(ws: Any, id_row: int = layout.ID_ROW) -> dict[str, str]:
+    """Column id → column letter, read from a sheet's row of ids."""
+    return {c.value: get_column_letter(c.column) for c in ws[id_row] if isinstance(c.value, str)}
+
+
+def title_text(title: Any) -> str:
+    return "".join(run.t for p in title.tx.rich.p for run in (p.r or []))
+
+
+def series_refs(chart: Any) -> list[tuple[str, str]]:
+    return [(s.xVal.numRef.f, s.yVal.numRef.f) for s in chart.series]
+
+
+def load(path: Path, sheet: str) -> tuple[Any, Any]:
+    book = openpyxl.load_workbook(path)
+    return book, book[sheet]
+
+
+def test_loss_charts_plot_the_training_loss_column_against_t(tmp_path: Path) -> None:
+    book, ws = load(build(tmp_path, "seed-004-2-2-2"), "Charts")
+    cols = id_columns(book["Training"])
+    last = layout.FIRST_DATA_ROW + 100
+    expected = (f"Training!${cols['iter']}$4:${cols['iter']}${last}",
+                f"Training!${cols['loss']}$4:${cols['loss']}${last}")
+    loss_charts = [c for c in ws._charts if series_refs(c) == [expected]]
+    assert len(loss_charts) == 2
+    logs = [c.y_axis.scaling.logBase for c in loss_charts]
+    assert sorted(logs, key=lambda b: b or 0) == [None, 10]  # one linear, one log-scale axis
+    assert all(c.x_axis.title is not None and c.y_axis.title is not None for c in loss_charts)
+    # The ranges hold live formulas (so the charts redraw when an input changes).
+    assert str(book["Training"][f"{cols['loss']}50"].value).startswith("=")
+
+
+def test_output_charts_pair_each_output_with_a_flat_target_line(tmp_path: Path) -> None:
+    spec = load_template("seed-000-regression")  # two samples, one output each
+    book, ws = load(build(tmp_path, spec), "Charts")
+    cols = id_columns(book["Training"])
+    network = book["Network"]
+    output_charts = ws._charts[2:]
+    assert len(output_charts) == spec.n_samples
+    for k, chart in enumerate(output_charts):
+        (out_x, out_y), (target_x, target_y) = series_refs(chart)
+        assert out_y == f"Training!${cols[f'a2[1]@{k + 1}']}$4:${cols[f'a2[1]@{k + 1}']}$104"
+        assert out_x.startswith(f"Training!${cols['iter']}$4:")
+        assert chart.series[1].spPr.ln.prstDash == "dash"
+        # The target line's two points are formulas on the Charts sheet reading Network cells.
+        assert target_x.startswith("Charts!") and target_y.startswith("Charts!")
+        first, second = target_y.removeprefix("Charts!").replace("$", "").split(":")
+        for cell in (first, second):
+            formula = ws[cell].value
+            assert formula.startswith("=Network!")
+            assert network[formula.removeprefix("=Network!").replace("$", "")].value == spec.targets[k][0]
+        x_cells = target_x.removeprefix("Charts!").replace("$", "").split(":")
+        t_col = cols["iter"]
+        assert [ws[c].value for c in x_cells] == [f"=Training!{t_col}4", f"=Training!{t_col}104"]
+
+
+def test_charts_speak_chinese(tmp_path: Path) -> None:
+    _, ws = load(build(tmp_path, "seed-004-2-2-2", lang="zh"), "图表")
+    titles = [title_text(c.title) for c in ws._charts]
+    assert titles[0] == "损失 L 随迭代的变化"
+    assert "对数坐标" in titles[1]
+    assert titles[2] == "输出与目标"
+    assert title_text(ws._charts[0].x_axis.title) == "迭代 t"
+    # Cross-sheet ranges quote the Chinese sheet name.
+    assert series_refs(ws._charts[0])[0][1].startswith("'训练'!$")
+
+
+def test_charts_carry_cached_values_for_viewers_that_do_not_recalculate(tmp_path: Path) -> None:
+    from sheetnet.reference import train
+
+    _, ws = load(build(tmp_path, "seed-004-2-2-2"), "Charts")
+    cache = ws._charts[0].series[0].yVal.numRef.numCache
+    loss = train(load_template("seed-004-2-2-2"))["loss"]
+    assert cache.ptCount == 101
+    assert [p.v for p in cache.pt[:3]] == pytest.approx(loss.iloc[:3].tolist(), rel=1e-12)
+
+
+def test_cache_leaves_gaps_for_overflow_and_skips_long_series() -> None:
+    assert charts.cache([1.0, float("inf"), float("nan")]) == [1.0, None, None]
+    assert charts.cache([0.0] * (charts.CACHE_POINTS + 1)) is None
+
+
+def test_many_samples_get_a_limited_number_of_output_charts(tmp_path: Path) -> None:
+    spec = load_template("seed-001-linear-system")
+    n = charts.MAX_SAMPLE_CHARTS + 2
+    spec = dataclasses.replace(spec, inputs=tuple((float(i), 1.0) for i in range(n)),
+                               targets=tuple((float(i),) for i in range(n)), iterations=3)
+    _, ws = load(build(tmp_path, spec), "Charts")
+    assert len(ws._charts) == 2 + charts.MAX_SAMPLE_CHARTS
+    assert str(n) in ws["A3"].value
