@@ -21,7 +21,8 @@ REDUCTIONS = ("mean", "sum")
 
 # Every field the TOML may hold, by table; anything else is a typo worth reporting.
 FIELDS: dict[str, tuple[str, ...]] = {
-    "": ("title", "description", "network", "training", "init", "data"),
+    "": ("title", "description", "zh", "network", "training", "init", "data"),
+    "zh": ("title", "description"),  # the title and description shown by --lang zh
     "network": ("sizes", "activations", "bias", "train_bias", "loss"),
     "training": ("learning_rate", "iterations", "reduction"),
     "init": ("weights", "biases", "seed"),
@@ -55,6 +56,14 @@ class Spec:
     inputs: Matrix
     targets: Matrix
     name: str = ""
+    translations: tuple[tuple[str, str, str], ...] = ()  # (lang, title, description)
+
+    def in_language(self, lang: str) -> Spec:
+        """This spec with its title and description in `lang`, where the file gives them."""
+        for code, title, description in self.translations:
+            if code == lang:
+                return dataclasses.replace(self, title=title, description=description)
+        return self
 
     @property
     def n_layers(self) -> int:
@@ -141,6 +150,7 @@ def _parse(data: dict[str, Any], name: str) -> Spec:
         )
     weights, biases = _initial_parameters(init, sizes, bias)
     return Spec(
+        translations=_translations(data),
         title=str(data.get("title", name or "sheetnet network")),
         description=str(data.get("description", "")),
         sizes=tuple(sizes),
@@ -159,6 +169,17 @@ def _parse(data: dict[str, Any], name: str) -> Spec:
     )
 
 
+def _translations(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    result = []
+    for lang in ("zh",):
+        table = _table(data, lang, required=False)
+        if table:
+            title = _get(table, "title", str, f"{lang}.title", str(data.get("title", "")))
+            description = _get(table, "description", str, f"{lang}.description", "")
+            result.append((lang, title, description))
+    return tuple(result)
+
+
 def validate(spec: Spec) -> Spec:
     """Re-check a Spec built in code (e.g. after replace) by round-tripping it through parse."""
     return parse_spec(to_table(spec), name=spec.name)
@@ -171,6 +192,7 @@ def to_table(spec: Spec) -> dict[str, Any]:
     table: dict[str, Any] = {
         "title": spec.title,
         "description": spec.description,
+        **{lang: {"title": t, "description": d} for lang, t, d in spec.translations},
         "network": {
             "sizes": list(spec.sizes),
             "activations": list(spec.activations),

@@ -202,9 +202,13 @@ def _formats(ctx: Context) -> _Formats:
         symbol={g: add(bold=True, bg_color=colours[g][1], align="right") for g in SECTIONS},
         equals=add(align="center", font_color="#7F7F7F"),
         text=add(),
-        value={g: add(bold=True, bg_color=colours[g][1],
-                      num_format=styles.NUMBER_FORMATS[g]) for g in SECTIONS},
+        # Seven decimals for every value, as the hand calculations print them (0.6236336);
+        # the Training sheet keeps scientific notation for quantities that shrink over training.
+        value={g: add(bold=True, bg_color=colours[g][1], num_format=WORKED_FORMAT) for g in SECTIONS},
     )
+
+
+WORKED_FORMAT = "0.0000000"
 
 
 def write_working_sheet(ctx: Context, ws: Worksheet) -> None:

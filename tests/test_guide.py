@@ -37,7 +37,8 @@ def test_guide_content(tmp_path: Path, lang: str) -> None:
     spec = load_template("seed-004-2-2-2")
     words = STRINGS[lang]
     _, texts = guide_texts(build(tmp_path, spec, lang=lang))
-    for expected in (spec.title, spec.description.strip(), words["guide.sheets_heading"],
+    shown = spec.in_language(lang)  # the template's own [zh] title and description
+    for expected in (shown.title, shown.description.strip(), words["guide.sheets_heading"],
                      words["guide.network_heading"], words["guide.chain_heading"],
                      words["guide.try_heading"], words["guide.sheet.training"]):
         assert expected in texts
@@ -81,7 +82,9 @@ def test_chinese_guide_has_no_english(tmp_path: Path, name: str) -> None:
 
 def _assert_chinese(path: Path, spec: Spec) -> None:
     _, texts = guide_texts(path)
-    own = {spec.title, spec.description.strip()}  # the spec's own words, in whatever language
+    zh = spec.in_language("zh")
+    # The spec's own words may quote identifiers (y_true); everything else must be Chinese.
+    own = {zh.title, zh.description.strip()}
     for text in texts:
         if text not in own:
             assert set(ENGLISH_WORD.findall(text)) <= FORMULA_WORDS, text
