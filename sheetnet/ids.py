@@ -6,10 +6,6 @@ The reference core and the workbook both name their columns with these functions
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import numpy as np
-
 from sheetnet.spec import Spec
 
 
@@ -85,21 +81,3 @@ def gradient_of(param_id: str) -> str:
 
 def all_ids(spec: Spec) -> list[str]:
     return ["iter", *params(spec), *forward(spec), "loss", *backward(spec), *gradients(spec)]
-
-
-def named_matrix(prefix: str, layer: int, m: np.ndarray) -> dict[str, float]:
-    return {
-        weight(layer, j, i, prefix): float(m[j, i])
-        for j in range(m.shape[0])
-        for i in range(m.shape[1])
-    }
-
-
-def named_bias(prefix: str, spec: Spec, layer: int, b: np.ndarray) -> dict[str, float]:
-    return {q: float(v) for q, v in zip(bias_ids(spec, layer, prefix), b.ravel(), strict=True)}
-
-
-def named_vector(
-    name: str, layer: int, values: Iterable[float], k: int, spec: Spec
-) -> dict[str, float]:
-    return {neuron(name, layer, j, k, spec): float(v) for j, v in enumerate(values)}

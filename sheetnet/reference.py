@@ -120,7 +120,7 @@ def train(spec: Spec) -> pd.DataFrame:
         if t < spec.iterations:
             values[t, state.size :] = _backprop_values(spec, s)
         params = update(spec, params, s)
-    frame = pd.DataFrame(values, columns=columns[1:])
+    frame = pd.DataFrame(values, columns=columns[1:], copy=False)  # the array is ours alone
     frame.insert(0, "iter", np.arange(spec.iterations + 1))
     return frame.set_index("iter", drop=False)
 

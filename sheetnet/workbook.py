@@ -59,6 +59,7 @@ def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = Non
     options = options or BuildOptions()
     path = Path(path)
     words = strings(options.lang)
+    spec = spec.in_language(options.lang)
     printing.paper_code(options.paper)  # a bad paper size fails before anything is written
     if not path.parent.is_dir():
         raise SheetnetError(f"the folder {path.parent} does not exist; create it or choose another")
@@ -236,6 +237,9 @@ class FormulaWorksheet(Worksheet):
         return super()._prepare_formula(formula, expand_future_functions)
 
 
+_ROWS_PER_BLOCK = 4096
+
+
 def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     spec, training, reference, fmt, words = ctx.spec, ctx.training, ctx.reference, ctx.fmt, ctx.words
     if not isinstance(ws, FormulaWorksheet):
@@ -243,12 +247,15 @@ def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     columns = training.columns
     _write_headers(ws, spec, training, fmt, words)
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
-    values = reference[[c.qid for c in columns]].to_numpy()
+    qids = [c.qid for c in columns]
     first, middle, final = _row_templates(ws, training, fmt)
     last = spec.iterations
-    for t in range(last + 1):
-        cells = first if t == 0 else final if t == last else middle
-        _write_data_row(ws, training.row_of(t) - 1, t, cells, values[t].tolist(), fmt)
+    for start in range(0, last + 1, _ROWS_PER_BLOCK):
+        # Values a block at a time: one copy of the whole reference would double its memory.
+        block = reference.iloc[start : start + _ROWS_PER_BLOCK][qids].to_numpy()
+        for t, values in enumerate(block, start):
+            cells = first if t == 0 else final if t == last else middle
+            _write_data_row(ws, training.row_of(t) - 1, t, cells, values.tolist(), fmt)
 
 
 @dataclass(frozen=True)

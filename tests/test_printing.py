@@ -55,7 +55,7 @@ def test_every_sheet_is_set_up_for_printing(tmp_path: Path, lang: str, paper: st
         assert int(setup.paperSize) == code, ws.title
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         assert int(setup.fitToHeight) == 0, ws.title  # as many pages tall as it takes
-        assert ws.oddHeader.left.text == spec.title
+        assert ws.oddHeader.left.text == spec.in_language(lang).title
         assert ws.oddHeader.right.text == "&A"  # the sheet's name
         assert ws.oddFooter.center.text == words["print.page"]
         assert ws.page_margins.left == 0.5 and ws.page_margins.header == 0.3
@@ -177,7 +177,7 @@ def test_pdf_shows_title_and_first_equations(tmp_path: Path, lang: str) -> None:
     assert f"wrote {pdf}" in result.stdout
     words = STRINGS[lang]
     first_page = pdf_text(pdf, 1)
-    assert load_template("seed-004-2-2-2").title in first_page
+    assert load_template("seed-004-2-2-2").in_language(lang).title in first_page
     assert words["sheet.guide"] in first_page  # the page header names the sheet
     assert words["print.page"].replace("&P", "1").replace("&N", pdf_info(pdf)["Pages"].strip()) in first_page
     guide = pdf_text(pdf, 1, 2)

@@ -34,5 +34,5 @@ def test_translation_survives_replace_and_unknown_fields_are_refused() -> None:
     assert spec.in_language("zh").title == "手算一次权重更新（种子 003）"
     table = to_table(spec)
     table["zh"]["subtitle"] = "x"
-    with pytest.raises(SheetnetError, match="unknown field 'zh.subtitle'"):
+    with pytest.raises(SheetnetError, match=r"unknown field 'zh\.subtitle'"):
         parse_spec(table)

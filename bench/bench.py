@@ -1,0 +1,340 @@
+"""Benchmark: build speed and memory, `check` and LibreOffice recalculation, against a baseline.
+
+    python bench/bench.py            # bp_demo at 1,000 and 10,000 iterations, the wide net at 2,000
+    python bench/bench.py --quick    # a tenth of the iterations; writes no results file
+
+Every measurement in Python runs in a child process of its own (this script with `--child`),
+so each peak memory figure is that child's own peak resident set size (getrusage(RUSAGE_SELF)
+.ru_maxrss at its end) and nothing of one run lingers into the next. That peak includes the
+interpreter with NumPy and pandas loaded, so the RSS after imports is reported too.
+LibreOffice is timed as a whole (`soffice --convert-to xlsx` with recalculation on load),
+startup included. The baseline is openpyxl's write_only mode writing the same number of formula
+cells (the Training sheet's formula texts, without stored values), measured in the same run, so
+the build rate is also given as a ratio that does not depend on the machine.
+Never part of the test suite (pytest only collects tests/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+CHECK_TARGET = 5.0  # check seconds / LibreOffice seconds should stay at or below this
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    source: str  # a template name or a TOML file in bench/
+    iterations: int
+
+
+def cases(quick: bool) -> list[Case]:
+    scale = 10 if quick else 1
+    return [
+        Case(f"bp_demo {1000 // scale:,}", "seed-001-bp-demo", 1000 // scale),
+        Case(f"bp_demo {10000 // scale:,}", "seed-001-bp-demo", 10000 // scale),
+        Case(f"wide 4-16-16-3 {2000 // scale:,}", "wide.toml", 2000 // scale),
+    ]
+
+
+# --- child processes: one measurement each, a JSON line on stdout ---------------------------
+
+
+def _load(source: str, iterations: int) -> Any:
+    from sheetnet.spec import load_spec, load_template
+
+    spec = load_spec(HERE / source) if source.endswith(".toml") else load_template(source)
+    return spec.replace(iterations=iterations)
+
+
+def _peak_kib() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def child_build(source: str, iterations: str, out: str) -> dict[str, Any]:
+    from sheetnet.workbook import build_workbook
+
+    spec = _load(source, int(iterations))
+    imported = _peak_kib()
+    start = time.perf_counter()
+    build_workbook(spec, Path(out))
+    return {"seconds": time.perf_counter() - start, "peak_kib": _peak_kib(), "import_kib": imported}
+
+
+def child_check(path: str) -> dict[str, Any]:
+    try:
+        from sheetnet.check import run_check
+    except ImportError:  # a tree without the check engine: the bench still runs
+        return {"available": False}
+    start = time.perf_counter()
+    report = run_check(Path(path), engine="formulas")
+    seconds = time.perf_counter() - start
+    cells, wrong = getattr(report, "cells", None), getattr(report, "wrong", None)
+    if report.ok:
+        result = "OK" if cells is None else f"OK, {cells:,} cells"
+    else:
+        result = "FAIL" if wrong is None else f"FAIL, {wrong:,} of {cells:,} cells wrong"
+    return {"available": True, "seconds": seconds, "peak_kib": _peak_kib(), "result": result}
+
+
+def child_openpyxl(source: str, iterations: str, cells: str) -> dict[str, Any]:
+    """Write `cells` formula cells with openpyxl write_only: the Training sheet's formula texts."""
+    from openpyxl import Workbook
+
+    from sheetnet.layout import NetworkLayout, TrainingLayout
+
+    spec = _load(source, int(iterations))
+    training = TrainingLayout(spec, NetworkLayout(spec), "Network")
+    templates = [training.template(c.formula) for c in training.columns if c.formula is not None]
+    start = time.perf_counter()
+    book = Workbook(write_only=True)
+    book.create_sheet("Network")
+    sheet = book.create_sheet("Training")
+    left, row = int(cells), 4
+    while left > 0:
+        texts = templates[:left]
+        sheet.append([row - 3, *(t.format(r=row, p=row - 1) for t in texts)])
+        left -= len(texts)
+        row += 1
+    with tempfile.TemporaryDirectory() as tmp:
+        book.save(Path(tmp) / "baseline.xlsx")
+    return {"seconds": time.perf_counter() - start, "peak_kib": _peak_kib()}
+
+
+CHILDREN: dict[str, Callable[..., dict[str, Any]]] = {
+    "build": child_build, "check": child_check, "openpyxl": child_openpyxl,
+}
+
+
+def in_child(task: str, *args: str, timeout: float) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter; {"error": ...} if it fails or times out."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", task, *args]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:g} s"}
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["no output"]
+        return {"error": lines[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- measurements in this process ---------------------------------------------------------
+
+
+def count_formulas(path: Path) -> int:
+    """Formula cells (`<f>` elements) in every worksheet of the file, read as a stream."""
+    pattern = re.compile(rb"<f[ >]")
+    total = 0
+    with zipfile.ZipFile(path) as book:
+        for name in book.namelist():
+            if not re.fullmatch(r"xl/worksheets/sheet\d+\.xml", name):
+                continue
+            with book.open(name) as xml:
+                tail = b""
+                while chunk := xml.read(1 << 22):
+                    data = tail + chunk
+                    total += len(pattern.findall(data))
+                    tail = data[-2:]  # too short to hold a whole match, enough to complete one
+    return total
+
+
+def libreoffice_seconds(path: Path, timeout: float) -> dict[str, Any]:
+    from sheetnet.libreoffice import LibreOfficeError, find_soffice, recalculate
+
+    if find_soffice() is None:
+        return {"error": "LibreOffice not installed"}
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        try:
+            recalculate(path, Path(tmp) / "recalculated.xlsx", timeout=timeout)
+        except LibreOfficeError as exc:
+            return {"error": str(exc)}
+        return {"seconds": time.perf_counter() - start}
+
+
+def measure(case: Case, workdir: Path, timeout: float) -> dict[str, Any]:
+    print(f"== {case.name}", file=sys.stderr, flush=True)
+    path = workdir / f"{case.source.removesuffix('.toml')}-{case.iterations}.xlsx"
+    row: dict[str, Any] = {"case": case, "build": in_child(
+        "build", case.source, str(case.iterations), str(path), timeout=timeout)}
+    if "error" in row["build"]:
+        return row
+    row["cells"] = count_formulas(path)
+    row["bytes"] = path.stat().st_size
+    print("   built; checking", file=sys.stderr, flush=True)
+    row["check"] = in_child("check", str(path), timeout=timeout)
+    print("   LibreOffice", file=sys.stderr, flush=True)
+    row["libreoffice"] = libreoffice_seconds(path, timeout)
+    print("   openpyxl baseline", file=sys.stderr, flush=True)
+    row["openpyxl"] = in_child("openpyxl", case.source, str(case.iterations), str(row["cells"]),
+                               timeout=timeout)
+    path.unlink()
+    return row
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def _mib(kib: int) -> str:
+    return f"{kib / 1024:,.0f} MiB"
+
+
+def _secs(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"error: {result['error']}"
+    if result.get("available") is False:
+        return "n/a"
+    return f"{result['seconds']:,.2f} s"
+
+
+def _rate(cells: int, result: dict[str, Any]) -> float | None:
+    return cells / result["seconds"] if "seconds" in result else None
+
+
+def metrics(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """(metric, value) pairs of one case, in table order."""
+    build = row["build"]
+    if "error" in build:
+        return [("iterations", f"{row['case'].iterations:,}"), ("build", f"error: {build['error']}")]
+    cells = row["cells"]
+    check, office, base = row["check"], row["libreoffice"], row["openpyxl"]
+    build_rate, base_rate = _rate(cells, build), _rate(cells, base)
+    ratio = "n/a"
+    if "seconds" in check and "seconds" in office:
+        ratio = f"{check['seconds'] / office['seconds']:.2f} (target ≤ {CHECK_TARGET:g})"
+    return [
+        ("iterations", f"{row['case'].iterations:,}"),
+        ("formula cells written", f"{cells:,}"),
+        ("build seconds", _secs(build)),
+        ("build cells/s", f"{build_rate:,.0f}"),
+        ("build peak RSS (RSS after imports)",
+         f"{_mib(build['peak_kib'])} ({_mib(build['import_kib'])})"),
+        ("file size", f"{row['bytes'] / 1e6:,.1f} MB"),
+        ("check seconds (formulas engine)", _secs(check)),
+        ("check peak RSS", _mib(check["peak_kib"]) if "peak_kib" in check else "n/a"),
+        ("check result", check.get("result", "n/a")),
+        ("LibreOffice recalculation seconds", _secs(office)),
+        ("check / LibreOffice", ratio),
+        ("openpyxl write_only baseline cells/s", f"{base_rate:,.0f}" if base_rate else _secs(base)),
+        ("build rate / baseline rate",
+         f"{build_rate / base_rate:.2f}×" if build_rate and base_rate else "n/a"),
+    ]
+
+
+def table(rows: list[dict[str, Any]]) -> list[list[str]]:
+    """Metric rows × case columns; the first row holds the case names."""
+    per_case = [dict(metrics(row)) for row in rows]
+    names = list(dict.fromkeys(name for m in per_case for name in m))
+    header = ["", *(row["case"].name for row in rows)]
+    return [header, *([name, *(m.get(name, "") for m in per_case)] for name in names)]
+
+
+def memory_growth(rows: list[dict[str, Any]]) -> str:
+    small, large = rows[0], rows[1]  # the two bp_demo sizes
+    if "error" in small["build"] or "error" in large["build"]:
+        return "memory growth: n/a (a build failed)"
+    a, b = small["build"], large["build"]
+    n_a, n_b = small["case"].iterations, large["case"].iterations
+    return (f"build peak RSS at {n_a:,} vs {n_b:,} iterations: {_mib(a['peak_kib'])} vs "
+            f"{_mib(b['peak_kib'])} ({_mib(a['peak_kib'] - a['import_kib'])} vs "
+            f"{_mib(b['peak_kib'] - b['import_kib'])} above the RSS after imports)")
+
+
+def render_text(grid: list[list[str]]) -> str:
+    widths = [max(len(r[c]) for r in grid) for c in range(len(grid[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in grid]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def render_markdown(grid: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(r) + " |" for r in grid]
+    lines.insert(1, "|" + "|".join([" --- "] + [" ---: "] * (len(grid[0]) - 1)) + "|")
+    return "\n".join(lines)
+
+
+def load() -> str:
+    """The machine's 1-minute load average: other work running alongside slows every figure."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def environment() -> str:
+    import openpyxl
+    import xlsxwriter
+
+    from sheetnet.libreoffice import find_soffice
+
+    soffice = find_soffice()
+    office = "not installed"
+    if soffice:
+        office = subprocess.run([soffice, "--version"], capture_output=True, text=True,
+                                timeout=120).stdout.strip() or "unknown version"
+    return (f"Python {platform.python_version()}, XlsxWriter {xlsxwriter.__version__}, "
+            f"openpyxl {openpyxl.__version__}, {office}, {os.cpu_count()} CPUs, "
+            f"{platform.system()} {platform.machine()}")
+
+
+def write_results(path: Path, grid: list[list[str]], growth: str, env: str) -> None:
+    text = f"""# Benchmark results
+
+Written by `python bench/bench.py` on {time.strftime('%Y-%m-%d')}: {env}.
+
+{render_markdown(grid)}
+
+{growth}.
+
+Build seconds cover the whole `build_workbook`: the NumPy reference training, every sheet,
+charts and the zip. Peak memory is the child process's own peak resident set size (getrusage
+ru_maxrss); it includes Python with NumPy and pandas loaded, shown in brackets as the RSS
+after imports.
+LibreOffice seconds are a headless `--convert-to xlsx` with recalculation on load, startup
+included. The baseline is openpyxl write_only writing the same number of formula cells
+(plain formula text, no stored values) on the same machine in the same run.
+"""
+    path.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the iterations")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="markdown file to write (default bench/results.md, none with --quick)")
+    parser.add_argument("--timeout", type=float, default=1800,
+                        help="seconds allowed for each measurement (default 1800)")
+    args = parser.parse_args()
+    results = args.results or (None if args.quick else HERE / "results.md")
+    load_before = load()
+    with tempfile.TemporaryDirectory(prefix="sheetnet-bench-") as tmp:
+        rows = [measure(case, Path(tmp), args.timeout) for case in cases(args.quick)]
+    grid, growth = table(rows), memory_growth(rows)
+    env = f"{environment()}, load average {load_before} before and {load()} after"
+    print(env)
+    print(render_text(grid))
+    print(growth)
+    if results is not None:
+        write_results(results, grid, growth, env)
+        print(f"wrote {results}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        print(json.dumps(CHILDREN[sys.argv[2]](*sys.argv[3:])))
+    else:
+        main()

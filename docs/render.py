@@ -1,0 +1,62 @@
+"""Regenerate the README's pictures: build a workbook, let LibreOffice print it, cut out pages.
+
+Run from the top of the repository: `python docs/render.py` (needs LibreOffice and poppler's
+pdftoppm/pdftotext). Writes docs/img/{en,zh}-{guide,training,working,charts}.png.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+from sheetnet.i18n import STRINGS
+from sheetnet.libreoffice import to_pdf
+from sheetnet.spec import load_template
+from sheetnet.workbook import BuildOptions, build_workbook
+
+OUT = Path(__file__).parent / "img"
+SHEETS = ("guide", "training", "working", "charts")
+DPI = 80
+# The Training sheet prints small (many columns); show its top-left corner at a readable size.
+CROPS = {"training": ["-r", "130", "-W", "1400", "-H", "560"]}
+
+
+def page_texts(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return text.split("\f")
+
+
+def first_page_of(sheet_name: str, pages: list[str]) -> int:
+    """The first page whose running header (title left, sheet name right) names the sheet."""
+    for number, text in enumerate(pages, start=1):
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines and lines[0].rstrip().endswith(sheet_name):
+            return number
+    raise LookupError(f"no page of sheet {sheet_name!r}")
+
+
+def render(lang: str, work: Path) -> None:
+    spec = load_template("seed-004-2-2-2").replace(iterations=40)
+    xlsx = build_workbook(spec, work / f"{lang}.xlsx", options=BuildOptions(lang=lang))
+    pdf = to_pdf(xlsx, work / f"{lang}.pdf")
+    pages = page_texts(pdf)
+    for sheet in SHEETS:
+        page = first_page_of(STRINGS[lang][f"sheet.{sheet}"], pages)
+        target = OUT / f"{lang}-{sheet}"
+        size = CROPS.get(sheet, ["-r", str(DPI)])
+        subprocess.run(["pdftoppm", "-png", *size, "-f", str(page), "-l", str(page),
+                        "-singlefile", str(pdf), str(target)], check=True)
+        print(f"{target}.png  (page {page})")
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for lang in ("en", "zh"):
+            render(lang, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
