@@ -114,12 +114,13 @@ def _print(expr: Expr, ref: Callable[[Cell | Const], str]) -> str:
 
 def _wrap(expr: Expr, parent: int, ref: Callable[[Cell | Const], str], *, strict: bool) -> str:
     text = _print(expr, ref)
-    own = _precedence(expr)
+    own = precedence(expr)
     needs = own < parent or (strict and own == parent)
     return f"({text})" if needs else text
 
 
-def _precedence(expr: Expr) -> int:
+def precedence(expr: Expr) -> int:
+    """How tightly expr binds when printed (ATOM for numbers, cells and calls)."""
     match expr:
         case Bin(op):
             return PRECEDENCE[op]

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet import layout
+from sheetnet.atomic import atomic_path
 from sheetnet.errors import SheetnetError
 from sheetnet.libreoffice import LibreOfficeError, find_soffice, to_pdf
 
@@ -127,16 +127,11 @@ def export_pdf(workbook: Path, pdf: Path) -> Path:
     if not workbook.is_file():
         raise SheetnetError(f"{workbook}: no such workbook")
     check_pdf_path(pdf)
-    fd, tmp = tempfile.mkstemp(suffix=".pdf", prefix=".sheetnet-", dir=pdf.parent)
-    os.close(fd)
     try:
-        to_pdf(workbook, Path(tmp))
-        os.replace(tmp, pdf)
+        with atomic_path(pdf) as tmp:
+            to_pdf(workbook, tmp)
     except LibreOfficeError as exc:
         raise SheetnetError(str(exc)) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return pdf
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-from sheetnet.formula import ATOM, PRECEDENCE, Bin, Call, Cell, Const, Expr, Neg, Num
+from sheetnet.formula import PRECEDENCE, Bin, Call, Cell, Const, Expr, Neg, Num, precedence
 from sheetnet.labels import sup
 from sheetnet.ops import ACTIVATIONS
 
@@ -147,7 +147,7 @@ def _tokens(expr: Expr, times: str, *, leading: bool) -> list[Token]:
 
 
 def _wrap(expr: Expr, parent: int, times: str, *, strict: bool, leading: bool) -> list[Token]:
-    own = _precedence(expr)
+    own = precedence(expr)
     if own < parent or (strict and own == parent):
         return ["(", *_tokens(expr, times, leading=True), ")"]
     return _tokens(expr, times, leading=leading)
@@ -179,17 +179,6 @@ def _constant(value: float, leading: bool) -> str:
         text = "−" + text[1:]
         return text if leading else f"({text})"
     return text
-
-
-def _precedence(expr: Expr) -> int:
-    match expr:
-        case Bin(op):
-            return PRECEDENCE[op]
-        case Neg():
-            return PRECEDENCE["neg"]
-        case Num(value) if value < 0:
-            return PRECEDENCE["neg"]
-    return ATOM
 
 
 # --- activations as their names ------------------------------------------------------------

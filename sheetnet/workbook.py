@@ -8,8 +8,6 @@ constant memory. The file still asks the spreadsheet program to recalculate on l
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet import labels, layout, notes, printing, styles
+from sheetnet.atomic import atomic_path
 from sheetnet.errors import SheetnetError
 from sheetnet.formula import Expr
 from sheetnet.i18n import strings
@@ -66,17 +65,11 @@ def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = Non
     network = NetworkLayout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
     reference = train(spec)
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx", prefix=".sheetnet-", dir=path.parent)
-    os.close(fd)
-    try:
-        book = xlsxwriter.Workbook(tmp, {"constant_memory": True})
+    with atomic_path(path) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
         ctx = Context(spec, options, words, network, training, reference, book, styles.Formats(book))
         _write(ctx)
         book.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

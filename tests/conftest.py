@@ -13,6 +13,16 @@ from sheetnet.workbook import BuildOptions, build_workbook
 
 IN_CI = os.environ.get("CI") == "true"
 
+# The templates the issue asks for, listed here so that a missing one fails a test.
+TEMPLATES = [
+    "seed-000-regression",
+    "seed-001-bp-demo",
+    "seed-001-linear-system",
+    "seed-001-matmul",
+    "seed-003-single-update",
+    "seed-004-2-2-2",
+]
+
 # Tests that need LibreOffice skip where it is absent, but under CI=true they must run (and fail
 # loudly if it is missing), so a green CI always means LibreOffice really recomputed.
 needs_libreoffice = pytest.mark.skipif(

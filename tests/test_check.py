@@ -9,9 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from sheetnet import ids, layout
-from sheetnet.check import read_workbook, run_check
+from sheetnet.check import run_check
 from sheetnet.cli import app
 from sheetnet.layout import FIRST_DATA_ROW, NetworkLayout
+from sheetnet.readback import read_workbook
 from sheetnet.spec import load_template, template_names
 from tests.conftest import build, needs_libreoffice
 

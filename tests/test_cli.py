@@ -277,3 +277,20 @@ def test_seeded_init_builds_and_is_deterministic(tmp_path: Path) -> None:
     other = write_config(tmp_path, seeded_table(8, [3, 4, 2]), "other.toml")
     assert invoke("train", "-c", other, "--csv", tmp_path / "c.csv").exit_code == 0
     assert (tmp_path / "c.csv").read_bytes() != (tmp_path / "a.csv").read_bytes()
+
+
+def test_written_files_follow_the_umask_not_mkstemps_private_mode(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "out.xlsx"
+        csv = tmp_path / "run.csv"
+        assert invoke("build", "--iters", "2", str(out)).exit_code == 0
+        assert invoke("train", "--iters", "2", "--csv", str(csv)).exit_code == 0
+    finally:
+        os.umask(old)
+    for path in (out, csv):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".sheetnet-")] == []

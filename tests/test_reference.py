@@ -16,15 +16,7 @@ from sheetnet import ids
 from sheetnet.ops import ACTIVATIONS as OPS_ACTIVATIONS
 from sheetnet.reference import train
 from sheetnet.spec import ACTIVATIONS, BIAS_MODES, LOSSES, REDUCTIONS, Spec, load_template, parse_spec
-
-TEMPLATES = [
-    "seed-000-regression",
-    "seed-001-bp-demo",
-    "seed-001-linear-system",
-    "seed-001-matmul",
-    "seed-003-single-update",
-    "seed-004-2-2-2",
-]
+from tests.conftest import TEMPLATES
 
 # --- an independent forward pass and loss, written from the definitions --------------------
 

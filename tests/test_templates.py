@@ -10,15 +10,7 @@ import pytest
 
 from sheetnet.reference import train
 from sheetnet.spec import DEFAULT_TEMPLATE, Spec, load_template, template_names
-
-TEMPLATES = [
-    "seed-000-regression",
-    "seed-001-bp-demo",
-    "seed-001-linear-system",
-    "seed-001-matmul",
-    "seed-003-single-update",
-    "seed-004-2-2-2",
-]
+from tests.conftest import TEMPLATES
 
 
 def sigmoid(z: float) -> float:
