@@ -21,6 +21,7 @@ from sheetnet import charts, layout
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import TrainingLayout
 from sheetnet.reference import train
+from sheetnet.workbook import column_label, stored_value
 
 if TYPE_CHECKING:
     from sheetnet.workbook import Context
@@ -131,7 +132,7 @@ def _write_overview(ctx: Context, ws: Worksheet, blocks: list[Block]) -> list[st
         ws.write_formula(row, 1, f"={rate}", None, block.rate)
         loss = ctx.training.col_of["loss"] - 1  # index into block.values (no offset there)
         ws.write_formula(row, 2, "=" + block.training.cell("loss", last), fmt.data["loss"],
-                         _stored(block.values[last, loss]))
+                         stored_value(block.values[last, loss]))
         cells.append("=" + prefix + layout.address(row + 1, 1, absolute=True))
     return cells
 
@@ -153,8 +154,6 @@ def _write_rate_row(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
 
 def _write_headers(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
     """The Training sheet's three header rows, once per block (row by row: constant memory)."""
-    from sheetnet.workbook import _column_label
-
     fmt, words, columns = ctx.fmt, ctx.words, ctx.training.columns
     # constant_memory writes a row out once the next is begun: set its height before its cells.
     ws.set_row(BAND_ROW - 1, 45)
@@ -171,7 +170,7 @@ def _write_headers(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
                 start = c
     for block in blocks:
         for c, column in enumerate(columns):
-            label = _column_label(ctx.spec, column.qid, words)
+            label = column_label(ctx.spec, column.qid, words)
             ws.write(LABEL_ROW - 1, block.offset + c, label, fmt.label_cell[column.group])
     for block in blocks:
         for c, column in enumerate(columns):
@@ -199,7 +198,7 @@ def _write_data(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
                 if t == last and not columns[c].in_final_row:
                     continue
                 text = (first if t == 0 else rest).format(row, above)
-                write(r0, block.offset + c, text, formats[c], _stored(values[c]))
+                write(r0, block.offset + c, text, formats[c], stored_value(values[c]))
 
 
 def _templates(ws: Worksheet, training: TrainingLayout) -> list[tuple[int, str, str]]:
@@ -221,12 +220,6 @@ def _positional(ws: Worksheet, template: str) -> str:
     if hasattr(ws, "plain_formula"):  # raises if XlsxWriter would have to rewrite the formula
         ws.plain_formula(text.format(FIRST_DATA_ROW + 1, FIRST_DATA_ROW))
     return text.removeprefix("=")
-
-
-def _stored(value: float) -> float | str:
-    from sheetnet.workbook import _stored as stored  # the Training sheet's convention
-
-    return stored(value)
 
 
 def loss_chart(ctx: Context, blocks: list[Block], names: list[str], *, log_y: bool = True) -> Chart:

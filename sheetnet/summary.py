@@ -15,6 +15,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from sheetnet import graph, ids, labels, layout
 from sheetnet.errors import SheetnetError
+from sheetnet.workbook import stored_value
 
 if TYPE_CHECKING:
     from sheetnet.workbook import Context
@@ -122,7 +123,6 @@ def _write_targets(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]]) 
 
 
 def _write_rows(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]], iterations: list[int]) -> None:
-    from sheetnet.workbook import _stored  # the Training sheet's convention for non-finite values
 
     training = ctx.training
     prefix = layout.sheet_prefix(ctx.words["sheet.training"])
@@ -132,7 +132,7 @@ def _write_rows(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]], ite
         row = FIRST_DATA_ROW - 1 + n
         for c, (qid, _) in enumerate(columns):
             formula = "=" + prefix + training.cell(qid, t)
-            ws.write_formula(row, c, formula, formats[c], _stored(values[t, c]))
+            ws.write_formula(row, c, formula, formats[c], stored_value(values[t, c]))
 
 
 def _print_setup(ws: Worksheet) -> None:

@@ -299,10 +299,10 @@ def _write_data_row(
     row, above = str(r0 + 1), str(r0)
     for cell in cells:
         ws.write_plain_formula(r0, cell.col, cell.text.format(row, above), cell.cell_format,
-                               _stored(values[cell.col]))
+                               stored_value(values[cell.col]))
 
 
-def _stored(value: float) -> float | str:
+def stored_value(value: float) -> float | str:
     # A diverging run overflows in the spreadsheet too; store the error it will show.
     return float(value) if math.isfinite(value) else "#NUM!"
 
@@ -326,7 +326,7 @@ def _write_headers(
     # constant_memory mode writes row by row: finish each header row before the next.
     column_notes = notes.column_notes(spec, words)
     for c, column in enumerate(columns):
-        ws.write(label_row, c, _column_label(spec, column.qid, words), fmt.label_cell[column.group])
+        ws.write(label_row, c, column_label(spec, column.qid, words), fmt.label_cell[column.group])
         note = column_notes[column.qid]
         ws.write_comment(label_row, c, note, notes.comment_options(note))  # the equation, on hover
     for c, column in enumerate(columns):
@@ -335,7 +335,7 @@ def _write_headers(
     ws.set_column(1, len(columns) - 1, 13)
 
 
-def _column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
+def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
     if qid == "iter":
         return words["label.iter"]
     if qid == "loss":

@@ -285,9 +285,9 @@ def _write_line(ws: Worksheet, r0: int, line: Line, texts: tuple[str, str | None
                      numbers if numbers is not None else "#NUM!")
     t = 1 if line.group == "update" else 0  # an update's value is the parameter of row t = 1
     ws.write_formula(r0, VALUE - 1, to_excel(line.expr, leaves.address), fmt.value[line.group],
-                     _stored(float(leaves.reference.loc[t, line.qid])))
+                     stored_value(float(leaves.reference.loc[t, line.qid])))
 
 
-def _stored(value: float) -> float | str:
+def stored_value(value: float) -> float | str:
     # A diverging start overflows in the spreadsheet too; store the error it will show.
     return value if math.isfinite(value) else "#NUM!"
