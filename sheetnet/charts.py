@@ -33,15 +33,17 @@ CACHE_POINTS = 20_000  # longer series get no cached values (the file would grow
 
 def write_charts_sheet(ctx: Context, ws: Worksheet) -> None:
     words = ctx.words
-    n_samples = min(ctx.spec.n_samples, MAX_SAMPLE_CHARTS)
+    # In sgd/minibatch mode a row's outputs belong to a different sample every row: no output
+    # charts with flat target lines then, only the loss (of each row's batch).
+    n_samples = min(ctx.spec.n_samples, MAX_SAMPLE_CHARTS) if ctx.spec.mode == "batch" else 0
     ws.set_column(0, 2 * GRID_COLS - 1, 12)
     ws.write(0, 0, words["charts.title"], ctx.fmt.title)
     ws.write(1, 0, words["charts.note"], ctx.fmt.note)
-    if ctx.spec.n_samples > n_samples:
+    if ctx.spec.n_samples > n_samples and ctx.spec.mode == "batch":
         ws.write(2, 0, words["charts.more_samples"].format(n=n_samples, total=ctx.spec.n_samples),
                  ctx.fmt.note)
     table_row = FIRST_CHART_ROW + GRID_ROWS * math.ceil((2 + n_samples) / 2) + 1
-    target_ranges = _write_target_table(ctx, ws, table_row)
+    target_ranges = _write_target_table(ctx, ws, table_row) if n_samples else {}
     charts = [loss_chart(ctx, log_y=False), loss_chart(ctx, log_y=True)]
     charts += [output_chart(ctx, k, target_ranges) for k in range(n_samples)]
     for n, chart in enumerate(charts):

@@ -199,18 +199,50 @@ def _shape(text: str, row: int, own_sheet: str) -> tuple[str, str, list[int]]:
 @dataclass(frozen=True)
 class _Ref:
     """Where a formula input comes from: a Training cell `offset` rows away or at a fixed row,
-    or a Network cell."""
+    a Network cell, or (a "lookup") INDEX(Network rows row..last_row of col, index)."""
 
-    kind: str  # "relative" | "absolute" | "network"
+    kind: str  # "relative" | "absolute" | "network" | "lookup"
     col: int
     row: int  # the offset for "relative"
+    last_row: int = 0  # lookups only
+    index: _Ref | None = None  # lookups only: the Training cell holding the sample number
 
 
 class _Unsupported(Exception):
     """A formula the check cannot evaluate; the message says why."""
 
 
-def _refs(text: str, row: int, own_sheet: str, network_sheet: str) -> dict[tuple[str, str, int], _Ref]:
+# The sample lookups of sgd/minibatch mode, INDEX(Network!$B$14:$B$163,C5): `formulas` does
+# not vectorise INDEX over an array of row numbers, so the check replaces each by an input of
+# its own (a cell on a made-up sheet) whose values it looks up itself, for all rows at once.
+_LOOKUP = re.compile(r"INDEX\((?P<range>[^,()]+:[^,()]+),(?P<index>[^,()]+)\)", re.IGNORECASE)
+_LOOKUP_SHEET = "SHEETNETLOOKUP"
+
+
+def _lookups(text: str, row: int, own_sheet: str, network_sheet: str) -> tuple[str, dict[str, _Ref]]:
+    """The formula with each INDEX lookup replaced by SHEETNETLOOKUPn!A1, and those inputs."""
+    found: dict[str, _Ref] = {}
+
+    def replace(m: re.Match[str]) -> str:
+        area, index = _REF.fullmatch(m["range"].strip()), _REF.fullmatch(m["index"].strip())
+        if area is None or index is None or _sheet_key(area) != network_sheet or not area["range"]:
+            raise _Unsupported(f"the check evaluates INDEX only over a {network_sheet} range: {m[0]}")
+        end = re.fullmatch(r":\$?([A-Za-z]{1,3})\$?(\d+)", area["range"])
+        assert end is not None  # the _REF pattern matched it
+        col = openpyxl.utils.column_index_from_string(area["col"].upper())
+        if end[1].upper() != area["col"].upper():
+            raise _Unsupported(f"the check evaluates INDEX only over one column: {m[0]}")
+        (where,) = _refs(index[0], row, own_sheet, network_sheet).values()
+        name = f"{_LOOKUP_SHEET}{len(found)}"
+        found[name] = _Ref("lookup", col, int(area["row"]), int(end[2]), where)
+        return f"{name}!A1"
+
+    return _LOOKUP.sub(replace, text), found
+
+
+def _refs(
+    text: str, row: int, own_sheet: str, network_sheet: str, lookups: dict[str, _Ref] | None = None
+) -> dict[tuple[str, str, int], _Ref]:
     """Every reference of the formula at `row`, keyed like the names `formulas` gives its inputs."""
     found: dict[tuple[str, str, int], _Ref] = {}
     for m in _REF.finditer(text):
@@ -220,7 +252,9 @@ def _refs(text: str, row: int, own_sheet: str, network_sheet: str) -> dict[tuple
             raise _Unsupported(f"the check does not evaluate ranges such as {m[0]}")
         sheet = _sheet_key(m)
         col, r = openpyxl.utils.column_index_from_string(m["col"].upper()), int(m["row"])
-        if sheet is None or sheet == own_sheet:
+        if lookups and sheet in lookups:
+            ref = lookups[sheet]
+        elif sheet is None or sheet == own_sheet:
             ref = _Ref("absolute", col, r) if m["rabs"] else _Ref("relative", col, r - row)
         elif sheet == network_sheet:
             ref = _Ref("network", col, r)
@@ -256,7 +290,8 @@ class _Compiled:
 def _compile(text: str, row: int, own_sheet: str, network_sheet: str) -> _Compiled:
     import formulas
 
-    refs = _refs(text, row, own_sheet, network_sheet)
+    text, lookups = _lookups(text, row, own_sheet, network_sheet)
+    refs = _refs(text, row, own_sheet, network_sheet, lookups)
     try:
         function = formulas.Parser().ast(text)[1].compile()
     except Exception as exc:  # formulas raises many kinds of errors on text it cannot parse
@@ -326,6 +361,9 @@ def _shapes(cells: np.ndarray, own_sheet: str, constants: np.ndarray) -> dict[st
 def _argument(ref: _Ref, ts: np.ndarray, reference: np.ndarray, network: dict[tuple[int, int], Any]) -> Any:
     """An input's values: a column (n, 1) of reference values for relative Training cells."""
     n_rows, n_cols = reference.shape
+    if ref.kind == "lookup":
+        assert ref.index is not None
+        return _lookup(ref, _argument(ref.index, ts, reference, network), network)
     if ref.kind == "network":
         value = network.get((ref.row, ref.col))
         return 0.0 if value is None else value  # an empty cell reads as 0
@@ -339,6 +377,18 @@ def _argument(ref: _Ref, ts: np.ndarray, reference: np.ndarray, network: dict[tu
     values = np.full(len(ts), np.nan)
     values[inside] = reference[src[inside], ref.col - 1]
     return values.reshape(-1, 1)
+
+
+def _lookup(ref: _Ref, index: Any, network: dict[tuple[int, int], Any]) -> np.ndarray:
+    """INDEX(column, index) for every row at once: the index-th cell, NaN (an error) outside."""
+    cells = [network.get((r, ref.col)) for r in range(ref.row, ref.last_row + 1)]
+    column = np.array([0.0 if v is None else _as_float(v) for v in cells])  # empty reads as 0
+    k = np.asarray(index, dtype=float)
+    with np.errstate(invalid="ignore"):
+        inside = np.isfinite(k) & (k >= 1) & (k < len(column) + 1)
+    result = np.full(k.shape, np.nan)
+    result[inside] = column[k[inside].astype(int) - 1]  # Excel truncates a fractional index
+    return result
 
 
 def _call(compiled: _Compiled, args: list[Any], n: int) -> np.ndarray:

@@ -52,6 +52,30 @@ def _choose_spec(
     return spec.replace(**changes) if changes else spec
 
 
+def _with_batches(
+    spec: Spec, mode: str | None, batch_size: int | None, shuffle: bool | None, seed: int | None
+) -> Spec:
+    """The spec with --mode, --batch-size, --shuffle and --seed applied (validated again)."""
+    if mode is None and batch_size is None and shuffle is None and seed is None:
+        return spec
+    if mode is None:
+        mode = "minibatch" if batch_size is not None else spec.mode
+    if mode == "batch":
+        if batch_size is not None or shuffle or seed is not None:
+            raise SheetnetError("--batch-size, --shuffle and --seed need --mode sgd or minibatch")
+        return spec.replace(mode="batch", batch_size=0, shuffle=False, seed=0)
+    if mode == "minibatch" and batch_size is None:
+        if spec.mode != "minibatch":
+            raise SheetnetError(f"--mode minibatch needs --batch-size N, a divisor of the"
+                                f" {spec.n_samples} samples")
+        batch_size = spec.batch_size
+    shuffle = spec.shuffle if shuffle is None else shuffle
+    if seed is not None and not shuffle:
+        raise SheetnetError("--seed orders the samples only with --shuffle")
+    return spec.replace(mode=mode, batch_size=batch_size if mode == "minibatch" else 1,
+                        shuffle=shuffle, seed=spec.seed if seed is None else seed)
+
+
 TemplateOpt = Annotated[
     str | None, typer.Option("--template", "-t", help="Template name (see `sheetnet templates`).")
 ]
@@ -84,6 +108,13 @@ def build(
     paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
     pdf: Annotated[Path | None, typer.Option(
         help="Also write this PDF of every sheet (needs LibreOffice).")] = None,
+    mode: Annotated[str | None, typer.Option(
+        help="Samples per update: batch (all), sgd (one) or minibatch (--batch-size).")] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", help="Samples per update in minibatch mode (a divisor of the samples).")] = None,
+    shuffle: Annotated[bool | None, typer.Option(
+        "--shuffle/--no-shuffle", help="Shuffle the samples every epoch (sgd/minibatch).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the shuffle (default 0).")] = None,
 ) -> None:
     """Write the training workbook: one row per iteration, every number a live formula."""
     from sheetnet.compare import parse_rates
@@ -92,7 +123,7 @@ def build(
 
     if output.suffix.lower() != ".xlsx":
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
-    spec = _choose_spec(template, config, iters, lr)
+    spec = _with_batches(_choose_spec(template, config, iters, lr), mode, batch_size, shuffle, seed)
     check_every(summary_every)
     rates = parse_rates(compare_lr) if compare_lr is not None else ()
     options = BuildOptions(lang=lang, summary_every=summary_every, compare_lr=rates, paper=paper)

@@ -188,12 +188,16 @@ def _write_data(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
     # The workbook's FormulaWorksheet skips XlsxWriter's formula rewriting (most of the time spent).
     write = getattr(ws, "write_plain_formula", ws.write_formula)
     last = ctx.spec.iterations
+    # Epoch and sample numbers (sgd/minibatch): the same constants in every block.
+    constants = [c for c, column in enumerate(columns) if column.formula is None and c > 0]
     for t in range(last + 1):
         r0 = FIRST_DATA_ROW - 1 + t  # XlsxWriter counts rows from 0
         row, above = str(r0 + 1), str(r0)
         for block, block_templates in zip(blocks, templates, strict=True):
             ws.write_number(r0, block.offset, t, formats[0])
             values = block.values[t].tolist()
+            for c in constants:
+                ws.write_number(r0, block.offset + c, int(values[c]), formats[c])
             for c, first, rest in block_templates:
                 if t == last and not columns[c].in_final_row:
                     continue

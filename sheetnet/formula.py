@@ -30,6 +30,14 @@ class Const:
 
 
 @dataclass(frozen=True)
+class ConstRange:
+    """A column of the Network data table, e.g. key "x[1]": the cells of Const("x[1]@1") …
+    Const("x[1]@K") as one absolute range, for INDEX(range, sample number)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class Bin:
     op: str  # + - * / ^ < >
     left: Expr
@@ -47,7 +55,8 @@ class Call:
     args: tuple[Expr, ...]
 
 
-Expr = Num | Cell | Const | Bin | Neg | Call
+Expr = Num | Cell | Const | ConstRange | Bin | Neg | Call
+Leaf = Cell | Const | ConstRange
 
 
 # --- building helpers: keep graph.py readable ----------------------------------------------
@@ -89,16 +98,17 @@ PRECEDENCE = {"<": 1, ">": 1, "=": 1, "+": 3, "-": 3, "*": 4, "/": 4, "^": 5, "n
 ATOM = 9
 
 
-def to_excel(expr: Expr, ref: Callable[[Cell | Const], str]) -> str:
-    """Formula text (with the leading '=') for expr; ref turns a Cell or Const into an address."""
+def to_excel(expr: Expr, ref: Callable[[Leaf], str]) -> str:
+    """Formula text (with the leading '=') for expr; ref turns a leaf into an address (a range
+    for a ConstRange)."""
     return "=" + _print(expr, ref)
 
 
-def _print(expr: Expr, ref: Callable[[Cell | Const], str]) -> str:
+def _print(expr: Expr, ref: Callable[[Leaf], str]) -> str:
     match expr:
         case Num(value):
             return _number(value)
-        case Cell() | Const():
+        case Cell() | Const() | ConstRange():
             return ref(expr)
         case Neg(operand):
             return "-" + _wrap(operand, PRECEDENCE["neg"], ref, strict=False)
@@ -112,7 +122,7 @@ def _print(expr: Expr, ref: Callable[[Cell | Const], str]) -> str:
     raise TypeError(f"not an expression: {expr!r}")
 
 
-def _wrap(expr: Expr, parent: int, ref: Callable[[Cell | Const], str], *, strict: bool) -> str:
+def _wrap(expr: Expr, parent: int, ref: Callable[[Leaf], str], *, strict: bool) -> str:
     text = _print(expr, ref)
     own = precedence(expr)
     needs = own < parent or (strict and own == parent)
@@ -146,6 +156,9 @@ def evaluate(expr: Expr, lookup: Callable[[Cell | Const], float]) -> float:
             return lookup(expr)
         case Neg(operand):
             return -evaluate(operand, lookup)
+        case Call("INDEX", (ConstRange(key), index)):
+            # INDEX(column, k) is the k-th sample's cell of that data column.
+            return lookup(Const(f"{key}@{int(evaluate(index, lookup))}"))
         case Call("IF", (cond, yes, no)):
             # Like a spreadsheet, only the branch taken (the other may overflow, e.g. EXP(1000)).
             return evaluate(yes if evaluate(cond, lookup) else no, lookup)

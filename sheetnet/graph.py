@@ -7,14 +7,33 @@ Per sample k and layer l (neurons j, inputs i), with f the layer's activation:
     δ(l)[i] = (Σ_j W(l+1)[j,i]·δ(l+1)[j]) · f′(z(l)[i])
     ∂L/∂W(l)[j,i] = r · Σ_k δ(l)[j]·a(l−1)[i]            ∂L/∂b(l)[j] = r · Σ_k δ(l)[j]
     next row's θ = θ − η·∂L/∂θ
+
+In sgd/minibatch mode k runs over the B slots of the row's batch instead (K above becomes B):
+slot k reads x and t of the sample whose number is in the row's `sample@k` cell, by a live
+INDEX into the Network data table (sample_input / sample_target, the one place that decides).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sheetnet import ids
-from sheetnet.formula import Cell, Const, Expr, Num, add, div, mul, power, sub
+from sheetnet.formula import (
+    Bin,
+    Call,
+    Cell,
+    Const,
+    ConstRange,
+    Expr,
+    Neg,
+    Num,
+    add,
+    div,
+    mul,
+    power,
+    sub,
+)
 from sheetnet.ops import ACTIVATIONS, LOSSES
 from sheetnet.spec import Spec
 
@@ -56,12 +75,61 @@ def initial_key(param_id: str) -> Const:
     return Const(f"init:{param_id}")
 
 
+def data_column(key: Const) -> ConstRange:
+    """`x[1]@3` → the whole data column `x[1]` (every sample's x[1])."""
+    return ConstRange(key.key.partition("@")[0])
+
+
+# --- the samples of a row: x and t of slot k -------------------------------------------------
+
+
+def sample_input(spec: Spec, i: int, k: int) -> Expr:
+    """x[i] of slot k: sample k's Network cell in batch mode, else INDEX(x[i] column, sample@k)."""
+    return _sample_value(spec, input_key(i, k))
+
+
+def sample_target(spec: Spec, j: int, k: int) -> Expr:
+    """t[j] of slot k, like sample_input."""
+    return _sample_value(spec, target_key(j, k))
+
+
+def bind_samples(spec: Spec, expr: Expr, samples: Sequence[int]) -> Expr:
+    """expr with every slot lookup replaced by the Network cell of the sample (from 0) that
+    the slot holds: the formula of one particular row, e.g. for iteration 1 worked by hand."""
+    if spec.mode == "batch":
+        return expr
+    sample_of = {ids.sample(k, spec): int(n) for k, n in enumerate(samples)}
+
+    def bind(node: Expr) -> Expr:
+        match node:
+            case Call("INDEX", (ConstRange(key), Cell(qid))) if qid in sample_of:
+                return Const(f"{key}@{sample_of[qid] + 1}")
+            case Call(name, args):
+                return Call(name, tuple(bind(a) for a in args))
+            case Bin(op, left, right):
+                return Bin(op, bind(left), bind(right))
+            case Neg(operand):
+                return Neg(bind(operand))
+        return node
+
+    return bind(expr)
+
+
+def _sample_value(spec: Spec, key: Const) -> Expr:
+    if spec.mode == "batch":
+        return key
+    k = int(key.key.rpartition("@")[2]) - 1
+    return Call("INDEX", (data_column(key), Cell(ids.sample(k, spec))))
+
+
 # --- the columns ---------------------------------------------------------------------------
 
 
 def training_columns(spec: Spec) -> list[Column]:
     """Every column of the Training sheet, in order; ids match ids.all_ids(spec)."""
     columns = [Column("iter", "iter", None)]
+    # Epoch and sample numbers: constants fixed at build time (sheetnet.schedule), no formula.
+    columns += [Column(qid, "iter", None) for qid in ids.schedule(spec)]
     columns += _parameter_columns(spec)
     columns += _forward_columns(spec)
     columns.append(Column("loss", "loss", _loss(spec)))
@@ -86,7 +154,7 @@ def _parameter_columns(spec: Spec) -> list[Column]:
 def _activation_in(spec: Spec, layer: int, i: int, k: int) -> Expr:
     """a(layer)[i] of sample k, where layer −1 is the input x."""
     if layer < 0:
-        return input_key(i, k)
+        return sample_input(spec, i, k)
     return Cell(ids.neuron("a", layer, i, k, spec))
 
 
@@ -102,7 +170,7 @@ def _weighted_sum(spec: Spec, layer: int, j: int, k: int) -> Expr:
 
 def _forward_columns(spec: Spec) -> list[Column]:
     columns = []
-    for k in range(spec.n_samples):
+    for k in range(spec.slots):
         for layer, act in enumerate(spec.activations):
             n = spec.sizes[layer + 1]
             for j in range(n):
@@ -116,13 +184,13 @@ def _forward_columns(spec: Spec) -> list[Column]:
 
 
 def _output_error(spec: Spec, j: int, k: int) -> Expr:
-    return sub(_activation_in(spec, spec.n_layers - 1, j, k), target_key(j, k))
+    return sub(_activation_in(spec, spec.n_layers - 1, j, k), sample_target(spec, j, k))
 
 
 def _per_sample_mean(spec: Spec, total: Expr) -> Expr:
-    """Divide a sum over samples by K when the loss is the mean over K > 1 samples."""
-    if spec.reduction == "mean" and spec.n_samples > 1:
-        return div(total, Num(spec.n_samples))
+    """Divide a sum over a row's samples by their number B when the loss is the mean, B > 1."""
+    if spec.reduction == "mean" and spec.slots > 1:
+        return div(total, Num(spec.slots))
     return total
 
 
@@ -131,7 +199,7 @@ def _loss(spec: Spec) -> Expr:
     squares = add(
         *(
             power(_output_error(spec, j, k), Num(2))
-            for k in range(spec.n_samples)
+            for k in range(spec.slots)
             for j in range(n_out)
         )
     )
@@ -172,7 +240,7 @@ def _backward_columns(spec: Spec) -> list[Column]:
     return [
         Column(ids.neuron("delta", layer, j, k, spec), "backward", _delta(spec, layer, j, k),
                in_final_row=False)
-        for k in range(spec.n_samples)
+        for k in range(spec.slots)
         for layer in reversed(range(spec.n_layers))
         for j in range(spec.sizes[layer + 1])
     ]
@@ -180,7 +248,7 @@ def _backward_columns(spec: Spec) -> list[Column]:
 
 def _gradient_columns(spec: Spec) -> list[Column]:
     columns = []
-    K = spec.n_samples
+    K = spec.slots
     for layer in range(spec.n_layers):
         n_to, n_from = spec.sizes[layer + 1], spec.sizes[layer]
         for j in range(n_to):
@@ -205,7 +273,7 @@ def _bias_gradient_columns(spec: Spec, layer: int) -> list[Column]:
     for qid, neurons in zip(ids.bias_ids(spec, layer, "db"), neurons_of, strict=True):
         terms = [
             Cell(ids.neuron("delta", layer, j, k, spec))
-            for k in range(spec.n_samples)
+            for k in range(spec.slots)
             for j in neurons
         ]
         expr = _per_sample_mean(spec, add(*terms))

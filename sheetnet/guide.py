@@ -292,9 +292,12 @@ def _write_chain_rule(ctx: Context, sheet: _GuideSheet) -> None:
     sheet.gap()
     sheet.line(words["guide.chain_heading"], fmt.heading)
     sheet.line(words["guide.reading"], fmt.body)
-    if spec.n_samples > 1:
+    if spec.slots > 1:
         how = words["guide.mean" if spec.reduction == "mean" else "guide.sum"]
-        sheet.line(words["guide.samples"].format(n=spec.n_samples, how=how), fmt.body)
+        sheet.line(words["guide.samples"].format(n=spec.slots, how=how), fmt.body)
+    if spec.mode != "batch":
+        sheet.line(words["guide.batches"].format(b=spec.slots, n=spec.n_samples,
+                                                 e=spec.n_samples // spec.slots), fmt.body)
     sheet.gap(4)
     group_end, general_end = FIRST_COL + 2, FIRST_COL + 6
     sheet.cells([(FIRST_COL, group_end, words["guide.col_group"], fmt.band["iter"]),

@@ -100,6 +100,26 @@ STRINGS: dict[str, dict[str, str]] = {
         "label.iter": "t",
         "label.loss": "L",
         "label.sample": "sample {k}",
+        "label.slot": "slot {k}",
+        "label.epoch": "epoch",
+        "label.sample_no": "sample no.",
+        "label.sample_no_slot": "sample no. (slot {k})",
+        "setting.mode": "Samples per update (batch, sgd, minibatch)",
+        "setting.batch_size": "Batch size (samples per row)",
+        "setting.shuffle": "Shuffle every epoch",
+        "setting.seed": "Shuffle seed",
+        "note.epoch": "Epoch: one pass over all the samples; each row uses one batch of them.",
+        "note.sample": "The number of the sample (its row in the data table on the {network} sheet) "
+        "that this slot uses in this row. A constant: the order was drawn when the workbook was built "
+        "(shuffle and seed on the {network} sheet); x and t of this slot are looked up with INDEX, so "
+        "editing the data table changes every row that uses that sample.",
+        "note.batch_samples": "k runs over the {n} samples of this row's batch; the sample columns give "
+        "their numbers in the data table.",
+        "guide.batches": "Stochastic / mini-batch training: each row uses a batch of {b} of the {n} "
+        "samples (their numbers are in the sample columns, on the left), so each update follows the "
+        "gradient of that batch only; {e} rows make one epoch.",
+        "working.batch": "This iteration's batch: sample {samples} of the data table; a superscript "
+        "names the sample: x₁⁽²⁾ is x₁ of sample 2.",
         "setting.learning_rate": "Learning rate η",
         "setting.iterations": "Iterations",
         "setting.sizes": "Layer sizes",
@@ -252,6 +272,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "label.iter": "t",
         "label.loss": "L",
         "label.sample": "样本{k}",
+        "label.slot": "槽{k}",
+        "label.epoch": "轮次",
+        "label.sample_no": "样本编号",
+        "label.sample_no_slot": "样本编号（槽{k}）",
+        "setting.mode": "每次更新的样本（batch、sgd、minibatch）",
+        "setting.batch_size": "批大小（每行样本数）",
+        "setting.shuffle": "每轮打乱样本顺序",
+        "setting.seed": "打乱顺序的随机种子",
+        "note.epoch": "轮次：把全部样本用过一遍；每一行使用其中的一批。",
+        "note.sample": "本行这个槽使用的样本编号（即{network}表数据表中的行）。它是常数：顺序在生成工作簿时"
+        "抽定（见{network}表的打乱设置和种子）；本槽的 x 和 t 用 INDEX 从数据表中查出，所以修改数据表会"
+        "改变所有用到该样本的行。",
+        "note.batch_samples": "k 遍历本行这一批的 {n} 个样本；样本编号列给出它们在数据表中的编号。",
+        "guide.batches": "随机 / 小批量训练：每一行只使用 {n} 个样本中的一批 {b} 个"
+        "（编号见左侧的样本编号列），"
+        "所以每次更新只沿这一批的梯度方向；{e} 行为一轮。",
+        "working.batch": "本次迭代的一批：数据表中的样本 {samples}；"
+        "上标表示样本编号：x₁⁽²⁾ 是样本2的 x₁。",
         "setting.learning_rate": "学习率 η",
         "setting.iterations": "迭代次数",
         "setting.sizes": "各层神经元数",

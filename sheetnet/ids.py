@@ -21,8 +21,11 @@ def bias(spec: Spec, layer: int, j: int, prefix: str = "b") -> str:
 
 
 def neuron(name: str, layer: int, j: int, k: int, spec: Spec) -> str:
-    """Per-sample quantity (z, a, delta) of neuron j in `layer`; `@k` only with several samples."""
-    suffix = f"@{k + 1}" if spec.n_samples > 1 else ""
+    """Per-sample quantity (z, a, delta) of neuron j in `layer`; `@k` only with several slots.
+
+    k is the sample in batch mode and the batch slot in sgd/minibatch mode (spec.slots).
+    """
+    suffix = f"@{k + 1}" if spec.slots > 1 else ""
     return f"{name}{layer + 1}[{j + 1}]{suffix}"
 
 
@@ -47,7 +50,7 @@ def params(spec: Spec) -> list[str]:
 def forward(spec: Spec) -> list[str]:
     return [
         neuron(name, layer, j, k, spec)
-        for k in range(spec.n_samples)
+        for k in range(spec.slots)
         for layer in range(spec.n_layers)
         for name in ("z", "a")
         for j in range(spec.sizes[layer + 1])
@@ -57,7 +60,7 @@ def forward(spec: Spec) -> list[str]:
 def backward(spec: Spec) -> list[str]:
     return [
         neuron("delta", layer, j, k, spec)
-        for k in range(spec.n_samples)
+        for k in range(spec.slots)
         for layer in reversed(range(spec.n_layers))
         for j in range(spec.sizes[layer + 1])
     ]
@@ -79,5 +82,17 @@ def gradient_of(param_id: str) -> str:
     return "d" + param_id
 
 
+def sample(k: int, spec: Spec) -> str:
+    """The column holding the sample number (from 1) in batch slot k of a row (sgd/minibatch)."""
+    return f"sample@{k + 1}" if spec.slots > 1 else "sample"
+
+
+def schedule(spec: Spec) -> list[str]:
+    """The epoch and the sample of each slot; none in batch mode, where a row uses every sample."""
+    if spec.mode == "batch":
+        return []
+    return ["epoch", *(sample(k, spec) for k in range(spec.slots))]
+
+
 def all_ids(spec: Spec) -> list[str]:
-    return ["iter", *params(spec), *forward(spec), "loss", *backward(spec), *gradients(spec)]
+    return ["iter", *schedule(spec), *params(spec), *forward(spec), "loss", *backward(spec), *gradients(spec)]

@@ -40,9 +40,14 @@ def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
     kind, layer_s, j_s, i_s, k_s = m.groups()
     layer = int(layer_s)
     text = _symbol(spec, kind, layer, j_s, i_s)
-    if k_s and spec.n_samples > 1:
+    if k_s and spec.slots > 1:
         text += " (" + sample_word.format(k=k_s) + ")"
     return text
+
+
+def sample_word(spec: Spec, words: dict[str, str]) -> str:
+    """What `@k` in a column id names: sample k in batch mode, slot k of the row's batch else."""
+    return words["label.sample" if spec.mode == "batch" else "label.slot"]
 
 
 def _symbol(spec: Spec, kind: str, layer: int, j_s: str | None, i_s: str | None) -> str:

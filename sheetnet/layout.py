@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from sheetnet import graph, ids
 from sheetnet.errors import SheetnetError
-from sheetnet.formula import Cell, Const, Expr, to_excel
-from sheetnet.spec import Spec
+from sheetnet.formula import Cell, ConstRange, Expr, Leaf, to_excel
+from sheetnet.spec import Spec, divisors
 
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384
 
@@ -19,7 +19,7 @@ FIRST_DATA_ROW = 4
 # Network sheet: fixed rows for the settings, so the check can read them back.
 TITLE_ROW, DESCRIPTION_ROW = 1, 2
 SETTINGS = ("learning_rate", "iterations", "sizes", "activations", "bias", "train_bias", "loss",
-            "reduction")
+            "reduction", "mode", "batch_size", "shuffle", "seed")
 FIRST_SETTING_ROW = 4
 DATA_HEADER_ROW = FIRST_SETTING_ROW + len(SETTINGS) + 1
 
@@ -91,6 +91,15 @@ class NetworkLayout:
             row += 2 + n_to + 1
         self.last_row = row - 2
 
+    def data_range(self, column: str) -> tuple[int, int, int]:
+        """(first row, last row, column) of a data column, e.g. "x[1]": the cells of the Const
+        keys x[1]@1 … x[1]@K, which must lie one below the other."""
+        cells = [self.input_cells[f"{column}@{k + 1}"] for k in range(self.spec.n_samples)]
+        (first, col), (last, _) = cells[0], cells[-1]
+        if cells != [(first + k, col) for k in range(len(cells))]:
+            raise ValueError(f"the cells of data column {column} are not one contiguous column")
+        return first, last, col
+
     def weight_block(self, layer: int) -> tuple[int, int]:
         """(title row, first neuron row) of a layer's block."""
         title = self.layer_title_rows[layer]
@@ -129,10 +138,18 @@ class TrainingLayout:
         """Formula text with {r} for this row and {p} for the row above."""
         return to_excel(expr, self._ref)
 
-    def _ref(self, node: Cell | Const) -> str:
+    def _ref(self, node: Leaf) -> str:
         if isinstance(node, Cell):
             return f"{column_letter(self.col_of[node.qid])}{{{'p' if node.prev else 'r'}}}"
+        if isinstance(node, ConstRange):
+            return self.constant_range(node.key)
         return self.constant_address(node.key)
+
+    def constant_range(self, column: str) -> str:
+        """A Network data column as an absolute range: Network!$B$14:$B$163."""
+        first, last, col = self.network.data_range(column)
+        return (sheet_prefix(self.network_sheet) + address(first, col, absolute=True) + ":"
+                + address(last, col, absolute=True))
 
     def constant_address(self, key: str) -> str:
         if key in self.overrides:
@@ -162,6 +179,21 @@ def check_fits(spec: Spec, n_columns: int, *, first_data_row: int = FIRST_DATA_R
         )
     if n_columns > MAX_COLS:
         raise SheetnetError(
-            f"this network needs {n_columns} Training columns, more than a spreadsheet holds "
-            f"({MAX_COLS}); use fewer neurons or samples"
+            f"this network needs {n_columns:,} Training columns, more than a spreadsheet holds "
+            f"({MAX_COLS:,}); {_narrower(spec, n_columns)}"
         )
+
+
+def _narrower(spec: Spec, n_columns: int) -> str:
+    """How to fit: the largest batch size (a divisor of the samples) whose row fits, if any."""
+    per_slot = 1 + 3 * sum(spec.sizes[1:])  # the sample number, then z, a and δ of every neuron
+    # Columns that do not depend on the batch size; batch mode has no epoch or sample column.
+    fixed = n_columns - spec.slots * per_slot + (spec.mode == "batch") * (1 + spec.slots)
+    fitting = [b for b in divisors(spec.n_samples) if fixed + b * per_slot <= MAX_COLS]
+    if not fitting:
+        return "use fewer neurons"
+    best = max(fitting)
+    if best == 1:
+        return 'use mode = "sgd" (one sample per update) or fewer neurons'
+    return (f'use mode = "minibatch" with batch_size = {best} (the largest divisor of the'
+            f' {spec.n_samples} samples that fits) or smaller, or mode = "sgd"')

@@ -77,7 +77,7 @@ class Notation:
 
     def _samples(self, body: str) -> str:
         """Wrap a per-sample expression in the mean or sum over samples, as the workbook does."""
-        n = self.spec.n_samples
+        n = self.spec.slots
         if n == 1:
             return body
         prefix = f"(1/{n})·Σₖ " if self.spec.reduction == "mean" else "Σₖ "
@@ -128,7 +128,7 @@ class Notation:
     def weight_gradient(self, layer: int, j: int, i: int) -> str:
         w, z = self.w(layer, j, i), self.z(layer, j)
         product = f"{self.delta(layer, j)} · {self.a(layer - 1, i)}"
-        if self.spec.n_samples > 1:  # the chain rule holds per sample; the sum is over samples
+        if self.spec.slots > 1:  # the chain rule holds per sample; the sum is over samples
             return f"∂L/∂{w} = " + self._samples(product)
         return f"∂L/∂{w} = ∂L/∂{z} · ∂{z}/∂{w} = {product}"
 
@@ -146,8 +146,9 @@ def column_notes(spec: Spec, words: dict[str, str]) -> dict[str, str]:
     """The note of every Training column, by id: what the column is, then its equation."""
     nt = Notation(spec, words)
     result = {"iter": words["note.iter"], "loss": _join(words["note.loss"], nt.loss(), _sample_line(nt))}
+    result.update(_schedule_notes(nt))
     result.update(_parameter_notes(nt))
-    for k in range(spec.n_samples):
+    for k in range(spec.slots):
         result.update(_neuron_notes(nt, k))
     result.update(_gradient_notes(nt))
     return result
@@ -158,14 +159,23 @@ def _join(*lines: str | None) -> str:
 
 
 def _sample_line(nt: Notation) -> str | None:
-    n = nt.spec.n_samples
-    return nt.words["note.samples"].format(n=n) if n > 1 else None
+    n = nt.spec.slots
+    if n == 1:
+        return None
+    return nt.words["note.samples" if nt.spec.mode == "batch" else "note.batch_samples"].format(n=n)
 
 
 def _sample_word(nt: Notation, k: int) -> str:
-    if nt.spec.n_samples == 1:
+    if nt.spec.slots == 1:
         return ""
-    return nt.words["note.of_sample"].format(sample=nt.words["label.sample"].format(k=k + 1))
+    return nt.words["note.of_sample"].format(sample=labels.sample_word(nt.spec, nt.words).format(k=k + 1))
+
+
+def _schedule_notes(nt: Notation) -> dict[str, str]:
+    """The epoch and sample-number columns of sgd/minibatch mode."""
+    qids = ids.schedule(nt.spec)
+    note = nt.words["note.sample"].format(network=nt.words["sheet.network"])
+    return {qid: nt.words["note.epoch"] if qid == "epoch" else note for qid in qids}
 
 
 def _parameter_notes(nt: Notation) -> dict[str, str]:

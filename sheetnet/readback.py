@@ -134,10 +134,11 @@ def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:
         iterations = int(iterations)
     if not isinstance(iterations, int) or isinstance(iterations, bool):
         raise fail("iterations", "a whole number")
-    for name in ("bias", "loss", "reduction"):
+    for name in ("bias", "loss", "reduction", "mode"):
         if not isinstance(raw[name], str):
             raise fail(name, "a word")
     return {
+        **_batch_settings(raw, fail),
         "sizes": sizes,
         "activations": [a.strip() for a in raw["activations"].split(",")],
         "bias": raw["bias"].strip(),
@@ -146,6 +147,32 @@ def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:
         "reduction": raw["reduction"].strip(),
         "iterations": iterations,
     }
+
+
+def _batch_settings(raw: dict[str, Any], fail: Callable[[str, str], SheetnetError]) -> dict[str, Any]:
+    """The [training] keys of the mode, as spec.to_table writes them (none in batch mode)."""
+    mode = raw["mode"].strip()
+    if mode == "batch":
+        return {"mode": mode}
+    numbers = {}
+    for name in ("batch_size", "seed"):
+        value = raw[name]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise fail(name, "a whole number")
+        numbers[name] = value
+    shuffle = raw["shuffle"]
+    if isinstance(shuffle, str) and shuffle.strip().lower() in ("true", "false"):
+        shuffle = shuffle.strip().lower() == "true"
+    if not isinstance(shuffle, bool):
+        raise fail("shuffle", '"true" or "false"')
+    table: dict[str, Any] = {"mode": mode, "shuffle": shuffle}
+    if mode == "minibatch":
+        table["batch_size"] = numbers["batch_size"]
+    if shuffle:
+        table["seed"] = numbers["seed"]
+    return table
 
 
 def _count_samples(cells: dict[tuple[int, int], Any]) -> int:
@@ -187,7 +214,9 @@ def _table(
         "description": str(cells.get((layout.DESCRIPTION_ROW, 1), "")),
         "network": {k: settings[k] for k in ("sizes", "activations", "bias", "train_bias", "loss")},
         "training": {"learning_rate": get("lr", 1.0), "iterations": settings["iterations"],
-                     "reduction": settings["reduction"]},
+                     "reduction": settings["reduction"],
+                     **{k: settings[k] for k in ("mode", "batch_size", "shuffle", "seed")
+                        if k in settings}},
         "init": {"weights": weights},
         "data": {"inputs": inputs, "targets": targets},
     }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sheetnet import ids
+from sheetnet import ids, schedule
 from sheetnet.ops import ACTIVATIONS, LOSSES
 from sheetnet.spec import Spec
 
@@ -54,8 +54,9 @@ def forward(spec: Spec, params: Parameters, X: np.ndarray) -> tuple[list, list]:
 
 
 def sample_weight(spec: Spec) -> float:
-    """Each sample's weight in the total loss: 1/K for the mean over K samples, 1 for the sum."""
-    return 1.0 / spec.n_samples if spec.reduction == "mean" else 1.0
+    """Each sample's weight in a row's loss: 1/B for the mean over the B samples of the row's
+    batch (B = K, all samples, in batch mode), 1 for the sum."""
+    return 1.0 / spec.slots if spec.reduction == "mean" else 1.0
 
 
 def loss_value(spec: Spec, output: np.ndarray, T: np.ndarray) -> float:
@@ -103,8 +104,9 @@ def update(spec: Spec, params: Parameters, s: Step) -> Parameters:
 def train(spec: Spec) -> pd.DataFrame:
     """Every iteration as a row (index = updates applied so far), columns named by column id.
 
-    Row t holds the parameters after t updates, the forward pass and loss they give, and
-    (for t < iterations) the deltas and gradients that make row t+1.
+    Row t holds the parameters after t updates, the forward pass and loss they give on row t's
+    batch (every sample in batch mode), and (for t < iterations) the deltas and gradients that
+    make row t+1.
     """
     X = np.array(spec.inputs, dtype=float).T  # one column per sample
     T = np.array(spec.targets, dtype=float).T
@@ -113,12 +115,20 @@ def train(spec: Spec) -> pd.DataFrame:
     # One preallocated float array filled row by row: a dict per row cost more than the math.
     # The final row has no deltas or gradients; they stay NaN.
     values = np.full((spec.iterations + 1, len(columns) - 1), np.nan)
+    order = schedule.batches(spec)  # the samples of each row, as the Training sheet lists them
+    fixed = len(ids.schedule(spec))
+    if fixed:
+        values[:, 0] = schedule.epochs(spec)
+        values[:, 1:fixed] = order + 1  # sample numbers from 1
     for t in range(spec.iterations + 1):
-        s = step(spec, params, X, T)
+        if spec.mode == "batch":
+            s = step(spec, params, X, T)
+        else:
+            s = step(spec, params, X[:, order[t]], T[:, order[t]])
         state = _state_values(spec, params, s)
-        values[t, : state.size] = state
+        values[t, fixed : fixed + state.size] = state
         if t < spec.iterations:
-            values[t, state.size :] = _backprop_values(spec, s)
+            values[t, fixed + state.size :] = _backprop_values(spec, s)
         params = update(spec, params, s)
     frame = pd.DataFrame(values, columns=columns[1:], copy=False)  # the array is ours alone
     frame.insert(0, "iter", np.arange(spec.iterations + 1))

@@ -18,13 +18,14 @@ ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu")
 BIAS_MODES = ("none", "shared", "per-neuron")
 LOSSES = ("half_sse", "sse", "mse")
 REDUCTIONS = ("mean", "sum")
+MODES = ("batch", "sgd", "minibatch")
 
 # Every field the TOML may hold, by table; anything else is a typo worth reporting.
 FIELDS: dict[str, tuple[str, ...]] = {
     "": ("title", "description", "zh", "network", "training", "init", "data"),
     "zh": ("title", "description"),  # the title and description shown by --lang zh
     "network": ("sizes", "activations", "bias", "train_bias", "loss"),
-    "training": ("learning_rate", "iterations", "reduction"),
+    "training": ("learning_rate", "iterations", "reduction", "mode", "batch_size", "shuffle", "seed"),
     "init": ("weights", "biases", "seed"),
     "data": ("inputs", "targets"),
 }
@@ -57,6 +58,12 @@ class Spec:
     targets: Matrix
     name: str = ""
     translations: tuple[tuple[str, str, str], ...] = ()  # (lang, title, description)
+    # How many samples one update uses: all ("batch"), one ("sgd") or batch_size ("minibatch").
+    # In sgd/minibatch mode the order of the samples is fixed by sheetnet.schedule.
+    mode: str = "batch"
+    batch_size: int = 0  # samples per update: 1 in sgd mode, 0 (unused) in batch mode
+    shuffle: bool = False  # a fresh permutation of the samples every epoch (sgd/minibatch)
+    seed: int = 0  # of that permutation
 
     def in_language(self, lang: str) -> Spec:
         """This spec with its title and description in `lang`, where the file gives them."""
@@ -73,6 +80,14 @@ class Spec:
     @property
     def n_samples(self) -> int:
         return len(self.inputs)
+
+    @property
+    def slots(self) -> int:
+        """Samples computed in one Training row: all of them in batch mode, else one batch.
+
+        Every loop over the samples of a row (ids, graph, reference) runs over the slots.
+        """
+        return {"batch": self.n_samples, "sgd": 1}.get(self.mode, self.batch_size)
 
     @property
     def trains_bias(self) -> bool:
@@ -149,6 +164,7 @@ def _parse(data: dict[str, Any], name: str) -> Spec:
             " give one target row per input row"
         )
     weights, biases = _initial_parameters(init, sizes, bias)
+    mode, batch_size, shuffle, seed = _batches(training, len(inputs))
     return Spec(
         translations=_translations(data),
         title=str(data.get("title", name or "sheetnet network")),
@@ -166,7 +182,59 @@ def _parse(data: dict[str, Any], name: str) -> Spec:
         inputs=inputs,
         targets=targets,
         name=name,
+        mode=mode,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
     )
+
+
+def _batches(training: dict[str, Any], n_samples: int) -> tuple[str, int, bool, int]:
+    """(mode, batch_size, shuffle, seed); seed defaults to 0, shuffle to false."""
+    mode = _choice(training.get("mode", "batch"), MODES, "training.mode")
+    if mode == "batch":
+        for key in ("batch_size", "shuffle", "seed"):
+            if key in training:
+                raise SheetnetError(f'training.{key} applies to mode = "sgd" or "minibatch",'
+                                    f' not "batch"; remove it or choose a mode')
+        return mode, 0, False, 0
+    batch_size = 1 if mode == "sgd" else 0
+    if mode == "minibatch" and "batch_size" not in training:
+        raise SheetnetError('training.batch_size is missing: mode = "minibatch" needs it,'
+                            f" e.g. a divisor of the {n_samples} samples")
+    if "batch_size" in training:
+        batch_size = _get(training, "batch_size", int, "training.batch_size", None)
+        check_batch_size(batch_size, n_samples, mode)
+    shuffle = _get(training, "shuffle", bool, "training.shuffle", False)
+    if "seed" in training and not shuffle:
+        raise SheetnetError("training.seed orders the samples only with shuffle = true;"
+                            " set shuffle = true or remove seed")
+    seed = _get(training, "seed", int, "training.seed", 0)
+    if seed < 0:
+        raise SheetnetError(f"training.seed must be a non-negative integer, got {seed}")
+    return mode, batch_size, shuffle, seed
+
+
+def check_batch_size(batch_size: int, n_samples: int, mode: str = "minibatch") -> None:
+    """A batch size must divide the samples: every row then holds one full batch.
+
+    A smaller last batch would need a mask on every slot of every loss and gradient formula.
+    """
+    if mode == "sgd" and batch_size != 1:
+        raise SheetnetError(f'training.batch_size is {batch_size}, but mode = "sgd" means 1;'
+                            ' use mode = "minibatch" for larger batches')
+    if batch_size < 1 or batch_size > n_samples:
+        raise SheetnetError(f"training.batch_size must be between 1 and the {n_samples} samples,"
+                            f" got {batch_size}")
+    if n_samples % batch_size:
+        raise SheetnetError(
+            f"training.batch_size = {batch_size} does not divide the {n_samples} samples (every"
+            f" batch must be full); use one of: {', '.join(map(str, divisors(n_samples)))}")
+
+
+def divisors(n: int) -> list[int]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
 
 
 def _translations(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
@@ -204,6 +272,7 @@ def to_table(spec: Spec) -> dict[str, Any]:
             "learning_rate": spec.learning_rate,
             "iterations": spec.iterations,
             "reduction": spec.reduction,
+            **_batch_table(spec),
         },
         "init": {"weights": [[list(row) for row in w] for w in spec.weights]},
         "data": {
@@ -213,6 +282,18 @@ def to_table(spec: Spec) -> dict[str, Any]:
     }
     if spec.bias != "none":
         table["init"]["biases"] = biases
+    return table
+
+
+def _batch_table(spec: Spec) -> dict[str, Any]:
+    """The [training] keys of the mode; none in batch mode (today's files stay as they were)."""
+    if spec.mode == "batch":
+        return {}
+    table: dict[str, Any] = {"mode": spec.mode, "shuffle": spec.shuffle}
+    if spec.mode == "minibatch":
+        table["batch_size"] = spec.batch_size
+    if spec.shuffle:
+        table["seed"] = spec.seed
     return table
 
 

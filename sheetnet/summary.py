@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet import graph, ids, labels, layout
+from sheetnet import graph, ids, layout
 from sheetnet.errors import SheetnetError
-from sheetnet.workbook import stored_value
+from sheetnet.workbook import column_label, stored_value
 
 if TYPE_CHECKING:
     from sheetnet.workbook import Context
@@ -53,14 +53,16 @@ def summary_iterations(iterations: int, every: int | None) -> list[int]:
 
 
 def summary_columns(ctx: Context) -> list[tuple[str, str]]:
-    """(column id, format group) in order: t, the loss, every output, every parameter."""
+    """(column id, format group) in order: t (with epoch and samples in sgd/minibatch mode),
+    the loss, every output, every parameter."""
     spec = ctx.spec
     outputs = [
         ids.neuron("a", spec.n_layers - 1, j, k, spec)
-        for k in range(spec.n_samples)
+        for k in range(spec.slots)
         for j in range(spec.sizes[-1])
     ]
-    return [("iter", "iter"), ("loss", "loss"), *((q, "forward") for q in outputs),
+    schedule = [(q, "iter") for q in ids.schedule(spec)]
+    return [("iter", "iter"), *schedule, ("loss", "loss"), *((q, "forward") for q in outputs),
             *((q, "param") for q in ids.params(spec))]
 
 
@@ -107,13 +109,15 @@ def _write_headers(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]]) 
 def _label(ctx: Context, qid: str) -> str:
     if qid in ("iter", "loss"):
         return ctx.words[f"label.{qid}"]
-    return labels.label(ctx.spec, qid, ctx.words["label.sample"])
+    return column_label(ctx.spec, qid, ctx.words)
 
 
 def _write_targets(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]]) -> None:
     """Each output's target under its column (a live reference to the Network sheet)."""
     spec = ctx.spec
     ws.write(TARGET_ROW - 1, 0, ctx.words["summary.target"], ctx.fmt.label)
+    if spec.mode != "batch":
+        return  # a slot's target changes from row to row with its sample
     col_of = {qid: c for c, (qid, _) in enumerate(columns)}
     for k in range(spec.n_samples):
         for j in range(spec.sizes[-1]):

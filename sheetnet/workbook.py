@@ -8,7 +8,7 @@ constant memory. The file still asks the spreadsheet program to recalculate on l
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,10 @@ def setting_values(spec: Spec) -> dict[str, Any]:
         "train_bias": "true" if spec.train_bias else "false",
         "loss": spec.loss,
         "reduction": spec.reduction,
+        "mode": spec.mode,
+        "batch_size": spec.slots,
+        "shuffle": "true" if spec.shuffle else "false",
+        "seed": spec.seed,
     }
 
 
@@ -242,13 +246,15 @@ def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
     qids = [c.qid for c in columns]
     first, middle, final = _row_templates(ws, training, fmt)
+    # Epoch and sample numbers (sgd/minibatch): constants, as the reference frame holds them.
+    constants = [c for c, column in enumerate(columns) if column.formula is None and c > 0]
     last = spec.iterations
     for start in range(0, last + 1, _ROWS_PER_BLOCK):
         # Values a block at a time: one copy of the whole reference would double its memory.
         block = reference.iloc[start : start + _ROWS_PER_BLOCK][qids].to_numpy()
         for t, values in enumerate(block, start):
             cells = first if t == 0 else final if t == last else middle
-            _write_data_row(ws, training.row_of(t) - 1, t, cells, values.tolist(), fmt)
+            _write_data_row(ws, training.row_of(t) - 1, t, cells, values.tolist(), fmt, constants)
 
 
 @dataclass(frozen=True)
@@ -292,10 +298,12 @@ def _positional(ws: FormulaWorksheet, training: TrainingLayout, expr: Expr) -> s
 
 def _write_data_row(
     ws: FormulaWorksheet, r0: int, t: int, cells: list[_CellTemplate], values: list[float],
-    fmt: styles.Formats,
+    fmt: styles.Formats, constants: Sequence[int] = (),
 ) -> None:
     """One iteration's row; r0 counts from 0 as XlsxWriter does, values[c] is column c's value."""
     ws.write_number(r0, 0, t, fmt.data["iter"])
+    for c in constants:
+        ws.write_number(r0, c, int(values[c]), fmt.data["iter"])
     row, above = str(r0 + 1), str(r0)
     for cell in cells:
         ws.write_plain_formula(r0, cell.col, cell.text.format(row, above), cell.cell_format,
@@ -340,4 +348,9 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
         return words["label.iter"]
     if qid == "loss":
         return words["label.loss"]
-    return labels.label(spec, qid, words["label.sample"])
+    if qid == "epoch":
+        return words["label.epoch"]
+    if qid.startswith("sample"):
+        slot = qid.partition("@")[2]
+        return words["label.sample_no_slot"].format(k=slot) if slot else words["label.sample_no"]
+    return labels.label(spec, qid, labels.sample_word(spec, words))

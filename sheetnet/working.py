@@ -18,7 +18,7 @@ import pandas as pd
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet import graph, ids, labels, styles, textprint
+from sheetnet import graph, ids, labels, schedule, styles, textprint
 from sheetnet.formula import Cell, Const, Expr, to_excel
 from sheetnet.layout import address
 from sheetnet.spec import Spec
@@ -60,37 +60,43 @@ Item = Line | Heading
 def items(spec: Spec) -> list[Item]:
     """Every row below the header, in the order a student computes iteration 1."""
     columns = {c.qid: c for c in graph.training_columns(spec)}
-    K = spec.n_samples
+    K = spec.slots
+    numbers = first_batch(spec)
     result: list[Item] = [Heading("forward")]
     for k in range(K):
-        result += [Heading("forward", k + 1)] if K > 1 else []
+        result += [Heading("forward", numbers[k])] if K > 1 else []
         for layer in range(spec.n_layers):
             for j in range(spec.sizes[layer + 1]):
                 for name in ("z", "a"):  # z₃ then a₃: each neuron finished before the next
                     qid = ids.neuron(name, layer, j, k, spec)
-                    result.append(Line(qid, "forward", _formula(columns[qid])))
-    result += [Heading("loss"), Line("loss", "loss", _formula(columns["loss"]))]
+                    result.append(Line(qid, "forward", _formula(columns[qid], spec)))
+    result += [Heading("loss"), Line("loss", "loss", _formula(columns["loss"], spec))]
     result.append(Heading("backward"))
     for k in range(K):
-        result += [Heading("backward", k + 1)] if K > 1 else []
+        result += [Heading("backward", numbers[k])] if K > 1 else []
         for layer in reversed(range(spec.n_layers)):
             for j in range(spec.sizes[layer + 1]):
                 qid = ids.neuron("delta", layer, j, k, spec)
-                result.append(Line(qid, "backward", _formula(columns[qid])))
+                result.append(Line(qid, "backward", _formula(columns[qid], spec)))
     result.append(Heading("gradient"))
-    result += [Line(q, "gradient", _formula(columns[q])) for q in ids.gradients(spec)]
+    result += [Line(q, "gradient", _formula(columns[q], spec)) for q in ids.gradients(spec)]
     result.append(Heading("update"))
     trained = set(ids.gradients(spec))
     for qid in ids.params(spec):
         if ids.gradient_of(qid) in trained:  # the next row's formula: θ − η·∂L/∂θ
-            result.append(Line(qid, "update", _formula(columns[qid])))
+            result.append(Line(qid, "update", _formula(columns[qid], spec)))
     return result
 
 
-def _formula(column: graph.Column) -> Expr:
+def _formula(column: graph.Column, spec: Spec) -> Expr:
     if column.formula is None:
         raise ValueError(f"column {column.qid} has no formula")
-    return column.formula
+    return graph.bind_samples(spec, column.formula, schedule.batches(spec, rows=1)[0])
+
+
+def first_batch(spec: Spec) -> list[int]:
+    """The sample numbers (from 1) that iteration 1 uses, slot by slot."""
+    return [int(k) + 1 for k in schedule.batches(spec, rows=1)[0]]
 
 
 def rows_of(entries: list[Item]) -> list[int]:
@@ -144,10 +150,13 @@ class Leaves:
 
 
 def quantity_label(spec: Spec, qid: str) -> str:
-    """w₃₁, a₃, δ₅, ∂L/∂w₅₃; with several samples a superscript names the sample: a₃⁽²⁾."""
+    """w₃₁, a₃, δ₅, ∂L/∂w₅₃; with several samples a superscript names the sample: a₃⁽²⁾
+    (in minibatch mode the sample that slot k holds in iteration 1)."""
     if qid == "loss":
         return "L"
     base, _, k = qid.partition("@")
+    if k and spec.mode != "batch":
+        k = str(first_batch(spec)[int(k) - 1])
     return labels.label(spec, base) + (labels.sup(f"({k})") if k else "")
 
 
@@ -249,7 +258,11 @@ def _write_top(ws: Worksheet, ctx: Context, fmt: _Formats) -> None:
     ws.set_row(NOTE_ROW - 1, 48)
     note = words["working.note"].format(network=words["sheet.network"])
     ws.merge_range(NOTE_ROW - 1, 0, NOTE_ROW - 1, VALUE - 1, note, fmt.note)
-    if ctx.spec.n_samples > 1:
+    if ctx.spec.mode != "batch":
+        samples = ", ".join(map(str, first_batch(ctx.spec)))
+        ws.merge_range(SAMPLES_ROW - 1, 0, SAMPLES_ROW - 1, VALUE - 1,
+                       words["working.batch"].format(samples=samples), fmt.note)
+    elif ctx.spec.n_samples > 1:
         ws.merge_range(SAMPLES_ROW - 1, 0, SAMPLES_ROW - 1, VALUE - 1, words["working.samples"], fmt.note)
     heads = {SYMBOL: "working.symbol", EQUATION: "working.equation", NUMBERS: "working.numbers",
              VALUE: "working.value"}
