@@ -2,7 +2,7 @@
 
 Each drawn spec has 1–4 layers of widths 1–6, any activation, bias mode and loss the spec
 accepts, trained or fixed biases, 1–5 samples, either reduction, a random learning rate and
-1–20 iterations. For each one:
+1–20 iterations, in batch, sgd or minibatch mode. For each one:
 
 * NumPy's gradients equal central finite differences of an independent loss written from the
   definitions below (at iteration 0 and at the last update, where the values are finite);
@@ -28,7 +28,8 @@ from sheetnet import ids
 from sheetnet.check import run_check
 from sheetnet.errors import SheetnetError
 from sheetnet.reference import train
-from sheetnet.spec import ACTIVATIONS, BIAS_MODES, LOSSES, REDUCTIONS, Spec, parse_spec
+from sheetnet.schedule import batches
+from sheetnet.spec import ACTIVATIONS, BIAS_MODES, LOSSES, MODES, REDUCTIONS, Spec, parse_spec
 from sheetnet.workbook import build_workbook
 from tests.conftest import needs_libreoffice
 
@@ -75,9 +76,11 @@ def sample_loss(loss: str, y: np.ndarray, t: np.ndarray) -> float:
     raise AssertionError(f"no independent definition of the loss {loss!r}")
 
 
-def total_loss(spec: Spec, weights: list[np.ndarray], biases: list[np.ndarray]) -> float:
+def total_loss(spec: Spec, weights: list[np.ndarray], biases: list[np.ndarray], batch: np.ndarray) -> float:
+    """The loss of one row: over the samples of its batch (all samples in batch mode)."""
     total = 0.0
-    for x, t in zip(spec.inputs, spec.targets, strict=True):
+    for k in batch:
+        x, t = spec.inputs[k], spec.targets[k]
         a = np.array(x)
         for layer, act in enumerate(spec.activations):
             z = weights[layer] @ a
@@ -85,7 +88,7 @@ def total_loss(spec: Spec, weights: list[np.ndarray], biases: list[np.ndarray]) 
                 z = z + biases[layer]
             a = FUNCTIONS[act](z)
         total += sample_loss(spec.loss, a, np.array(t))
-    return total / spec.n_samples if spec.reduction == "mean" else total
+    return total / len(batch) if spec.reduction == "mean" else total
 
 
 def parameters_at(spec: Spec, row: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -98,7 +101,7 @@ def parameters_at(spec: Spec, row: Any) -> tuple[list[np.ndarray], list[np.ndarr
     return weights, biases
 
 
-def finite_differences(spec: Spec, row: Any, h: float = 1e-6) -> dict[str, float]:
+def finite_differences(spec: Spec, row: Any, batch: np.ndarray, h: float = 1e-6) -> dict[str, float]:
     """Central differences of total_loss for every trained parameter, keyed by gradient id."""
     weights, biases = parameters_at(spec, row)
     result = {}
@@ -110,9 +113,9 @@ def finite_differences(spec: Spec, row: Any, h: float = 1e-6) -> dict[str, float
         for array, qid, index in arrays:
             original = array[index]
             array[index] = original + h
-            up = total_loss(spec, weights, biases)
+            up = total_loss(spec, weights, biases, batch)
             array[index] = original - h
-            down = total_loss(spec, weights, biases)
+            down = total_loss(spec, weights, biases, batch)
             array[index] = original
             result[qid] = (up - down) / (2 * h)
     return result
@@ -151,13 +154,19 @@ def specs(draw: st.DrawFn, max_layers: int = 4, max_width: int = 6, max_samples:
                                "train_bias": draw(st.booleans()), "loss": loss}
     if "leaky_relu" in activations:
         network["leaky_slope"] = SLOPE
+    training: dict[str, Any] = {
+        "learning_rate": draw(st.floats(1e-3, 3.0)),
+        "iterations": draw(st.integers(1, 20)),
+        "reduction": draw(st.sampled_from(REDUCTIONS)),
+        "mode": draw(st.sampled_from(MODES)),
+    }
+    if training["mode"] == "minibatch":  # the batch size must divide the samples
+        training["batch_size"] = draw(st.sampled_from([b for b in range(1, n_samples + 1) if n_samples % b == 0]))
+    if training["mode"] != "batch" and draw(st.booleans()):
+        training |= {"shuffle": True, "seed": draw(st.integers(0, 1000))}
     table = {
         "network": network,
-        "training": {
-            "learning_rate": draw(st.floats(1e-3, 3.0)),
-            "iterations": draw(st.integers(1, 20)),
-            "reduction": draw(st.sampled_from(REDUCTIONS)),
-        },
+        "training": training,
         "init": init,
         "data": {"inputs": matrix(n_samples, sizes[0]), "targets": _targets(rng, loss, n_samples, sizes[-1])},
     }
@@ -198,15 +207,16 @@ def _finite(row: Any, spec: Spec) -> bool:
 def test_numpy_gradients_equal_finite_differences(spec: Spec) -> None:
     with np.errstate(all="ignore"):
         frame = train(spec)
+    order = batches(spec)
     checked = 0
     for t in sorted({0, spec.iterations - 1}):
         row = frame.loc[t]
         if not (_finite(row, spec) and _away_from_kinks(spec, row)):
             continue
-        numeric = finite_differences(spec, row)
+        numeric = finite_differences(spec, row, order[t])
         assert sorted(numeric) == sorted(ids.gradients(spec))
         weights, biases = parameters_at(spec, row)
-        assert row["loss"] == pytest.approx(total_loss(spec, weights, biases), rel=1e-10, abs=1e-14)
+        assert row["loss"] == pytest.approx(total_loss(spec, weights, biases, order[t]), rel=1e-10, abs=1e-14)
         scale = max(1.0, abs(row["loss"]))
         for qid, value in numeric.items():
             assert row[qid] == pytest.approx(value, rel=1e-5, abs=1e-7 * scale), (t, qid)
