@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from sheetnet.dataset import CsvData, read_csv_data, uses_csv
 from sheetnet.errors import SheetnetError
+from sheetnet.standardize import check_spread
 
 ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu")
 BIAS_MODES = ("none", "shared", "per-neuron")
@@ -26,7 +28,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "network": ("sizes", "activations", "bias", "train_bias", "loss"),
     "training": ("learning_rate", "iterations", "reduction"),
     "init": ("weights", "biases", "seed"),
-    "data": ("inputs", "targets"),
+    "data": ("inputs", "targets", "csv", "input_columns", "target_columns", "label_column", "standardize"),
 }
 
 Matrix = tuple[tuple[float, ...], ...]
@@ -57,6 +59,12 @@ class Spec:
     targets: Matrix
     name: str = ""
     translations: tuple[tuple[str, str, str], ...] = ()  # (lang, title, description)
+    standardize: bool = False  # the network sees x̃ = (x − μ)/σ per input column (standardize.py)
+    # Column headers of a CSV data set (empty for inline data) and, when the targets are a
+    # one-hot label column, its class names (sorted); shown on the Network sheet's data table.
+    input_names: tuple[str, ...] = ()
+    target_names: tuple[str, ...] = ()
+    class_names: tuple[str, ...] = ()
 
     def in_language(self, lang: str) -> Spec:
         """This spec with its title and description in `lang`, where the file gives them."""
@@ -84,7 +92,7 @@ class Spec:
 
 
 def load_spec(path: Path) -> Spec:
-    """Read and validate a spec TOML file."""
+    """Read and validate a spec TOML file; a relative data.csv path is relative to its folder."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -95,18 +103,24 @@ def load_spec(path: Path) -> Spec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SheetnetError(f"{path}: not valid TOML ({exc})") from None
-    return parse_spec(data, name=Path(path).stem, source=str(path))
+    return parse_spec(data, name=Path(path).stem, source=str(path), base_dir=Path(path).parent)
 
 
-def parse_spec(data: dict[str, Any], *, name: str = "", source: str = "spec") -> Spec:
-    """Build a Spec from a parsed TOML table, with a one-line error for the first bad field."""
+def parse_spec(
+    data: dict[str, Any], *, name: str = "", source: str = "spec", base_dir: Path | None = None
+) -> Spec:
+    """Build a Spec from a parsed TOML table, with a one-line error for the first bad field.
+
+    base_dir is the folder a relative data.csv path starts from (the TOML file's folder;
+    None: the current directory).
+    """
     try:
-        return _parse(data, name)
+        return _parse(data, name, base_dir)
     except SheetnetError as exc:
         raise SheetnetError(f"{source}: {exc}") from None
 
 
-def _parse(data: dict[str, Any], name: str) -> Spec:
+def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spec:
     _check_fields(data, "")
     network = _table(data, "network", required=True)
     training = _table(data, "training", required=True)
@@ -141,13 +155,17 @@ def _parse(data: dict[str, Any], name: str) -> Spec:
         raise SheetnetError(f"training.iterations must be a positive integer, got {iterations}")
     reduction = _choice(training.get("reduction", "mean"), REDUCTIONS, "training.reduction")
 
-    inputs = _matrix(samples, "inputs", "data.inputs", sizes[0])
-    targets = _matrix(samples, "targets", "data.targets", sizes[-1])
-    if len(inputs) != len(targets):
-        raise SheetnetError(
-            f"data.inputs has {len(inputs)} samples but data.targets has {len(targets)};"
-            " give one target row per input row"
-        )
+    if uses_csv(samples):
+        table = read_csv_data(samples, base_dir)
+        _check_csv_widths(table, samples, sizes)
+        inputs, targets = table.inputs, table.targets
+        names = {"input_names": table.input_names, "target_names": table.target_names,
+                 "class_names": table.class_names}
+    else:
+        (inputs, targets), names = _inline_data(samples, sizes), {}
+    standardize = _get(samples, "standardize", bool, "data.standardize", False)
+    if standardize:
+        check_spread(inputs, names.get("input_names", ()))
     weights, biases = _initial_parameters(init, sizes, bias)
     return Spec(
         translations=_translations(data),
@@ -166,7 +184,33 @@ def _parse(data: dict[str, Any], name: str) -> Spec:
         inputs=inputs,
         targets=targets,
         name=name,
+        standardize=standardize,
+        **names,
     )
+
+
+def _inline_data(samples: dict[str, Any], sizes: list[int]) -> tuple[Matrix, Matrix]:
+    inputs = _matrix(samples, "inputs", "data.inputs", sizes[0])
+    targets = _matrix(samples, "targets", "data.targets", sizes[-1])
+    if len(inputs) != len(targets):
+        raise SheetnetError(
+            f"data.inputs has {len(inputs)} samples but data.targets has {len(targets)};"
+            " give one target row per input row"
+        )
+    return inputs, targets
+
+
+def _check_csv_widths(table: CsvData, samples: dict[str, Any], sizes: list[int]) -> None:
+    """The CSV's chosen columns must match the first and last layer sizes."""
+    if len(table.input_names) != sizes[0]:
+        raise SheetnetError(
+            f"network.sizes starts with {sizes[0]} inputs but data.input_columns names"
+            f" {len(table.input_names)} columns; make them agree")
+    if len(table.target_names) != sizes[-1]:
+        what = (f"data.label_column {samples['label_column']!r} has {len(table.class_names)} classes"
+                f" ({', '.join(table.class_names)})" if table.class_names
+                else f"data.target_columns names {len(table.target_names)} columns")
+        raise SheetnetError(f"network.sizes ends with {sizes[-1]} outputs but {what}; make them agree")
 
 
 def _translations(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
@@ -181,8 +225,13 @@ def _translations(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
 
 
 def validate(spec: Spec) -> Spec:
-    """Re-check a Spec built in code (e.g. after replace) by round-tripping it through parse."""
-    return parse_spec(to_table(spec), name=spec.name)
+    """Re-check a Spec built in code (e.g. after replace) by round-tripping it through parse.
+
+    The table holds the data inline, so the CSV's column and class names are carried over.
+    """
+    parsed = parse_spec(to_table(spec), name=spec.name)
+    return dataclasses.replace(parsed, input_names=spec.input_names, target_names=spec.target_names,
+                               class_names=spec.class_names)
 
 
 def to_table(spec: Spec) -> dict[str, Any]:
@@ -213,6 +262,8 @@ def to_table(spec: Spec) -> dict[str, Any]:
     }
     if spec.bias != "none":
         table["init"]["biases"] = biases
+    if spec.standardize:
+        table["data"]["standardize"] = True
     return table
 
 
