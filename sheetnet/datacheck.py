@@ -33,6 +33,7 @@ class Expected:
     cell: Address
     name: str  # e.g. "μ(x[1])", "σ(x[2])", "x̃[1]@5"
     value: float
+    held: Any = None  # what the workbook stored there (a typed number where a formula belongs)
 
 
 def expected_cells(book: Workbook) -> list[Expected]:
@@ -43,13 +44,11 @@ def expected_cells(book: Workbook) -> list[Expected]:
     net = NetworkLayout(spec)
     mu, sigma = standardize.statistics(spec.inputs)
     x_tilde = standardize.standardized(spec.inputs)
-    result = [Expected(net.mean_cells[i], f"μ(x[{i + 1}])", float(mu[i])) for i in range(spec.sizes[0])]
-    result += [Expected(net.std_cells[i], f"σ(x[{i + 1}])", float(sigma[i])) for i in range(spec.sizes[0])]
-    for k in range(spec.n_samples):
-        for i in range(spec.sizes[0]):
-            cell = net.input_cells[graph.input_key(i, k).key]
-            result.append(Expected(cell, f"x̃[{i + 1}]@{k + 1}", float(x_tilde[k, i])))
-    return result
+    cells = [(net.mean_cells[i], f"μ(x[{i + 1}])", mu[i]) for i in range(spec.sizes[0])]
+    cells += [(net.std_cells[i], f"σ(x[{i + 1}])", sigma[i]) for i in range(spec.sizes[0])]
+    cells += [(net.input_cells[graph.input_key(i, k).key], f"x̃[{i + 1}]@{k + 1}", x_tilde[k, i])
+              for k in range(spec.n_samples) for i in range(spec.sizes[0])]
+    return [Expected(cell, name, float(value), book.network.get(cell)) for cell, name, value in cells]
 
 
 def reference_cells(book: Workbook, expected: list[Expected]) -> None:
@@ -76,7 +75,7 @@ def recompute(book: Workbook, expected: list[Expected]) -> tuple[dict[Address, f
     for e in expected:
         text = book.network_formulas.get(e.cell)
         if text is None:
-            got[e.cell] = math.nan
+            got[e.cell] = _as_float(e.held)
         elif ":" in text:  # AVERAGE / STDEVP over a range: a handful of cells, one by one
             got[e.cell], note = _evaluate_range_formula(text, book.network)
             if note:

@@ -26,6 +26,7 @@ from sheetnet.standardize import standardized, statistics
 from sheetnet.workbook import build_workbook
 from tests.conftest import needs_libreoffice
 from tests.test_spec import to_toml
+from tests.test_working import _expected, _lines
 
 runner = CliRunner()
 TESTS = Path(__file__).parent
@@ -172,6 +173,17 @@ def test_numpy_standardises_with_the_hand_mean_and_population_sigma(tmp_path: Pa
     assert raw.loc[0, "z1[1]@1"] == pytest.approx(w[0] * 1 + w[1] * 2 + b, rel=1e-14)
 
 
+def test_inline_inputs_may_be_standardised_too(tmp_path: Path) -> None:
+    # Two samples: μ is the midpoint and σ half the distance, so x̃ is −1 and +1 in each column.
+    spec = parse_spec(table({"inputs": [[0, 10], [4, 30]], "targets": [[0, 1], [1, 0]], "standardize": True}),
+                      name="out")
+    assert standardized(spec.inputs).tolist() == [[-1.0, -1.0], [1.0, 1.0]]
+    path = build_workbook(spec, tmp_path / "out.xlsx")
+    assert read_workbook(path).spec == spec
+    report = run_check(path)
+    assert report.ok and report.groups["data"].cells == 2 + 2 + 4, report.summary()
+
+
 def _standardised_workbook(tmp_path: Path) -> tuple[Path, NetworkLayout]:
     spec = load_spec(write_spec(tmp_path, numeric(standardize=True)))
     return build_workbook(spec, tmp_path / "out.xlsx"), NetworkLayout(spec)
@@ -262,6 +274,34 @@ def test_a_wrong_standardisation_formula_is_the_first_wrong_cell(tmp_path: Path)
     assert report.first_wrong.address == f"Network!{layout.address(row, col)}"
     assert report.first_wrong.expected == pytest.approx(SIGMA[1], rel=1e-15)
     assert report.first_wrong.got == pytest.approx(math.sqrt(13 / 3), rel=1e-12)  # the sample σ
+
+
+def test_a_typed_value_in_place_of_an_x_tilde_formula_is_named(tmp_path: Path) -> None:
+    path, net = _standardised_workbook(tmp_path)
+    row, col = net.input_cells[graph.input_key(0, 1).key]
+    book = openpyxl.load_workbook(path)
+    book["Network"].cell(row, col).value = 0.25
+    book.save(path)
+    report = run_check(path)
+    assert not report.ok and report.wrong == 1
+    assert report.first_wrong is not None and report.first_wrong.got == 0.25
+    assert report.first_wrong.note == "the cell holds no formula"
+    assert report.first_wrong.expected == pytest.approx((2 - 7 / 3) / SIGMA[0], rel=1e-14)
+
+
+def test_the_working_sheet_calculates_with_x_tilde(tmp_path: Path) -> None:
+    spec = load_spec(write_spec(tmp_path, numeric(standardize=True)))
+    path = build_workbook(spec, tmp_path / "out.xlsx")
+    lines = _lines(path)
+    assert {s: line.value for s, line in lines.items()} == _expected(spec, train(spec))
+    x = standardized(spec.inputs)
+    w = spec.weights[0][0]
+    # x̃₁ of sample 1 = (1 − 7/3)/(√14/3) = −4/√14 = −1.0690450
+    assert x[0, 0] == pytest.approx(-4 / math.sqrt(14), rel=1e-15)
+    assert lines["z₃⁽¹⁾"].numbers.startswith(f"{w[0]:g}×(-1.069045) + ")
+    formulas = _lines(path, data_only=False)
+    x_row, x_col = NetworkLayout(spec).input_cells[graph.input_key(0, 0).key]
+    assert f"${layout.column_letter(x_col)}${x_row}" in formulas["z₃⁽¹⁾"].value
 
 
 # --- iris ------------------------------------------------------------------------------------------
