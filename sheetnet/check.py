@@ -30,11 +30,12 @@ import openpyxl
 from sheetnet import graph, ids, layout
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import FIRST_DATA_ROW
-from sheetnet.readback import Workbook, open_workbook, read_workbook, training_cells
+from sheetnet.readback import Workbook, open_workbook, read_workbook, sheet_values, training_cells
 from sheetnet.reference import train
 
 ENGINES = ("formulas", "libreoffice")
-REPORTED_GROUPS = tuple(g for g in graph.GROUPS if g != "iter")  # iter is checked, not listed
+# iter is checked, not listed; "data" is the Network sheet's standardised inputs (datacheck.py)
+REPORTED_GROUPS = ("data", *(g for g in graph.GROUPS if g != "iter"))
 
 # --- the report ----------------------------------------------------------------------------
 
@@ -117,16 +118,26 @@ def run_check(path: Path, *, engine: str = "formulas", rtol: float = 1e-9) -> Re
         raise SheetnetError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
     if not (rtol >= 0 and math.isfinite(rtol)):
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
+    from sheetnet import datacheck  # it builds on this module's helpers
+
     book = read_workbook(path)
+    data = datacheck.expected_cells(book)
+    datacheck.reference_cells(book, data)
     with np.errstate(all="ignore"):  # a diverging run overflows, in NumPy as in the workbook
         reference = train(book.spec)[ids.all_ids(book.spec)].to_numpy(dtype=float)
     report = Report(path, engine, rtol)
     raw, seconds, notes = None, {}, {}
     if engine == "formulas":
         got, seconds, notes = _recompute(book, reference)
+        data_start = time.perf_counter()
+        data_got, data_notes = datacheck.recompute(book, data)
+        seconds["data"] = time.perf_counter() - data_start
     else:
-        raw, got = _recalculate(path, book)
+        raw, got, network = _recalculate(path, book)
+        data_got = {e.cell: _as_float(network.get(e.cell)) for e in data}
+        data_notes = datacheck.missing_formulas(book, data)
     _compare(book, reference, got, report, notes, raw)
+    datacheck.compare(book, data, data_got, data_notes, report)
     for group, spent in seconds.items():
         if group in report.groups:
             report.groups[group].seconds += spent
@@ -430,8 +441,9 @@ def _floats(result: Any, n: int) -> np.ndarray | None:
 # --- the LibreOffice engine ----------------------------------------------------------------
 
 
-def _recalculate(path: Path, book: Workbook) -> tuple[np.ndarray, np.ndarray]:
-    """The Training values after a full recalculation in headless LibreOffice (raw and as floats)."""
+def _recalculate(path: Path, book: Workbook) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], Any]]:
+    """The Training values after a full recalculation in headless LibreOffice (raw and as
+    floats), and the recalculated Network sheet's values."""
     from sheetnet.libreoffice import LibreOfficeError, recalculate
 
     with tempfile.TemporaryDirectory(prefix="sheetnet-check-") as tmp:
@@ -441,7 +453,8 @@ def _recalculate(path: Path, book: Workbook) -> tuple[np.ndarray, np.ndarray]:
             raise SheetnetError(f"{path}: {exc}") from None
         with open_workbook(out, data_only=True) as values:
             raw = training_cells(values[book.training_sheet], book.spec, len(book.columns))
-    return raw, np.vectorize(_as_float, otypes=[float])(raw)
+            network = sheet_values(values[book.network_sheet]) if book.spec.standardize else {}
+    return raw, np.vectorize(_as_float, otypes=[float])(raw), network
 
 
 # --- comparison ----------------------------------------------------------------------------

@@ -137,6 +137,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "network.into_from": "into ↓ from →",
         "network.bias": "b",
         "network.lr_error": "The learning rate must be a number greater than 0.",
+        "setting.standardize": "Inputs standardised",
+        "network.mean": "mean μ",
+        "network.std": "std. dev. σ (population)",
+        "network.standardized_title": "Standardised inputs x̃ = (x − μ)/σ, μ = AVERAGE and σ = STDEVP of the "
+        "raw column (below the data): the Training sheet reads these",
+        "network.standardized": "x̃ {name}",
         "sheet.working": "Working",
         "working.title": "Iteration 1 worked by hand",
         "working.note": "One line per quantity, in the order you compute it by hand: the equation in "
@@ -307,6 +313,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "network.into_from": "流入 ↓ 来自 →",
         "network.bias": "b",
         "network.lr_error": "学习率必须是大于 0 的数。",
+        "setting.standardize": "输入已标准化",
+        "network.mean": "均值 μ",
+        "network.std": "标准差 σ（总体）",
+        "network.standardized_title": "标准化的输入 x̃ = (x − μ)/σ，μ = AVERAGE、σ = STDEVP"
+        "（原始数据列，见数据下方）：训练表读取这些值",
+        "network.standardized": "x̃ {name}",
         "sheet.working": "演算",
         "working.title": "手算第 1 次迭代",
         "working.note": "每行一个量，按手算的顺序排列：符号公式、代入本次迭代数值的算式、结果。"

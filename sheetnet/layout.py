@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sheetnet import graph, ids
 from sheetnet.errors import SheetnetError
-from sheetnet.formula import Cell, ConstRange, Expr, Leaf, to_excel
+from sheetnet.formula import Cell, Const, ConstRange, Expr, Leaf, to_excel
 from sheetnet.spec import Spec, divisors
 
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384
@@ -19,7 +19,7 @@ FIRST_DATA_ROW = 4
 # Network sheet: fixed rows for the settings, so the check can read them back.
 TITLE_ROW, DESCRIPTION_ROW = 1, 2
 SETTINGS = ("learning_rate", "iterations", "sizes", "activations", "bias", "train_bias", "loss",
-            "reduction", "mode", "batch_size", "shuffle", "seed")
+            "reduction", "mode", "batch_size", "shuffle", "seed", "standardize")
 FIRST_SETTING_ROW = 4
 DATA_HEADER_ROW = FIRST_SETTING_ROW + len(SETTINGS) + 1
 
@@ -54,6 +54,12 @@ class NetworkLayout:
     setting_cells: dict[str, tuple[int, int]] = field(default_factory=dict)
     input_cells: dict[str, tuple[int, int]] = field(default_factory=dict)  # Const key → cell
     header_cells: list[tuple[int, int, str]] = field(default_factory=list)  # (row, col, role)
+    # Standardised inputs (spec.standardize): input_cells["x[i]@k"] is then the x̃ cell, the
+    # typed value sits in raw_cells["x[i]@k"], and μ, σ sit in two rows under the raw data.
+    raw_cells: dict[str, tuple[int, int]] = field(default_factory=dict)
+    mean_cells: list[tuple[int, int]] = field(default_factory=list)
+    std_cells: list[tuple[int, int]] = field(default_factory=list)
+    first_standardized_col: int = 0
     layer_title_rows: list[int] = field(default_factory=list)
     last_row: int = 0
 
@@ -74,6 +80,48 @@ class NetworkLayout:
             for j in range(n_out):
                 self.input_cells[graph.target_key(j, k).key] = (row, 2 + n_in + j)
         self.last_row = DATA_HEADER_ROW + spec.n_samples
+        if spec.standardize:
+            self._place_standardization()
+
+    def _place_standardization(self) -> None:
+        """x̃ columns right of the targets after a blank column; μ and σ rows under the raw data."""
+        spec = self.spec
+        n_in, n_out = spec.sizes[0], spec.sizes[-1]
+        self.first_standardized_col = 2 + n_in + n_out + 1
+        for k in range(spec.n_samples):
+            for i in range(n_in):
+                key = graph.input_key(i, k).key
+                self.raw_cells[key] = self.input_cells[key]
+                self.input_cells[key] = (DATA_HEADER_ROW + 1 + k, self.first_standardized_col + i)
+        mean_row = self.last_row + 1
+        self.mean_cells = [(mean_row, 2 + i) for i in range(n_in)]
+        self.std_cells = [(mean_row + 1, 2 + i) for i in range(n_in)]
+        self.last_row = mean_row + 1
+
+    def typed_cells(self) -> dict[str, tuple[int, int]]:
+        """Every cell holding a typed number (what the check reads back), by Const key."""
+        return {**self.input_cells, **self.raw_cells}
+
+    def standardization_formula(self, expr: Expr) -> str:
+        """Formula text of a Network-sheet standardisation cell (standardize.py's expressions).
+
+        Raw values are relative references and μ, σ and the column ranges fix only their row,
+        so each formula is its neighbour's copied down or across, as a student would fill it.
+        """
+        return to_excel(expr, self._standardization_ref)
+
+    def _standardization_ref(self, node: Cell | Const) -> str:
+        kind, _, key = node.key.partition(":") if isinstance(node, Const) else ("", "", "")
+        i = int(key[2:].split("]")[0]) - 1 if key.startswith("x[") else -1
+        if kind == "raw":
+            return address(*self.raw_cells[key])
+        if kind in ("mean", "std"):
+            row, col = (self.mean_cells if kind == "mean" else self.std_cells)[i]
+            return f"{column_letter(col)}${row}"
+        if kind == "column":
+            col, first = 2 + i, DATA_HEADER_ROW + 1
+            return f"{column_letter(col)}${first}:{column_letter(col)}${first + self.spec.n_samples - 1}"
+        raise ValueError(f"not a Network standardisation cell: {node!r}")
 
     def _place_parameters(self) -> None:
         spec = self.spec

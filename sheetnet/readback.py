@@ -6,10 +6,11 @@ with those edited inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ class Workbook:
     spec: Spec
     columns: list[graph.Column]
     contents: np.ndarray  # Training data cells (formula text or value), rows t = 0..N
+    # The Network sheet's formula texts (the standardisation of the inputs), by (row, col).
+    network_formulas: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def read_workbook(path: Path) -> Workbook:
@@ -49,7 +52,14 @@ def read_workbook(path: Path) -> Workbook:
         columns = graph.training_columns(spec)
         _check_ids(path, formulas[training_sheet], training_sheet, spec)
         contents = training_cells(formulas[training_sheet], spec, len(columns))
-    return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents)
+        network_formulas = _formula_texts(formulas[network_sheet]) if spec.standardize else {}
+    return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas)
+
+
+def _formula_texts(ws: Any) -> dict[tuple[int, int], str]:
+    """Every formula of a sheet by (row, col); text that merely starts with "=" is left out."""
+    return {(cell.row, cell.column): cell.value for row in ws.iter_rows() for cell in row
+            if getattr(cell, "data_type", None) == "f"}
 
 
 @contextmanager
@@ -74,6 +84,11 @@ def _find_sheet(path: Path, present: list[str], key: str) -> str:
     raise SheetnetError(f"{path}: not a sheetnet workbook (it has no sheet named {wanted})")
 
 
+def sheet_values(ws: Any) -> dict[tuple[int, int], Any]:
+    """Every non-empty cell's value, by (row, col)."""
+    return _sheet_values(ws)
+
+
 def _sheet_values(ws: Any) -> dict[tuple[int, int], Any]:
     cells = {}
     for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -88,10 +103,14 @@ def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any]) -> Spe
     where = f"{path.name}, sheet {sheet}"
     settings, n_samples = _settings(where, cells), _count_samples(cells)
     table = _table(settings, cells, n_samples=n_samples, values=None)
-    # The cells of the inputs depend only on the shape, so a placeholder spec places them.
-    placed = NetworkLayout(parse_spec(table, source=where))
-    values = {key: _number(where, cells, at, key) for key, at in placed.input_cells.items()}
+    # The cells of the inputs depend only on the shape, so a placeholder spec places them
+    # (standardised only after parsing: its placeholder columns are constant).
+    placeholder = parse_spec(table, source=where)
+    placed = NetworkLayout(dataclasses.replace(placeholder, standardize=settings["standardize"]))
+    values = {key: _number(where, cells, at, key) for key, at in placed.typed_cells().items()}
     table = _table(settings, cells, n_samples=n_samples, values=values)
+    if settings["standardize"]:
+        table["data"]["standardize"] = True
     return parse_spec(table, name=path.stem, source=where)
 
 
@@ -129,6 +148,9 @@ def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:
         train_bias = train_bias.strip().lower() == "true"
     if not isinstance(train_bias, bool):
         raise fail("train_bias", '"true" or "false"')
+    standardize = _truth(raw["standardize"])
+    if standardize is None:
+        raise fail("standardize", '"true" or "false"')
     iterations = raw["iterations"]
     if isinstance(iterations, float) and iterations.is_integer():
         iterations = int(iterations)
@@ -146,6 +168,7 @@ def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:
         "loss": raw["loss"].strip(),
         "reduction": raw["reduction"].strip(),
         "iterations": iterations,
+        "standardize": standardize,
     }
 
 
@@ -173,6 +196,13 @@ def _batch_settings(raw: dict[str, Any], fail: Callable[[str, str], SheetnetErro
     if shuffle:
         table["seed"] = numbers["seed"]
     return table
+
+
+def _truth(value: Any) -> bool | None:
+    """A true/false setting as written ("true") or as a spreadsheet may save it (TRUE)."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value if isinstance(value, bool) else None
 
 
 def _count_samples(cells: dict[tuple[int, int], Any]) -> int:

@@ -1,7 +1,8 @@
 """NumPy reference trainer: textbook matrix backpropagation, float64, every iteration in a DataFrame.
 
-It shares nothing with the workbook code but the spec and the activation registry's NumPy
-functions, so a wrong formula in the workbook cannot hide behind the same mistake here.
+It shares nothing with the workbook code but the spec, the activation registry's NumPy
+functions and the NumPy standardisation of the inputs, so a wrong formula in the workbook
+cannot hide behind the same mistake here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 from sheetnet import ids, schedule
 from sheetnet.ops import ACTIVATIONS, LOSSES
 from sheetnet.spec import Spec
+from sheetnet.standardize import model_inputs
 
 
 @dataclass
@@ -108,7 +110,7 @@ def train(spec: Spec) -> pd.DataFrame:
     batch (every sample in batch mode), and (for t < iterations) the deltas and gradients that
     make row t+1.
     """
-    X = np.array(spec.inputs, dtype=float).T  # one column per sample
+    X = model_inputs(spec).T  # one column per sample; x̃ = (x − μ)/σ when standardised
     T = np.array(spec.targets, dtype=float).T
     params = initial_parameters(spec)
     columns = ids.all_ids(spec)

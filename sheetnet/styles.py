@@ -44,6 +44,7 @@ class Formats:
         self.header = add(bold=True, bg_color="#D9D9D9", border=1, align="center")
         self.input = add(bg_color=INPUT_FILL, border=1, border_color="#BF9000", locked=False)
         self.fixed = add(font_color="#595959", align="left")
+        self.computed = add(bg_color="#F2F2F2", num_format="0.0000000", border=1, border_color="#BFBFBF")
         self.id_cell = add(font_name="Consolas", font_size=9, font_color="#595959",
                            bottom=1, align="center")
         self.band = {

@@ -18,7 +18,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet import labels, layout, notes, printing, styles
+from sheetnet import graph, labels, layout, notes, printing, standardize, styles
 from sheetnet.atomic import atomic_path
 from sheetnet.errors import SheetnetError
 from sheetnet.formula import Expr
@@ -124,13 +124,15 @@ def setting_values(spec: Spec) -> dict[str, Any]:
         "batch_size": spec.slots,
         "shuffle": "true" if spec.shuffle else "false",
         "seed": spec.seed,
+        "standardize": "true" if spec.standardize else "false",
     }
 
 
 def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     spec, net, fmt, words = ctx.spec, ctx.network, ctx.fmt, ctx.words
     ws.set_column(0, 0, 30)
-    ws.set_column(1, 1 + max(spec.sizes) + spec.sizes[-1], 12)
+    ws.set_column(1, 1 + max(spec.sizes) + spec.sizes[-1] + (1 + spec.sizes[0]) * spec.standardize, 12)
+    _widen_for_headers(ws, spec, net)
     ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
     ws.set_row(layout.DESCRIPTION_ROW - 1, 15 * _wrapped_lines(spec.description, width=110))
     ws.merge_range(layout.DESCRIPTION_ROW - 1, 0, layout.DESCRIPTION_ROW - 1, 8,
@@ -158,17 +160,67 @@ def _wrapped_lines(text: str, width: int) -> int:
 def _write_data_table(
     ws: Worksheet, spec: Spec, net: NetworkLayout, fmt: styles.Formats, words: dict[str, str]
 ) -> None:
+    # constant_memory: each row is finished (raw data, targets, then x̃) before the next.
     header = layout.DATA_HEADER_ROW - 1
     ws.write(header - 1, 0, words["network.data"], fmt.heading)
-    names = [labels.input_label(i) for i in range(spec.sizes[0])]
-    names += [labels.target_label(j) for j in range(spec.sizes[-1])]
+    if spec.standardize:
+        ws.write(header - 1, net.first_standardized_col - 1, words["network.standardized_title"], fmt.heading)
+    names = data_headers(spec)
     ws.write(header, 0, words["network.sample"], fmt.header)
     for c, name in enumerate(names, start=1):
-        ws.write(header, c, name, fmt.header)
+        ws.write_string(header, c, name, fmt.header)  # a CSV header "=x" stays text, never a formula
+    if spec.standardize:
+        for i, name in enumerate(names[: spec.sizes[0]]):
+            ws.write_string(header, net.first_standardized_col - 1 + i,
+                            words["network.standardized"].format(name=name), fmt.header)
+    x_tilde = standardize.standardized(spec.inputs) if spec.standardize else None
     for k, (x, t) in enumerate(zip(spec.inputs, spec.targets, strict=True)):
         ws.write(header + 1 + k, 0, k + 1, fmt.label)
         for c, value in enumerate((*x, *t), start=1):
             ws.write(header + 1 + k, c, value, fmt.input)
+        if x_tilde is not None:
+            for i in range(spec.sizes[0]):
+                _write_standardization_cell(ws, net, graph.input_key(i, k).key,
+                                            standardize.standardized_expr(i, k), x_tilde[k, i], fmt)
+    if spec.standardize:
+        _write_statistics(ws, spec, net, fmt, words)
+
+
+def _widen_for_headers(ws: Worksheet, spec: Spec, net: NetworkLayout) -> None:
+    """Columns wide enough for the CSV's column names (raw and x̃ blocks)."""
+    names = data_headers(spec)
+    for c, name in enumerate(names, start=1):
+        if len(name) > 10:
+            ws.set_column(c, c, len(name) + 3)
+    if spec.standardize:
+        for i, name in enumerate(names[: spec.sizes[0]]):
+            col = net.first_standardized_col - 1 + i
+            ws.set_column(col, col, max(12, len(name) + 5))
+
+
+def data_headers(spec: Spec) -> list[str]:
+    """Headers of the data table: the CSV's column (or class) names, else x₁ x₂ … t₁ t₂ …."""
+    inputs = list(spec.input_names) or [labels.input_label(i) for i in range(spec.sizes[0])]
+    targets = list(spec.target_names) or [labels.target_label(j) for j in range(spec.sizes[-1])]
+    return inputs + targets
+
+
+def _write_statistics(ws: Worksheet, spec: Spec, net: NetworkLayout, fmt: styles.Formats,
+                      words: dict[str, str]) -> None:
+    """The μ row and the σ row under the raw inputs, live over each raw column."""
+    mu, sigma = standardize.statistics(spec.inputs)
+    for cells, expr, values, word in ((net.mean_cells, standardize.mean_expr, mu, "network.mean"),
+                                      (net.std_cells, standardize.std_expr, sigma, "network.std")):
+        ws.write(cells[0][0] - 1, 0, words[word], fmt.label)
+        for i, (row, col) in enumerate(cells):
+            ws.write_formula(row - 1, col - 1, net.standardization_formula(expr(i)), fmt.computed,
+                             float(values[i]))
+
+
+def _write_standardization_cell(ws: Worksheet, net: NetworkLayout, key: str, expr: Expr, value: float,
+                                fmt: styles.Formats) -> None:
+    row, col = net.input_cells[key]
+    ws.write_formula(row - 1, col - 1, net.standardization_formula(expr), fmt.computed, float(value))
 
 
 def _write_weight_blocks(

@@ -22,6 +22,7 @@ from sheetnet import graph, ids, labels, schedule, styles, textprint
 from sheetnet.formula import Cell, Const, Expr, to_excel
 from sheetnet.layout import address
 from sheetnet.spec import Spec
+from sheetnet.standardize import model_inputs
 
 if TYPE_CHECKING:
     from sheetnet.workbook import Context
@@ -166,7 +167,8 @@ def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
     mark = [labels.sup(f"({k + 1})") if K > 1 else "" for k in range(K)]
     names: dict[str, str] = {graph.LEARNING_RATE.key: "η"}
     values: dict[str, float] = {graph.LEARNING_RATE.key: spec.learning_rate}
-    for k, (x, t) in enumerate(zip(spec.inputs, spec.targets, strict=True)):
+    # The Training sheet reads x̃ = (x − μ)/σ when the inputs are standardised: so does this sheet.
+    for k, (x, t) in enumerate(zip(model_inputs(spec).tolist(), spec.targets, strict=True)):
         for i, v in enumerate(x):
             names[graph.input_key(i, k).key] = labels.input_label(i) + mark[k]
             values[graph.input_key(i, k).key] = v

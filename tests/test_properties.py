@@ -161,7 +161,8 @@ def specs(draw: st.DrawFn, max_layers: int = 4, max_width: int = 6, max_samples:
         "mode": draw(st.sampled_from(MODES)),
     }
     if training["mode"] == "minibatch":  # the batch size must divide the samples
-        training["batch_size"] = draw(st.sampled_from([b for b in range(1, n_samples + 1) if n_samples % b == 0]))
+        divisors = [b for b in range(1, n_samples + 1) if n_samples % b == 0]
+        training["batch_size"] = draw(st.sampled_from(divisors))
     if training["mode"] != "batch" and draw(st.booleans()):
         training |= {"shuffle": True, "seed": draw(st.integers(0, 1000))}
     table = {
