@@ -20,8 +20,15 @@ app = typer.Typer(
 )
 
 
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
+
+
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Report a SheetnetError as one line on stderr and exit 2, with no traceback."""
+    """Report a SheetnetError as one line on stderr and exit 2, with no traceback.
+
+    Ctrl-C is one line too, exit 130: every output is written to a temporary file renamed into
+    place only when complete (atomic.py), so an interrupted command leaves the old file as it was.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,6 +37,10 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except SheetnetError as exc:
             typer.echo(f"sheetnet: error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("sheetnet: interrupted; the unfinished file was discarded, an earlier one "
+                       "left as it was", err=True)
+            raise typer.Exit(INTERRUPTED) from None
 
     return wrapper
 
@@ -156,8 +167,11 @@ def pdf_command(
     output: Annotated[Path, typer.Argument(help="The PDF file to write.")],
 ) -> None:
     """Print every sheet of a workbook to a PDF through headless LibreOffice."""
+    from sheetnet.untrusted import check_archive
+
     if not workbook.is_file():
         raise SheetnetError(f"{workbook}: no such workbook")
+    check_archive(workbook)  # LibreOffice would print an empty or foreign file without complaint
     _check_pdf_target(output)
     _write_pdf(workbook, output)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet import ids, labels, styles
+from sheetnet import ids, labels, limits, styles
 from sheetnet.notes import Notation, collapse
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class _GuideSheet:
         if height is None:
             lines = max(_lines(text, _width(first, last) / scale) for first, last, text, _ in spans)
             height = lines * self.line_height * scale + 4
-        self.ws.set_row(self.row, height)
+        self.ws.set_row(self.row, limits.row_height(height))
         for first, last, text, cell_format in spans:
             if last > first:
                 self.ws.merge_range(self.row, first, self.row, last, text, cell_format)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sheetnet import graph, ids
+from sheetnet import graph, ids, limits
 from sheetnet.errors import SheetnetError
 from sheetnet.formula import Cell, Const, ConstRange, Expr, Leaf, to_excel
 from sheetnet.spec import Spec, divisors
 
-MAX_ROWS, MAX_COLS = 1_048_576, 16_384
+MAX_ROWS, MAX_COLS = limits.MAX_ROWS, limits.MAX_COLS
 
 # Training sheet: a band row naming the groups, a row of labels, the row of ids, then data.
 BAND_ROW, LABEL_ROW, ID_ROW = 1, 2, 3
@@ -174,6 +174,7 @@ class TrainingLayout:
         self.columns = graph.training_columns(self.spec)
         self.col_of = {c.qid: n + self.col_offset for n, c in enumerate(self.columns, start=1)}
         check_fits(self.spec, len(self.columns) + self.col_offset, first_data_row=self.first_data_row)
+        limits.check_formulas(self.columns, self.template, self.last_row)
 
     def row_of(self, t: int) -> int:
         return self.first_data_row + t

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -73,6 +74,12 @@ def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise LibreOfficeError(f"LibreOffice timed out after {timeout:g} s") from None
+    except BaseException:
+        # Ctrl-C reaches only us (soffice has its own session): stop soffice before leaving.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 

@@ -7,6 +7,7 @@ with those edited inputs.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from sheetnet.errors import SheetnetError
 from sheetnet.i18n import sheet_names
 from sheetnet.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
 from sheetnet.spec import Spec, parse_spec
+from sheetnet.untrusted import check_archive, check_claimed_cells, reading, why
 
 
 @dataclass
@@ -44,12 +46,15 @@ def read_workbook(path: Path) -> Workbook:
     """Read the network back from the Network sheet and the Training sheet's formula texts."""
     if not path.is_file():
         raise SheetnetError(f"{path}: no such file; give a workbook written by `sheetnet build`")
-    with open_workbook(path, data_only=True) as values, open_workbook(path, data_only=False) as formulas:
+    unpacked = check_archive(path)  # a zip bomb is refused before openpyxl unpacks anything
+    with reading(path), open_workbook(path, data_only=True) as values, \
+            open_workbook(path, data_only=False) as formulas:
         network_sheet = _find_sheet(path, values.sheetnames, "sheet.network")
         training_sheet = _find_sheet(path, values.sheetnames, "sheet.training")
         network = _sheet_values(values[network_sheet])
         spec = _read_spec(path, network_sheet, network)
         columns = graph.training_columns(spec)
+        check_claimed_cells(path, (spec.iterations + 1) * len(columns), unpacked)
         _check_ids(path, formulas[training_sheet], training_sheet, spec)
         contents = training_cells(formulas[training_sheet], spec, len(columns))
         network_formulas = _formula_texts(formulas[network_sheet]) if spec.standardize else {}
@@ -68,8 +73,7 @@ def open_workbook(path: Path, *, data_only: bool) -> Iterator[Any]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
     except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SheetnetError(f"{path}: not an .xlsx workbook that can be read ({why})") from None
+        raise SheetnetError(f"{path}: not an .xlsx workbook that can be read ({why(exc)})") from None
     try:
         yield book
     finally:
@@ -102,6 +106,7 @@ def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any]) -> Spe
     """Rebuild the Spec from the settings and inputs at the Network sheet's fixed cells."""
     where = f"{path.name}, sheet {sheet}"
     settings, n_samples = _settings(where, cells), _count_samples(cells)
+    _check_inputs_present(where, settings["sizes"], n_samples, len(cells))
     table = _table(settings, cells, n_samples=n_samples, values=None)
     # The cells of the inputs depend only on the shape, so a placeholder spec places them
     # (standardised only after parsing: its placeholder columns are constant).
@@ -112,6 +117,19 @@ def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any]) -> Spe
     if settings["standardize"]:
         table["data"]["standardize"] = True
     return parse_spec(table, name=path.stem, source=where)
+
+
+def _check_inputs_present(where: str, sizes: list[int], n_samples: int, n_cells: int) -> None:
+    """The sheet must hold a cell for every input the settings promise, before any is looked up.
+
+    A hostile "100000-100000" in the sizes cell would otherwise ask for 10¹⁰ weights.
+    """
+    weights = sum(a * b for a, b in itertools.pairwise(sizes))
+    needed = n_samples * (sizes[0] + sizes[-1]) + weights
+    if needed > n_cells:
+        raise SheetnetError(f"{where}: the settings describe a network with {needed:,} inputs and "
+                            f"weights, but the sheet holds only {n_cells:,} cells; is this a workbook "
+                            "written by `sheetnet build`?")
 
 
 def _setting_cells() -> dict[str, tuple[int, int]]:
@@ -218,7 +236,8 @@ def _number(where: str, cells: dict[tuple[int, int], Any], at: tuple[int, int], 
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     hint = "; save it in a spreadsheet program first" if isinstance(value, str) and value[:1] == "=" else ""
-    raise SheetnetError(f"{where}: cell {_cell_name(at)} ({key}) must hold a number, got {value!r}{hint}")
+    got = "an empty cell" if value is None else repr(value)
+    raise SheetnetError(f"{where}: cell {_cell_name(at)} ({key}) must hold a number, got {got}{hint}")
 
 
 def _table(

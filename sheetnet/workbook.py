@@ -15,10 +15,11 @@ from typing import Any
 
 import pandas as pd
 import xlsxwriter
+import xlsxwriter.exceptions
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet import graph, labels, layout, notes, printing, standardize, styles
+from sheetnet import graph, labels, layout, limits, notes, printing, standardize, styles
 from sheetnet.atomic import atomic_path
 from sheetnet.errors import SheetnetError
 from sheetnet.formula import Expr
@@ -53,6 +54,16 @@ class Context:
     sheets: dict[str, Worksheet] = field(default_factory=dict)
 
 
+# User text (title, description) is always text: write() must never turn "=1+1" into a formula,
+# "http://x" into a hyperlink or "-2" into a number. Every formula goes through write_formula.
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
+
+
 def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = None) -> Path:
     """Write the workbook for spec to path, atomically (a temporary file renamed into place)."""
     options = options or BuildOptions()
@@ -60,17 +71,35 @@ def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = Non
     words = strings(options.lang)
     spec = spec.in_language(options.lang)
     printing.paper_code(options.paper)  # a bad paper size fails before anything is written
+    limits.check_text({"title": spec.title, "description": spec.description})
     if not path.parent.is_dir():
         raise SheetnetError(f"the folder {path.parent} does not exist; create it or choose another")
     network = NetworkLayout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
+    _check_other_sheets(spec, training)
     reference = train(spec)
     with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+        book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         ctx = Context(spec, options, words, network, training, reference, book, styles.Formats(book))
         _write(ctx)
-        book.close()
+        _close(book)
     return path
+
+
+def _check_other_sheets(spec: Spec, training: TrainingLayout) -> None:
+    """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
+    from sheetnet import working  # here, as in _sheet_writers: it imports this module
+
+    working.check_formulas(spec, training)
+
+
+def _close(book: xlsxwriter.Workbook) -> None:
+    """Zip the workbook; a failed write (a full disk) is an OSError, as atomic_path reports it."""
+    try:
+        book.close()
+    except xlsxwriter.exceptions.FileCreateError as exc:  # XlsxWriter wraps the OSError in this
+        cause = exc.args[0] if exc.args else exc
+        raise cause if isinstance(cause, OSError) else OSError(str(cause)) from None
 
 
 SheetWriter = Callable[["Context", Worksheet], None]
@@ -134,7 +163,8 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.set_column(1, 1 + max(spec.sizes) + spec.sizes[-1] + (1 + spec.sizes[0]) * spec.standardize, 12)
     _widen_for_headers(ws, spec, net)
     ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
-    ws.set_row(layout.DESCRIPTION_ROW - 1, 15 * _wrapped_lines(spec.description, width=110))
+    ws.set_row(layout.DESCRIPTION_ROW - 1,
+               limits.row_height(15 * _wrapped_lines(spec.description, width=110)))
     ws.merge_range(layout.DESCRIPTION_ROW - 1, 0, layout.DESCRIPTION_ROW - 1, 8,
                    spec.description.strip(), fmt.wrap)
     ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
@@ -281,6 +311,10 @@ class FormulaWorksheet(Worksheet):
             self._skip_prepare = False
 
     def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+        # Every formula passes here: a last guard for sheets whose formulas the layout's check
+        # before writing does not print (Working, Summary, Charts).
+        limits.check_formula_length(len(formula) + (not formula.startswith("=")),
+                                    f"a formula on the {self.name} sheet")
         if self._skip_prepare:
             return formula
         return super()._prepare_formula(formula, expand_future_functions)

@@ -18,9 +18,9 @@ import pandas as pd
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet import graph, ids, labels, schedule, styles, textprint
+from sheetnet import graph, ids, labels, limits, schedule, styles, textprint
 from sheetnet.formula import Cell, Const, Expr, to_excel
-from sheetnet.layout import address
+from sheetnet.layout import TrainingLayout, address
 from sheetnet.spec import Spec
 from sheetnet.standardize import model_inputs
 
@@ -306,3 +306,31 @@ def _write_line(ws: Worksheet, r0: int, line: Line, texts: tuple[str, str | None
 def stored_value(value: float) -> float | str:
     # A diverging start overflows in the spreadsheet too; store the error it will show.
     return value if math.isfinite(value) else "#NUM!"
+
+
+# --- limits --------------------------------------------------------------------------------
+
+
+def check_formulas(spec: Spec, training: TrainingLayout) -> None:
+    """Refuse, before writing, a value formula longer than a spreadsheet allows.
+
+    Each line's value is its Training column's expression over this sheet's value cells and the
+    same Network cells (parameters: their initial values), addressed as Leaves.address does.
+    The text formulas need no check: they shorten long sums (textprint.MAX_TERMS).
+    """
+    entries = items(spec)
+    rows = rows_of(entries)
+    value_row = {e.qid: r for e, r in zip(entries, rows, strict=True)
+                 if isinstance(e, Line) and e.group != "update"}
+    params = set(ids.params(spec))
+
+    def ref(node: Cell | Const) -> str:
+        if isinstance(node, Const):
+            return training.constant_address(node.key)
+        if node.qid in params:
+            return training.constant_address(graph.initial_key(node.qid).key)
+        return address(value_row[node.qid], VALUE)
+
+    lines = [graph.Column(e.qid, e.group, e.expr) for e in entries if isinstance(e, Line)]
+    limits.check_formulas(lines, lambda expr: to_excel(expr, ref), rows[-1],
+                          what="the Working sheet's formula for {qid}")
