@@ -117,6 +117,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "network.into_from": "into ↓ from →",
         "network.bias": "b",
         "network.lr_error": "The learning rate must be a number greater than 0.",
+        "network.lr_diverged": "If a Training row turns red, training diverged (a number overflowed: "
+        "#NUM!): try a smaller η.",
         "sheet.working": "Working",
         "working.title": "Iteration 1 worked by hand",
         "working.note": "One line per quantity, in the order you compute it by hand: the equation in "
@@ -269,6 +271,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "network.into_from": "流入 ↓ 来自 →",
         "network.bias": "b",
         "network.lr_error": "学习率必须是大于 0 的数。",
+        "network.lr_diverged": "如果训练表中某一行变红，说明训练发散了（数值溢出：#NUM!）：请减小 η。",
         "sheet.working": "演算",
         "working.title": "手算第 1 次迭代",
         "working.note": "每行一个量，按手算的顺序排列：符号公式、代入本次迭代数值的算式、结果。"
