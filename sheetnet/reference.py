@@ -77,9 +77,10 @@ def _as_in_a_spreadsheet(function: Callable[..., np.ndarray], *inputs: np.ndarra
 
     A spreadsheet cell that reads an error is an error, but NumPy can turn inf back into a
     number: sigmoid(inf) = 1, tanh(−inf) = −1, ReLU(−inf) = 0 (np.where even turns NaN into 0).
-    Non-finite inputs go in as NaN, which reductions pass on (a softmax's max or sum spreads it
-    over the whole sample, as the softmax formula reads every z of the sample), and the result
-    is NaN where an input is. Sums and products need no guard: they never make inf finite.
+    Non-finite inputs go in as NaN, which NumPy's arithmetic and reductions pass on (a function
+    of a whole sample, such as a softmax written with np.max or np.sum, so turns all of that
+    sample NaN, as its formulas all read the error), and the result is NaN where an input is.
+    Sums and products need no guard: they never make inf finite.
     """
     finite = [np.isfinite(x) for x in inputs]
     if all(ok.all() for ok in finite):  # the usual case, so it costs little

@@ -73,6 +73,7 @@ DIVERGING = [
     ([2, 3, 2], "sigmoid", 1e6, 24),
     ([2, 2, 1], "tanh", 1e6, 25),
     ([2, 3, 2], "tanh", 1e3, 44),
+    ([2, 2, 1], "relu", 1e3, 4),  # a ^ overflows: formulas gave #VALUE! to every row of the loss
     ([2, 3, 2], "relu", 1e3, 51),
     ([2, 3, 2], "relu", 1e6, 25),  # NumPy said 26 while it summed the loss in another order
 ]
@@ -117,21 +118,37 @@ def test_the_loss_overflows_when_its_sum_does() -> None:
     assert loss(0.9e154) == pytest.approx(0.81e308)  # 1.62e308 still fits
 
 
-def test_a_weighted_sum_overflows_when_a_partial_sum_does(tmp_path: Path) -> None:
-    # z = 1e308·1 + 1e308·1 − 1e308·1 is #NUM! in a spreadsheet (its first two terms overflow);
-    # added in another order it would be 1e308.
+def test_a_gradient_overflows_when_its_sum_over_samples_does() -> None:
+    # δ·x = 1e308 for each of two samples: the workbook's (δ1·x1+δ2·x2)/2 overflows in the sum,
+    # although taking half of each term first would give 1e308.
     spec = parse_spec({
-        "network": {"sizes": [3, 1], "activations": ["linear"], "bias": "none"},
+        "network": {"sizes": [1, 1], "activations": ["linear"], "bias": "none"},
+        "training": {"learning_rate": 0.1, "iterations": 1, "reduction": "mean"},
+        "init": {"weights": [[[1e308]]]},
+        "data": {"inputs": [[1.0], [1.0]], "targets": [[0.0], [0.0]]},
+    })
+    row = reference(spec).loc[0]
+    assert (row["delta1[1]@1"], row["delta1[1]@2"]) == (1e308, 1e308)
+    assert math.isnan(row["dW1[1,1]"])
+
+
+def test_a_weighted_sum_overflows_when_a_partial_sum_does(tmp_path: Path) -> None:
+    # z = 1e308·1 + 1e308·1 − 1e308·1 − 1e308·1 + 0·1 + … is #NUM! in a spreadsheet (its first
+    # two terms overflow); NumPy's matmul adds 16 terms in another order and gets 0.
+    weights = [1e308, 1e308, -1e308, -1e308] + [0.0] * 12
+    spec = parse_spec({
+        "network": {"sizes": [16, 1], "activations": ["linear"], "bias": "none"},
         "training": {"learning_rate": 0.1, "iterations": 1},
-        "init": {"weights": [[[1e308, 1e308, -1e308]]]},
-        "data": {"inputs": [[1.0, 1.0, 1.0]], "targets": [[0.0]]},
+        "init": {"weights": [[weights]]},
+        "data": {"inputs": [[1.0] * 16], "targets": [[0.0]]},
     })
     frame = reference(spec)
     assert math.isnan(frame.loc[0, "z1[1]"]) and diverged_at(frame) == 0
     report = run_check(build(tmp_path, spec))  # `formulas` gives #NUM! in the same cells
     assert report.ok, report.summary()
-    # Every cell but t and the three initial weights (rows t = 0, 1; no gradients in row 1).
-    assert (report.cells, report.not_finite) == (2 * 7 + 4, 2 * 7 + 4 - 2 - 3)
+    # Every cell but t and the 16 initial weights (rows t = 0, 1; no gradients in row 1).
+    n_columns = 16 + 3  # W, z, a, loss in both rows; δ and ∂L/∂W in row 0 only
+    assert (report.cells, report.not_finite) == (2 * (n_columns + 1) + 17, 2 * n_columns + 17 - 16)
 
 
 @pytest.mark.parametrize(("sizes", "hidden", "lr", "first"), DIVERGING)
