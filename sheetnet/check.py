@@ -81,6 +81,15 @@ class Report:
     wrong: int = 0
     first_wrong: WrongCell | None = None
     seconds: float = 0.0
+    not_finite: int = 0  # cells not finite in both the workbook and NumPy: training diverged
+    not_finite_from: int | None = None  # the first iteration with such a cell
+
+    def divergence_line(self) -> str | None:
+        """Why cells that show an error still agree: both sides overflowed in the same cells."""
+        if not self.not_finite:
+            return None
+        return (f"{self.not_finite:,} cells are not finite in both the workbook and NumPy, from "
+                f"iteration {self.not_finite_from} on (training diverged; they count as agreeing)")
 
     @property
     def ok(self) -> bool:
@@ -88,6 +97,8 @@ class Report:
 
     def summary(self) -> str:
         lines = [self.groups[g].line(g) for g in REPORTED_GROUPS if g in self.groups]
+        if (diverged := self.divergence_line()) is not None:
+            lines.append(diverged)
         if self.ok:
             lines.append(f"OK: {self.cells:,} cells agree with the NumPy core within rtol={self.rtol:g}"
                          f" ({self.engine}, {self.seconds:.1f} s)")
@@ -100,8 +111,8 @@ class Report:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, float) and math.isnan(value):
-        return "an error (not a number)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "an error (not a finite number)"
     if isinstance(value, float | int) and not isinstance(value, bool):
         return repr(float(value))
     return "an empty cell" if value is None else repr(value)
@@ -382,12 +393,29 @@ def _argument(ref: _Ref, ts: np.ndarray, reference: np.ndarray, network: dict[tu
         return np.full((len(ts), 1), np.nan) if ref.kind == "relative" else math.nan
     if ref.kind == "absolute":
         t = ref.row - FIRST_DATA_ROW
-        return reference[t, ref.col - 1] if 0 <= t < n_rows else math.nan
+        return _as_error(reference[t, ref.col - 1]) if 0 <= t < n_rows else math.nan
     src = ts + ref.row
     inside = (src >= 0) & (src < n_rows)
     values = np.full(len(ts), np.nan)
     values[inside] = reference[src[inside], ref.col - 1]
-    return values.reshape(-1, 1)
+    if np.isfinite(values[inside]).all():
+        return values.reshape(-1, 1)
+    with_errors = values.astype(object)  # a slower object array only where training diverged
+    with_errors[inside] = [_as_error(v) for v in values[inside]]
+    return with_errors.reshape(-1, 1)
+
+
+def _as_error(value: float) -> Any:
+    """A non-finite reference value as the #NUM! error a spreadsheet cell shows there.
+
+    `formulas` treats a NaN input as a number (IF(NaN>0,…) takes a branch and ReLU gives 0) but
+    passes an error on through every function, as a spreadsheet does.
+    """
+    if math.isfinite(value):
+        return value
+    from formulas.functions import Error
+
+    return Error.errors["#NUM!"]
 
 
 def _lookup(ref: _Ref, index: Any, network: dict[tuple[int, int], Any]) -> np.ndarray:
@@ -406,15 +434,35 @@ def _call(compiled: _Compiled, args: list[Any], n: int) -> np.ndarray:
     if compiled.elementwise:
         result = _floats(_safe(compiled.function, args), n)
         if result is not None:
+            # formulas turns a Python OverflowError (e.g. in ^) into #VALUE! for every row of
+            # the array: evaluate again, one by one, the rows that gave no number although all
+            # their inputs are numbers. A row that reads #NUM! where training diverged gives an
+            # error in our formulas anyway (their IFs read z in every branch), and there may be
+            # thousands of such rows, at about 1 ms each.
+            for i in np.flatnonzero(~np.isfinite(result) & _numbers_in(args, n)):
+                result[i] = _call_row(compiled, args, i)
             return result
-        # formulas turns a Python OverflowError (e.g. in ^) into one error for the whole array;
-        # evaluate that shape row by row instead.
-    out = np.empty(n)
-    for i in range(n):
-        row_args = [a[i, 0] if isinstance(a, np.ndarray) else a for a in args]
-        value = _floats(_safe(compiled.function, row_args), 1)
-        out[i] = math.nan if value is None else value[0]
-    return out
+        # ... or into one error for the whole array; evaluate that shape row by row instead.
+    return np.array([_call_row(compiled, args, i) for i in range(n)], dtype=float)
+
+
+def _numbers_in(args: list[Any], n: int) -> np.ndarray:
+    """Rows whose Training inputs are all finite numbers (not a #NUM! where training diverged)."""
+    ok = np.ones(n, dtype=bool)
+    for a in args:
+        if isinstance(a, np.ndarray):
+            column = a[:, 0]
+            if column.dtype == object:
+                ok &= np.fromiter((isinstance(v, float) and math.isfinite(v) for v in column), bool, n)
+            else:
+                ok &= np.isfinite(column)
+    return ok
+
+
+def _call_row(compiled: _Compiled, args: list[Any], i: int) -> float:
+    row_args = [a[i, 0] if isinstance(a, np.ndarray) else a for a in args]
+    value = _floats(_safe(compiled.function, row_args), 1)
+    return math.nan if value is None else float(value[0])
 
 
 def _safe(function: Callable[..., Any], args: list[Any]) -> Any:
@@ -472,6 +520,7 @@ def _compare(
         n = n_rows if column.in_final_row else n_rows - 1
         expected, values = reference[:n, c], got[:n, c]
         bad, abs_err, rel_err = _disagree(expected, values, report.rtol)
+        _count_not_finite(report, _both_not_finite(expected, values))
         if column.formula is not None:  # every cell of a computed column must be a live formula
             bad |= ~np.fromiter((_is_formula(v) for v in book.contents[:n, c]), bool, n)
         stats = report.groups.setdefault(column.group, GroupResult())
@@ -493,22 +542,37 @@ def _disagree(expected: np.ndarray, got: np.ndarray, rtol: float) -> tuple[np.nd
     """Which cells are off, their absolute errors and their errors relative to the bound.
 
     A cell passes iff |got − expected| ≤ rtol·max(|expected|, scale), scale = max |reference|
-    over the column. With the formulas engine each cell is evaluated from exact reference
-    inputs, so only rounding differs; a value that is the small difference of large numbers (a
-    gradient near convergence) carries rounding error of the size of those numbers, i.e. of the
-    column's scale, not of its own tiny size. Both sides not finite (NumPy overflows to inf or
-    NaN where the spreadsheet shows #NUM!) counts as agreement.
+    over the column up to that row. With the formulas engine each cell is evaluated from exact
+    reference inputs, so only rounding differs; a value that is the small difference of large
+    numbers (a gradient near convergence) carries rounding error of the size of those numbers,
+    i.e. of the size the column had before, not of its own tiny size. Only rows up to the cell's
+    own count: a diverging column ends near 1e308, which would excuse any error in its first rows.
+    Both sides not finite (NumPy overflowed where the spreadsheet shows #NUM!) counts as agreement,
+    and the report counts those cells; a non-finite value on one side only is a mismatch.
     """
     finite = np.isfinite(expected)
-    scale = float(np.abs(expected[finite]).max(initial=0.0))
+    scale = np.maximum.accumulate(np.where(finite, np.abs(expected), 0.0)) if expected.size else 0.0
     bound = np.maximum(np.abs(expected), scale)
-    both_off = ~finite & ~np.isfinite(got)
+    both_off = _both_not_finite(expected, got)
     with np.errstate(all="ignore"):
         err = np.where(both_off, 0.0, np.abs(got - expected))
         err = np.where(np.isnan(err), np.inf, err)
         bad = ~((err <= rtol * bound) | both_off)
         rel = np.where(err == 0, 0.0, err / bound)
     return bad, err, np.where(np.isnan(rel), np.inf, rel)
+
+
+def _both_not_finite(expected: np.ndarray, got: np.ndarray) -> np.ndarray:
+    """Cells where NumPy and the workbook both give no finite number (an error in the sheet)."""
+    return ~np.isfinite(expected) & ~np.isfinite(got)
+
+
+def _count_not_finite(report: Report, both: np.ndarray) -> None:
+    if both.any():
+        report.not_finite += int(both.sum())
+        first = int(np.argmax(both))
+        if report.not_finite_from is None or first < report.not_finite_from:
+            report.not_finite_from = first
 
 
 def _wrong_cell(

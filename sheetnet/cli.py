@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -140,10 +142,26 @@ def build(
     options = BuildOptions(lang=lang, summary_every=summary_every, compare_lr=rates, paper=paper)
     if pdf is not None:
         _check_pdf_target(pdf)  # before the workbook, so a missing LibreOffice writes nothing
-    build_workbook(spec, output, options=options)
+    with _divergence_warnings():
+        build_workbook(spec, output, options=options)
     typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.title})")
     if pdf is not None:
         _write_pdf(output, pdf)
+
+
+@contextmanager
+def _divergence_warnings() -> Iterator[None]:
+    """Show a DivergedWarning as one line on stderr (exit code unchanged); others as usual."""
+    from sheetnet.reference import DivergedWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DivergedWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, DivergedWarning):
+            typer.echo(f"sheetnet: warning: {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _check_pdf_target(pdf: Path) -> None:
@@ -202,11 +220,16 @@ def train(
     csv: Annotated[Path | None, typer.Option(help="Write every iteration to this CSV file.")] = None,
 ) -> None:
     """Train with the NumPy reference core only and print (or save) the trajectory."""
+    import numpy as np
+
     from sheetnet.reference import train as train_reference
+    from sheetnet.reference import warn_if_diverged
     from sheetnet.tables import write_csv
 
     spec = _choose_spec(template, config, iters, lr)
-    frame = train_reference(spec)
+    with np.errstate(all="ignore"), _divergence_warnings():  # overflow is reported, as NaN
+        frame = train_reference(spec)
+        warn_if_diverged(spec, frame)
     if csv is not None:
         write_csv(frame, csv)
         typer.echo(f"wrote {csv} ({len(frame)} rows, {len(frame.columns)} columns)")

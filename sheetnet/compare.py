@@ -21,7 +21,7 @@ from sheetnet import charts, layout
 from sheetnet.errors import SheetnetError
 from sheetnet.layout import TrainingLayout
 from sheetnet.reference import train
-from sheetnet.workbook import column_label, stored_value
+from sheetnet.workbook import column_label, mark_divergence, stored_value
 
 if TYPE_CHECKING:
     from sheetnet.workbook import Context
@@ -105,6 +105,8 @@ def write_compare_sheet(ctx: Context, ws: Worksheet) -> None:
     _write_rate_row(ctx, ws, blocks)
     _write_headers(ctx, ws, blocks)
     _write_data(ctx, ws, blocks)
+    for block in blocks:
+        mark_divergence(ws, block.training, ctx.fmt)
     chart = loss_chart(ctx, blocks, curve_cells, log_y=True)
     ws.insert_chart(OVERVIEW_ROW - 1, CHART_COL, chart, {"x_offset": 10})
     ws.freeze_panes(0, 1)

@@ -143,6 +143,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "network.standardized_title": "Standardised inputs x̃ = (x − μ)/σ, μ = AVERAGE and σ = STDEVP of the "
         "raw column (below the data): the Training sheet reads these",
         "network.standardized": "x̃ {name}",
+        "network.lr_diverged": "If a Training row turns red, training diverged (a number overflowed: "
+        "#NUM!): try a smaller η.",
         "sheet.working": "Working",
         "working.title": "Iteration 1 worked by hand",
         "working.note": "One line per quantity, in the order you compute it by hand: the equation in "
@@ -319,6 +321,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "network.standardized_title": "标准化的输入 x̃ = (x − μ)/σ，μ = AVERAGE、σ = STDEVP"
         "（原始数据列，见数据下方）：训练表读取这些值",
         "network.standardized": "x̃ {name}",
+        "network.lr_diverged": "如果训练表中某一行变红，说明训练发散了（数值溢出：#NUM!）：请减小 η。",
         "sheet.working": "演算",
         "working.title": "手算第 1 次迭代",
         "working.note": "每行一个量，按手算的顺序排列：符号公式、代入本次迭代数值的算式、结果。"

@@ -209,6 +209,24 @@ class TrainingLayout:
     def cell(self, qid: str, t: int) -> str:
         return address(self.row_of(t), self.col_of[qid])
 
+    def data_area(self) -> tuple[int, int, int, int]:
+        """(first row, first column, last row, last column) of the data cells, counted from 1."""
+        first_col = 1 + self.col_offset
+        return self.first_data_row, first_col, self.last_row, first_col + len(self.columns) - 1
+
+    def diverged_row_rule(self) -> str:
+        """Conditional-format formula, true in the first data row whose loss is an error.
+
+        Written for the area's first row; a spreadsheet shifts its row numbers for every row.
+        The row above the first data row holds the column ids (text, never an error).
+        """
+        col, row = column_letter(self.col_of["loss"]), self.first_data_row
+        return f"=AND(ISERROR(${col}{row}),NOT(ISERROR(${col}{row - 1})))"
+
+    def error_cell_rule(self) -> str:
+        """Conditional-format formula, true in a data cell that shows an error (e.g. #NUM!)."""
+        return f"=ISERROR({address(self.first_data_row, 1 + self.col_offset)})"
+
     def column_range(self, qid: str, *, absolute: bool = True, last: int | None = None) -> str:
         """The data cells of a column, e.g. $K$4:$K$104 (up to row `last` if given)."""
         col = self.col_of[qid]

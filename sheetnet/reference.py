@@ -3,10 +3,18 @@
 It shares nothing with the workbook code but the spec, the activation registry's NumPy
 functions and the NumPy standardisation of the inputs, so a wrong formula in the workbook
 cannot hide behind the same mistake here.
+
+A diverging run overflows. The trainer then follows a spreadsheet's rules so that NumPy and the
+workbook agree on where the first non-finite number appears: sums are added term by term in the
+order the formulas add them (a partial sum overflows in the same place), and a function of a
+non-finite number is NaN, never rescued to a finite value (see `_as_in_a_spreadsheet`). Every
+non-finite value in the frame is NaN; the workbook shows #NUM! there.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,9 +58,42 @@ def forward(spec: Spec, params: Parameters, X: np.ndarray) -> tuple[list, list]:
     """z(l) = W(l)·a(l−1) + b(l), a(l) = f(z(l)), for all samples at once (one per column)."""
     z, a = [], [X]
     for layer, act in enumerate(spec.activations):
-        z.append(params.weights[layer] @ a[-1] + params.bias_term(layer))
-        a.append(ACTIVATIONS[act].numpy(z[-1]))
+        z.append(_dot(params.weights[layer], a[-1]) + params.bias_term(layer))
+        a.append(_as_in_a_spreadsheet(ACTIVATIONS[act].numpy, z[-1]))
     return z, a
+
+
+def _summed(terms: np.ndarray, axis: int) -> np.ndarray:
+    """Σ along axis, added term by term from the first as a formula's a+b+c is, so that a partial
+    sum overflows exactly where the spreadsheet's does (np.sum adds pairwise, matmul in blocks)."""
+    return np.add.accumulate(terms, axis=axis).take(-1, axis=axis)
+
+
+def _dot(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B, each entry's sum Σ_i A[j,i]·B[i,k] added term by term (see _summed)."""
+    return _summed(A[:, :, None] * B, axis=1)
+
+
+def _as_in_a_spreadsheet(function: Callable[..., np.ndarray], *inputs: np.ndarray) -> np.ndarray:
+    """function(*inputs), NaN wherever an input is not finite or the result overflows.
+
+    A spreadsheet cell that reads an error is an error, but NumPy can turn inf back into a
+    number: sigmoid(inf) = 1, tanh(−inf) = −1, ReLU(−inf) = 0 (np.where even turns NaN into 0).
+    Non-finite inputs go in as NaN, which NumPy's arithmetic and reductions pass on (a function
+    of a whole sample, such as a softmax written with np.max or np.sum, so turns all of that
+    sample NaN, as its formulas all read the error), and the result is NaN where an input is.
+    Sums and products need no guard: they never make inf finite.
+    """
+    finite = [np.isfinite(x) for x in inputs]
+    if all(ok.all() for ok in finite):  # the usual case, so it costs little
+        result = function(*inputs)
+        if np.isfinite(result).all():
+            return result
+    result = function(*(np.where(ok, x, np.nan) for x, ok in zip(inputs, finite, strict=True)))
+    bad = ~np.isfinite(result)
+    for ok in finite:
+        bad = bad | ~ok
+    return np.where(bad, np.nan, result)
 
 
 def sample_weight(spec: Spec) -> float:
@@ -62,9 +103,11 @@ def sample_weight(spec: Spec) -> float:
 
 
 def loss_value(spec: Spec, output: np.ndarray, T: np.ndarray) -> float:
+    # Σ_k Σ_j (y − t)² first, sample by sample, then scaled, as the workbook's formula does:
+    # scaling each sample's sum first would keep finite a total that overflows in the sheet.
+    total = _summed(((output - T) ** 2).T.ravel(), axis=0)
     scale = LOSSES[spec.loss].scale(spec.sizes[-1])
-    per_sample = scale * np.sum((output - T) ** 2, axis=0)
-    return float(sample_weight(spec) * per_sample.sum())
+    return float(sample_weight(spec) * (scale * total))
 
 
 def step(spec: Spec, params: Parameters, X: np.ndarray, T: np.ndarray) -> Step:
@@ -74,21 +117,23 @@ def step(spec: Spec, params: Parameters, X: np.ndarray, T: np.ndarray) -> Step:
     scale = LOSSES[spec.loss].scale(spec.sizes[-1])
     derivative = [ACTIVATIONS[act].numpy_derivative for act in spec.activations]
     delta: list[np.ndarray] = [np.empty(0)] * L
-    delta[L - 1] = 2 * scale * (a[L] - T) * derivative[L - 1](z[L - 1], a[L])
+    f_prime = [_as_in_a_spreadsheet(derivative[n], z[n], a[n + 1]) for n in range(L)]
+    delta[L - 1] = 2 * scale * (a[L] - T) * f_prime[L - 1]
     for layer in range(L - 2, -1, -1):
-        back = params.weights[layer + 1].T @ delta[layer + 1]
-        delta[layer] = back * derivative[layer](z[layer], a[layer + 1])
+        back = _dot(params.weights[layer + 1].T, delta[layer + 1])
+        delta[layer] = back * f_prime[layer]
     r = sample_weight(spec)
-    dW = [r * delta[layer] @ a[layer].T for layer in range(L)]
+    # Σ_k over the samples, then the mean's 1/K, as the workbook sums and then divides.
+    dW = [r * _dot(delta[layer], a[layer].T) for layer in range(L)]
     db = [_bias_gradient(spec, r, d) for d in delta]
     return Step(z, a, loss_value(spec, a[L], T), delta, dW, db)
 
 
 def _bias_gradient(spec: Spec, r: float, delta: np.ndarray) -> np.ndarray:
-    if spec.bias == "shared":
-        return np.array([[r * delta.sum()]])
+    if spec.bias == "shared":  # sample by sample, every neuron of a sample in turn
+        return np.array([[r * _summed(delta.T.ravel(), axis=0)]])
     if spec.bias == "per-neuron":
-        return r * delta.sum(axis=1, keepdims=True)
+        return r * _summed(delta, axis=1)[:, None]
     return np.zeros((0, 1))
 
 
@@ -132,6 +177,7 @@ def train(spec: Spec) -> pd.DataFrame:
         if t < spec.iterations:
             values[t, fixed + state.size :] = _backprop_values(spec, s)
         params = update(spec, params, s)
+    values[~np.isfinite(values)] = np.nan  # an overflow to ±inf is #NUM! in the workbook, like NaN
     frame = pd.DataFrame(values, columns=columns[1:], copy=False)  # the array is ours alone
     frame.insert(0, "iter", np.arange(spec.iterations + 1))
     return frame.set_index("iter", drop=False)
@@ -160,3 +206,29 @@ def _backprop_values(spec: Spec, s: Step) -> np.ndarray:
         if spec.trains_bias:
             gradients.append(s.db[layer].ravel())
     return np.concatenate((backward.T.ravel(), *gradients))
+
+
+# --- divergence ----------------------------------------------------------------------------
+
+
+class DivergedWarning(UserWarning):
+    """Training overflowed: from some iteration on the loss is not finite (#NUM! in the sheet)."""
+
+
+def diverged_at(frame: pd.DataFrame) -> int | None:
+    """The first iteration whose loss is not finite, or None when every loss is finite."""
+    bad = ~np.isfinite(frame["loss"].to_numpy(dtype=float))
+    return int(frame.index[np.argmax(bad)]) if bad.any() else None
+
+
+def divergence_message(spec: Spec, iteration: int) -> str:
+    return (f"training diverged: the loss is not finite from iteration {iteration} on (a number "
+            f"overflowed; the workbook shows #NUM! there); try a learning rate smaller than "
+            f"{spec.learning_rate:g}")
+
+
+def warn_if_diverged(spec: Spec, frame: pd.DataFrame) -> None:
+    """Issue a DivergedWarning naming the first iteration whose loss is not finite."""
+    iteration = diverged_at(frame)
+    if iteration is not None:
+        warnings.warn(divergence_message(spec, iteration), DivergedWarning, stacklevel=2)

@@ -27,6 +27,9 @@ NUMBER_FORMATS = {
     "update": "0.0000000",
 }
 INPUT_FILL = "#FFFF99"
+# Conditional formats where training diverged: the first row whose loss is an error, then
+# every cell that shows an error (#NUM!) after it.
+DIVERGED_ROW_FILL, ERROR_CELL_FILL, ERROR_FONT = "#FF7C80", "#FFC7CE", "#9C0006"
 
 
 class Formats:
@@ -56,6 +59,10 @@ class Formats:
             g: add(bold=True, bg_color=pale, align="center", border=1)
             for g, (_, pale) in GROUP_COLOURS.items()
         }
+        # Conditional formats change only colours and weight, so they carry no font name or size.
+        self.diverged_row = book.add_format({"bg_color": DIVERGED_ROW_FILL, "font_color": ERROR_FONT,
+                                             "bold": True})
+        self.error_cell = book.add_format({"bg_color": ERROR_CELL_FILL, "font_color": ERROR_FONT})
         self.data = {
             g: add(bg_color=pale, num_format=NUMBER_FORMATS[g])
             for g, (_, pale) in GROUP_COLOURS.items()

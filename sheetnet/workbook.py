@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 import xlsxwriter.exceptions
@@ -25,7 +26,7 @@ from sheetnet.errors import SheetnetError
 from sheetnet.formula import Expr
 from sheetnet.i18n import strings
 from sheetnet.layout import NetworkLayout, TrainingLayout
-from sheetnet.reference import train
+from sheetnet.reference import train, warn_if_diverged
 from sheetnet.spec import Spec
 
 
@@ -65,7 +66,11 @@ WORKBOOK_OPTIONS = {
 
 
 def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = None) -> Path:
-    """Write the workbook for spec to path, atomically (a temporary file renamed into place)."""
+    """Write the workbook for spec to path, atomically (a temporary file renamed into place).
+
+    When training diverges the file is still written (its rows turn red from the first row
+    whose loss is not finite) and a reference.DivergedWarning names that iteration.
+    """
     options = options or BuildOptions()
     path = Path(path)
     words = strings(options.lang)
@@ -77,7 +82,9 @@ def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = Non
     network = NetworkLayout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
     _check_other_sheets(spec, training)
-    reference = train(spec)
+    with np.errstate(all="ignore"):  # a diverging run overflows: NaN there, #NUM! in the sheet
+        reference = train(spec)
+    warn_if_diverged(spec, reference)
     with atomic_path(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
         ctx = Context(spec, options, words, network, training, reference, book, styles.Formats(book))
@@ -173,6 +180,8 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
         ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
         editable = name == "learning_rate"
         ws.write(row - 1, col - 1, value, fmt.input if editable else fmt.fixed)
+        if editable:  # beside η, in this row: constant_memory writes rows in order
+            ws.write(row - 1, col, words["network.lr_diverged"], fmt.note)
     lr_row, lr_col = net.setting_cells["learning_rate"]
     ws.data_validation(lr_row - 1, lr_col - 1, lr_row - 1, lr_col - 1, {
         "validate": "decimal", "criteria": ">", "value": 0,
@@ -341,6 +350,21 @@ def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
         for t, values in enumerate(block, start):
             cells = first if t == 0 else final if t == last else middle
             _write_data_row(ws, training.row_of(t) - 1, t, cells, values.tolist(), fmt, constants)
+    mark_divergence(ws, training, fmt)
+
+
+def mark_divergence(ws: Worksheet, training: TrainingLayout, fmt: styles.Formats) -> None:
+    """Red where training diverged: the first row whose loss is an error, and every error cell.
+
+    Conditional formats, so the colours follow the live values when a student edits η.
+    """
+    first_row, first_col, last_row, last_col = training.data_area()
+    area = (first_row - 1, first_col - 1, last_row - 1, last_col - 1)  # XlsxWriter counts from 0
+    # Added first, so it takes priority over the lighter fill of single error cells.
+    ws.conditional_format(*area, {"type": "formula", "criteria": training.diverged_row_rule(),
+                                  "format": fmt.diverged_row})
+    ws.conditional_format(*area, {"type": "formula", "criteria": training.error_cell_rule(),
+                                  "format": fmt.error_cell})
 
 
 @dataclass(frozen=True)
