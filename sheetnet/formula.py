@@ -31,7 +31,7 @@ class Const:
 
 @dataclass(frozen=True)
 class Bin:
-    op: str  # + - * / ^ < >
+    op: str  # + - * / ^ < > =
     left: Expr
     right: Expr
 
@@ -164,9 +164,13 @@ _OPERATORS: dict[str, Callable[[float, float], float]] = {
     "^": operator.pow,
     "<": lambda a, b: float(a < b),
     ">": lambda a, b: float(a > b),
+    "=": lambda a, b: float(a == b),
 }
 _FUNCTIONS: dict[str, Callable[..., float]] = {
     "EXP": math.exp,
     "TANH": math.tanh,
+    "LN": math.log,
+    "ABS": abs,
+    "MAX": max,
     "IF": lambda cond, yes, no: yes if cond else no,
 }

@@ -79,5 +79,21 @@ def gradient_of(param_id: str) -> str:
     return "d" + param_id
 
 
+def sample_loss(k: int) -> str:
+    """Sample k's loss (0-based arg), a column only for classification losses with several samples."""
+    return f"loss@{k + 1}"
+
+
+ACCURACY = "accuracy"
+
+
+def losses(spec: Spec) -> list[str]:
+    """The loss group: `loss`; for classification each sample's loss before it, accuracy after."""
+    if not spec.classifies:
+        return ["loss"]
+    per_sample = [sample_loss(k) for k in range(spec.n_samples)] if spec.n_samples > 1 else []
+    return [*per_sample, "loss", ACCURACY]
+
+
 def all_ids(spec: Spec) -> list[str]:
-    return ["iter", *params(spec), *forward(spec), "loss", *backward(spec), *gradients(spec)]
+    return ["iter", *params(spec), *forward(spec), *losses(spec), *backward(spec), *gradients(spec)]

@@ -14,16 +14,18 @@ import numpy as np
 
 from sheetnet.errors import SheetnetError
 
-ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu")
+ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
 BIAS_MODES = ("none", "shared", "per-neuron")
-LOSSES = ("half_sse", "sse", "mse")
+LOSSES = ("half_sse", "sse", "mse", "cross_entropy", "binary_cross_entropy")
+CLASSIFICATION_LOSSES = ("cross_entropy", "binary_cross_entropy")
+DEFAULT_LEAKY_SLOPE = 0.01
 REDUCTIONS = ("mean", "sum")
 
 # Every field the TOML may hold, by table; anything else is a typo worth reporting.
 FIELDS: dict[str, tuple[str, ...]] = {
     "": ("title", "description", "zh", "network", "training", "init", "data"),
     "zh": ("title", "description"),  # the title and description shown by --lang zh
-    "network": ("sizes", "activations", "bias", "train_bias", "loss"),
+    "network": ("sizes", "activations", "bias", "train_bias", "loss", "leaky_slope"),
     "training": ("learning_rate", "iterations", "reduction"),
     "init": ("weights", "biases", "seed"),
     "data": ("inputs", "targets"),
@@ -56,6 +58,7 @@ class Spec:
     inputs: Matrix
     targets: Matrix
     name: str = ""
+    leaky_slope: float = DEFAULT_LEAKY_SLOPE  # leaky_relu(z) = z for z > 0, slope·z otherwise
     translations: tuple[tuple[str, str, str], ...] = ()  # (lang, title, description)
 
     def in_language(self, lang: str) -> Spec:
@@ -77,6 +80,11 @@ class Spec:
     @property
     def trains_bias(self) -> bool:
         return self.bias != "none" and self.train_bias
+
+    @property
+    def classifies(self) -> bool:
+        """A classification loss: the Training sheet gets per-sample losses and an accuracy."""
+        return self.loss in CLASSIFICATION_LOSSES
 
     def replace(self, **changes: Any) -> Spec:
         """A copy with some fields changed (validated again)."""
@@ -130,6 +138,8 @@ def _parse(data: dict[str, Any], name: str) -> Spec:
     bias = _choice(network.get("bias", "per-neuron"), BIAS_MODES, "network.bias")
     train_bias = _get(network, "train_bias", bool, "network.train_bias", True)
     loss = _choice(network.get("loss", "half_sse"), LOSSES, "network.loss")
+    _check_output_pairing(activations, loss, sizes[-1])
+    leaky_slope = _leaky_slope(network)
 
     learning_rate = _number(training, "learning_rate", "training.learning_rate")
     if not learning_rate > 0:
@@ -148,6 +158,7 @@ def _parse(data: dict[str, Any], name: str) -> Spec:
             f"data.inputs has {len(inputs)} samples but data.targets has {len(targets)};"
             " give one target row per input row"
         )
+    _check_targets(loss, targets)
     weights, biases = _initial_parameters(init, sizes, bias)
     return Spec(
         translations=_translations(data),
@@ -166,7 +177,49 @@ def _parse(data: dict[str, Any], name: str) -> Spec:
         inputs=inputs,
         targets=targets,
         name=name,
+        leaky_slope=leaky_slope,
     )
+
+
+def _check_output_pairing(activations: list[str], loss: str, n_out: int) -> None:
+    """softmax only as the output of cross_entropy, and binary_cross_entropy only on sigmoids."""
+    if "softmax" in activations[:-1]:
+        raise SheetnetError("network.activations: softmax is only allowed on the output layer"
+                            " (the last entry); use sigmoid, tanh, relu, leaky_relu or linear")
+    out = activations[-1]
+    if out == "softmax" and n_out < 2:
+        raise SheetnetError("network.sizes: a softmax output needs at least 2 neurons (one per"
+                            " class); for two classes with one output use sigmoid and"
+                            ' binary_cross_entropy')
+    if out == "softmax" and loss != "cross_entropy":
+        raise SheetnetError(f'network.loss = "{loss}" with a softmax output; softmax goes with'
+                            ' loss = "cross_entropy"')
+    if loss == "cross_entropy" and out != "softmax":
+        raise SheetnetError(f'network.loss = "cross_entropy" needs a softmax output layer, got'
+                            f' "{out}"; set the last activation to "softmax"')
+    if loss == "binary_cross_entropy" and out != "sigmoid":
+        raise SheetnetError(f'network.loss = "binary_cross_entropy" needs a sigmoid output layer,'
+                            f' got "{out}"; set the last activation to "sigmoid"')
+
+
+def _leaky_slope(network: dict[str, Any]) -> float:
+    if "leaky_slope" not in network:
+        return DEFAULT_LEAKY_SLOPE
+    slope = _number(network, "leaky_slope", "network.leaky_slope")
+    if not 0 <= slope < 1:
+        raise SheetnetError(f"network.leaky_slope must be at least 0 and less than 1, got {slope}")
+    return slope
+
+
+def _check_targets(loss: str, targets: Matrix) -> None:
+    """Cross-entropy targets are one-hot rows; binary cross-entropy targets lie in [0, 1]."""
+    for k, row in enumerate(targets, 1):
+        if loss == "cross_entropy" and (sorted(row)[:-1] != [0.0] * (len(row) - 1) or max(row) != 1):
+            raise SheetnetError(f"data.targets[{k}] must be one-hot for cross_entropy (one 1, the"
+                                f" rest 0), got {list(row)!r}")
+        if loss == "binary_cross_entropy" and not all(0 <= t <= 1 for t in row):
+            raise SheetnetError(f"data.targets[{k}] must lie in [0, 1] for binary_cross_entropy,"
+                                f" got {list(row)!r}")
 
 
 def _translations(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
@@ -199,6 +252,7 @@ def to_table(spec: Spec) -> dict[str, Any]:
             "bias": spec.bias,
             "train_bias": spec.train_bias,
             "loss": spec.loss,
+            "leaky_slope": spec.leaky_slope,
         },
         "training": {
             "learning_rate": spec.learning_rate,

@@ -60,7 +60,8 @@ def summary_columns(ctx: Context) -> list[tuple[str, str]]:
         for k in range(spec.n_samples)
         for j in range(spec.sizes[-1])
     ]
-    return [("iter", "iter"), ("loss", "loss"), *((q, "forward") for q in outputs),
+    accuracy = [(ids.ACCURACY, "loss")] if spec.classifies else []
+    return [("iter", "iter"), ("loss", "loss"), *accuracy, *((q, "forward") for q in outputs),
             *((q, "param") for q in ids.params(spec))]
 
 
@@ -105,7 +106,7 @@ def _write_headers(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]]) 
 
 
 def _label(ctx: Context, qid: str) -> str:
-    if qid in ("iter", "loss"):
+    if qid in ("iter", "loss", "accuracy"):
         return ctx.words[f"label.{qid}"]
     return labels.label(ctx.spec, qid, ctx.words["label.sample"])
 
@@ -127,7 +128,7 @@ def _write_rows(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]], ite
     training = ctx.training
     prefix = layout.sheet_prefix(ctx.words["sheet.training"])
     values = ctx.reference[[qid for qid, _ in columns]].to_numpy()
-    formats = [ctx.fmt.data[group] for _, group in columns]
+    formats = [ctx.fmt.data_format(qid, group) for qid, group in columns]
     for n, t in enumerate(iterations):
         row = FIRST_DATA_ROW - 1 + n
         for c, (qid, _) in enumerate(columns):

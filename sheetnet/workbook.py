@@ -120,6 +120,7 @@ def setting_values(spec: Spec) -> dict[str, Any]:
         "train_bias": "true" if spec.train_bias else "false",
         "loss": spec.loss,
         "reduction": spec.reduction,
+        "leaky_slope": spec.leaky_slope,
     }
 
 
@@ -135,12 +136,18 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     for name, value in setting_values(spec).items():
         row, col = net.setting_cells[name]
         ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
-        editable = name == "learning_rate"
+        # The slope is live (every leaky_relu formula reads it) only where a layer uses it.
+        editable = name == "learning_rate" or (name == "leaky_slope" and "leaky_relu" in spec.activations)
         ws.write(row - 1, col - 1, value, fmt.input if editable else fmt.fixed)
     lr_row, lr_col = net.setting_cells["learning_rate"]
     ws.data_validation(lr_row - 1, lr_col - 1, lr_row - 1, lr_col - 1, {
         "validate": "decimal", "criteria": ">", "value": 0,
         "error_title": words["setting.learning_rate"], "error_message": words["network.lr_error"],
+    })
+    slope_row, slope_col = net.setting_cells["leaky_slope"]
+    ws.data_validation(slope_row - 1, slope_col - 1, slope_row - 1, slope_col - 1, {
+        "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999,
+        "error_title": words["setting.leaky_slope"], "error_message": words["network.slope_error"],
     })
     _write_data_table(ws, spec, net, fmt, words)
     _write_weight_blocks(ws, spec, net, fmt, words)
@@ -266,7 +273,7 @@ def _row_templates(
     for c, column in enumerate(training.columns):
         if column.formula is None:
             continue  # the iteration number, written as a plain number
-        cell_format = fmt.data[column.group]
+        cell_format = fmt.data_format(column.qid, column.group)
         rest = _CellTemplate(c, _positional(ws, training, column.formula), cell_format)
         if column.first is not None:
             first.append(_CellTemplate(c, _positional(ws, training, column.first), cell_format))
@@ -340,4 +347,8 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
         return words["label.iter"]
     if qid == "loss":
         return words["label.loss"]
+    if qid == "accuracy":
+        return words["label.accuracy"]
+    if qid.startswith("loss@"):  # a sample's loss (classification)
+        return words["label.loss"] + " (" + words["label.sample"].format(k=qid[5:]) + ")"
     return labels.label(spec, qid, words["label.sample"])
