@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # Series colours (Excel's Office palette); output j and its target share colour j.
 PALETTE = ("#4472C4", "#ED7D31", "#70AD47", "#7030A0", "#FFC000", "#5B9BD5", "#C00000", "#264478")
 LOSS_COLOUR = "#C55A11"
+ACCURACY_COLOUR = "#548235"
 CHART_WIDTH, CHART_HEIGHT = 620, 340  # pixels
 GRID_ROWS, GRID_COLS = 18, 7  # cells one chart takes, with a small gap (columns 12 wide = 89 px)
 FIRST_CHART_ROW = 3  # 0-based: below the title and the note
@@ -42,9 +43,11 @@ def write_charts_sheet(ctx: Context, ws: Worksheet) -> None:
     if ctx.spec.n_samples > n_samples and ctx.spec.mode == "batch":
         ws.write(2, 0, words["charts.more_samples"].format(n=n_samples, total=ctx.spec.n_samples),
                  ctx.fmt.note)
-    table_row = FIRST_CHART_ROW + GRID_ROWS * math.ceil((2 + n_samples) / 2) + 1
+    n_accuracy = 1 if ids.ACCURACY in ctx.training.col_of else 0
+    table_row = FIRST_CHART_ROW + GRID_ROWS * math.ceil((2 + n_accuracy + n_samples) / 2) + 1
     target_ranges = _write_target_table(ctx, ws, table_row) if n_samples else {}
     charts = [loss_chart(ctx, log_y=False), loss_chart(ctx, log_y=True)]
+    charts += [accuracy_chart(ctx)] if n_accuracy else []
     charts += [output_chart(ctx, k, target_ranges) for k in range(n_samples)]
     for n, chart in enumerate(charts):
         row, col = FIRST_CHART_ROW + GRID_ROWS * (n // 2), GRID_COLS * (n % 2)
@@ -98,6 +101,24 @@ def loss_chart(ctx: Context, *, log_y: bool) -> Chart:
         "categories_data": cache(ctx.reference["iter"].to_numpy()),
         "values_data": cache(ctx.reference["loss"].to_numpy()),
         "line": {"color": LOSS_COLOUR, "width": 1.75},
+    })
+    return chart
+
+
+def accuracy_chart(ctx: Context) -> Chart:
+    """The share of samples predicted right (classification losses), on a 0 to 1 axis."""
+    words = ctx.words
+    chart = new_chart(ctx, words["charts.accuracy_title"], words["charts.accuracy_axis"])
+    chart.set_y_axis({"name": words["charts.accuracy_axis"], "name_font": {"size": 10, "bold": False},
+                      "min": 0, "max": 1, "num_format": "0%",
+                      "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.add_series({
+        "name": words["charts.accuracy_series"],
+        "categories": training_range(ctx, "iter"),
+        "values": training_range(ctx, ids.ACCURACY),
+        "categories_data": cache(ctx.reference["iter"].to_numpy()),
+        "values_data": cache(ctx.reference[ids.ACCURACY].to_numpy()),
+        "line": {"color": ACCURACY_COLOUR, "width": 1.75},
     })
     return chart
 

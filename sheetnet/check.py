@@ -185,6 +185,25 @@ _FUNCTION = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 # evaluate a whole column. Aggregates (MIN, MAX, SUM, ...) would reduce over all the rows at
 # once, so formulas using anything else are evaluated row by row.
 _ELEMENTWISE = frozenset({"IF", "EXP", "TANH", "LN", "ABS", "SQRT", "POWER", "SIGN"})
+# MAX of single cells (softmax's m = MAX(z₁,…,zₙ), accuracy, BCE's MAX(z,0)) is elementwise too
+# once each argument is one cell: the check compiles such formulas with MAX renamed to this
+# function, which takes the maximum row by row instead of over the whole column.
+_ROW_MAX = "SHEETNET.ROWMAX"
+_MAX_CALL = re.compile(r"(?<![\w.])MAX\s*\(", re.IGNORECASE)
+
+
+def _row_max(*values: float) -> float:
+    return max(values) if not any(math.isnan(v) for v in values) else math.nan
+
+
+def _register_row_max() -> None:
+    """Add _ROW_MAX to the functions `formulas` knows (its registry is one cached dict)."""
+    import formulas
+    from formulas.functions import wrap_ufunc
+
+    functions = formulas.get_functions()
+    if _ROW_MAX not in functions:
+        functions[_ROW_MAX] = wrap_ufunc(_row_max)
 
 
 def _sheet_key(match: re.Match[str]) -> str | None:
@@ -314,6 +333,10 @@ def _compile(text: str, row: int, own_sheet: str, network_sheet: str) -> _Compil
 
     text, lookups = _lookups(text, row, own_sheet, network_sheet)
     refs = _refs(text, row, own_sheet, network_sheet, lookups)
+    names = {n.upper() for n in _FUNCTION.findall(_REF.sub('""', text))}
+    if "MAX" in names:  # every reference is a single cell (_refs refuses ranges): MAX per row
+        _register_row_max()
+        text, names = _MAX_CALL.sub(_ROW_MAX + "(", text), names - {"MAX"}
     try:
         function = formulas.Parser().ast(text)[1].compile()
     except Exception as exc:  # formulas raises many kinds of errors on text it cannot parse
@@ -324,7 +347,6 @@ def _compile(text: str, row: int, own_sheet: str, network_sheet: str) -> _Compil
         if key not in refs:
             raise _Unsupported(f"the check cannot tell which cell the input {name} is")
         inputs.append(refs[key])
-    names = {n.upper() for n in _FUNCTION.findall(_REF.sub('""', text))}
     return _Compiled(function, inputs, elementwise=names <= _ELEMENTWISE)
 
 

@@ -185,7 +185,7 @@ def _write_headers(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
 
 def _write_data(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
     columns = ctx.training.columns
-    formats = [ctx.fmt.data[c.group] for c in columns]
+    formats = [ctx.fmt.data_format(c.qid, c.group) for c in columns]
     templates = [_templates(ws, block.training) for block in blocks]
     # The workbook's FormulaWorksheet skips XlsxWriter's formula rewriting (most of the time spent).
     write = getattr(ws, "write_plain_formula", ws.write_formula)

@@ -39,7 +39,7 @@ class ConstRange:
 
 @dataclass(frozen=True)
 class Bin:
-    op: str  # + - * / ^ < >
+    op: str  # + - * / ^ < > =
     left: Expr
     right: Expr
 
@@ -177,9 +177,13 @@ _OPERATORS: dict[str, Callable[[float, float], float]] = {
     "^": operator.pow,
     "<": lambda a, b: float(a < b),
     ">": lambda a, b: float(a > b),
+    "=": lambda a, b: float(a == b),
 }
 _FUNCTIONS: dict[str, Callable[..., float]] = {
     "EXP": math.exp,
     "TANH": math.tanh,
+    "LN": math.log,
+    "ABS": abs,
+    "MAX": max,
     "IF": lambda cond, yes, no: yes if cond else no,
 }

@@ -7,6 +7,11 @@ Per sample k and layer l (neurons j, inputs i), with f the layer's activation:
     δ(l)[i] = (Σ_j W(l+1)[j,i]·δ(l+1)[j]) · f′(z(l)[i])
     ∂L/∂W(l)[j,i] = r · Σ_k δ(l)[j]·a(l−1)[i]            ∂L/∂b(l)[j] = r · Σ_k δ(l)[j]
     next row's θ = θ − η·∂L/∂θ
+Classification (softmax + cross_entropy, sigmoid + binary_cross_entropy), stable through z:
+    softmax a(L)[j] = e^(z[j] − m) / Σ_i e^(z[i] − m)     m = max_i z[i] of the sample
+    L_k (CE)  = −Σ_j t[j]·(z[j] − m − ln Σ_i e^(z[i] − m))
+    L_k (BCE) = Σ_j max(z[j], 0) − z[j]·t[j] + ln(1 + e^−|z[j]|)
+    loss = r · Σ_k L_k        δ(L)[j] = a(L)[j] − t[j]        accuracy = (1/K)·Σ_k correct_k
 
 In sgd/minibatch mode k runs over the B slots of the row's batch instead (K above becomes B):
 slot k reads x and t of the sample whose number is in the row's `sample@k` cell, by a live
@@ -34,7 +39,7 @@ from sheetnet.formula import (
     power,
     sub,
 )
-from sheetnet.ops import ACTIVATIONS, LOSSES
+from sheetnet.ops import CLASSIFICATION_LOSSES, LEAKY_SLOPE, LOSSES, activation, excel_correct, excel_softmax
 from sheetnet.spec import Spec
 
 GROUPS = ("iter", "param", "forward", "loss", "backward", "gradient")
@@ -61,6 +66,7 @@ class Column:
 # --- Network-sheet inputs, by key (layout.py gives each key its cell) ----------------------
 
 LEARNING_RATE = Const("lr")
+LEAKY = LEAKY_SLOPE  # network.leaky_slope, read by every leaky_relu formula
 
 
 def input_key(i: int, k: int) -> Const:
@@ -132,7 +138,10 @@ def training_columns(spec: Spec) -> list[Column]:
     columns += [Column(qid, "iter", None) for qid in ids.schedule(spec)]
     columns += _parameter_columns(spec)
     columns += _forward_columns(spec)
-    columns.append(Column("loss", "loss", _loss(spec)))
+    if spec.classifies:
+        columns += _classification_loss_columns(spec)
+    else:
+        columns.append(Column("loss", "loss", _loss(spec)))
     columns += _backward_columns(spec)
     columns += _gradient_columns(spec)
     return columns
@@ -176,9 +185,12 @@ def _forward_columns(spec: Spec) -> list[Column]:
             for j in range(n):
                 z = _weighted_sum(spec, layer, j, k)
                 columns.append(Column(ids.neuron("z", layer, j, k, spec), "forward", z))
+            z_cells = [Cell(ids.neuron("z", layer, j, k, spec)) for j in range(n)]
             for j in range(n):
-                z_cell = Cell(ids.neuron("z", layer, j, k, spec))
-                a = ACTIVATIONS[act].excel(z_cell)
+                if act == "softmax":  # a layer function: every z of the sample
+                    a = excel_softmax(z_cells, j)
+                else:
+                    a = activation(act, spec.leaky_slope).excel(z_cells[j])
                 columns.append(Column(ids.neuron("a", layer, j, k, spec), "forward", a))
     return columns
 
@@ -211,10 +223,53 @@ def _loss(spec: Spec) -> Expr:
     return _per_sample_mean(spec, scaled)
 
 
+def _output_cells(spec: Spec, name: str, k: int) -> list[Expr]:
+    """z or a of every output neuron of sample k."""
+    last = spec.n_layers - 1
+    if name == "a":
+        return [_activation_in(spec, last, j, k) for j in range(spec.sizes[-1])]
+    return [Cell(ids.neuron(name, last, j, k, spec)) for j in range(spec.sizes[-1])]
+
+
+def _sample_loss(spec: Spec, k: int) -> Expr:
+    """Sample k's cross-entropy or binary cross-entropy, written through z (never LN of 0)."""
+    targets = [sample_target(spec, j, k) for j in range(spec.sizes[-1])]
+    return CLASSIFICATION_LOSSES[spec.loss].excel(_output_cells(spec, "z", k), targets)
+
+
+def _classification_loss_columns(spec: Spec) -> list[Column]:
+    """Per-sample losses (with several samples), the loss and the accuracy.
+
+    A column per sample keeps each formula short: a sample's cross-entropy with n outputs
+    holds n + 1 MAX calls per target, so inlining all K samples in the loss cell would make it
+    K times longer (past Excel's 8,192 characters for a few dozen samples); it also shows
+    which sample the network still gets wrong.
+    """
+    K = spec.slots
+    if K == 1:
+        columns = [Column("loss", "loss", _sample_loss(spec, 0))]
+    else:
+        columns = [Column(ids.sample_loss(k), "loss", _sample_loss(spec, k)) for k in range(K)]
+        total = add(*(Cell(ids.sample_loss(k)) for k in range(K)))
+        columns.append(Column("loss", "loss", _per_sample_mean(spec, total)))
+    columns.append(Column(ids.ACCURACY, "loss", _accuracy(spec)))
+    return columns
+
+
+def _accuracy(spec: Spec) -> Expr:
+    """The share of samples predicted right; it reads the targets, so it follows their edits."""
+    K = spec.slots
+    right = add(*(
+        excel_correct(_output_cells(spec, "a", k), [sample_target(spec, j, k) for j in range(spec.sizes[-1])])
+        for k in range(K)
+    ))
+    return div(right, Num(K)) if K > 1 else right
+
+
 def _derivative_factor(spec: Spec, layer: int, j: int, k: int) -> Expr | None:
     z = Cell(ids.neuron("z", layer, j, k, spec))
     a = Cell(ids.neuron("a", layer, j, k, spec))
-    return ACTIVATIONS[spec.activations[layer]].excel_derivative(z, a)
+    return activation(spec.activations[layer], spec.leaky_slope).excel_derivative(z, a)
 
 
 def _times(*factors: Expr | None) -> Expr:
@@ -223,6 +278,8 @@ def _times(*factors: Expr | None) -> Expr:
 
 
 def _delta(spec: Spec, layer: int, j: int, k: int) -> Expr:
+    if layer == spec.n_layers - 1 and spec.classifies:
+        return _output_error(spec, j, k)  # a − t: f′ cancels against the loss's derivative
     derivative = _derivative_factor(spec, layer, j, k)
     if layer == spec.n_layers - 1:
         factor = LOSSES[spec.loss].gradient_factor(spec.sizes[-1])

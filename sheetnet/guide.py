@@ -281,7 +281,17 @@ def _layer_name(spec: Any, layer: int, words: dict[str, str]) -> str:
 
 
 def _loss_formula(spec: Any) -> str:
-    return {"half_sse": "½·Σ(a − t)²", "sse": "Σ(a − t)²", "mse": "Σ(a − t)²/n"}[spec.loss]
+    return {"half_sse": "½·Σ(a − t)²", "sse": "Σ(a − t)²", "mse": "Σ(a − t)²/n",
+            "cross_entropy": "−Σ t·ln a", "binary_cross_entropy": "−Σ[t·ln a + (1 − t)·ln(1 − a)]"}[spec.loss]
+
+
+def _general_loss(spec: Any) -> str:
+    """The loss for the chain-rule table, with the output index j written out."""
+    text = _loss_formula(spec).replace("Σ", "Σⱼ ")
+    pairs = (("(a − t)", "(aⱼ − tⱼ)"), ("t·ln a", "tⱼ·ln aⱼ"), ("(1 − t)·ln(1 − a)", "(1 − tⱼ)·ln(1 − aⱼ)"))
+    for old, new in pairs:
+        text = text.replace(old, new)
+    return "L = " + text
 
 
 # --- the chain rule, one row per column group --------------------------------------------------
@@ -314,6 +324,9 @@ def _write_chain_rule(ctx: Context, sheet: _GuideSheet) -> None:
     why = words["guide.chain_why"].format(w=nt.w(last, 0, 0), z=nt.z(last, 0), d=nt.delta(last, 0),
                                           a=nt.a(last - 1, 0))
     sheet.line(why, fmt.body)
+    if spec.classifies:  # why the output δ has no f′(z): the note the Training sheet relies on
+        key = "guide.cancel.softmax" if spec.loss == "cross_entropy" else "guide.cancel.sigmoid"
+        sheet.line(words[key], fmt.body)
     sheet.line(words["guide.derivatives"] + "  " + _derivatives(spec, words), fmt.body)
 
 
@@ -333,8 +346,7 @@ def _chain_rows(ctx: Context) -> list[tuple[str, str, str]]:
     return [
         ("param", words["guide.eq.param"], f"{w0} = {value}  (t = 0)"),
         ("forward", f"zⱼ = Σᵢ wⱼᵢ·aᵢ{bias}\naⱼ = f(zⱼ)", f"{nt.weighted_sum(0, 0)}\n{nt.output(0, 0)}"),
-        ("loss", "L = " + _loss_formula(spec).replace("(a − t)", "(aⱼ − tⱼ)").replace("Σ", "Σⱼ "),
-         nt.loss()),
+        ("loss", _general_loss(spec), nt.loss()),
         ("backward", words["guide.eq.backward"], "\n".join(backward)),
         ("gradient", gradient, nt.weight_gradient(last, 0, 0)),
         ("update", words["guide.eq.update"], nt.update(w0)),
@@ -345,5 +357,8 @@ _DERIVATIVES = {"sigmoid": "σ′(z) = a(1 − a)", "tanh": "tanh′(z) = 1 − 
 
 
 def _derivatives(spec: Any, words: dict[str, str]) -> str:
-    seen = dict.fromkeys(spec.activations)  # in order, once each
-    return ";  ".join(_DERIVATIVES.get(act) or words["guide.relu_derivative"] for act in seen)
+    # in order, once each; softmax's derivative cancels (δ = a − t), so it needs none
+    seen = [act for act in dict.fromkeys(spec.activations) if act != "softmax"]
+    texts = {"relu": words["guide.relu_derivative"],
+             "leaky_relu": words["guide.leaky_derivative"].format(slope=f"{spec.leaky_slope:g}")}
+    return ";  ".join(_DERIVATIVES.get(act) or texts[act] for act in seen)

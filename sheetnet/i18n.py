@@ -128,6 +128,33 @@ STRINGS: dict[str, dict[str, str]] = {
         "setting.train_bias": "Biases trained",
         "setting.loss": "Loss",
         "setting.reduction": "Over samples",
+        "setting.leaky_slope": "Leaky ReLU slope α",
+        "network.slope_error": "The leaky ReLU slope must be at least 0 and less than 1.",
+        "label.accuracy": "accuracy",
+        "note.accuracy": "Accuracy: the share of samples the network gets right (a live formula of "
+        "the outputs a and the targets t).",
+        "note.accuracy_max": "A sample counts as right when its target class has the largest output: "
+        "Σⱼ tⱼ over the outputs j where aⱼ = max(a).",
+        "note.accuracy_threshold": "A sample counts as right when a ≥ 0.5 and t ≥ 0.5 agree.",
+        "note.sample_loss": "Loss of sample {k} alone:",
+        "note.stable": "Computed through z without ln of 0: m = max(z) of the sample, "
+        "ln aⱼ = zⱼ − m − ln Σᵢ e^(zᵢ − m).",
+        "note.stable_bce": "Computed through z without ln of 0: max(z, 0) − z·t + ln(1 + e^−|z|).",
+        "note.softmax": "softmax: e^(zⱼ − m)/Σᵢ e^(zᵢ − m) with m = max(z) of the sample (the same "
+        "value as e^zⱼ/Σᵢ e^zᵢ, without overflow).",
+        "note.leaky_step": "[1 if {z} > 0, else α]",
+        "guide.act.leaky_relu": "a = max(αz, z)",
+        "guide.act.softmax": "a = softmax(z)",
+        "guide.leaky_derivative": "LeakyReLU′(z) = 1 if z > 0, else α (α = {slope}); ReLU′(0) = 0",
+        "guide.cancel.softmax": "Why δ = a − t at the output: with softmax and cross-entropy, "
+        "L = −Σⱼ tⱼ·ln aⱼ and ∂aⱼ/∂zᵢ = aⱼ(1[i = j] − aᵢ), so ∂L/∂zᵢ = −Σⱼ tⱼ(1[i = j] − aᵢ) = aᵢ·Σⱼ tⱼ − tᵢ "
+        "= aᵢ − tᵢ (the targets sum to 1). The derivative of the activation cancels: no f′(z) column.",
+        "guide.cancel.sigmoid": "Why δ = a − t at the output: with a sigmoid and binary cross-entropy, "
+        "∂L/∂a = (a − t)/(a(1 − a)) and σ′(z) = a(1 − a), so δ = ∂L/∂a · σ′(z) = a − t. The derivative "
+        "of the activation cancels, and the workbook writes δ = a − t directly.",
+        "charts.accuracy_title": "Accuracy over the iterations",
+        "charts.accuracy_axis": "accuracy",
+        "charts.accuracy_series": "accuracy",
         "network.editable": "Yellow cells are inputs: change one and every iteration recomputes.",
         "network.data": "Training data",
         "network.sample": "Sample",
@@ -306,6 +333,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "setting.train_bias": "偏置参与训练",
         "setting.loss": "损失函数",
         "setting.reduction": "多个样本时",
+        "setting.leaky_slope": "Leaky ReLU 斜率 α",
+        "network.slope_error": "Leaky ReLU 的斜率必须不小于 0 且小于 1。",
+        "label.accuracy": "准确率",
+        "note.accuracy": "准确率：网络判断正确的样本所占的比例（由输出 a 和目标 t 实时计算的公式）。",
+        "note.accuracy_max": "目标类别的输出最大时，该样本算判断正确：对 aⱼ = max(a) 的输出 j 求 Σⱼ tⱼ。",
+        "note.accuracy_threshold": "a ≥ 0.5 与 t ≥ 0.5 一致时，该样本算判断正确。",
+        "note.sample_loss": "样本{k}单独的损失：",
+        "note.stable": "通过 z 计算，不会出现 ln 0：m = 该样本 z 的最大值，"
+        "ln aⱼ = zⱼ − m − ln Σᵢ e^(zᵢ − m)。",
+        "note.stable_bce": "通过 z 计算，不会出现 ln 0：max(z, 0) − z·t + ln(1 + e^−|z|)。",
+        "note.softmax": "softmax：e^(zⱼ − m)/Σᵢ e^(zᵢ − m)，m = 该样本 z 的最大值（与 e^zⱼ/Σᵢ e^zᵢ "
+        "相等，但不会溢出）。",
+        "note.leaky_step": "[{z} > 0 时为 1，否则为 α]",
+        "guide.act.leaky_relu": "a = max(αz, z)",
+        "guide.act.softmax": "a = softmax(z)",
+        "guide.leaky_derivative": "LeakyReLU′(z) = 1（z > 0 时），否则为 α（α = {slope}）；ReLU′(0) = 0",
+        "guide.cancel.softmax": "为什么输出层 δ = a − t：softmax 加交叉熵时，L = −Σⱼ tⱼ·ln aⱼ，"
+        "∂aⱼ/∂zᵢ = aⱼ(1[i = j] − aᵢ)，所以 ∂L/∂zᵢ = −Σⱼ tⱼ(1[i = j] − aᵢ) = aᵢ·Σⱼ tⱼ − tᵢ = aᵢ − tᵢ"
+        "（目标之和为 1）。激活函数的导数被约掉了：没有 f′(z) 这一项。",
+        "guide.cancel.sigmoid": "为什么输出层 δ = a − t：σ 输出加二元交叉熵时，"
+        "∂L/∂a = (a − t)/(a(1 − a))，而 σ′(z) = a(1 − a)，所以 δ = ∂L/∂a · σ′(z) = a − t。"
+        "激活函数的导数被约掉了，工作簿直接写 δ = a − t。",
+        "charts.accuracy_title": "准确率随迭代的变化",
+        "charts.accuracy_axis": "准确率",
+        "charts.accuracy_series": "准确率",
         "network.editable": "黄色单元格是输入：改动任意一个，所有迭代都会重新计算。",
         "network.data": "训练数据",
         "network.sample": "样本",

@@ -94,5 +94,22 @@ def schedule(spec: Spec) -> list[str]:
     return ["epoch", *(sample(k, spec) for k in range(spec.slots))]
 
 
+def sample_loss(k: int) -> str:
+    """Slot k's loss (0-based arg), a column only for classification losses with several samples a row."""
+    return f"loss@{k + 1}"
+
+
+ACCURACY = "accuracy"
+
+
+def losses(spec: Spec) -> list[str]:
+    """The loss group: `loss`; for classification each sample's loss before it, accuracy after."""
+    if not spec.classifies:
+        return ["loss"]
+    per_sample = [sample_loss(k) for k in range(spec.slots)] if spec.slots > 1 else []
+    return [*per_sample, "loss", ACCURACY]
+
+
 def all_ids(spec: Spec) -> list[str]:
-    return ["iter", *schedule(spec), *params(spec), *forward(spec), "loss", *backward(spec), *gradients(spec)]
+    return ["iter", *schedule(spec), *params(spec), *forward(spec), *losses(spec), *backward(spec),
+            *gradients(spec)]

@@ -19,7 +19,7 @@ FIRST_DATA_ROW = 4
 # Network sheet: fixed rows for the settings, so the check can read them back.
 TITLE_ROW, DESCRIPTION_ROW = 1, 2
 SETTINGS = ("learning_rate", "iterations", "sizes", "activations", "bias", "train_bias", "loss",
-            "reduction", "mode", "batch_size", "shuffle", "seed", "standardize")
+            "reduction", "mode", "batch_size", "shuffle", "seed", "standardize", "leaky_slope")
 FIRST_SETTING_ROW = 4
 DATA_HEADER_ROW = FIRST_SETTING_ROW + len(SETTINGS) + 1
 
@@ -67,6 +67,7 @@ class NetworkLayout:
         for n, name in enumerate(SETTINGS):
             self.setting_cells[name] = (FIRST_SETTING_ROW + n, 2)
         self.input_cells["lr"] = self.setting_cells["learning_rate"]
+        self.input_cells[graph.LEAKY.key] = self.setting_cells["leaky_slope"]
         self._place_data()
         self._place_parameters()
 

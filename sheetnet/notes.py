@@ -62,7 +62,11 @@ class Notation:
     def activation(self, layer: int, j: int) -> str:
         z = self.z(layer, j)
         act = self.spec.activations[layer]
-        return {"sigmoid": f"σ({z})", "tanh": f"tanh({z})", "relu": f"max(0, {z})", "linear": z}[act]
+        if act == "softmax":  # e^z₅/(e^z₅ + e^z₆): the textbook form; the cell subtracts max(z)
+            exps = [f"e^{self.z(layer, i)}" for i in range(self.spec.sizes[layer + 1])]
+            return f"e^{z}/({collapse(exps)})"
+        return {"sigmoid": f"σ({z})", "tanh": f"tanh({z})", "relu": f"max(0, {z})",
+                "leaky_relu": f"max(α·{z}, {z})", "linear": z}[act]
 
     def derivative(self, layer: int, j: int) -> str | None:
         """f′(z) written with a = f(z) where the tutorials do; None for a linear neuron (f′ = 1)."""
@@ -73,6 +77,8 @@ class Notation:
             return f"(1 − {a}²)"
         if act == "relu":
             return self.words["note.relu_step"].format(z=self.z(layer, j))
+        if act == "leaky_relu":
+            return self.words["note.leaky_step"].format(z=self.z(layer, j))
         return None
 
     def _samples(self, body: str) -> str:
@@ -94,8 +100,27 @@ class Notation:
     def output(self, layer: int, j: int) -> str:
         return f"{self.a(layer, j)} = {self.activation(layer, j)}"
 
+    def sample_loss(self) -> str:
+        """A classification loss of one sample, in its textbook form (in a's, as tutorials write it)."""
+        spec = self.spec
+        last, n_out = spec.n_layers - 1, spec.sizes[-1]
+        if spec.loss == "cross_entropy":
+            terms = [f"{self.t(j)}·ln {self.a(last, j)}" for j in range(n_out)]
+        else:
+            terms = [f"{self.t(j)}·ln {self.a(last, j)} + (1 − {self.t(j)})·ln(1 − {self.a(last, j)})"
+                     for j in range(n_out)]
+        return f"−({collapse(terms)})" if len(terms) > 1 or spec.loss != "cross_entropy" \
+            else f"−{terms[0]}"
+
     def loss(self) -> str:
         spec = self.spec
+        if spec.classifies:
+            n = spec.slots
+            if n == 1:
+                return "L = " + self.sample_loss()
+            prefix = f"(1/{n})·" if spec.reduction == "mean" else ""
+            return f"L = {prefix}(L⁽¹⁾ + … + L⁽{labels.sup(n)}⁾)" if n > 2 \
+                else f"L = {prefix}(L⁽¹⁾ + L⁽²⁾)"
         last, n_out = spec.n_layers - 1, spec.sizes[-1]
         squares = collapse([f"({self.a(last, j)} − {self.t(j)})²" for j in range(n_out)])
         grouped = f"[{squares}]" if n_out > 1 else squares
@@ -105,6 +130,8 @@ class Notation:
     def output_delta(self, j: int) -> str:
         spec = self.spec
         last = spec.n_layers - 1
+        if spec.classifies:  # f′ cancels against the loss's derivative (see the Guide)
+            return f"{self.delta(last, j)} = {self.a(last, j)} − {self.t(j)}"
         factor = {"half_sse": "", "sse": "2·", "mse": f"(2/{spec.sizes[-1]})·"}[spec.loss]
         error = f"({self.a(last, j)} − {self.t(j)})"
         parts = [factor + error, self.derivative(last, j)]
@@ -147,6 +174,8 @@ def column_notes(spec: Spec, words: dict[str, str]) -> dict[str, str]:
     nt = Notation(spec, words)
     result = {"iter": words["note.iter"], "loss": _join(words["note.loss"], nt.loss(), _sample_line(nt))}
     result.update(_schedule_notes(nt))
+    if spec.classifies:
+        result.update(_classification_notes(nt))
     result.update(_parameter_notes(nt))
     for k in range(spec.slots):
         result.update(_neuron_notes(nt, k))
@@ -178,6 +207,21 @@ def _schedule_notes(nt: Notation) -> dict[str, str]:
     return {qid: nt.words["note.epoch"] if qid == "epoch" else note for qid in qids}
 
 
+def _classification_notes(nt: Notation) -> dict[str, str]:
+    """Each sample's loss (textbook form, then how the cell computes it stably) and the accuracy."""
+    spec, words = nt.spec, nt.words
+    stable = words["note.stable" if spec.loss == "cross_entropy" else "note.stable_bce"]
+    result = {}
+    if spec.slots == 1:
+        result["loss"] = _join(words["note.loss"], nt.loss(), stable)
+    for k in range(spec.slots if spec.slots > 1 else 0):
+        result[ids.sample_loss(k)] = _join(words["note.sample_loss"].format(k=k + 1),
+                                           f"L⁽{labels.sup(k + 1)}⁾ = " + nt.sample_loss(), stable)
+    rule = words["note.accuracy_threshold" if spec.sizes[-1] == 1 else "note.accuracy_max"]
+    result[ids.ACCURACY] = _join(words["note.accuracy"], rule)
+    return result
+
+
 def _parameter_notes(nt: Notation) -> dict[str, str]:
     spec, words = nt.spec, nt.words
     result = {}
@@ -205,8 +249,9 @@ def _neuron_notes(nt: Notation, k: int) -> dict[str, str]:
             n = nt.number(layer, j)
             result[ids.neuron("z", layer, j, k, spec)] = _join(
                 words["note.z"].format(n=n, sample=sample), nt.weighted_sum(layer, j))
+            softmax = words["note.softmax"] if spec.activations[layer] == "softmax" else None
             result[ids.neuron("a", layer, j, k, spec)] = _join(
-                words["note.a"].format(n=n, sample=sample), nt.output(layer, j))
+                words["note.a"].format(n=n, sample=sample), nt.output(layer, j), softmax)
             kind = "note.delta_out" if layer == spec.n_layers - 1 else "note.delta_hidden"
             result[ids.neuron("delta", layer, j, k, spec)] = _join(
                 words[kind].format(n=n, sample=sample), nt.delta_equation(layer, j))

@@ -252,7 +252,9 @@ def _table(
 
     n_in, n_out = sizes[0], sizes[-1]
     inputs = [[get(graph.input_key(i, k).key) for i in range(n_in)] for k in range(n_samples)]
-    targets = [[get(graph.target_key(j, k).key) for j in range(n_out)] for k in range(n_samples)]
+    # Placeholder targets are one-hot rows, valid for every loss (cross_entropy asks for them).
+    targets = [[get(graph.target_key(j, k).key, float(j == 0)) for j in range(n_out)]
+               for k in range(n_samples)]
     weights = [
         [[get(graph.initial_key(ids.weight(layer, j, i)).key) for i in range(sizes[layer])]
          for j in range(sizes[layer + 1])]
@@ -261,7 +263,8 @@ def _table(
     table: dict[str, Any] = {
         "title": str(cells.get((layout.TITLE_ROW, 1), "")),
         "description": str(cells.get((layout.DESCRIPTION_ROW, 1), "")),
-        "network": {k: settings[k] for k in ("sizes", "activations", "bias", "train_bias", "loss")},
+        "network": {k: settings[k] for k in ("sizes", "activations", "bias", "train_bias", "loss")}
+        | {"leaky_slope": get(graph.LEAKY.key, 0.01)},
         "training": {"learning_rate": get("lr", 1.0), "iterations": settings["iterations"],
                      "reduction": settings["reduction"],
                      **{k: settings[k] for k in ("mode", "batch_size", "shuffle", "seed")

@@ -1,8 +1,8 @@
 """NumPy reference trainer: textbook matrix backpropagation, float64, every iteration in a DataFrame.
 
-It shares nothing with the workbook code but the spec, the activation registry's NumPy
-functions and the NumPy standardisation of the inputs, so a wrong formula in the workbook
-cannot hide behind the same mistake here.
+It shares nothing with the workbook code but the spec, the NumPy functions of the ops registry
+(activations, the stable cross-entropies, accuracy) and the NumPy standardisation of the
+inputs, so a wrong formula in the workbook cannot hide behind the same mistake here.
 
 A diverging run overflows. The trainer then follows a spreadsheet's rules so that NumPy and the
 workbook agree on where the first non-finite number appears: sums are added term by term in the
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sheetnet import ids, schedule
-from sheetnet.ops import ACTIVATIONS, LOSSES
+from sheetnet.ops import CLASSIFICATION_LOSSES, LOSSES, activation, correct
 from sheetnet.spec import Spec
 from sheetnet.standardize import model_inputs
 
@@ -46,6 +46,8 @@ class Step:
     delta: list[np.ndarray]  # ∂(per-sample loss)/∂z, one column per sample
     dW: list[np.ndarray]
     db: list[np.ndarray]
+    sample_losses: np.ndarray | None = None  # classification: each sample's loss
+    accuracy: float | None = None  # classification: the share of samples predicted right
 
 
 def initial_parameters(spec: Spec) -> Parameters:
@@ -59,7 +61,7 @@ def forward(spec: Spec, params: Parameters, X: np.ndarray) -> tuple[list, list]:
     z, a = [], [X]
     for layer, act in enumerate(spec.activations):
         z.append(_dot(params.weights[layer], a[-1]) + params.bias_term(layer))
-        a.append(_as_in_a_spreadsheet(ACTIVATIONS[act].numpy, z[-1]))
+        a.append(_as_in_a_spreadsheet(activation(act, spec.leaky_slope).numpy, z[-1]))
     return z, a
 
 
@@ -110,15 +112,36 @@ def loss_value(spec: Spec, output: np.ndarray, T: np.ndarray) -> float:
     return float(sample_weight(spec) * (scale * total))
 
 
+def classification_loss(spec: Spec, z_out: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Each sample's cross-entropy or binary cross-entropy, from the output layer's z (stable)."""
+    # A sample's loss formula reads all its z: an error in any of them is an error in the loss.
+    with np.errstate(all="ignore"):
+        losses = CLASSIFICATION_LOSSES[spec.loss].numpy(z_out, T)
+    return np.where(np.isfinite(z_out).all(axis=0) & np.isfinite(losses), losses, np.nan)
+
+
+def accuracy(spec: Spec, output: np.ndarray, T: np.ndarray) -> float:
+    """The share of the row's samples predicted right (ops.correct), whatever the reduction;
+    an error (NaN) when an output is one, as the sheet's comparison of an error is an error."""
+    if not np.isfinite(output).all():
+        return np.nan
+    return float(_summed(correct(output, T).astype(float), axis=0) / spec.slots)
+
+
 def step(spec: Spec, params: Parameters, X: np.ndarray, T: np.ndarray) -> Step:
     """Forward pass, loss, and backpropagation of δ = ∂loss/∂z layer by layer."""
     z, a = forward(spec, params, X)
     L = spec.n_layers
-    scale = LOSSES[spec.loss].scale(spec.sizes[-1])
-    derivative = [ACTIVATIONS[act].numpy_derivative for act in spec.activations]
+    derivative = [activation(act, spec.leaky_slope).numpy_derivative for act in spec.activations]
     delta: list[np.ndarray] = [np.empty(0)] * L
-    f_prime = [_as_in_a_spreadsheet(derivative[n], z[n], a[n + 1]) for n in range(L)]
-    delta[L - 1] = 2 * scale * (a[L] - T) * f_prime[L - 1]
+    # f′ of the hidden layers; the output layer's factor depends on the loss below.
+    f_prime = [_as_in_a_spreadsheet(derivative[n], z[n], a[n + 1]) for n in range(L - 1)]
+    if spec.classifies:
+        # softmax + cross-entropy and sigmoid + binary cross-entropy: ∂loss/∂z = a − t.
+        delta[L - 1] = a[L] - T
+    else:
+        scale = LOSSES[spec.loss].scale(spec.sizes[-1])
+        delta[L - 1] = 2 * scale * (a[L] - T) * _as_in_a_spreadsheet(derivative[L - 1], z[L - 1], a[L])
     for layer in range(L - 2, -1, -1):
         back = _dot(params.weights[layer + 1].T, delta[layer + 1])
         delta[layer] = back * f_prime[layer]
@@ -126,6 +149,10 @@ def step(spec: Spec, params: Parameters, X: np.ndarray, T: np.ndarray) -> Step:
     # Σ_k over the samples, then the mean's 1/K, as the workbook sums and then divides.
     dW = [r * _dot(delta[layer], a[layer].T) for layer in range(L)]
     db = [_bias_gradient(spec, r, d) for d in delta]
+    if spec.classifies:
+        per_sample = classification_loss(spec, z[L - 1], T)
+        return Step(z, a, float(r * _summed(per_sample, axis=0)), delta, dW, db, per_sample,
+                    accuracy(spec, a[L], T))
     return Step(z, a, loss_value(spec, a[L], T), delta, dW, db)
 
 
@@ -187,14 +214,18 @@ def train(spec: Spec) -> pd.DataFrame:
 
 
 def _state_values(spec: Spec, params: Parameters, s: Step) -> np.ndarray:
-    """Parameters (W row by row, then biases), then per sample z and a of each layer, the loss."""
+    """Parameters (W row by row, then biases), then per sample z and a of each layer, the loss
+    (for classification: each sample's loss first when there are several, the accuracy after)."""
     parts = [p.ravel() for layer in range(spec.n_layers)
              for p in (params.weights[layer], params.biases[layer])]
     # Rows: z then a of layer 1, layer 2, ...; columns: samples. Its transpose, flattened,
     # lists sample 1's values first.
     forward = np.concatenate([np.concatenate((s.z[layer], s.a[layer + 1]))
                               for layer in range(spec.n_layers)])
-    return np.concatenate((*parts, forward.T.ravel(), [s.loss]))
+    if not spec.classifies:
+        return np.concatenate((*parts, forward.T.ravel(), [s.loss]))
+    per_sample = s.sample_losses if spec.slots > 1 else []
+    return np.concatenate((*parts, forward.T.ravel(), per_sample, [s.loss, s.accuracy]))
 
 
 def _backprop_values(spec: Spec, s: Step) -> np.ndarray:

@@ -16,9 +16,11 @@ from sheetnet.dataset import CsvData, read_csv_data, uses_csv
 from sheetnet.errors import SheetnetError
 from sheetnet.standardize import check_spread
 
-ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu")
+ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
 BIAS_MODES = ("none", "shared", "per-neuron")
-LOSSES = ("half_sse", "sse", "mse")
+LOSSES = ("half_sse", "sse", "mse", "cross_entropy", "binary_cross_entropy")
+CLASSIFICATION_LOSSES = ("cross_entropy", "binary_cross_entropy")
+DEFAULT_LEAKY_SLOPE = 0.01
 REDUCTIONS = ("mean", "sum")
 MODES = ("batch", "sgd", "minibatch")
 
@@ -26,7 +28,7 @@ MODES = ("batch", "sgd", "minibatch")
 FIELDS: dict[str, tuple[str, ...]] = {
     "": ("title", "description", "zh", "network", "training", "init", "data"),
     "zh": ("title", "description"),  # the title and description shown by --lang zh
-    "network": ("sizes", "activations", "bias", "train_bias", "loss"),
+    "network": ("sizes", "activations", "bias", "train_bias", "loss", "leaky_slope"),
     "training": ("learning_rate", "iterations", "reduction", "mode", "batch_size", "shuffle", "seed"),
     "init": ("weights", "biases", "seed"),
     "data": ("inputs", "targets", "csv", "input_columns", "target_columns", "label_column", "standardize"),
@@ -59,6 +61,7 @@ class Spec:
     inputs: Matrix
     targets: Matrix
     name: str = ""
+    leaky_slope: float = DEFAULT_LEAKY_SLOPE  # leaky_relu(z) = z for z > 0, slope·z otherwise
     translations: tuple[tuple[str, str, str], ...] = ()  # (lang, title, description)
     # How many samples one update uses: all ("batch"), one ("sgd") or batch_size ("minibatch").
     # In sgd/minibatch mode the order of the samples is fixed by sheetnet.schedule.
@@ -100,6 +103,11 @@ class Spec:
     @property
     def trains_bias(self) -> bool:
         return self.bias != "none" and self.train_bias
+
+    @property
+    def classifies(self) -> bool:
+        """A classification loss: the Training sheet gets per-sample losses and an accuracy."""
+        return self.loss in CLASSIFICATION_LOSSES
 
     def replace(self, **changes: Any) -> Spec:
         """A copy with some fields changed (validated again)."""
@@ -159,6 +167,8 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
     bias = _choice(network.get("bias", "per-neuron"), BIAS_MODES, "network.bias")
     train_bias = _get(network, "train_bias", bool, "network.train_bias", True)
     loss = _choice(network.get("loss", "half_sse"), LOSSES, "network.loss")
+    _check_output_pairing(activations, loss, sizes[-1])
+    leaky_slope = _leaky_slope(network)
 
     learning_rate = _number(training, "learning_rate", "training.learning_rate")
     if not learning_rate > 0:
@@ -181,6 +191,7 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
     standardize = _get(samples, "standardize", bool, "data.standardize", False)
     if standardize:
         check_spread(inputs, names.get("input_names", ()))
+    _check_targets(loss, targets)
     weights, biases = _initial_parameters(init, sizes, bias)
     mode, batch_size, shuffle, seed = _batches(training, len(inputs))
     return Spec(
@@ -206,6 +217,7 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
         seed=seed,
         standardize=standardize,
         **names,
+        leaky_slope=leaky_slope,
     )
 
 
@@ -281,6 +293,47 @@ def _check_csv_widths(table: CsvData, samples: dict[str, Any], sizes: list[int])
         raise SheetnetError(f"network.sizes ends with {sizes[-1]} outputs but {what}; make them agree")
 
 
+def _check_output_pairing(activations: list[str], loss: str, n_out: int) -> None:
+    """softmax only as the output of cross_entropy, and binary_cross_entropy only on sigmoids."""
+    if "softmax" in activations[:-1]:
+        raise SheetnetError("network.activations: softmax is only allowed on the output layer"
+                            " (the last entry); use sigmoid, tanh, relu, leaky_relu or linear")
+    out = activations[-1]
+    if out == "softmax" and n_out < 2:
+        raise SheetnetError("network.sizes: a softmax output needs at least 2 neurons (one per"
+                            " class); for two classes with one output use sigmoid and"
+                            ' binary_cross_entropy')
+    if out == "softmax" and loss != "cross_entropy":
+        raise SheetnetError(f'network.loss = "{loss}" with a softmax output; softmax goes with'
+                            ' loss = "cross_entropy"')
+    if loss == "cross_entropy" and out != "softmax":
+        raise SheetnetError(f'network.loss = "cross_entropy" needs a softmax output layer, got'
+                            f' "{out}"; set the last activation to "softmax"')
+    if loss == "binary_cross_entropy" and out != "sigmoid":
+        raise SheetnetError(f'network.loss = "binary_cross_entropy" needs a sigmoid output layer,'
+                            f' got "{out}"; set the last activation to "sigmoid"')
+
+
+def _leaky_slope(network: dict[str, Any]) -> float:
+    if "leaky_slope" not in network:
+        return DEFAULT_LEAKY_SLOPE
+    slope = _number(network, "leaky_slope", "network.leaky_slope")
+    if not 0 <= slope < 1:
+        raise SheetnetError(f"network.leaky_slope must be at least 0 and less than 1, got {slope}")
+    return slope
+
+
+def _check_targets(loss: str, targets: Matrix) -> None:
+    """Cross-entropy targets are one-hot rows; binary cross-entropy targets lie in [0, 1]."""
+    for k, row in enumerate(targets, 1):
+        if loss == "cross_entropy" and (sorted(row)[:-1] != [0.0] * (len(row) - 1) or max(row) != 1):
+            raise SheetnetError(f"data.targets[{k}] must be one-hot for cross_entropy (one 1, the"
+                                f" rest 0), got {list(row)!r}")
+        if loss == "binary_cross_entropy" and not all(0 <= t <= 1 for t in row):
+            raise SheetnetError(f"data.targets[{k}] must lie in [0, 1] for binary_cross_entropy,"
+                                f" got {list(row)!r}")
+
+
 def _translations(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
     result = []
     for lang in ("zh",):
@@ -316,6 +369,7 @@ def to_table(spec: Spec) -> dict[str, Any]:
             "bias": spec.bias,
             "train_bias": spec.train_bias,
             "loss": spec.loss,
+            "leaky_slope": spec.leaky_slope,
         },
         "training": {
             "learning_rate": spec.learning_rate,

@@ -26,6 +26,7 @@ NUMBER_FORMATS = {
     "gradient": "0.000000E+00",
     "update": "0.0000000",
 }
+ACCURACY_FORMAT = "0.0%"  # the accuracy column: a share of samples, 75.0%
 INPUT_FILL = "#FFFF99"
 # Conditional formats where training diverged: the first row whose loss is an error, then
 # every cell that shows an error (#NUM!) after it.
@@ -67,3 +68,8 @@ class Formats:
             g: add(bg_color=pale, num_format=NUMBER_FORMATS[g])
             for g, (_, pale) in GROUP_COLOURS.items()
         }
+        self.accuracy = add(bg_color=GROUP_COLOURS["loss"][1], num_format=ACCURACY_FORMAT)
+
+    def data_format(self, qid: str, group: str) -> Format:
+        """The format of a Training data cell: its group's, a percentage for the accuracy."""
+        return self.accuracy if qid == "accuracy" else self.data[group]

@@ -61,8 +61,9 @@ def summary_columns(ctx: Context) -> list[tuple[str, str]]:
         for k in range(spec.slots)
         for j in range(spec.sizes[-1])
     ]
+    accuracy = [(ids.ACCURACY, "loss")] if spec.classifies else []
     schedule = [(q, "iter") for q in ids.schedule(spec)]
-    return [("iter", "iter"), *schedule, ("loss", "loss"), *((q, "forward") for q in outputs),
+    return [("iter", "iter"), *schedule, ("loss", "loss"), *accuracy, *((q, "forward") for q in outputs),
             *((q, "param") for q in ids.params(spec))]
 
 
@@ -107,7 +108,7 @@ def _write_headers(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]]) 
 
 
 def _label(ctx: Context, qid: str) -> str:
-    if qid in ("iter", "loss"):
+    if qid in ("iter", "loss", "accuracy"):
         return ctx.words[f"label.{qid}"]
     return column_label(ctx.spec, qid, ctx.words)
 
@@ -131,7 +132,7 @@ def _write_rows(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]], ite
     training = ctx.training
     prefix = layout.sheet_prefix(ctx.words["sheet.training"])
     values = ctx.reference[[qid for qid, _ in columns]].to_numpy()
-    formats = [ctx.fmt.data[group] for _, group in columns]
+    formats = [ctx.fmt.data_format(qid, group) for qid, group in columns]
     for n, t in enumerate(iterations):
         row = FIRST_DATA_ROW - 1 + n
         for c, (qid, _) in enumerate(columns):

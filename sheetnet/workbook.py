@@ -161,6 +161,7 @@ def setting_values(spec: Spec) -> dict[str, Any]:
         "shuffle": "true" if spec.shuffle else "false",
         "seed": spec.seed,
         "standardize": "true" if spec.standardize else "false",
+        "leaky_slope": spec.leaky_slope,
     }
 
 
@@ -178,7 +179,8 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     for name, value in setting_values(spec).items():
         row, col = net.setting_cells[name]
         ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
-        editable = name == "learning_rate"
+        # The slope is live (every leaky_relu formula reads it) only where a layer uses it.
+        editable = name == "learning_rate" or (name == "leaky_slope" and "leaky_relu" in spec.activations)
         ws.write(row - 1, col - 1, value, fmt.input if editable else fmt.fixed)
         if editable:  # beside η, in this row: constant_memory writes rows in order
             ws.write(row - 1, col, words["network.lr_diverged"], fmt.note)
@@ -186,6 +188,11 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.data_validation(lr_row - 1, lr_col - 1, lr_row - 1, lr_col - 1, {
         "validate": "decimal", "criteria": ">", "value": 0,
         "error_title": words["setting.learning_rate"], "error_message": words["network.lr_error"],
+    })
+    slope_row, slope_col = net.setting_cells["leaky_slope"]
+    ws.data_validation(slope_row - 1, slope_col - 1, slope_row - 1, slope_col - 1, {
+        "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999,
+        "error_title": words["setting.leaky_slope"], "error_message": words["network.slope_error"],
     })
     _write_data_table(ws, spec, net, fmt, words)
     _write_weight_blocks(ws, spec, net, fmt, words)
@@ -382,7 +389,7 @@ def _row_templates(
     for c, column in enumerate(training.columns):
         if column.formula is None:
             continue  # the iteration number, written as a plain number
-        cell_format = fmt.data[column.group]
+        cell_format = fmt.data_format(column.qid, column.group)
         rest = _CellTemplate(c, _positional(ws, training, column.formula), cell_format)
         if column.first is not None:
             first.append(_CellTemplate(c, _positional(ws, training, column.first), cell_format))
@@ -458,6 +465,10 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
         return words["label.iter"]
     if qid == "loss":
         return words["label.loss"]
+    if qid == "accuracy":
+        return words["label.accuracy"]
+    if qid.startswith("loss@"):  # a sample's loss (classification)
+        return words["label.loss"] + " (" + words["label.sample"].format(k=qid[5:]) + ")"
     if qid == "epoch":
         return words["label.epoch"]
     if qid.startswith("sample"):

@@ -71,7 +71,8 @@ def items(spec: Spec) -> list[Item]:
                 for name in ("z", "a"):  # z₃ then a₃: each neuron finished before the next
                     qid = ids.neuron(name, layer, j, k, spec)
                     result.append(Line(qid, "forward", _formula(columns[qid], spec)))
-    result += [Heading("loss"), Line("loss", "loss", _formula(columns["loss"], spec))]
+    result.append(Heading("loss"))  # per-sample losses, the loss and the accuracy (classification)
+    result += [Line(q, "loss", _formula(columns[q], spec)) for q in ids.losses(spec)]
     result.append(Heading("backward"))
     for k in range(K):
         result += [Heading("backward", numbers[k])] if K > 1 else []
@@ -129,6 +130,7 @@ class Leaves:
     constant_label: dict[str, str]
     constant_value: dict[str, float]
     reference: pd.DataFrame
+    accuracy_label: str = "accuracy"
 
     def address(self, node: Cell | Const) -> str:
         if isinstance(node, Const):
@@ -155,9 +157,13 @@ def quantity_label(spec: Spec, qid: str) -> str:
     (in minibatch mode the sample that slot k holds in iteration 1)."""
     if qid == "loss":
         return "L"
+    if qid == ids.ACCURACY:
+        return "acc"
     base, _, k = qid.partition("@")
     if k and spec.mode != "batch":
         k = str(first_batch(spec)[int(k) - 1])
+    if base == "loss":  # a sample's loss
+        return "L" + labels.sup(f"({k})")
     return labels.label(spec, base) + (labels.sup(f"({k})") if k else "")
 
 
@@ -165,8 +171,9 @@ def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
     spec = ctx.spec
     K = spec.n_samples
     mark = [labels.sup(f"({k + 1})") if K > 1 else "" for k in range(K)]
-    names: dict[str, str] = {graph.LEARNING_RATE.key: "η"}
-    values: dict[str, float] = {graph.LEARNING_RATE.key: spec.learning_rate}
+    names: dict[str, str] = {graph.LEARNING_RATE.key: "η", graph.LEAKY.key: "α"}
+    values: dict[str, float] = {graph.LEARNING_RATE.key: spec.learning_rate,
+                                graph.LEAKY.key: spec.leaky_slope}
     # The Training sheet reads x̃ = (x − μ)/σ when the inputs are standardised: so does this sheet.
     for k, (x, t) in enumerate(zip(model_inputs(spec).tolist(), spec.targets, strict=True)):
         for i, v in enumerate(x):
@@ -180,7 +187,8 @@ def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
         names[graph.initial_key(qid).key] = quantity_label(spec, qid)
         values[graph.initial_key(qid).key] = float(ctx.reference.loc[0, qid])
     cells = {key: ctx.training.constant_address(key) for key in ctx.network.input_cells}
-    return Leaves(spec, value_row, set(params), cells, names, values, ctx.reference)
+    return Leaves(spec, value_row, set(params), cells, names, values, ctx.reference,
+                  ctx.words["label.accuracy"])
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -292,6 +300,8 @@ def _write_line(ws: Worksheet, r0: int, line: Line, texts: tuple[str, str | None
                 fmt: _Formats) -> None:
     symbolic, numbers = texts
     symbol = quantity_label(leaves.spec, line.qid) + ("′" if line.group == "update" else "")
+    if line.qid == ids.ACCURACY:
+        symbol = leaves.accuracy_label
     ws.write_string(r0, SYMBOL - 1, symbol, fmt.symbol[line.group])
     for col in (EQ1, EQ2, EQ3):
         ws.write_string(r0, col - 1, "=", fmt.equals)

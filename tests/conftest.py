@@ -15,12 +15,14 @@ IN_CI = os.environ.get("CI") == "true"
 
 # The templates the issue asks for, listed here so that a missing one fails a test.
 TEMPLATES = [
+    "seed-000-classification",
     "seed-000-regression",
     "seed-001-bp-demo",
     "seed-001-linear-system",
     "seed-001-matmul",
     "seed-003-single-update",
     "seed-004-2-2-2",
+    "xor",
 ]
 
 # Tests that need LibreOffice skip where it is absent, but under CI=true they must run (and fail

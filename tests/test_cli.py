@@ -216,18 +216,20 @@ def test_build_in_chinese(tmp_path: Path) -> None:
     assert {"网络", "训练"} <= set(names) and "Training" not in names
 
 
-def test_templates_lists_all_six_with_shapes() -> None:
+def test_templates_lists_all_eight_with_shapes() -> None:
     result = invoke("templates")
     assert result.exit_code == 0 and result.stderr == ""
     lines = result.stdout.splitlines()
-    assert len(lines) == 6
+    assert len(lines) == 8
     shapes = {
+        "seed-000-classification": "2-2-2",
         "seed-000-regression": "2-2-1",
         "seed-001-bp-demo": "2-3-2",
         "seed-001-linear-system": "2-1",
         "seed-001-matmul": "2-2",
         "seed-003-single-update": "2-1",
         "seed-004-2-2-2": "2-2-2",
+        "xor": "2-2-1",
     }
     assert sorted(shapes) == template_names()
     for line, (name, shape) in zip(lines, sorted(shapes.items()), strict=True):

@@ -15,7 +15,8 @@ from sheetnet.spec import Spec, load_template, parse_spec, template_names
 from tests.conftest import build
 
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
-FORMULA_WORDS = {"tanh", "max", "ReLU"}  # function names, the same in both languages
+# function names, the same in both languages
+FORMULA_WORDS = {"tanh", "max", "ReLU", "softmax", "ln", "LeakyReLU"}
 
 
 def guide_texts(path: Path) -> tuple[openpyxl.Workbook, list[str]]:

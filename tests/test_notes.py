@@ -30,7 +30,8 @@ SEED_004 = {  # column id → the equation its note must hold (seed 004's notati
     "db1[1]": "∂L/∂b₃ = δ₃",
 }
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
-FORMULA_WORDS = {"tanh", "max", "ReLU"}  # function names, the same in both languages
+# function names, the same in both languages
+FORMULA_WORDS = {"tanh", "max", "ReLU", "softmax", "ln", "LeakyReLU"}
 
 
 def test_seed_004_equations() -> None:

@@ -25,11 +25,27 @@ FUNCTIONS = {
     "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0.0),
+    "softmax": lambda z: np.exp(z) / np.exp(z).sum(),  # textbook form: fine for moderate z
 }
 
 
+def leaky(slope: float):
+    return lambda z: np.where(z > 0, z, slope * z)
+
+
+def sample_loss(spec: Spec, a: np.ndarray, t: np.ndarray) -> float:
+    """One sample's loss in its textbook form (the core uses the stable forms through z)."""
+    if spec.loss == "cross_entropy":
+        return float(-np.sum(t * np.log(a)))
+    if spec.loss == "binary_cross_entropy":
+        return float(-np.sum(t * np.log(a) + (1 - t) * np.log(1 - a)))
+    squares = float(np.sum((a - t) ** 2))
+    return {"half_sse": 0.5, "sse": 1.0, "mse": 1.0 / spec.sizes[-1]}[spec.loss] * squares
+
+
 def total_loss(spec: Spec, weights: list[np.ndarray], biases: list[np.ndarray]) -> float:
-    """L = r·Σ_k per-sample loss, per-sample = ½Σ, Σ or Σ/n of (y − t)²; r = 1/K (mean) or 1 (sum)."""
+    """L = r·Σ_k per-sample loss, per-sample = ½Σ, Σ or Σ/n of (y − t)², or a cross-entropy;
+    r = 1/K (mean) or 1 (sum)."""
     total = 0.0
     for x, t in zip(spec.inputs, spec.targets, strict=True):
         a = np.array(x)
@@ -37,9 +53,8 @@ def total_loss(spec: Spec, weights: list[np.ndarray], biases: list[np.ndarray]) 
             z = weights[layer] @ a
             if spec.bias != "none":
                 z = z + biases[layer]  # shape (n,) or (1,) for a shared bias
-            a = FUNCTIONS[act](z)
-        squares = float(np.sum((a - np.array(t)) ** 2))
-        total += {"half_sse": 0.5, "sse": 1.0, "mse": 1.0 / spec.sizes[-1]}[spec.loss] * squares
+            a = leaky(spec.leaky_slope)(z) if act == "leaky_relu" else FUNCTIONS[act](z)
+        total += sample_loss(spec, a, np.array(t))
     return total / spec.n_samples if spec.reduction == "mean" else total
 
 
@@ -134,7 +149,44 @@ EXTRA = {
     "shared-fixed-bias": {"bias": "shared", "train_bias": False, "loss": "sse"},
     "per-neuron-fixed-bias": {"train_bias": False, "activations": ["relu", "tanh"]},
     "no-bias": {"bias": "none", "activations": ["tanh", "linear"], "reduction": "sum"},
+    "leaky-sigmoid-mean": {"activations": ["leaky_relu", "sigmoid"], "leaky_slope": 0.2},
+    "leaky-tanh-sum": {"activations": ["leaky_relu", "tanh"], "loss": "sse", "reduction": "sum"},
+    "tanh-sigmoid-bce-mean": {"loss": "binary_cross_entropy"},
+    "leaky-sigmoid-bce-sum": {"activations": ["leaky_relu", "sigmoid"], "loss": "binary_cross_entropy",
+                              "reduction": "sum", "leaky_slope": 0.05},
+    "shared-sigmoid-bce": {"bias": "shared", "activations": ["relu", "sigmoid"],
+                           "loss": "binary_cross_entropy"},
 }
+
+# softmax + cross-entropy needs one-hot targets: the base data's rows would be refused.
+ONE_HOT = {"data": {"inputs": [[0.5, -1.0], [1.5, 0.25], [-0.3, 0.8]],
+                    "targets": [[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]}}
+SOFTMAX = {
+    "tanh-softmax-ce-mean": {"activations": ["tanh", "softmax"], "loss": "cross_entropy"},
+    "leaky-softmax-ce-sum": {"activations": ["leaky_relu", "softmax"], "loss": "cross_entropy",
+                             "reduction": "sum", "leaky_slope": 0.3},
+    "linear-softmax-ce-no-bias": {"activations": ["linear", "softmax"], "loss": "cross_entropy",
+                                  "bias": "none"},
+}
+
+
+@pytest.mark.parametrize("changes", SOFTMAX.values(), ids=SOFTMAX.keys())
+def test_softmax_cross_entropy_gradients_equal_finite_differences(changes: dict[str, Any]) -> None:
+    spec = parse_spec(base_table(**changes) | ONE_HOT)
+    frame = train(spec)
+    for t in (0, 3, spec.iterations - 1):
+        assert_gradients_match(spec, frame, t)
+
+
+def test_three_class_softmax_gradients_equal_finite_differences() -> None:
+    table = base_table(sizes=[2, 3, 3], activations=["sigmoid", "softmax"], loss="cross_entropy")
+    table["init"]["weights"][1].append([0.2, -0.6, 0.4])
+    table["init"]["biases"][1].append(0.15)
+    table["data"]["targets"] = [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    spec = parse_spec(table)
+    frame = train(spec)
+    for t in (0, spec.iterations - 1):
+        assert_gradients_match(spec, frame, t)
 
 
 @pytest.mark.parametrize("changes", EXTRA.values(), ids=EXTRA.keys())
@@ -147,12 +199,21 @@ def test_extra_specs_gradients_equal_finite_differences(changes: dict[str, Any])
 
 def test_relu_kink_is_away_from_the_extra_specs() -> None:
     """The relu cases above are only meaningful when no z sits within the FD step of 0."""
-    for key in ("relu-linear-mse-mean", "relu-sigmoid-mse-sum", "per-neuron-fixed-bias"):
+    for key in ("relu-linear-mse-mean", "relu-sigmoid-mse-sum", "per-neuron-fixed-bias",
+                "leaky-sigmoid-mean", "leaky-tanh-sum", "leaky-sigmoid-bce-sum", "shared-sigmoid-bce"):
         spec = parse_spec(base_table(**EXTRA[key]))
         frame = train(spec)
         z = frame[[q for q in ids.forward(spec) if q.startswith("z1")]].to_numpy()
         assert np.abs(z).min() > 1e-3
         assert (z < 0).any() and (z > 0).any()  # both sides of the kink are exercised
+
+
+def targets(loss: str, n_samples: int, n_out: int, rng: np.random.Generator) -> list[list[float]]:
+    if loss == "cross_entropy":
+        return np.eye(n_out)[rng.integers(0, n_out, size=n_samples)].tolist()
+    if loss == "binary_cross_entropy":
+        return rng.uniform(0, 1, size=(n_samples, n_out)).round(6).tolist()
+    return rng.uniform(-1.5, 1.5, size=(n_samples, n_out)).round(6).tolist()
 
 
 @st.composite
@@ -166,6 +227,15 @@ def random_specs(draw: st.DrawFn) -> Spec:
     def matrix(rows: int, cols: int) -> list[list[float]]:
         return rng.uniform(-1.5, 1.5, size=(rows, cols)).round(6).tolist()
 
+    # Hidden layers take any elementwise activation; the output layer's activation decides the
+    # losses it may have (softmax: cross-entropy on one-hot targets, sigmoid: also BCE in [0, 1]).
+    hidden = [a for a in ACTIVATIONS if a != "softmax"]
+    activations = draw(st.lists(st.sampled_from(hidden), min_size=n_layers - 1, max_size=n_layers - 1))
+    out = draw(st.sampled_from(ACTIVATIONS if sizes[-1] > 1 else hidden))
+    activations.append(out)
+    squared = [loss for loss in LOSSES if loss not in ("cross_entropy", "binary_cross_entropy")]
+    loss = {"softmax": "cross_entropy"}.get(out) or draw(
+        st.sampled_from(squared + (["binary_cross_entropy"] if out == "sigmoid" else [])))
     init: dict[str, Any] = {"weights": [matrix(b, a) for a, b in itertools.pairwise(sizes)]}
     if bias == "per-neuron":
         init["biases"] = [matrix(1, n)[0] for n in sizes[1:]]
@@ -174,14 +244,15 @@ def random_specs(draw: st.DrawFn) -> Spec:
     table = {
         "network": {
             "sizes": sizes,
-            "activations": draw(st.lists(st.sampled_from(ACTIVATIONS), min_size=n_layers, max_size=n_layers)),
+            "activations": activations,
             "bias": bias,
             "train_bias": draw(st.booleans()),
-            "loss": draw(st.sampled_from(LOSSES)),
+            "loss": loss,
+            "leaky_slope": draw(st.sampled_from([0.0, 0.01, 0.3])),
         },
         "training": {"learning_rate": 0.2, "iterations": 2, "reduction": draw(st.sampled_from(REDUCTIONS))},
         "init": init,
-        "data": {"inputs": matrix(n_samples, sizes[0]), "targets": matrix(n_samples, sizes[-1])},
+        "data": {"inputs": matrix(n_samples, sizes[0]), "targets": targets(loss, n_samples, sizes[-1], rng)},
     }
     return parse_spec(table)
 
@@ -190,7 +261,7 @@ def random_specs(draw: st.DrawFn) -> Spec:
 @given(random_specs())
 def test_random_specs_gradients_equal_finite_differences(spec: Spec) -> None:
     frame = train(spec)
-    if "relu" in spec.activations:  # a finite difference across relu's kink means nothing
+    if {"relu", "leaky_relu"} & set(spec.activations):  # an FD across the kink means nothing
         z = frame[[q for q in ids.forward(spec) if q.startswith("z")]].to_numpy()[:2]
         assume(np.abs(z).min() > 1e-4)
     for t in (0, 1):

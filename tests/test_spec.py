@@ -70,6 +70,14 @@ def _set(path: str, value: Any) -> Mutation:
     return mutate
 
 
+def _sets(*changes: tuple[str, Any]) -> Mutation:
+    def mutate(table: dict[str, Any]) -> None:
+        for path, value in changes:
+            _set(path, value)(table)
+
+    return mutate
+
+
 def _delete(path: str) -> Mutation:
     def mutate(table: dict[str, Any]) -> None:
         *parents, last = path.split(".")
@@ -84,9 +92,33 @@ BAD_SPECS: list[tuple[str, Mutation, list[str]]] = [
     ("unknown top-level field", _set("titel", "x"), ["unknown field 'titel'", "title"]),
     ("unknown nested field", _set("network.size", [2, 2]), ["unknown field 'network.size'", "sizes"]),
     ("unknown training field", _set("training.lr", 0.5), ["unknown field 'training.lr'"]),
-    ("unknown activation", _set("network.activations", ["sigmoid", "softmax"]),
-     ["network.activations", "'softmax'", "sigmoid, tanh, relu"]),
-    ("unknown loss", _set("network.loss", "cross_entropy"), ["network.loss", "'cross_entropy'", "half_sse"]),
+    ("unknown activation", _set("network.activations", ["sigmoid", "swish"]),
+     ["network.activations", "'swish'", "sigmoid, tanh, relu, leaky_relu, softmax"]),
+    ("unknown loss", _set("network.loss", "hinge"),
+     ["network.loss", "'hinge'", "half_sse", "cross_entropy, binary_cross_entropy"]),
+    ("softmax on a hidden layer", _sets(("network.activations", ["softmax", "softmax"]),
+                                        ("network.loss", "cross_entropy")),
+     ["network.activations", "softmax", "output layer"]),
+    ("softmax without cross_entropy", _set("network.activations", ["sigmoid", "softmax"]),
+     ["network.loss", "softmax", '"cross_entropy"']),
+    ("cross_entropy without softmax", _set("network.loss", "cross_entropy"),
+     ["network.loss", "cross_entropy", "softmax", '"sigmoid"']),
+    ("binary_cross_entropy on a linear output", _sets(("network.activations", ["sigmoid", "linear"]),
+                                                      ("network.loss", "binary_cross_entropy")),
+     ["binary_cross_entropy", "sigmoid", '"linear"']),
+    ("cross_entropy targets not one-hot", _sets(("network.activations", ["sigmoid", "softmax"]),
+                                                ("network.loss", "cross_entropy")),
+     ["data.targets[1]", "one-hot", "[0.5, 0.9]"]),
+    ("cross_entropy second target not one-hot", _sets(
+        ("network.activations", ["sigmoid", "softmax"]), ("network.loss", "cross_entropy"),
+        ("data.inputs", [[0.1, 0.2], [0.3, 0.4]]), ("data.targets", [[0, 1], [1, 1]])),
+     ["data.targets[2]", "one-hot"]),
+    ("binary_cross_entropy target above 1", _sets(("network.loss", "binary_cross_entropy"),
+                                                  ("data.targets", [[0.5, 1.5]])),
+     ["data.targets[1]", "[0, 1]", "binary_cross_entropy"]),
+    ("leaky slope 1", _set("network.leaky_slope", 1.0), ["network.leaky_slope", "less than 1"]),
+    ("leaky slope negative", _set("network.leaky_slope", -0.1), ["network.leaky_slope", "at least 0"]),
+    ("leaky slope not a number", _set("network.leaky_slope", "small"), ["network.leaky_slope", "number"]),
     ("unknown bias", _set("network.bias", "per-layer"), ["network.bias", "'per-layer'", "per-neuron"]),
     ("unknown reduction", _set("training.reduction", "max"), ["training.reduction", "'max'"]),
     ("activations count", _set("network.activations", ["sigmoid"]), ["network.activations", "2 entries"]),

@@ -31,7 +31,7 @@ def weights(frame: pd.DataFrame, t: int, prefix: str, n_to: int, n_from: int) ->
     )
 
 
-def test_the_six_templates_exist_and_the_default_is_seed_004() -> None:
+def test_the_eight_templates_exist_and_the_default_is_seed_004() -> None:
     assert template_names() == TEMPLATES
     assert DEFAULT_TEMPLATE == "seed-004-2-2-2"
 
@@ -232,6 +232,9 @@ def test_seed_003_single_update_and_not_the_articles_rounding() -> None:
     ("name", "mentions"),
     [
         ("seed-000-regression", ["seed 000", "(y − y_true)·h1"]),
+        ("seed-000-classification", ["seed 000", "2. Classification", "(y − y_true)·h1", "δ = p − t",
+                                     "iteration 35"]),
+        ("xor", ["XOR", "binary cross-entropy", "a − t", "init.seed = 3", "iteration 412"]),
         ("seed-001-bp-demo", ["seed 001", "bp_demo", "half"]),
         ("seed-001-linear-system", ["seed 001", "matrix_grad_demo"]),
         ("seed-001-matmul", ["seed 001", "matmul_grad"]),
