@@ -25,7 +25,8 @@ MAX_NESTING = 64  # functions inside functions: IF(a<0,EXP(a),…) is 2 levels
 MAX_TEXT_CHARS = 32_767  # XlsxWriter cuts longer strings without an error
 MAX_ROW_POINTS = 409  # a taller row makes Excel repair the file; long text scrolls instead
 
-FORMULA_HINT = "use fewer samples (the loss and every gradient add a term per sample) or narrower layers"
+FORMULA_HINT = ('use mode = "minibatch" with a small batch_size (a row then adds a term per sample of its '
+                'batch, not of the data set), fewer samples, or narrower layers')
 
 
 def nesting(expr: Expr) -> int:

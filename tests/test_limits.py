@@ -58,17 +58,18 @@ def test_one_sample_too_many_is_refused_naming_the_limit(tmp_path: Path) -> None
     result = runner.invoke(app, ["build", "--config", str(config), str(out)])
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == [
-        "sheetnet: error: the Working sheet's formula for loss would be 8,198 characters long, more "
-        "than the 8,192 a spreadsheet allows in a formula; use fewer samples (the loss and every "
-        "gradient add a term per sample) or narrower layers"]
+        "sheetnet: error: the Working sheet's formula for loss would be 8,210 characters long, more "
+        "than the 8,192 a spreadsheet allows in a formula; use mode = \"minibatch\" with a small "
+        "batch_size (a row then adds a term per sample of its batch, not of the data set), fewer "
+        "samples, or narrower layers"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.toml"]  # nothing written
 
 
 def test_the_most_samples_allowed_still_build(tmp_path: Path) -> None:
     path = build(tmp_path, _samples(MOST_SAMPLES))
     # One sample fewer than the refused spec: its longest formula is 2 squares (50 characters)
-    # shorter than the refused 8,198, inside the limit.
-    assert _longest_formula(path, "Working") == 8_198 - 50
+    # shorter than the refused 8,210, inside the limit.
+    assert _longest_formula(path, "Working") == 8_210 - 50
     assert _longest_formula(path, "Training") <= limits.MAX_FORMULA_CHARS
 
 
@@ -80,7 +81,7 @@ def test_long_runs_lengthen_the_training_formulas_past_the_limit() -> None:
         build_workbook(spec, Path("unused.xlsx"))
     message = str(caught.value)
     assert message.startswith("the formula of column loss would be ")
-    assert "more than the 8,192 a spreadsheet allows in a formula; use fewer samples" in message
+    assert "more than the 8,192 a spreadsheet allows in a formula; use mode = \"minibatch\"" in message
 
 
 def test_every_formula_written_is_guarded(tmp_path: Path) -> None:
@@ -133,7 +134,7 @@ def test_rows_and_columns_are_refused_one_past_the_largest_sheet() -> None:
     layout.check_fits(spec.replace(iterations=most), limits.MAX_COLS)
     with pytest.raises(SheetnetError, match=r"1048577 rows, more than a spreadsheet holds \(1048576\)"):
         layout.check_fits(spec.replace(iterations=most + 1), 10)
-    with pytest.raises(SheetnetError, match="16385 Training columns"):
+    with pytest.raises(SheetnetError, match="16,385 Training columns"):
         layout.check_fits(spec, limits.MAX_COLS + 1)
 
 
