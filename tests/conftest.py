@@ -15,6 +15,7 @@ IN_CI = os.environ.get("CI") == "true"
 
 # The templates the issue asks for, listed here so that a missing one fails a test.
 TEMPLATES = [
+    "iris",
     "seed-000-classification",
     "seed-000-regression",
     "seed-001-bp-demo",

@@ -31,7 +31,7 @@ def weights(frame: pd.DataFrame, t: int, prefix: str, n_to: int, n_from: int) ->
     )
 
 
-def test_the_eight_templates_exist_and_the_default_is_seed_004() -> None:
+def test_the_nine_templates_exist_and_the_default_is_seed_004() -> None:
     assert template_names() == TEMPLATES
     assert DEFAULT_TEMPLATE == "seed-004-2-2-2"
 
@@ -225,6 +225,29 @@ def test_seed_003_single_update_and_not_the_articles_rounding() -> None:
     assert abs(new_w11 - 2.0492) > 4e-4  # the article rounds sigmoid′(2.3) = 0.0827 to 0.082
 
 
+# --- iris: CSV data, standardised, softmax, minibatches ---------------------------------------
+
+
+def test_iris_learns_146_of_the_150_flowers_in_20_epochs() -> None:
+    spec, frame = run("iris")
+    assert (spec.n_samples, spec.slots, spec.class_names) == (150, 10, ("setosa", "versicolor", "virginica"))
+    assert spec.iterations // (spec.n_samples // spec.slots) == 20  # epochs
+    # Every epoch visits every flower once, in the order written into the sample columns.
+    samples = frame[[f"sample@{k}" for k in range(1, 11)]].to_numpy()
+    for epoch in range(20):
+        assert sorted(samples[15 * epoch : 15 * (epoch + 1)].ravel()) == list(range(1, 151))
+    # The whole data set through the final weights (the sheet's accuracy column is per batch).
+    last = frame.iloc[-1]
+    x = (np.array(spec.inputs) - np.mean(spec.inputs, axis=0)) / np.std(spec.inputs, axis=0)
+    w1, w2 = weights(frame, spec.iterations, "W1", 4, 4), weights(frame, spec.iterations, "W2", 3, 4)
+    b1 = np.array([last[f"b1[{j}]"] for j in range(1, 5)])
+    b2 = np.array([last[f"b2[{j}]"] for j in range(1, 4)])
+    scores = np.tanh(x @ w1.T + b1) @ w2.T + b2  # softmax keeps the arg-max: no need to apply it
+    right = scores.argmax(axis=1) == np.array(spec.targets).argmax(axis=1)
+    assert right.sum() == 146
+    assert frame["accuracy"].iloc[:15].mean() < 0.8 < frame["accuracy"].iloc[-15:].mean()
+
+
 # --- descriptions --------------------------------------------------------------------------------
 
 
@@ -234,6 +257,7 @@ def test_seed_003_single_update_and_not_the_articles_rounding() -> None:
         ("seed-000-regression", ["seed 000", "(y − y_true)·h1"]),
         ("seed-000-classification", ["seed 000", "2. Classification", "(y − y_true)·h1", "δ = p − t",
                                      "iteration 35"]),
+        ("iris", ["Fisher", "CC BY 4.0", "setosa, versicolor, virginica", "146 of the 150"]),
         ("xor", ["XOR", "binary cross-entropy", "a − t", "init.seed = 3", "iteration 412"]),
         ("seed-001-bp-demo", ["seed 001", "bp_demo", "half"]),
         ("seed-001-linear-system", ["seed 001", "matrix_grad_demo"]),
