@@ -473,5 +473,7 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
         return words["label.epoch"]
     if qid.startswith("sample"):
         slot = qid.partition("@")[2]
-        return words["label.sample_no_slot"].format(k=labels.sup(f"({slot})")) if slot else words["label.sample_no"]
+        if not slot:
+            return words["label.sample_no"]
+        return words["label.sample_no_slot"].format(k=labels.sup(f"({slot})"))
     return labels.label(spec, qid, labels.sample_word(spec, words))

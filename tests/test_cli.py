@@ -216,12 +216,13 @@ def test_build_in_chinese(tmp_path: Path) -> None:
     assert {"网络", "训练"} <= set(names) and "Training" not in names
 
 
-def test_templates_lists_all_eight_with_shapes() -> None:
+def test_templates_lists_all_nine_with_shapes() -> None:
     result = invoke("templates")
     assert result.exit_code == 0 and result.stderr == ""
     lines = result.stdout.splitlines()
-    assert len(lines) == 8
+    assert len(lines) == 9
     shapes = {
+        "iris": "4-4-3",
         "seed-000-classification": "2-2-2",
         "seed-000-regression": "2-2-1",
         "seed-001-bp-demo": "2-3-2",

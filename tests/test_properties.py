@@ -1,8 +1,8 @@
 """Property tests over random networks: the NumPy core, the `formulas` recompute and LibreOffice agree.
 
 Each drawn spec has 1–4 layers of widths 1–6, any activation, bias mode and loss the spec
-accepts, trained or fixed biases, 1–5 samples, either reduction, a random learning rate and
-1–20 iterations, in batch, sgd or minibatch mode. For each one:
+accepts, trained or fixed biases, 1–5 samples (standardised or not), either reduction, a random
+learning rate and 1–20 iterations, in batch, sgd or minibatch mode. For each one:
 
 * NumPy's gradients equal central finite differences of an independent loss written from the
   definitions below (at iteration 0 and at the last update, where the values are finite);
@@ -35,7 +35,7 @@ from tests.conftest import needs_libreoffice
 
 EXAMPLES = int(os.environ.get("SHEETNET_PROPERTY_EXAMPLES", "30"))
 LIBREOFFICE_EXAMPLES = max(2, EXAMPLES // 10)
-SLOPE = 0.05  # leaky_relu's slope in the drawn specs, where the spec knows leaky_relu
+SLOPE = 0.05  # one of leaky_relu's slopes in the drawn specs
 
 # Activations whose output layer pairs only with one loss, and losses that need one activation.
 OUTPUT_ONLY = {"softmax"}
@@ -55,12 +55,13 @@ FUNCTIONS = {
     "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0.0),
-    "leaky_relu": lambda z: np.where(z > 0, z, SLOPE * z),
     "softmax": _softmax,
 }
 
 
-def sample_loss(loss: str, y: np.ndarray, t: np.ndarray) -> float:
+def sample_loss(loss: str, y: np.ndarray, t: np.ndarray, z: np.ndarray) -> float:
+    """One sample's loss from the output y (and its weighted sum z, for the logarithms: the
+    log of a softmax or sigmoid that rounds to 0 is still finite when taken from z)."""
     n = len(y)
     match loss:
         case "half_sse":
@@ -69,25 +70,27 @@ def sample_loss(loss: str, y: np.ndarray, t: np.ndarray) -> float:
             return float(np.sum((y - t) ** 2))
         case "mse":
             return float(np.sum((y - t) ** 2)) / n
-        case "cross_entropy":
-            return -float(np.sum(t * np.log(y)))
-        case "binary_cross_entropy":
-            return -float(np.sum(t * np.log(y) + (1 - t) * np.log(1 - y)))
+        case "cross_entropy":  # log softmax(z)_j = z_j − log Σ_i e^z_i
+            return -float(np.sum(t * (z - np.logaddexp.reduce(z))))
+        case "binary_cross_entropy":  # log σ(z) = −log(1 + e^−z), log(1 − σ(z)) = −log(1 + e^z)
+            return float(np.sum(t * np.logaddexp(0, -z) + (1 - t) * np.logaddexp(0, z)))
     raise AssertionError(f"no independent definition of the loss {loss!r}")
 
 
 def total_loss(spec: Spec, weights: list[np.ndarray], biases: list[np.ndarray], batch: np.ndarray) -> float:
     """The loss of one row: over the samples of its batch (all samples in batch mode)."""
     total = 0.0
+    inputs = np.array(spec.inputs)
+    if spec.standardize:  # x̃ = (x − μ)/σ over the whole data set, σ with ddof = 0
+        inputs = (inputs - inputs.mean(axis=0)) / inputs.std(axis=0)
     for k in batch:
-        x, t = spec.inputs[k], spec.targets[k]
-        a = np.array(x)
+        a, t = inputs[k], spec.targets[k]
         for layer, act in enumerate(spec.activations):
             z = weights[layer] @ a
             if spec.bias != "none":
                 z = z + biases[layer]
-            a = FUNCTIONS[act](z)
-        total += sample_loss(spec.loss, a, np.array(t))
+            a = np.where(z > 0, z, spec.leaky_slope * z) if act == "leaky_relu" else FUNCTIONS[act](z)
+        total += sample_loss(spec.loss, a, np.array(t), z)
     return total / len(batch) if spec.reduction == "mean" else total
 
 
@@ -153,7 +156,7 @@ def specs(draw: st.DrawFn, max_layers: int = 4, max_width: int = 6, max_samples:
     network: dict[str, Any] = {"sizes": sizes, "activations": activations, "bias": bias,
                                "train_bias": draw(st.booleans()), "loss": loss}
     if "leaky_relu" in activations:
-        network["leaky_slope"] = SLOPE
+        network["leaky_slope"] = draw(st.sampled_from([0.0, SLOPE, 0.3]))
     training: dict[str, Any] = {
         "learning_rate": draw(st.floats(1e-3, 3.0)),
         "iterations": draw(st.integers(1, 20)),
@@ -171,6 +174,8 @@ def specs(draw: st.DrawFn, max_layers: int = 4, max_width: int = 6, max_samples:
         "init": init,
         "data": {"inputs": matrix(n_samples, sizes[0]), "targets": _targets(rng, loss, n_samples, sizes[-1])},
     }
+    if n_samples > 1 and draw(st.booleans()):  # x̃ = (x − μ)/σ on the Network sheet
+        table["data"]["standardize"] = True
     try:
         return parse_spec(table)
     except SheetnetError as exc:  # a combination the spec refuses is not a test case
