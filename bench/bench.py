@@ -1,6 +1,7 @@
 """Benchmark: build speed and memory, `check` and LibreOffice recalculation, against a baseline.
 
-    python bench/bench.py            # bp_demo at 1,000 and 10,000 iterations, the wide net at 2,000
+    python bench/bench.py            # bp_demo at 1,000 and 10,000 iterations, the wide net at 2,000,
+                                     # the iris template at 3,000
     python bench/bench.py --quick    # a tenth of the iterations; writes no results file
 
 Every measurement in Python runs in a child process of its own (this script with `--child`),
@@ -48,6 +49,8 @@ def cases(quick: bool) -> list[Case]:
         Case(f"bp_demo {1000 // scale:,}", "seed-001-bp-demo", 1000 // scale),
         Case(f"bp_demo {10000 // scale:,}", "seed-001-bp-demo", 10000 // scale),
         Case(f"wide 4-16-16-3 {2000 // scale:,}", "wide.toml", 2000 // scale),
+        # CSV data, standardised, softmax, minibatches of 10 with INDEX lookups: 200 epochs.
+        Case(f"iris minibatch {3000 // scale:,}", "iris", 3000 // scale),
     ]
 
 
