@@ -350,7 +350,10 @@ def validate(spec: Spec) -> Spec:
 
     The table holds the data inline, so the CSV's column and class names are carried over.
     """
-    parsed = parse_spec(to_table(spec), name=spec.name)
+    # Named after the network, e.g. "iris (as changed): training.batch_size = 32 does not divide …",
+    # since the change (a command-line option, say) is what made it invalid.
+    source = f"{spec.name} (as changed)" if spec.name else "spec"
+    parsed = parse_spec(to_table(spec), name=spec.name, source=source)
     return dataclasses.replace(parsed, input_names=spec.input_names, target_names=spec.target_names,
                                class_names=spec.class_names)
 
