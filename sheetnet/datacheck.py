@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from sheetnet import graph, layout, standardize
-from sheetnet.check import GroupResult, Report, WrongCell, _as_float, _call, _compile, _disagree, _shape
+from sheetnet.check import GroupResult, Report, WrongCell, disagree
 from sheetnet.layout import NetworkLayout
 from sheetnet.readback import Workbook
+from sheetnet.recompute import as_float, call_formula, compile_formula, formula_shape
 
 GROUP = "data"
 Address = tuple[int, int]
@@ -75,30 +76,30 @@ def recompute(book: Workbook, expected: list[Expected]) -> tuple[dict[Address, f
     for e in expected:
         text = book.network_formulas.get(e.cell)
         if text is None:
-            got[e.cell] = _as_float(e.held)
+            got[e.cell] = as_float(e.held)
         elif ":" in text:  # AVERAGE / STDEVP over a range: a handful of cells, one by one
             got[e.cell], note = _evaluate_range_formula(text, book.network)
             if note:
                 notes[e.cell] = note
         else:
-            shapes.setdefault(_shape(text, e.cell[0], own)[0] + f"|{e.cell[1]}", []).append(e.cell)
+            shapes.setdefault(formula_shape(text, e.cell[0], own)[0] + f"|{e.cell[1]}", []).append(e.cell)
     for cells in shapes.values():
         first = cells[0]
         try:
-            compiled = _compile(book.network_formulas[first], first[0], own, own)
-        except Exception as exc:  # _Unsupported, or text formulas cannot take
+            compiled = compile_formula(book.network_formulas[first], first[0], own, own)
+        except Exception as exc:  # Unsupported, or text formulas cannot take
             notes.update(dict.fromkeys(cells, str(exc)))
             got.update(dict.fromkeys(cells, math.nan))
             continue
         rows = np.array([r for r, _ in cells])
         args = [_column(book.network, rows, ref.row, ref.col) if ref.kind == "relative"
                 else book.network.get((ref.row, ref.col), 0.0) for ref in compiled.inputs]
-        got.update(zip(cells, _call(compiled, args, len(cells)).tolist(), strict=True))
+        got.update(zip(cells, call_formula(compiled, args, len(cells)).tolist(), strict=True))
     return got, notes
 
 
 def _column(values: dict[Address, Any], rows: np.ndarray, offset: int, col: int) -> np.ndarray:
-    return np.array([[_as_float(values.get((int(r) + offset, col), 0.0))] for r in rows])
+    return np.array([[as_float(values.get((int(r) + offset, col), 0.0))] for r in rows])
 
 
 def _evaluate_range_formula(text: str, values: dict[Address, Any]) -> tuple[float, str]:
@@ -115,14 +116,14 @@ def _evaluate_range_formula(text: str, values: dict[Address, Any]) -> tuple[floa
         if m is None:
             cell = re.sub(r"\$", "", name.rpartition("!")[2])
             col, row = re.fullmatch(r"([A-Za-z]{1,3})(\d+)", cell).groups()  # type: ignore[union-attr]
-            args.append(_as_float(values.get((int(row), column_index_from_string(col.upper())), 0.0)))
+            args.append(as_float(values.get((int(row), column_index_from_string(col.upper())), 0.0)))
             continue
         c1, r1, c2, r2 = (column_index_from_string(m[1].upper()), int(m[2]),
                           column_index_from_string(m[3].upper()), int(m[4]))
         args.append(np.array([[values.get((r, c)) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)],
                              dtype=object))
     try:
-        return _as_float(np.asarray(function(*args), dtype=object).reshape(-1)[0]), ""
+        return as_float(np.asarray(function(*args), dtype=object).reshape(-1)[0]), ""
     except Exception:  # any failure inside formulas is an error value in that cell
         return math.nan, ""
 
@@ -145,7 +146,7 @@ def compare(book: Workbook, expected: list[Expected], got: dict[Address, float],
                        or e.name.startswith(f"{kind}[{i + 1}]@")]
             want = np.array([e.value for e in members])
             have = np.array([got.get(e.cell, math.nan) for e in members])
-            bad, abs_err, rel_err = _disagree(want, have, report.rtol)
+            bad, abs_err, rel_err = disagree(want, have, report.rtol)
             bad |= np.array([e.cell in notes for e in members], dtype=bool)
             stats.cells += len(members)
             stats.max_abs = max(stats.max_abs, float(abs_err.max(initial=0.0)))

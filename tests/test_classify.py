@@ -13,11 +13,12 @@ import openpyxl
 import pytest
 
 from sheetnet import graph, ids, layout
-from sheetnet.check import _compile, _recompute, run_check
+from sheetnet.check import run_check
 from sheetnet.formula import Cell, Num, evaluate
 from sheetnet.layout import FIRST_DATA_ROW, NetworkLayout
 from sheetnet.ops import activation, binary_cross_entropy, cross_entropy, softmax
 from sheetnet.readback import read_workbook
+from sheetnet.recompute import compile_formula, recompute_training
 from sheetnet.reference import train
 from sheetnet.spec import Spec, load_template, parse_spec
 from tests.conftest import build, needs_libreoffice
@@ -114,7 +115,7 @@ def test_huge_z_gives_a_finite_loss(tmp_path: Path, kind: str) -> None:
     report = run_check(path)
     assert report.ok, report.summary()
     book = read_workbook(path)
-    got, _, _ = _recompute(book, frame[ids.all_ids(spec)].to_numpy(dtype=float))
+    got, _, _ = recompute_training(book, frame[ids.all_ids(spec)].to_numpy(dtype=float))
     assert np.isfinite(got[:, column(spec, "loss")]).all()
     assert got[0, column(spec, "loss")] == HUGE_LOSS[kind]
 
@@ -140,7 +141,7 @@ def _recomputed(path: Path) -> tuple[Spec, np.ndarray]:
     """The Training sheet as the formulas engine computes it from the workbook's own inputs."""
     book = read_workbook(path)
     reference = train(book.spec)[ids.all_ids(book.spec)].to_numpy(dtype=float)
-    got, _, _ = _recompute(book, reference)
+    got, _, _ = recompute_training(book, reference)
     return book.spec, got
 
 
@@ -312,8 +313,8 @@ def test_check_evaluates_max_formulas_for_all_rows_at_once(tmp_path: Path) -> No
     for qid in ("a2[1]@1", "loss@1", "accuracy"):
         text = book.contents[1, column(spec, qid)]
         assert "MAX(" in text
-        assert _compile(text, FIRST_DATA_ROW + 1, own, network).elementwise, qid
-    compiled = _compile("=MAX(A5,B5,-C5)", 5, own, network)
+        assert compile_formula(text, FIRST_DATA_ROW + 1, own, network).elementwise, qid
+    compiled = compile_formula("=MAX(A5,B5,-C5)", 5, own, network)
     assert compiled.elementwise
     rows = [np.array([[1.0], [5.0], [-2.0]]), np.array([[3.0], [2.0], [-7.0]]),
             np.array([[0.0], [9.0], [-3.0]])]
