@@ -1,5 +1,10 @@
 """The Charts sheet: the loss (linear and log scale) and each output against its target.
 
+In sgd/minibatch mode each row's loss and accuracy are those of its batch and jump from row to
+row, so a second series shows their mean over each epoch (every sample seen once), from a
+table of AVERAGEIF formulas over the Training sheet's epoch column, drawn at the epoch's last
+iteration.
+
 Every series reads a Training column (or a small table of formulas on this sheet), so the
 charts redraw whenever an input on the Network sheet changes. The targets are drawn as flat
 lines from a two-row table: t = 0 and t = N, each target a formula reading its Network cell.
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xlsxwriter.chart import Chart
@@ -46,8 +52,9 @@ def write_charts_sheet(ctx: Context, ws: Worksheet) -> None:
     n_accuracy = 1 if ids.ACCURACY in ctx.training.col_of else 0
     table_row = FIRST_CHART_ROW + GRID_ROWS * math.ceil((2 + n_accuracy + n_samples) / 2) + 1
     target_ranges = _write_target_table(ctx, ws, table_row) if n_samples else {}
-    charts = [loss_chart(ctx, log_y=False), loss_chart(ctx, log_y=True)]
-    charts += [accuracy_chart(ctx)] if n_accuracy else []
+    epochs = _write_epoch_table(ctx, ws, table_row) if ctx.spec.mode != "batch" else None
+    charts = [loss_chart(ctx, log_y=False, epochs=epochs), loss_chart(ctx, log_y=True, epochs=epochs)]
+    charts += [accuracy_chart(ctx, epochs=epochs)] if n_accuracy else []
     charts += [output_chart(ctx, k, target_ranges) for k in range(n_samples)]
     for n, chart in enumerate(charts):
         row, col = FIRST_CHART_ROW + GRID_ROWS * (n // 2), GRID_COLS * (n % 2)
@@ -90,7 +97,7 @@ def new_chart(ctx: Context, title: str, y_name: str, *, log_y: bool = False) -> 
     return chart
 
 
-def loss_chart(ctx: Context, *, log_y: bool) -> Chart:
+def loss_chart(ctx: Context, *, log_y: bool, epochs: EpochTable | None = None) -> Chart:
     words = ctx.words
     title = words["charts.loss_log_title" if log_y else "charts.loss_title"]
     chart = new_chart(ctx, title, words["charts.loss_axis"], log_y=log_y)
@@ -102,10 +109,12 @@ def loss_chart(ctx: Context, *, log_y: bool) -> Chart:
         "values_data": cache(ctx.reference["loss"].to_numpy()),
         "line": {"color": LOSS_COLOUR, "width": 1.75},
     })
+    if epochs is not None:
+        _add_epoch_series(ctx, chart, epochs, "loss", LOSS_COLOUR)
     return chart
 
 
-def accuracy_chart(ctx: Context) -> Chart:
+def accuracy_chart(ctx: Context, epochs: EpochTable | None = None) -> Chart:
     """The share of samples predicted right (classification losses), on a 0 to 1 axis."""
     words = ctx.words
     chart = new_chart(ctx, words["charts.accuracy_title"], words["charts.accuracy_axis"])
@@ -120,6 +129,8 @@ def accuracy_chart(ctx: Context) -> Chart:
         "values_data": cache(ctx.reference[ids.ACCURACY].to_numpy()),
         "line": {"color": ACCURACY_COLOUR, "width": 1.75},
     })
+    if epochs is not None:
+        _add_epoch_series(ctx, chart, epochs, ids.ACCURACY, ACCURACY_COLOUR)
     return chart
 
 
@@ -177,6 +188,73 @@ def _write_target_table(ctx: Context, ws: Worksheet, row: int) -> dict[str, tupl
         graph.target_key(j, k).key: (x_range, prefix + _column_cells(row + 3, 1 + c))
         for c, (j, k) in enumerate(keys, start=1)
     }
+
+
+@dataclass(frozen=True)
+class EpochTable:
+    """The per-epoch means on this sheet: chart ranges of the x column and of each quantity."""
+
+    x_range: str
+    ranges: dict[str, str]  # "loss" / "accuracy" → its column of means
+    iterations: list[int]  # the x values: each epoch's last iteration
+    means: dict[str, list[float]]  # NumPy's means, stored as the cells' and the series' values
+
+
+def _write_epoch_table(ctx: Context, ws: Worksheet, row: int) -> EpochTable | None:
+    """Per epoch e: its last iteration and =AVERAGEIF(epoch column, e, loss column) (accuracy too).
+
+    AVERAGEIF reads the live Training values, so the means follow every edit; the rows of an
+    epoch are those whose epoch cell holds e (schedule.epochs). None when no epoch is complete.
+    """
+    fmt, training, words = ctx.fmt, ctx.training, ctx.words
+    qids = ["loss"] + ([ids.ACCURACY] if ids.ACCURACY in training.col_of else [])
+    # Complete epochs only: the final row (the loss of the next batch, no update) opens an epoch
+    # of its own that a mean of one batch would misrepresent.
+    per_epoch = ctx.spec.n_samples // ctx.spec.slots
+    frame = ctx.reference
+    grouped = frame.groupby("epoch")
+    complete = grouped.size() == per_epoch
+    epochs = [int(e) for e in complete.index[complete]]
+    last_t = [int(t) for t in grouped["iter"].max()[complete]]
+    means = {q: [float(v) for v in grouped[q].mean()[complete]] for q in qids}
+    if not epochs:  # a run shorter than one epoch
+        return None
+    ws.write(row, 0, words["charts.epoch_table"], fmt.heading)
+    headers = [words["label.epoch"], words["charts.epoch_last_t"]]
+    headers += [words["charts.epoch_mean"].format(q=words["label.loss" if q == "loss" else "label.accuracy"])
+                for q in qids]
+    for c, text in enumerate(headers):
+        ws.write_string(row + 1, c, text, fmt.header)
+    training_prefix = layout.sheet_prefix(words["sheet.training"])
+    epoch_range = training_prefix + training.column_range("epoch")
+    for n, (e, t) in enumerate(zip(epochs, last_t, strict=True)):
+        r = row + 2 + n
+        ws.write_number(r, 0, e, fmt.data["iter"])
+        ws.write_number(r, 1, t, fmt.data["iter"])
+        for c, q in enumerate(qids, start=2):
+            source = training_prefix + training.column_range(q)
+            epoch_cell = layout.address(r + 1, 1)  # this row's epoch, column A
+            value = means[q][n]
+            ws.write_formula(r, c, f"=AVERAGEIF({epoch_range},{epoch_cell},{source})",
+                             fmt.data_format(q, "loss"), value if math.isfinite(value) else "#NUM!")
+    prefix = "=" + layout.sheet_prefix(words["sheet.charts"])
+    first, last = row + 3, row + 2 + len(epochs)  # 1-based sheet rows of the data
+
+    def cells(col: int) -> str:
+        return (prefix + layout.address(first, col, absolute=True) + ":"
+                + layout.address(last, col, absolute=True))
+
+    return EpochTable(cells(2), {q: cells(3 + c) for c, q in enumerate(qids)}, last_t, means)
+
+
+def _add_epoch_series(ctx: Context, chart: Chart, epochs: EpochTable, qid: str, colour: str) -> None:
+    chart.add_series({
+        "name": ctx.words["charts.epoch_series"],
+        "categories": epochs.x_range, "values": epochs.ranges[qid],
+        "categories_data": cache(epochs.iterations), "values_data": cache(epochs.means[qid]),
+        "line": {"color": "#000000", "width": 2.25},
+        "marker": {"type": "circle", "size": 4, "fill": {"color": colour}, "border": {"color": "#000000"}},
+    })
 
 
 def _column_cells(first_row: int, col: int) -> str:

@@ -203,6 +203,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "charts.output_series": "output {a}",
         "charts.target_series": "target {t}",
         "charts.targets_table": "Targets as drawn in the output charts (formulas reading the Network sheet)",
+        "charts.epoch_table": "Mean over each epoch (every sample once) of the rows' batch values, as drawn "
+        "in the charts: AVERAGEIF over the Training sheet's epoch column",
+        "charts.epoch_last_t": "last iteration t",
+        "charts.epoch_mean": "mean {q}",
+        "charts.epoch_series": "mean over each epoch",
         "charts.more_samples": "Output charts are drawn for the first {n} of the {total} samples.",
         "sheet.summary": "Summary",
         "summary.title": "Summary: selected iterations",
@@ -403,6 +408,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "charts.output_series": "输出 {a}",
         "charts.target_series": "目标 {t}",
         "charts.targets_table": "输出图中的目标线（公式取自网络表）",
+        "charts.epoch_table": "每轮（每个样本各一次）各行批次数值的平均，即图中所画："
+        "对训练表轮次一列使用 AVERAGEIF",
+        "charts.epoch_last_t": "该轮最后一次迭代 t",
+        "charts.epoch_mean": "平均{q}",
+        "charts.epoch_series": "每轮平均",
         "charts.more_samples": "共 {total} 个样本，只绘制前 {n} 个样本的输出图。",
         "sheet.summary": "摘要",
         "summary.title": "摘要：选取的迭代",

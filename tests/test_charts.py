@@ -11,8 +11,10 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from sheetnet import charts, layout
+from sheetnet.libreoffice import recalculate
+from sheetnet.reference import train
 from sheetnet.spec import load_template
-from tests.conftest import build
+from tests.conftest import build, needs_libreoffice
 
 
 def id_columns(ws: Any, id_row: int = layout.ID_ROW) -> dict[str, str]:
@@ -106,3 +108,45 @@ def test_many_samples_get_a_limited_number_of_output_charts(tmp_path: Path) -> N
     _, ws = load(build(tmp_path, spec), "Charts")
     assert len(ws._charts) == 2 + charts.MAX_SAMPLE_CHARTS
     assert str(n) in ws["A3"].value
+
+
+# --- sgd/minibatch: the mean over each epoch ---------------------------------------------------
+
+
+def _epoch_table(ws: Any) -> list[list[Any]]:
+    """The rows of the Charts sheet's epoch table (below its heading and header row)."""
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    start = next(n for n, r in enumerate(rows)
+                 if isinstance(r[0], str) and r[0].startswith("Mean over each epoch"))
+    return [r[:4] for r in rows[start + 2:] if isinstance(r[0], int | float)]
+
+
+def test_minibatch_charts_draw_each_epochs_mean_from_averageif_formulas(tmp_path: Path) -> None:
+    spec = load_template("iris").replace(iterations=45)  # 3 epochs of 15 updates, and the final row
+    path = build(tmp_path, spec)
+    book, ws = load(path, "Charts")
+    table = _epoch_table(ws)
+    cols = id_columns(book["Training"])
+    assert [r[:2] for r in table] == [[1, 14], [2, 29], [3, 44]]  # the final row's epoch 4 is left out
+    first = next(r.row for r in ws["A"] if r.value == 1 and ws.cell(r.row, 2).value == 14)
+    assert table[0][2] == (f"=AVERAGEIF(Training!${cols['epoch']}$4:${cols['epoch']}$49,A{first},"
+                           f"Training!${cols['loss']}$4:${cols['loss']}$49)")
+    assert table[0][3].endswith(f",Training!${cols['accuracy']}$4:${cols['accuracy']}$49)")
+    loss_chart, _, accuracy_chart = ws._charts[:3]
+    assert len(loss_chart.series) == len(accuracy_chart.series) == 2
+    x_ref, y_ref = series_refs(loss_chart)[1]
+    assert x_ref.startswith("Charts!$B$") and y_ref.startswith("Charts!$C$")
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_libreoffice_computes_the_epoch_means_numpy_computes(tmp_path: Path) -> None:
+    spec = load_template("iris").replace(iterations=45)
+    path = build(tmp_path, spec)
+    recalculated = recalculate(path, tmp_path / "recalculated.xlsx")
+    values = _epoch_table(openpyxl.load_workbook(recalculated, data_only=True)["Charts"])
+    frame = train(spec)
+    expected = frame[frame["epoch"] <= 3].groupby("epoch")[["loss", "accuracy"]].mean().to_numpy()
+    assert [r[0] for r in values] == [1, 2, 3]
+    assert [v for r in values for v in r[2:4]] == pytest.approx(expected.ravel().tolist(), rel=1e-12)
+    assert expected[0, 0] > expected[2, 0]  # the mean loss falls epoch by epoch
