@@ -144,7 +144,7 @@ def build(
         _check_pdf_target(pdf)  # before the workbook, so a missing LibreOffice writes nothing
     with _divergence_warnings():
         build_workbook(spec, output, options=options)
-    typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.title})")
+    typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.in_language(lang).title})")
     if pdf is not None:
         _write_pdf(output, pdf)
 
