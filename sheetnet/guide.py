@@ -159,12 +159,14 @@ def _write_things_to_try(ctx: Context, sheet: _GuideSheet) -> None:
     spec, fmt, words = ctx.spec, sheet.fmt, ctx.words
     nt = Notation(spec, words)
     first_a = ids.neuron("a", 0, 0, 0, spec)
+    # Only the seed templates come with a tutorial's printed numbers to compare against.
+    by_hand = "guide.try.seed" if spec.name.startswith("seed-") else "guide.try.hand"
     texts = [
         words["guide.try.lr"].format(lr=f"{spec.learning_rate:g}"),
         words["guide.try.weight"].format(w=nt.w(0, 0, 0), value=f"{spec.weights[0][0][0]:g}"),
-        words["guide.try.seed"].format(a=labels.neuron_label(spec, 0, 0),
-                                       value=_number(ctx.reference.loc[0, first_a]),
-                                       loss=_number(ctx.reference.loc[0, "loss"])),
+        words[by_hand].format(a=labels.neuron_label(spec, 0, 0),
+                              value=_number(ctx.reference.loc[0, first_a]),
+                              loss=_number(ctx.reference.loc[0, "loss"])),
     ]
     sheet.gap()
     sheet.line(words["guide.try_heading"], fmt.heading)

@@ -68,6 +68,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "find the largest η that still converges.",
         "guide.try.weight": "Change an initial weight, for example {w} = {value} on the Network sheet, and "
         "watch every row recompute: the first row's z, a and δ change at once, and so does the final loss.",
+        "guide.try.hand": "Work row t = 0 by hand, as the Working sheet does, before any update: here "
+        "{a} = {value} and L = {loss}. Where your number differs, the note on that column's header "
+        "gives the equation to redo.",
         "guide.try.seed": "Compare row t = 0 with the numbers the tutorial prints by hand before any "
         "update: here {a} = {value} and L = {loss}. Where a number differs, the note on that column's "
         "header gives the equation to redo by hand.",
@@ -283,6 +286,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "不降反升：训练发散了。再找出仍能收敛的最大 η。",
         "guide.try.weight": "修改一个初始权重，例如网络表中的 {w} = {value}，观察每一行重新计算：第一行的 "
         "z、a、δ 立刻改变，最终的损失也随之改变。",
+        "guide.try.hand": "在任何更新之前，像演算表那样手算第 t = 0 行：这里 {a} = {value}，L = {loss}。"
+        "若你的数字不同，该列表头的批注给出了可以重算的公式。",
         "guide.try.seed": "把第 t = 0 行与教程在更新之前手算打印的数字对比：这里 {a} = {value}，L = {loss}。"
         "若有数字不同，该列表头的批注给出了可以手算复核的公式。",
         "note.iter": "迭代 t：本行之前已完成的更新次数。第 t 行使用 t 次更新后的参数，它的梯度给出第 t + 1 "

@@ -114,3 +114,12 @@ def test_big_layers_collapse(tmp_path: Path) -> None:
     assert "a = max(0, z)" in texts and "a = tanh(z)" in texts
     assert STRINGS["en"]["guide.samples"].format(n=2, how="sum") in texts
     _assert_chinese(build(tmp_path, spec, name="zh.xlsx", lang="zh"), spec)
+
+
+@pytest.mark.parametrize(("name", "key"), [("seed-004-2-2-2", "guide.try.seed"), ("xor", "guide.try.hand")])
+def test_only_seed_templates_compare_with_a_tutorial(tmp_path: Path, name: str, key: str) -> None:
+    _, texts = guide_texts(build(tmp_path, load_template(name).replace(iterations=3)))
+    joined = "\n".join(texts)
+    for other in ("guide.try.seed", "guide.try.hand"):
+        opening = STRINGS["en"][other].split("{")[0]
+        assert (opening in joined) == (other == key), other
