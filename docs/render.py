@@ -1,7 +1,8 @@
 """Regenerate the README's pictures: build a workbook, let LibreOffice print it, cut out pages.
 
 Run from the top of the repository: `python docs/render.py` (needs LibreOffice and poppler's
-pdftoppm/pdftotext). Writes docs/img/{en,zh}-{guide,training,working,charts}.png.
+pdftoppm/pdftotext). Writes docs/img/{en,zh}-{guide,training,working,charts}.png from the
+default template and docs/img/iris-{network,charts}.png from the iris template (minibatches).
 """
 
 from __future__ import annotations
@@ -51,11 +52,25 @@ def render(lang: str, work: Path) -> None:
         print(f"{target}.png  (page {page})")
 
 
+def render_iris(work: Path) -> None:
+    """The standardised CSV data on the Network sheet and the per-epoch means on the Charts sheet."""
+    xlsx = build_workbook(load_template("iris"), work / "iris.xlsx")
+    pdf = to_pdf(xlsx, work / "iris.pdf")
+    pages = page_texts(pdf)
+    for sheet in ("network", "charts"):
+        page = first_page_of(STRINGS["en"][f"sheet.{sheet}"], pages)
+        target = OUT / f"iris-{sheet}"
+        subprocess.run(["pdftoppm", "-png", "-r", str(DPI), "-f", str(page), "-l", str(page),
+                        "-singlefile", str(pdf), str(target)], check=True)
+        print(f"{target}.png  (page {page})")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for lang in ("en", "zh"):
             render(lang, Path(tmp))
+        render_iris(Path(tmp))
 
 
 if __name__ == "__main__":
