@@ -21,7 +21,7 @@ from sheetnet import graph, layout, standardize
 from sheetnet.check import GroupResult, Report, WrongCell, disagree
 from sheetnet.layout import NetworkLayout
 from sheetnet.readback import Workbook
-from sheetnet.recompute import as_float, call_formula, compile_formula, formula_shape
+from sheetnet.recompute import as_float, call_formula, compile_formula, formula_shape, input_cell
 
 GROUP = "data"
 Address = tuple[int, int]
@@ -113,10 +113,9 @@ def _evaluate_range_formula(text: str, values: dict[Address, Any]) -> tuple[floa
     args = []
     for name in function.inputs:
         m = _RANGE.fullmatch(name.rpartition("!")[2])
-        if m is None:
-            cell = re.sub(r"\$", "", name.rpartition("!")[2])
-            col, row = re.fullmatch(r"([A-Za-z]{1,3})(\d+)", cell).groups()  # type: ignore[union-attr]
-            args.append(as_float(values.get((int(row), column_index_from_string(col.upper())), 0.0)))
+        if m is None:  # one cell
+            _, col, row = input_cell(name)
+            args.append(as_float(values.get((row, column_index_from_string(col)), 0.0)))
             continue
         c1, r1, c2, r2 = (column_index_from_string(m[1].upper()), int(m[2]),
                           column_index_from_string(m[3].upper()), int(m[4]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -248,16 +249,18 @@ def check_fits(spec: Spec, n_columns: int, *, first_data_row: int = FIRST_DATA_R
     if n_columns > MAX_COLS:
         raise SheetnetError(
             f"this network needs {n_columns:,} Training columns, more than a spreadsheet holds "
-            f"({MAX_COLS:,}); {_narrower(spec, n_columns)}"
+            f"({MAX_COLS:,}); {_narrower(spec)}"
         )
 
 
-def _narrower(spec: Spec, n_columns: int) -> str:
+def _narrower(spec: Spec) -> str:
     """How to fit: the largest batch size (a divisor of the samples) whose row fits, if any."""
-    per_slot = 1 + 3 * sum(spec.sizes[1:])  # the sample number, then z, a and δ of every neuron
-    # Columns that do not depend on the batch size; batch mode has no epoch or sample column.
-    fixed = n_columns - spec.slots * per_slot + (spec.mode == "batch") * (1 + spec.slots)
-    fitting = [b for b in divisors(spec.n_samples) if fixed + b * per_slot <= MAX_COLS]
+
+    def columns(b: int) -> int:  # the Training columns of this spec with batches of b samples
+        return len(ids.all_ids(dataclasses.replace(spec, mode="sgd" if b == 1 else "minibatch",
+                                                   batch_size=b)))
+
+    fitting = [b for b in divisors(spec.n_samples) if columns(b) <= MAX_COLS]
     if not fitting:
         return "use fewer neurons"
     best = max(fitting)

@@ -23,7 +23,7 @@ from sheetnet import graph, ids, layout
 from sheetnet.errors import SheetnetError
 from sheetnet.i18n import sheet_names
 from sheetnet.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
-from sheetnet.spec import Spec, parse_spec
+from sheetnet.spec import DEFAULT_LEAKY_SLOPE, Spec, parse_spec
 from sheetnet.untrusted import check_archive, check_claimed_cells, reading, why
 
 
@@ -264,7 +264,7 @@ def _table(
         "title": str(cells.get((layout.TITLE_ROW, 1), "")),
         "description": str(cells.get((layout.DESCRIPTION_ROW, 1), "")),
         "network": {k: settings[k] for k in ("sizes", "activations", "bias", "train_bias", "loss")}
-        | {"leaky_slope": get(graph.LEAKY.key, 0.01)},
+        | {"leaky_slope": get(graph.LEAKY.key, DEFAULT_LEAKY_SLOPE)},
         "training": {"learning_rate": get("lr", 1.0), "iterations": settings["iterations"],
                      "reduction": settings["reduction"],
                      **{k: settings[k] for k in ("mode", "batch_size", "shuffle", "seed")

@@ -176,7 +176,7 @@ def _refs(
     return found
 
 
-def _input_key(name: str) -> tuple[str, str, int]:
+def input_cell(name: str) -> tuple[str, str, int]:
     """`NETWORK!B4`, `'MY SHEET'!B4` or `B4` (as formulas names inputs) → (sheet, column, row)."""
     sheet, _, cell = name.rpartition("!")
     if sheet.startswith("'") and sheet.endswith("'"):
@@ -212,7 +212,7 @@ def compile_formula(text: str, row: int, own_sheet: str, network_sheet: str) -> 
         raise Unsupported(f"the formulas package cannot parse it ({type(exc).__name__})") from None
     inputs = []
     for name in function.inputs:
-        key = _input_key(name)
+        key = input_cell(name)
         if key not in refs:
             raise Unsupported(f"the check cannot tell which cell the input {name} is")
         inputs.append(refs[key])

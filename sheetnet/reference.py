@@ -195,10 +195,7 @@ def train(spec: Spec) -> pd.DataFrame:
         values[:, 0] = schedule.epochs(spec)
         values[:, 1:fixed] = order + 1  # sample numbers from 1
     for t in range(spec.iterations + 1):
-        if spec.mode == "batch":
-            s = step(spec, params, X, T)
-        else:
-            s = step(spec, params, X[:, order[t]], T[:, order[t]])
+        s = step(spec, params, X[:, order[t]], T[:, order[t]])
         state = _state_values(spec, params, s)
         values[t, fixed : fixed + state.size] = state
         if t < spec.iterations:
