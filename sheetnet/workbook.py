@@ -182,7 +182,7 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
         # The slope is live (every leaky_relu formula reads it) only where a layer uses it.
         editable = name == "learning_rate" or (name == "leaky_slope" and "leaky_relu" in spec.activations)
         ws.write(row - 1, col - 1, value, fmt.input if editable else fmt.fixed)
-        if editable:  # beside η, in this row: constant_memory writes rows in order
+        if name == "learning_rate":  # beside η, in this row: constant_memory writes rows in order
             ws.write(row - 1, col, words["network.lr_diverged"], fmt.note)
     lr_row, lr_col = net.setting_cells["learning_rate"]
     ws.data_validation(lr_row - 1, lr_col - 1, lr_row - 1, lr_col - 1, {

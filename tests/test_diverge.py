@@ -268,6 +268,14 @@ def test_network_sheet_says_what_a_red_row_means(tmp_path: Path, lang: str) -> N
     assert all(word in text for word in words), text
 
 
+def test_only_the_learning_rate_carries_the_red_row_note(tmp_path: Path) -> None:
+    spec = load_template("seed-004-2-2-2").replace(activations=("leaky_relu", "sigmoid"), iterations=3)
+    ws = openpyxl.load_workbook(build(tmp_path, spec)).worksheets[1]
+    notes = {row[0].value: row[2].value for row in ws.iter_rows(min_row=4, max_row=20, max_col=3)}
+    assert "turns red" in notes["Learning rate η"]
+    assert notes["Leaky ReLU slope α"] is None  # editable here, but not the rate
+
+
 def test_build_warns_with_the_first_diverged_iteration(tmp_path: Path) -> None:
     out = tmp_path / "lin.xlsx"
     result = runner.invoke(app, ["build", str(out), "-t", "seed-001-linear-system", "--lr", "5",
