@@ -58,7 +58,7 @@ def cases(quick: bool) -> list[Case]:
 
 
 def _load(source: str, iterations: int) -> Any:
-    from sheetnet.spec import load_spec, load_template
+    from sheetnet.model.spec import load_spec, load_template
 
     spec = load_spec(HERE / source) if source.endswith(".toml") else load_template(source)
     return spec.replace(iterations=iterations)
@@ -71,7 +71,7 @@ def _peak_kib() -> int:
 
 
 def child_build(source: str, iterations: str, out: str) -> dict[str, Any]:
-    from sheetnet.workbook import build_workbook
+    from sheetnet.sheets.writer import build_workbook
 
     spec = _load(source, int(iterations))
     imported = _peak_kib()
@@ -82,7 +82,7 @@ def child_build(source: str, iterations: str, out: str) -> dict[str, Any]:
 
 def child_check(path: str) -> dict[str, Any]:
     try:
-        from sheetnet.check import run_check
+        from sheetnet.verify.run import run_check
     except ImportError:  # a tree without the check engine: the bench still runs
         return {"available": False}
     start = time.perf_counter()
@@ -100,7 +100,7 @@ def child_openpyxl(source: str, iterations: str, cells: str) -> dict[str, Any]:
     """Write `cells` formula cells with openpyxl write_only: the Training sheet's formula texts."""
     from openpyxl import Workbook
 
-    from sheetnet.layout import NetworkLayout, TrainingLayout
+    from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
 
     spec = _load(source, int(iterations))
     training = TrainingLayout(spec, NetworkLayout(spec), "Network")
@@ -159,7 +159,7 @@ def count_formulas(path: Path) -> int:
 
 
 def libreoffice_seconds(path: Path, timeout: float) -> dict[str, Any]:
-    from sheetnet.libreoffice import LibreOfficeError, find_soffice, recalculate
+    from sheetnet.engines.libreoffice import LibreOfficeError, find_soffice, recalculate
 
     if find_soffice() is None:
         return {"error": "LibreOffice not installed"}
@@ -282,7 +282,7 @@ def environment() -> str:
     import openpyxl
     import xlsxwriter
 
-    from sheetnet.libreoffice import find_soffice
+    from sheetnet.engines.libreoffice import find_soffice
 
     soffice = find_soffice()
     office = "not installed"

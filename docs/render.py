@@ -11,10 +11,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sheetnet.i18n import STRINGS
-from sheetnet.libreoffice import to_pdf
-from sheetnet.spec import load_template
-from sheetnet.workbook import BuildOptions, build_workbook
+from sheetnet.engines.libreoffice import to_pdf
+from sheetnet.model.spec import load_template
+from sheetnet.sheets.context import BuildOptions
+from sheetnet.sheets.i18n import STRINGS
+from sheetnet.sheets.writer import build_workbook
 
 OUT = Path(__file__).parent / "img"
 SHEETS = ("guide", "training", "working", "charts")

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from sheetnet.errors import SheetnetError
-from sheetnet.spec import DEFAULT_TEMPLATE, Spec, load_spec, load_template, template_names
+from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec, load_spec, load_template, template_names
 
 app = typer.Typer(
     add_completion=False,
@@ -130,9 +130,10 @@ def build(
     seed: Annotated[int | None, typer.Option(help="Seed of the shuffle (default 0).")] = None,
 ) -> None:
     """Write the training workbook: one row per iteration, every number a live formula."""
-    from sheetnet.compare import parse_rates
-    from sheetnet.summary import check_every
-    from sheetnet.workbook import BuildOptions, build_workbook
+    from sheetnet.sheets.context import BuildOptions
+    from sheetnet.sheets.rates import parse_rates
+    from sheetnet.sheets.summary import check_every
+    from sheetnet.sheets.writer import build_workbook
 
     if output.suffix.lower() != ".xlsx":
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
@@ -152,7 +153,7 @@ def build(
 @contextmanager
 def _divergence_warnings() -> Iterator[None]:
     """Show a DivergedWarning as one line on stderr (exit code unchanged); others as usual."""
-    from sheetnet.reference import DivergedWarning
+    from sheetnet.model.reference import DivergedWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DivergedWarning)
@@ -165,14 +166,14 @@ def _divergence_warnings() -> Iterator[None]:
 
 
 def _check_pdf_target(pdf: Path) -> None:
-    from sheetnet.printing import check_pdf_path, ensure_libreoffice
+    from sheetnet.sheets.printing import check_pdf_path, ensure_libreoffice
 
     check_pdf_path(pdf)
     ensure_libreoffice()
 
 
 def _write_pdf(workbook: Path, pdf: Path) -> None:
-    from sheetnet.printing import export_pdf
+    from sheetnet.sheets.printing import export_pdf
 
     export_pdf(workbook, pdf)
     typer.echo(f"wrote {pdf}")
@@ -185,7 +186,7 @@ def pdf_command(
     output: Annotated[Path, typer.Argument(help="The PDF file to write.")],
 ) -> None:
     """Print every sheet of a workbook to a PDF through headless LibreOffice."""
-    from sheetnet.untrusted import check_archive
+    from sheetnet.verify.untrusted import check_archive
 
     if not workbook.is_file():
         raise SheetnetError(f"{workbook}: no such workbook")
@@ -202,7 +203,7 @@ def check(
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-9,
 ) -> None:
     """Recompute the workbook's formulas and compare every cell with the NumPy core."""
-    from sheetnet.check import run_check
+    from sheetnet.verify.run import run_check
 
     report = run_check(workbook, engine=engine, rtol=rtol)
     typer.echo(report.summary())
@@ -222,9 +223,9 @@ def train(
     """Train with the NumPy reference core only and print (or save) the trajectory."""
     import numpy as np
 
-    from sheetnet.reference import train as train_reference
-    from sheetnet.reference import warn_if_diverged
-    from sheetnet.tables import write_csv
+    from sheetnet.model.reference import train as train_reference
+    from sheetnet.model.reference import warn_if_diverged
+    from sheetnet.model.tables import write_csv
 
     spec = _choose_spec(template, config, iters, lr)
     with np.errstate(all="ignore"), _divergence_warnings():  # overflow is reported, as NaN

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from sheetnet.libreoffice import find_soffice
-from sheetnet.spec import Spec, load_template
-from sheetnet.workbook import BuildOptions, build_workbook
+from sheetnet.engines.libreoffice import find_soffice
+from sheetnet.model.spec import Spec, load_template
+from sheetnet.sheets.context import BuildOptions
+from sheetnet.sheets.writer import build_workbook
 
 IN_CI = os.environ.get("CI") == "true"
 

@@ -10,10 +10,10 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from sheetnet import charts, layout
-from sheetnet.libreoffice import recalculate
-from sheetnet.reference import train
-from sheetnet.spec import load_template
+from sheetnet.engines.libreoffice import recalculate
+from sheetnet.model.reference import train
+from sheetnet.model.spec import load_template
+from sheetnet.sheets import charts, layout
 from tests.conftest import build, needs_libreoffice
 
 
@@ -86,7 +86,7 @@ def test_charts_speak_chinese(tmp_path: Path) -> None:
 
 
 def test_charts_carry_cached_values_for_viewers_that_do_not_recalculate(tmp_path: Path) -> None:
-    from sheetnet.reference import train
+    from sheetnet.model.reference import train
 
     _, ws = load(build(tmp_path, "seed-004-2-2-2"), "Charts")
     cache = ws._charts[0].series[0].yVal.numRef.numCache

@@ -8,12 +8,13 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import ids, layout
-from sheetnet.check import run_check
 from sheetnet.cli import app
-from sheetnet.layout import FIRST_DATA_ROW, NetworkLayout
-from sheetnet.readback import read_workbook
-from sheetnet.spec import load_template, template_names
+from sheetnet.model import ids
+from sheetnet.model.spec import load_template, template_names
+from sheetnet.sheets import layout
+from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout
+from sheetnet.verify.readback import read_workbook
+from sheetnet.verify.run import run_check
 from tests.conftest import build, needs_libreoffice
 
 runner = CliRunner()

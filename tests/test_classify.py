@@ -12,15 +12,17 @@ import numpy as np
 import openpyxl
 import pytest
 
-from sheetnet import graph, ids, layout
-from sheetnet.check import run_check
-from sheetnet.formula import Cell, Num, evaluate
-from sheetnet.layout import FIRST_DATA_ROW, NetworkLayout
-from sheetnet.ops import activation, binary_cross_entropy, cross_entropy, softmax
-from sheetnet.readback import read_workbook
-from sheetnet.recompute import compile_formula, recompute_training
-from sheetnet.reference import train
-from sheetnet.spec import Spec, load_template, parse_spec
+from sheetnet.equations import graph
+from sheetnet.expr.formula import Cell, Num, evaluate
+from sheetnet.model import ids
+from sheetnet.model.ops import activation, binary_cross_entropy, cross_entropy, softmax
+from sheetnet.model.reference import train
+from sheetnet.model.spec import Spec, load_template, parse_spec
+from sheetnet.sheets import layout
+from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout
+from sheetnet.verify.readback import read_workbook
+from sheetnet.verify.recompute import compile_formula, recompute_training
+from sheetnet.verify.run import run_check
 from tests.conftest import build, needs_libreoffice
 
 
@@ -219,7 +221,7 @@ def test_seed_000_classification_learns() -> None:
 @needs_libreoffice
 @pytest.mark.libreoffice
 def test_xor_reaches_full_accuracy_in_libreoffice(tmp_path: Path) -> None:
-    from sheetnet.libreoffice import recalculate
+    from sheetnet.engines.libreoffice import recalculate
 
     spec = load_template("xor")
     path = build(tmp_path, spec)

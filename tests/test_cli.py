@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import ids
 from sheetnet.cli import app
-from sheetnet.layout import MAX_ROWS
-from sheetnet.reference import train
-from sheetnet.spec import load_spec, load_template, template_names
+from sheetnet.model import ids
+from sheetnet.model.reference import train
+from sheetnet.model.spec import load_spec, load_template, template_names
+from sheetnet.sheets.layout import MAX_ROWS
 from tests.test_spec import BAD_SPECS, Mutation, default_table, seeded_table, spoiled, to_toml
 
 # click ≥ 8.2 keeps stderr apart on its own (CliRunner has no mix_stderr any more):

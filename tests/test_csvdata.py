@@ -13,17 +13,19 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import datacheck, graph, layout
-from sheetnet.check import run_check
 from sheetnet.cli import app
+from sheetnet.engines.libreoffice import recalculate
+from sheetnet.equations import graph
 from sheetnet.errors import SheetnetError
-from sheetnet.layout import NetworkLayout
-from sheetnet.libreoffice import recalculate
-from sheetnet.readback import read_workbook
-from sheetnet.reference import train
-from sheetnet.spec import load_spec, parse_spec, templates_dir
-from sheetnet.standardize import standardized, statistics
-from sheetnet.workbook import build_workbook
+from sheetnet.model.reference import train
+from sheetnet.model.spec import load_spec, parse_spec, templates_dir
+from sheetnet.model.standardize import standardized, statistics
+from sheetnet.sheets import layout
+from sheetnet.sheets.layout import NetworkLayout
+from sheetnet.sheets.writer import build_workbook
+from sheetnet.verify import datacheck
+from sheetnet.verify.readback import read_workbook
+from sheetnet.verify.run import run_check
 from tests.conftest import needs_libreoffice
 from tests.test_spec import to_toml
 from tests.test_working import _expected, _lines

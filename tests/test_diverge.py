@@ -15,17 +15,18 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import ids, layout
-from sheetnet.check import run_check
 from sheetnet.cli import app
-from sheetnet.layout import FIRST_DATA_ROW
-from sheetnet.libreoffice import recalculate
-from sheetnet.reference import DivergedWarning, diverged_at, train
-from sheetnet.spec import Spec, load_template, parse_spec
+from sheetnet.engines.libreoffice import recalculate
+from sheetnet.model import ids
+from sheetnet.model.reference import DivergedWarning, diverged_at, train
+from sheetnet.model.spec import Spec, load_template, parse_spec
+from sheetnet.sheets import layout
+from sheetnet.sheets.layout import FIRST_DATA_ROW
+from sheetnet.verify.run import run_check
 from tests.conftest import build, needs_libreoffice
 
 runner = CliRunner()
-pytestmark = pytest.mark.filterwarnings("ignore::sheetnet.reference.DivergedWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::sheetnet.model.reference.DivergedWarning")
 
 
 def random_spec(sizes: list[int], hidden: str, lr: float, iterations: int = 60) -> Spec:
@@ -331,7 +332,7 @@ def test_libreoffice_check_agrees_on_a_diverging_workbook(
 
 
 def test_each_learning_rate_block_is_marked_too(tmp_path: Path) -> None:
-    from sheetnet import compare
+    from sheetnet.sheets import rates as compare
 
     spec = load_template("seed-001-linear-system").replace(iterations=60)
     ws = openpyxl.load_workbook(build(tmp_path, spec, compare_lr=(0.01, 5.0)))["Learning rates"]

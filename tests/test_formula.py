@@ -16,7 +16,8 @@ import xlsxwriter
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sheetnet.formula import (
+from sheetnet.engines.libreoffice import recalculate
+from sheetnet.expr.formula import (
     Bin,
     Call,
     Cell,
@@ -33,8 +34,7 @@ from sheetnet.formula import (
     sub,
     to_excel,
 )
-from sheetnet.libreoffice import recalculate
-from sheetnet.ops import ACTIVATIONS
+from sheetnet.model.ops import ACTIVATIONS
 from tests.conftest import needs_libreoffice
 
 # Three cells that print as A1, B1, C1 and hold these values.

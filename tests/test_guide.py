@@ -8,10 +8,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetnet import styles
-from sheetnet.guide import MAX_SHOWN
-from sheetnet.i18n import STRINGS
-from sheetnet.spec import Spec, load_template, parse_spec, template_names
+from sheetnet.model.spec import Spec, load_template, parse_spec, template_names
+from sheetnet.sheets import styles
+from sheetnet.sheets.guide import MAX_SHOWN
+from sheetnet.sheets.i18n import STRINGS
 from tests.conftest import build
 
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")

@@ -13,9 +13,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetnet import graph, workbook
-from sheetnet.check import run_check
-from sheetnet.spec import Spec, load_template
+from sheetnet.equations import graph
+from sheetnet.model.spec import Spec, load_template
+from sheetnet.sheets import writer as workbook
+from sheetnet.verify.run import run_check
 from tests.conftest import build
 
 HOSTILE = ["=1+1", "+SUM(A1)", "-2", "@x", "=HYPERLINK(\"http://x\",\"click\")", "http://x", "{=A1:A2}"]

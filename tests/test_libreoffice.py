@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from sheetnet import libreoffice
-from sheetnet.libreoffice import LibreOfficeError, find_soffice, recalculate, to_pdf
+from sheetnet.engines import libreoffice
+from sheetnet.engines.libreoffice import LibreOfficeError, find_soffice, recalculate, to_pdf
 from tests.conftest import IN_CI, needs_libreoffice
 
 pytestmark = [pytest.mark.libreoffice, needs_libreoffice]

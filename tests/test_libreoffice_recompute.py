@@ -10,10 +10,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetnet.check import run_check
-from sheetnet.libreoffice import recalculate
-from sheetnet.reference import train
-from sheetnet.spec import load_template
+from sheetnet.engines.libreoffice import recalculate
+from sheetnet.model.reference import train
+from sheetnet.model.spec import load_template
+from sheetnet.verify.run import run_check
 from tests.conftest import TEMPLATES, build, needs_libreoffice
 
 pytestmark = [pytest.mark.libreoffice, needs_libreoffice]

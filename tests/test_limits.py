@@ -16,13 +16,16 @@ import pytest
 import xlsxwriter
 from typer.testing import CliRunner
 
-from sheetnet import graph, layout, limits, ops, working
 from sheetnet.cli import app
+from sheetnet.equations import graph
 from sheetnet.errors import SheetnetError
-from sheetnet.formula import Call, Num, call
-from sheetnet.layout import FIRST_DATA_ROW, NetworkLayout, TrainingLayout
-from sheetnet.spec import Spec, load_template, to_table
-from sheetnet.workbook import FormulaWorksheet, build_workbook
+from sheetnet.expr.formula import Call, Num, call
+from sheetnet.model import ops
+from sheetnet.model.spec import Spec, load_template, to_table
+from sheetnet.sheets import layout, limits, working
+from sheetnet.sheets.context import FormulaWorksheet
+from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout, TrainingLayout
+from sheetnet.sheets.writer import build_workbook
 from tests.conftest import build
 from tests.test_spec import to_toml
 

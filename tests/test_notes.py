@@ -8,10 +8,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetnet import ids, layout
-from sheetnet.i18n import STRINGS
-from sheetnet.notes import MAX_TERMS, collapse, column_notes, comment_options
-from sheetnet.spec import load_template, parse_spec, template_names
+from sheetnet.equations.notes import MAX_TERMS, collapse, column_notes, comment_options
+from sheetnet.model import ids
+from sheetnet.model.spec import load_template, parse_spec, template_names
+from sheetnet.sheets import layout
+from sheetnet.sheets.i18n import STRINGS
 from tests.conftest import build
 
 SEED_004 = {  # column id → the equation its note must hold (seed 004's notation)

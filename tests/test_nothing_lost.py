@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import xlsxwriter.workbook
 
-from sheetnet import summary
 from sheetnet.cli import INTERRUPTED
 from sheetnet.errors import SheetnetError
-from sheetnet.spec import load_template
-from sheetnet.workbook import build_workbook
+from sheetnet.model.spec import load_template
+from sheetnet.sheets import summary
+from sheetnet.sheets.writer import build_workbook
 from tests.conftest import build, needs_libreoffice
 
 OLD = b"the previous output: must survive"

@@ -12,13 +12,14 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import layout, printing
 from sheetnet.cli import app
+from sheetnet.engines.libreoffice import LibreOfficeError
 from sheetnet.errors import SheetnetError
-from sheetnet.i18n import STRINGS
-from sheetnet.libreoffice import LibreOfficeError
-from sheetnet.spec import load_template
-from sheetnet.workbook import BuildOptions, build_workbook
+from sheetnet.model.spec import load_template
+from sheetnet.sheets import layout, printing
+from sheetnet.sheets.context import BuildOptions
+from sheetnet.sheets.i18n import STRINGS
+from sheetnet.sheets.writer import build_workbook
 from tests.conftest import IN_CI, build, needs_libreoffice
 
 runner = CliRunner()

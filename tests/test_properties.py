@@ -24,17 +24,17 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sheetnet import ids
-from sheetnet.check import run_check
 from sheetnet.errors import SheetnetError
-from sheetnet.reference import train
-from sheetnet.schedule import batches
-from sheetnet.spec import ACTIVATIONS, BIAS_MODES, LOSSES, MODES, REDUCTIONS, Spec, parse_spec
-from sheetnet.workbook import build_workbook
+from sheetnet.model import ids
+from sheetnet.model.reference import train
+from sheetnet.model.schedule import batches
+from sheetnet.model.spec import ACTIVATIONS, BIAS_MODES, LOSSES, MODES, REDUCTIONS, Spec, parse_spec
+from sheetnet.sheets.writer import build_workbook
+from sheetnet.verify.run import run_check
 from tests.conftest import needs_libreoffice
 
 # Some drawn rates make training overflow: that is a case to test, not a warning to show.
-pytestmark = pytest.mark.filterwarnings("ignore::sheetnet.reference.DivergedWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::sheetnet.model.reference.DivergedWarning")
 
 EXAMPLES = int(os.environ.get("SHEETNET_PROPERTY_EXAMPLES", "30"))
 LIBREOFFICE_EXAMPLES = max(2, EXAMPLES // 10)

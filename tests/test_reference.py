@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sheetnet import ids
-from sheetnet.ops import ACTIVATIONS as OPS_ACTIVATIONS
-from sheetnet.reference import train
-from sheetnet.schedule import batches
-from sheetnet.spec import ACTIVATIONS, BIAS_MODES, LOSSES, REDUCTIONS, Spec, load_template, parse_spec
+from sheetnet.model import ids
+from sheetnet.model.ops import ACTIVATIONS as OPS_ACTIVATIONS
+from sheetnet.model.reference import train
+from sheetnet.model.schedule import batches
+from sheetnet.model.spec import ACTIVATIONS, BIAS_MODES, LOSSES, REDUCTIONS, Spec, load_template, parse_spec
 from tests import test_properties as properties
 from tests.conftest import TEMPLATES
 

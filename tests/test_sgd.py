@@ -14,16 +14,18 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import graph, ids, labels, schedule, summary
-from sheetnet.check import run_check
 from sheetnet.cli import app
+from sheetnet.engines.libreoffice import recalculate
+from sheetnet.equations import graph, labels
 from sheetnet.errors import SheetnetError
-from sheetnet.formula import Bin, Cell, Const, evaluate
-from sheetnet.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout, TrainingLayout
-from sheetnet.libreoffice import recalculate
-from sheetnet.readback import read_workbook
-from sheetnet.reference import train
-from sheetnet.spec import Spec, load_template, parse_spec, to_table
+from sheetnet.expr.formula import Bin, Cell, Const, evaluate
+from sheetnet.model import ids, schedule
+from sheetnet.model.reference import train
+from sheetnet.model.spec import Spec, load_template, parse_spec, to_table
+from sheetnet.sheets import summary
+from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout, TrainingLayout
+from sheetnet.verify.readback import read_workbook
+from sheetnet.verify.run import run_check
 from tests.conftest import build, needs_libreoffice
 
 runner = CliRunner()

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sheetnet.errors import SheetnetError
-from sheetnet.spec import (
+from sheetnet.model.spec import (
     Spec,
     load_spec,
     load_template,

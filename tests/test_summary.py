@@ -12,12 +12,12 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import layout, summary
 from sheetnet.cli import app
+from sheetnet.engines.libreoffice import recalculate
 from sheetnet.errors import SheetnetError
-from sheetnet.libreoffice import recalculate
-from sheetnet.reference import train
-from sheetnet.spec import load_template
+from sheetnet.model.reference import train
+from sheetnet.model.spec import load_template
+from sheetnet.sheets import layout, summary
 from tests.conftest import build, needs_libreoffice
 
 REF = re.compile(r"^=Training!([A-Z]+)(\d+)$")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sheetnet.reference import train
-from sheetnet.spec import DEFAULT_TEMPLATE, Spec, load_template, template_names
+from sheetnet.model.reference import train
+from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec, load_template, template_names
 from tests.conftest import TEMPLATES
 
 

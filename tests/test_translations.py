@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from sheetnet.errors import SheetnetError
-from sheetnet.spec import load_template, parse_spec, template_names, to_table
+from sheetnet.model.spec import load_template, parse_spec, template_names, to_table
 from tests.conftest import build
 
 

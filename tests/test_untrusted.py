@@ -16,10 +16,12 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet import ids, layout, untrusted
 from sheetnet.cli import app
-from sheetnet.layout import FIRST_DATA_ROW, NetworkLayout
-from sheetnet.spec import Spec, load_template
+from sheetnet.model import ids
+from sheetnet.model.spec import Spec, load_template
+from sheetnet.sheets import layout
+from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout
+from sheetnet.verify import untrusted
 from tests.conftest import build, needs_libreoffice
 
 runner = CliRunner()

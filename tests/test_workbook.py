@@ -17,9 +17,9 @@ import pytest
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from sheetnet import ids
-from sheetnet.reference import train
-from sheetnet.spec import Spec, load_template, parse_spec
+from sheetnet.model import ids
+from sheetnet.model.reference import train
+from sheetnet.model.spec import Spec, load_template, parse_spec
 from tests.conftest import build
 from tests.test_spec import seeded_table
 

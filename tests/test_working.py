@@ -12,13 +12,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from sheetnet import textprint, working
-from sheetnet.formula import Cell, Const, Num, mul, sub
-from sheetnet.i18n import STRINGS
-from sheetnet.layout import NetworkLayout
-from sheetnet.libreoffice import recalculate
-from sheetnet.reference import train
-from sheetnet.spec import Spec, load_template
+from sheetnet.engines.libreoffice import recalculate
+from sheetnet.equations import textprint
+from sheetnet.expr.formula import Cell, Const, Num, mul, sub
+from sheetnet.model.reference import train
+from sheetnet.model.spec import Spec, load_template
+from sheetnet.sheets import working
+from sheetnet.sheets.i18n import STRINGS
+from sheetnet.sheets.layout import NetworkLayout
 from tests.conftest import build, needs_libreoffice
 
 SEED_004 = "seed-004-2-2-2"

@@ -1,0 +1,345 @@
+"""Training unrolled into columns: each Training-sheet quantity and the expression that makes it.
+
+Per sample k and layer l (neurons j, inputs i), with f the layer's activation:
+    z(l)[j] = Σ_i W(l)[j,i]·a(l−1)[i] + b(l)[j]          a(0) = x, a(l)[j] = f(z(l)[j])
+    loss    = r · Σ_k scale·Σ_j (a(L)[j] − t[j])²        r = 1/K for the mean, 1 for the sum
+    δ(L)[j] = 2·scale·(a(L)[j] − t[j]) · f′(z(L)[j])
+    δ(l)[i] = (Σ_j W(l+1)[j,i]·δ(l+1)[j]) · f′(z(l)[i])
+    ∂L/∂W(l)[j,i] = r · Σ_k δ(l)[j]·a(l−1)[i]            ∂L/∂b(l)[j] = r · Σ_k δ(l)[j]
+    next row's θ = θ − η·∂L/∂θ
+Classification (softmax + cross_entropy, sigmoid + binary_cross_entropy), stable through z:
+    softmax a(L)[j] = e^(z[j] − m) / Σ_i e^(z[i] − m)     m = max_i z[i] of the sample
+    L_k (CE)  = −Σ_j t[j]·(z[j] − m − ln Σ_i e^(z[i] − m))
+    L_k (BCE) = Σ_j max(z[j], 0) − z[j]·t[j] + ln(1 + e^−|z[j]|)
+    loss = r · Σ_k L_k        δ(L)[j] = a(L)[j] − t[j]        accuracy = (1/K)·Σ_k correct_k
+
+In sgd/minibatch mode k runs over the B slots of the row's batch instead (K above becomes B):
+slot k reads x and t of the sample whose number is in the row's `sample@k` cell, by a live
+INDEX into the Network data table (sample_input / sample_target, the one place that decides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sheetnet.expr.formula import (
+    Bin,
+    Call,
+    Cell,
+    Const,
+    ConstRange,
+    Expr,
+    Neg,
+    Num,
+    add,
+    div,
+    mul,
+    power,
+    sub,
+)
+from sheetnet.model import ids
+from sheetnet.model.ops import (
+    CLASSIFICATION_LOSSES,
+    LEAKY_SLOPE,
+    LOSSES,
+    activation,
+    excel_correct,
+    excel_softmax,
+)
+from sheetnet.model.spec import Spec
+
+GROUPS = ("iter", "param", "forward", "loss", "backward", "gradient")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One Training-sheet column: its id, group and formula.
+
+    `first` is the formula of row 0 where it differs (parameters read the Network sheet there);
+    `in_final_row` says whether the row after the last update has this column.
+    """
+
+    qid: str
+    group: str
+    formula: Expr | None
+    first: Expr | None = None
+    in_final_row: bool = True
+
+    def formula_for(self, t: int) -> Expr | None:
+        return self.first if t == 0 and self.first is not None else self.formula
+
+
+# --- Network-sheet inputs, by key (layout.py gives each key its cell) ----------------------
+
+LEARNING_RATE = Const("lr")
+LEAKY = LEAKY_SLOPE  # network.leaky_slope, read by every leaky_relu formula
+
+
+def input_key(i: int, k: int) -> Const:
+    return Const(f"x[{i + 1}]@{k + 1}")
+
+
+def target_key(j: int, k: int) -> Const:
+    return Const(f"t[{j + 1}]@{k + 1}")
+
+
+def initial_key(param_id: str) -> Const:
+    return Const(f"init:{param_id}")
+
+
+def data_column(key: Const) -> ConstRange:
+    """`x[1]@3` → the whole data column `x[1]` (every sample's x[1])."""
+    return ConstRange(key.key.partition("@")[0])
+
+
+# --- the samples of a row: x and t of slot k -------------------------------------------------
+
+
+def sample_input(spec: Spec, i: int, k: int) -> Expr:
+    """x[i] of slot k: sample k's Network cell in batch mode, else INDEX(x[i] column, sample@k)."""
+    return _sample_value(spec, input_key(i, k))
+
+
+def sample_target(spec: Spec, j: int, k: int) -> Expr:
+    """t[j] of slot k, like sample_input."""
+    return _sample_value(spec, target_key(j, k))
+
+
+def bind_samples(spec: Spec, expr: Expr, samples: Sequence[int]) -> Expr:
+    """expr with every slot lookup replaced by the Network cell of the sample (from 0) that
+    the slot holds: the formula of one particular row, e.g. for iteration 1 worked by hand."""
+    if spec.mode == "batch":
+        return expr
+    sample_of = {ids.sample(k, spec): int(n) for k, n in enumerate(samples)}
+
+    def bind(node: Expr) -> Expr:
+        match node:
+            case Call("INDEX", (ConstRange(key), Cell(qid))) if qid in sample_of:
+                return Const(f"{key}@{sample_of[qid] + 1}")
+            case Call(name, args):
+                return Call(name, tuple(bind(a) for a in args))
+            case Bin(op, left, right):
+                return Bin(op, bind(left), bind(right))
+            case Neg(operand):
+                return Neg(bind(operand))
+        return node
+
+    return bind(expr)
+
+
+def _sample_value(spec: Spec, key: Const) -> Expr:
+    if spec.mode == "batch":
+        return key
+    k = int(key.key.rpartition("@")[2]) - 1
+    return Call("INDEX", (data_column(key), Cell(ids.sample(k, spec))))
+
+
+# --- the columns ---------------------------------------------------------------------------
+
+
+def training_columns(spec: Spec) -> list[Column]:
+    """Every column of the Training sheet, in order; ids match ids.all_ids(spec)."""
+    columns = [Column("iter", "iter", None)]
+    # Epoch and sample numbers: constants fixed at build time (sheetnet.schedule), no formula.
+    columns += [Column(qid, "iter", None) for qid in ids.schedule(spec)]
+    columns += _parameter_columns(spec)
+    columns += _forward_columns(spec)
+    if spec.classifies:
+        columns += _classification_loss_columns(spec)
+    else:
+        columns.append(Column("loss", "loss", _loss(spec)))
+    columns += _backward_columns(spec)
+    columns += _gradient_columns(spec)
+    return columns
+
+
+def _parameter_columns(spec: Spec) -> list[Column]:
+    trained = set(ids.gradients(spec))
+    columns = []
+    for qid in ids.params(spec):
+        grad = ids.gradient_of(qid)
+        if grad in trained:
+            step = sub(Cell(qid, prev=True), mul(LEARNING_RATE, Cell(grad, prev=True)))
+            columns.append(Column(qid, "param", step, first=initial_key(qid)))
+        else:  # a fixed bias reads its Network cell in every row
+            columns.append(Column(qid, "param", initial_key(qid)))
+    return columns
+
+
+def _activation_in(spec: Spec, layer: int, i: int, k: int) -> Expr:
+    """a(layer)[i] of sample k, where layer −1 is the input x."""
+    if layer < 0:
+        return sample_input(spec, i, k)
+    return Cell(ids.neuron("a", layer, i, k, spec))
+
+
+def _weighted_sum(spec: Spec, layer: int, j: int, k: int) -> Expr:
+    terms = [
+        mul(Cell(ids.weight(layer, j, i)), _activation_in(spec, layer - 1, i, k))
+        for i in range(spec.sizes[layer])
+    ]
+    if spec.bias != "none":
+        terms.append(Cell(ids.bias(spec, layer, j)))
+    return add(*terms)
+
+
+def _forward_columns(spec: Spec) -> list[Column]:
+    columns = []
+    for k in range(spec.slots):
+        for layer, act in enumerate(spec.activations):
+            n = spec.sizes[layer + 1]
+            for j in range(n):
+                z = _weighted_sum(spec, layer, j, k)
+                columns.append(Column(ids.neuron("z", layer, j, k, spec), "forward", z))
+            z_cells = [Cell(ids.neuron("z", layer, j, k, spec)) for j in range(n)]
+            for j in range(n):
+                if act == "softmax":  # a layer function: every z of the sample
+                    a = excel_softmax(z_cells, j)
+                else:
+                    a = activation(act, spec.leaky_slope).excel(z_cells[j])
+                columns.append(Column(ids.neuron("a", layer, j, k, spec), "forward", a))
+    return columns
+
+
+def _output_error(spec: Spec, j: int, k: int) -> Expr:
+    return sub(_activation_in(spec, spec.n_layers - 1, j, k), sample_target(spec, j, k))
+
+
+def _per_sample_mean(spec: Spec, total: Expr) -> Expr:
+    """Divide a sum over a row's samples by their number B when the loss is the mean, B > 1."""
+    if spec.reduction == "mean" and spec.slots > 1:
+        return div(total, Num(spec.slots))
+    return total
+
+
+def _loss(spec: Spec) -> Expr:
+    n_out = spec.sizes[-1]
+    squares = add(
+        *(
+            power(_output_error(spec, j, k), Num(2))
+            for k in range(spec.slots)
+            for j in range(n_out)
+        )
+    )
+    scaled = {
+        "half_sse": lambda s: mul(Num(0.5), s),
+        "sse": lambda s: s,
+        "mse": lambda s: div(s, Num(n_out)),
+    }[spec.loss](squares)
+    return _per_sample_mean(spec, scaled)
+
+
+def _output_cells(spec: Spec, name: str, k: int) -> list[Expr]:
+    """z or a of every output neuron of sample k."""
+    last = spec.n_layers - 1
+    if name == "a":
+        return [_activation_in(spec, last, j, k) for j in range(spec.sizes[-1])]
+    return [Cell(ids.neuron(name, last, j, k, spec)) for j in range(spec.sizes[-1])]
+
+
+def _sample_loss(spec: Spec, k: int) -> Expr:
+    """Sample k's cross-entropy or binary cross-entropy, written through z (never LN of 0)."""
+    targets = [sample_target(spec, j, k) for j in range(spec.sizes[-1])]
+    return CLASSIFICATION_LOSSES[spec.loss].excel(_output_cells(spec, "z", k), targets)
+
+
+def _classification_loss_columns(spec: Spec) -> list[Column]:
+    """Per-sample losses (with several samples), the loss and the accuracy.
+
+    A column per sample keeps each formula short: a sample's cross-entropy with n outputs
+    holds n + 1 MAX calls per target, so inlining all K samples in the loss cell would make it
+    K times longer (past Excel's 8,192 characters for a few dozen samples); it also shows
+    which sample the network still gets wrong.
+    """
+    K = spec.slots
+    if K == 1:
+        columns = [Column("loss", "loss", _sample_loss(spec, 0))]
+    else:
+        columns = [Column(ids.sample_loss(k), "loss", _sample_loss(spec, k)) for k in range(K)]
+        total = add(*(Cell(ids.sample_loss(k)) for k in range(K)))
+        columns.append(Column("loss", "loss", _per_sample_mean(spec, total)))
+    columns.append(Column(ids.ACCURACY, "loss", _accuracy(spec)))
+    return columns
+
+
+def _accuracy(spec: Spec) -> Expr:
+    """The share of samples predicted right; it reads the targets, so it follows their edits."""
+    K = spec.slots
+    right = add(*(
+        excel_correct(_output_cells(spec, "a", k), [sample_target(spec, j, k) for j in range(spec.sizes[-1])])
+        for k in range(K)
+    ))
+    return div(right, Num(K)) if K > 1 else right
+
+
+def _derivative_factor(spec: Spec, layer: int, j: int, k: int) -> Expr | None:
+    z = Cell(ids.neuron("z", layer, j, k, spec))
+    a = Cell(ids.neuron("a", layer, j, k, spec))
+    return activation(spec.activations[layer], spec.leaky_slope).excel_derivative(z, a)
+
+
+def _times(*factors: Expr | None) -> Expr:
+    """Product of the factors that are not None (None stands for a factor of 1)."""
+    return mul(*(f for f in factors if f is not None))
+
+
+def _delta(spec: Spec, layer: int, j: int, k: int) -> Expr:
+    if layer == spec.n_layers - 1 and spec.classifies:
+        return _output_error(spec, j, k)  # a − t: f′ cancels against the loss's derivative
+    derivative = _derivative_factor(spec, layer, j, k)
+    if layer == spec.n_layers - 1:
+        factor = LOSSES[spec.loss].gradient_factor(spec.sizes[-1])
+        return _times(factor, _output_error(spec, j, k), derivative)
+    back = add(
+        *(
+            mul(Cell(ids.weight(layer + 1, h, j)), Cell(ids.neuron("delta", layer + 1, h, k, spec)))
+            for h in range(spec.sizes[layer + 2])
+        )
+    )
+    return _times(back, derivative)
+
+
+def _backward_columns(spec: Spec) -> list[Column]:
+    return [
+        Column(ids.neuron("delta", layer, j, k, spec), "backward", _delta(spec, layer, j, k),
+               in_final_row=False)
+        for k in range(spec.slots)
+        for layer in reversed(range(spec.n_layers))
+        for j in range(spec.sizes[layer + 1])
+    ]
+
+
+def _gradient_columns(spec: Spec) -> list[Column]:
+    columns = []
+    K = spec.slots
+    for layer in range(spec.n_layers):
+        n_to, n_from = spec.sizes[layer + 1], spec.sizes[layer]
+        for j in range(n_to):
+            for i in range(n_from):
+                terms = [
+                    mul(Cell(ids.neuron("delta", layer, j, k, spec)),
+                        _activation_in(spec, layer - 1, i, k))
+                    for k in range(K)
+                ]
+                expr = _per_sample_mean(spec, add(*terms))
+                columns.append(Column(ids.weight(layer, j, i, "dW"), "gradient", expr,
+                                      in_final_row=False))
+        if spec.trains_bias:
+            columns += _bias_gradient_columns(spec, layer)
+    return columns
+
+
+def _bias_gradient_columns(spec: Spec, layer: int) -> list[Column]:
+    n = spec.sizes[layer + 1]
+    neurons_of = [range(n)] if spec.bias == "shared" else [[j] for j in range(n)]
+    columns = []
+    for qid, neurons in zip(ids.bias_ids(spec, layer, "db"), neurons_of, strict=True):
+        terms = [
+            Cell(ids.neuron("delta", layer, j, k, spec))
+            for k in range(spec.slots)
+            for j in neurons
+        ]
+        expr = _per_sample_mean(spec, add(*terms))
+        columns.append(Column(qid, "gradient", expr, in_final_row=False))
+    return columns

@@ -1,0 +1,115 @@
+"""Column ids of the Training sheet (`W1[2,1]`, `a2[1]@3`, ...) and their order.
+
+Layers are counted from 1 (the first layer after the input), neurons and samples from 1.
+The reference core and the workbook both name their columns with these functions.
+"""
+
+from __future__ import annotations
+
+from sheetnet.model.spec import Spec
+
+
+def weight(layer: int, j: int, i: int, prefix: str = "W") -> str:
+    """Id of the weight into neuron j of `layer` from neuron i of the layer before (0-based args)."""
+    return f"{prefix}{layer + 1}[{j + 1},{i + 1}]"
+
+
+def bias(spec: Spec, layer: int, j: int, prefix: str = "b") -> str:
+    if spec.bias == "shared":
+        return f"{prefix}{layer + 1}"
+    return f"{prefix}{layer + 1}[{j + 1}]"
+
+
+def neuron(name: str, layer: int, j: int, k: int, spec: Spec) -> str:
+    """Per-sample quantity (z, a, delta) of neuron j in `layer`; `@k` only with several slots.
+
+    k is the sample in batch mode and the batch slot in sgd/minibatch mode (spec.slots).
+    """
+    suffix = f"@{k + 1}" if spec.slots > 1 else ""
+    return f"{name}{layer + 1}[{j + 1}]{suffix}"
+
+
+def parameter_ids(spec: Spec, layer: int, prefix_w: str = "W", prefix_b: str = "b") -> list[str]:
+    """Weights of a layer (row by row: into neuron 1 from 1, 2, ...) then its bias(es)."""
+    n_to, n_from = spec.sizes[layer + 1], spec.sizes[layer]
+    result = [weight(layer, j, i, prefix_w) for j in range(n_to) for i in range(n_from)]
+    return result + bias_ids(spec, layer, prefix_b)
+
+
+def bias_ids(spec: Spec, layer: int, prefix: str = "b") -> list[str]:
+    if spec.bias == "none":
+        return []
+    n = 1 if spec.bias == "shared" else spec.sizes[layer + 1]
+    return [bias(spec, layer, j, prefix) for j in range(n)]
+
+
+def params(spec: Spec) -> list[str]:
+    return [q for layer in range(spec.n_layers) for q in parameter_ids(spec, layer)]
+
+
+def forward(spec: Spec) -> list[str]:
+    return [
+        neuron(name, layer, j, k, spec)
+        for k in range(spec.slots)
+        for layer in range(spec.n_layers)
+        for name in ("z", "a")
+        for j in range(spec.sizes[layer + 1])
+    ]
+
+
+def backward(spec: Spec) -> list[str]:
+    return [
+        neuron("delta", layer, j, k, spec)
+        for k in range(spec.slots)
+        for layer in reversed(range(spec.n_layers))
+        for j in range(spec.sizes[layer + 1])
+    ]
+
+
+def gradients(spec: Spec) -> list[str]:
+    """∂L/∂θ for every trainable parameter, in the order of params()."""
+    result = []
+    for layer in range(spec.n_layers):
+        n_to, n_from = spec.sizes[layer + 1], spec.sizes[layer]
+        result += [weight(layer, j, i, "dW") for j in range(n_to) for i in range(n_from)]
+        if spec.trains_bias:
+            result += bias_ids(spec, layer, "db")
+    return result
+
+
+def gradient_of(param_id: str) -> str:
+    """`W1[2,1]` → `dW1[2,1]`, `b2` → `db2`."""
+    return "d" + param_id
+
+
+def sample(k: int, spec: Spec) -> str:
+    """The column holding the sample number (from 1) in batch slot k of a row (sgd/minibatch)."""
+    return f"sample@{k + 1}" if spec.slots > 1 else "sample"
+
+
+def schedule(spec: Spec) -> list[str]:
+    """The epoch and the sample of each slot; none in batch mode, where a row uses every sample."""
+    if spec.mode == "batch":
+        return []
+    return ["epoch", *(sample(k, spec) for k in range(spec.slots))]
+
+
+def sample_loss(k: int) -> str:
+    """Slot k's loss (0-based arg), a column only for classification losses with several samples a row."""
+    return f"loss@{k + 1}"
+
+
+ACCURACY = "accuracy"
+
+
+def losses(spec: Spec) -> list[str]:
+    """The loss group: `loss`; for classification each sample's loss before it, accuracy after."""
+    if not spec.classifies:
+        return ["loss"]
+    per_sample = [sample_loss(k) for k in range(spec.slots)] if spec.slots > 1 else []
+    return [*per_sample, "loss", ACCURACY]
+
+
+def all_ids(spec: Spec) -> list[str]:
+    return ["iter", *schedule(spec), *params(spec), *forward(spec), *losses(spec), *backward(spec),
+            *gradients(spec)]

@@ -1,0 +1,261 @@
+"""NumPy reference trainer: textbook matrix backpropagation, float64, every iteration in a DataFrame.
+
+It shares nothing with the workbook code but the spec, the NumPy functions of the ops registry
+(activations, the stable cross-entropies, accuracy) and the NumPy standardisation of the
+inputs, so a wrong formula in the workbook cannot hide behind the same mistake here.
+
+A diverging run overflows. The trainer then follows a spreadsheet's rules so that NumPy and the
+workbook agree on where the first non-finite number appears: sums are added term by term in the
+order the formulas add them (a partial sum overflows in the same place), and a function of a
+non-finite number is NaN, never rescued to a finite value (see `_as_in_a_spreadsheet`). Every
+non-finite value in the frame is NaN; the workbook shows #NUM! there.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sheetnet.model import ids, schedule
+from sheetnet.model.ops import CLASSIFICATION_LOSSES, LOSSES, activation, correct
+from sheetnet.model.spec import Spec, model_inputs
+
+
+@dataclass
+class Parameters:
+    weights: list[np.ndarray]  # W[l] has shape (n_to, n_from)
+    biases: list[np.ndarray]  # b[l] has shape (n_to, 1), (1, 1) when shared, (0, 1) when none
+
+    def bias_term(self, layer: int) -> np.ndarray | float:
+        b = self.biases[layer]
+        return 0.0 if b.size == 0 else b  # (1, 1) broadcasts as a shared bias
+
+
+@dataclass
+class Step:
+    """One iteration: activations per layer (columns = samples), loss, deltas, gradients."""
+
+    z: list[np.ndarray]
+    a: list[np.ndarray]  # a[0] is the input X, a[l] the output of layer l
+    loss: float
+    delta: list[np.ndarray]  # ∂(per-sample loss)/∂z, one column per sample
+    dW: list[np.ndarray]
+    db: list[np.ndarray]
+    sample_losses: np.ndarray | None = None  # classification: each sample's loss
+    accuracy: float | None = None  # classification: the share of samples predicted right
+
+
+def initial_parameters(spec: Spec) -> Parameters:
+    weights = [np.array(w, dtype=float) for w in spec.weights]
+    biases = [np.array(b, dtype=float).reshape(-1, 1) for b in spec.biases]
+    return Parameters(weights, biases)
+
+
+def forward(spec: Spec, params: Parameters, X: np.ndarray) -> tuple[list, list]:
+    """z(l) = W(l)·a(l−1) + b(l), a(l) = f(z(l)), for all samples at once (one per column)."""
+    z, a = [], [X]
+    for layer, act in enumerate(spec.activations):
+        z.append(_dot(params.weights[layer], a[-1]) + params.bias_term(layer))
+        a.append(_as_in_a_spreadsheet(activation(act, spec.leaky_slope).numpy, z[-1]))
+    return z, a
+
+
+def _summed(terms: np.ndarray, axis: int) -> np.ndarray:
+    """Σ along axis, added term by term from the first as a formula's a+b+c is, so that a partial
+    sum overflows exactly where the spreadsheet's does (np.sum adds pairwise, matmul in blocks)."""
+    return np.add.accumulate(terms, axis=axis).take(-1, axis=axis)
+
+
+def _dot(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B, each entry's sum Σ_i A[j,i]·B[i,k] added term by term (see _summed)."""
+    return _summed(A[:, :, None] * B, axis=1)
+
+
+def _as_in_a_spreadsheet(function: Callable[..., np.ndarray], *inputs: np.ndarray) -> np.ndarray:
+    """function(*inputs), NaN wherever an input is not finite or the result overflows.
+
+    A spreadsheet cell that reads an error is an error, but NumPy can turn inf back into a
+    number: sigmoid(inf) = 1, tanh(−inf) = −1, ReLU(−inf) = 0 (np.where even turns NaN into 0).
+    Non-finite inputs go in as NaN, which NumPy's arithmetic and reductions pass on (a function
+    of a whole sample, such as a softmax written with np.max or np.sum, so turns all of that
+    sample NaN, as its formulas all read the error), and the result is NaN where an input is.
+    Sums and products need no guard: they never make inf finite.
+    """
+    finite = [np.isfinite(x) for x in inputs]
+    if all(ok.all() for ok in finite):  # the usual case, so it costs little
+        result = function(*inputs)
+        if np.isfinite(result).all():
+            return result
+    result = function(*(np.where(ok, x, np.nan) for x, ok in zip(inputs, finite, strict=True)))
+    bad = ~np.isfinite(result)
+    for ok in finite:
+        bad = bad | ~ok
+    return np.where(bad, np.nan, result)
+
+
+def sample_weight(spec: Spec) -> float:
+    """Each sample's weight in a row's loss: 1/B for the mean over the B samples of the row's
+    batch (B = K, all samples, in batch mode), 1 for the sum."""
+    return 1.0 / spec.slots if spec.reduction == "mean" else 1.0
+
+
+def loss_value(spec: Spec, output: np.ndarray, T: np.ndarray) -> float:
+    # Σ_k Σ_j (y − t)² first, sample by sample, then scaled, as the workbook's formula does:
+    # scaling each sample's sum first would keep finite a total that overflows in the sheet.
+    total = _summed(((output - T) ** 2).T.ravel(), axis=0)
+    scale = LOSSES[spec.loss].scale(spec.sizes[-1])
+    return float(sample_weight(spec) * (scale * total))
+
+
+def classification_loss(spec: Spec, z_out: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Each sample's cross-entropy or binary cross-entropy, from the output layer's z (stable)."""
+    # A sample's loss formula reads all its z: an error in any of them is an error in the loss.
+    with np.errstate(all="ignore"):
+        losses = CLASSIFICATION_LOSSES[spec.loss].numpy(z_out, T)
+    return np.where(np.isfinite(z_out).all(axis=0) & np.isfinite(losses), losses, np.nan)
+
+
+def accuracy(spec: Spec, output: np.ndarray, T: np.ndarray) -> float:
+    """The share of the row's samples predicted right (ops.correct), whatever the reduction;
+    an error (NaN) when an output is one, as the sheet's comparison of an error is an error."""
+    if not np.isfinite(output).all():
+        return np.nan
+    return float(_summed(correct(output, T).astype(float), axis=0) / spec.slots)
+
+
+def step(spec: Spec, params: Parameters, X: np.ndarray, T: np.ndarray) -> Step:
+    """Forward pass, loss, and backpropagation of δ = ∂loss/∂z layer by layer."""
+    z, a = forward(spec, params, X)
+    L = spec.n_layers
+    derivative = [activation(act, spec.leaky_slope).numpy_derivative for act in spec.activations]
+    delta: list[np.ndarray] = [np.empty(0)] * L
+    # f′ of the hidden layers; the output layer's factor depends on the loss below.
+    f_prime = [_as_in_a_spreadsheet(derivative[n], z[n], a[n + 1]) for n in range(L - 1)]
+    if spec.classifies:
+        # softmax + cross-entropy and sigmoid + binary cross-entropy: ∂loss/∂z = a − t.
+        delta[L - 1] = a[L] - T
+    else:
+        scale = LOSSES[spec.loss].scale(spec.sizes[-1])
+        delta[L - 1] = 2 * scale * (a[L] - T) * _as_in_a_spreadsheet(derivative[L - 1], z[L - 1], a[L])
+    for layer in range(L - 2, -1, -1):
+        back = _dot(params.weights[layer + 1].T, delta[layer + 1])
+        delta[layer] = back * f_prime[layer]
+    r = sample_weight(spec)
+    # Σ_k over the samples, then the mean's 1/K, as the workbook sums and then divides.
+    dW = [r * _dot(delta[layer], a[layer].T) for layer in range(L)]
+    db = [_bias_gradient(spec, r, d) for d in delta]
+    if spec.classifies:
+        per_sample = classification_loss(spec, z[L - 1], T)
+        return Step(z, a, float(r * _summed(per_sample, axis=0)), delta, dW, db, per_sample,
+                    accuracy(spec, a[L], T))
+    return Step(z, a, loss_value(spec, a[L], T), delta, dW, db)
+
+
+def _bias_gradient(spec: Spec, r: float, delta: np.ndarray) -> np.ndarray:
+    if spec.bias == "shared":  # sample by sample, every neuron of a sample in turn
+        return np.array([[r * _summed(delta.T.ravel(), axis=0)]])
+    if spec.bias == "per-neuron":
+        return r * _summed(delta, axis=1)[:, None]
+    return np.zeros((0, 1))
+
+
+def update(spec: Spec, params: Parameters, s: Step) -> Parameters:
+    """Gradient descent: θ ← θ − η·∂L/∂θ (biases only when they are trained)."""
+    lr = spec.learning_rate
+    weights = [w - lr * g for w, g in zip(params.weights, s.dW, strict=True)]
+    if spec.trains_bias:
+        biases = [b - lr * g for b, g in zip(params.biases, s.db, strict=True)]
+    else:
+        biases = params.biases
+    return Parameters(weights, biases)
+
+
+def train(spec: Spec) -> pd.DataFrame:
+    """Every iteration as a row (index = updates applied so far), columns named by column id.
+
+    Row t holds the parameters after t updates, the forward pass and loss they give on row t's
+    batch (every sample in batch mode), and (for t < iterations) the deltas and gradients that
+    make row t+1.
+    """
+    X = model_inputs(spec).T  # one column per sample; x̃ = (x − μ)/σ when standardised
+    T = np.array(spec.targets, dtype=float).T
+    params = initial_parameters(spec)
+    columns = ids.all_ids(spec)
+    # One preallocated float array filled row by row: a dict per row cost more than the math.
+    # The final row has no deltas or gradients; they stay NaN.
+    values = np.full((spec.iterations + 1, len(columns) - 1), np.nan)
+    order = schedule.batches(spec)  # the samples of each row, as the Training sheet lists them
+    fixed = len(ids.schedule(spec))
+    if fixed:
+        values[:, 0] = schedule.epochs(spec)
+        values[:, 1:fixed] = order + 1  # sample numbers from 1
+    for t in range(spec.iterations + 1):
+        s = step(spec, params, X[:, order[t]], T[:, order[t]])
+        state = _state_values(spec, params, s)
+        values[t, fixed : fixed + state.size] = state
+        if t < spec.iterations:
+            values[t, fixed + state.size :] = _backprop_values(spec, s)
+        params = update(spec, params, s)
+    values[~np.isfinite(values)] = np.nan  # an overflow to ±inf is #NUM! in the workbook, like NaN
+    frame = pd.DataFrame(values, columns=columns[1:], copy=False)  # the array is ours alone
+    frame.insert(0, "iter", np.arange(spec.iterations + 1))
+    return frame.set_index("iter", drop=False)
+
+
+# The flat rows below follow the column order of ids.all_ids, which the tests pin down.
+
+
+def _state_values(spec: Spec, params: Parameters, s: Step) -> np.ndarray:
+    """Parameters (W row by row, then biases), then per sample z and a of each layer, the loss
+    (for classification: each sample's loss first when there are several, the accuracy after)."""
+    parts = [p.ravel() for layer in range(spec.n_layers)
+             for p in (params.weights[layer], params.biases[layer])]
+    # Rows: z then a of layer 1, layer 2, ...; columns: samples. Its transpose, flattened,
+    # lists sample 1's values first.
+    forward = np.concatenate([np.concatenate((s.z[layer], s.a[layer + 1]))
+                              for layer in range(spec.n_layers)])
+    if not spec.classifies:
+        return np.concatenate((*parts, forward.T.ravel(), [s.loss]))
+    per_sample = s.sample_losses if spec.slots > 1 else []
+    return np.concatenate((*parts, forward.T.ravel(), per_sample, [s.loss, s.accuracy]))
+
+
+def _backprop_values(spec: Spec, s: Step) -> np.ndarray:
+    """Per sample the deltas from the last layer back, then the gradients in parameter order."""
+    backward = np.concatenate(s.delta[::-1])
+    gradients = []
+    for layer in range(spec.n_layers):
+        gradients.append(s.dW[layer].ravel())
+        if spec.trains_bias:
+            gradients.append(s.db[layer].ravel())
+    return np.concatenate((backward.T.ravel(), *gradients))
+
+
+# --- divergence ----------------------------------------------------------------------------
+
+
+class DivergedWarning(UserWarning):
+    """Training overflowed: from some iteration on the loss is not finite (#NUM! in the sheet)."""
+
+
+def diverged_at(frame: pd.DataFrame) -> int | None:
+    """The first iteration whose loss is not finite, or None when every loss is finite."""
+    bad = ~np.isfinite(frame["loss"].to_numpy(dtype=float))
+    return int(frame.index[np.argmax(bad)]) if bad.any() else None
+
+
+def divergence_message(spec: Spec, iteration: int) -> str:
+    return (f"training diverged: the loss is not finite from iteration {iteration} on (a number "
+            f"overflowed; the workbook shows #NUM! there); try a learning rate smaller than "
+            f"{spec.learning_rate:g}")
+
+
+def warn_if_diverged(spec: Spec, frame: pd.DataFrame) -> None:
+    """Issue a DivergedWarning naming the first iteration whose loss is not finite."""
+    iteration = diverged_at(frame)
+    if iteration is not None:
+        warnings.warn(divergence_message(spec, iteration), DivergedWarning, stacklevel=2)

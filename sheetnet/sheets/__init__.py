@@ -1,0 +1,8 @@
+"""The workbook: the layout (quantity → cell, the only place that makes A1 addresses), styles, the
+words in each language (i18n), Excel's limits, one module per sheet, printing, and the writer that
+assembles them with XlsxWriter (writer.build_workbook).
+
+Every sheet module takes the `context.Context` it is handed and imports nothing of its siblings
+but layout, styles, limits, i18n and context; only `writer` lists the sheets. It may import
+`equations`, `model`, `expr` and `engines`; never `verify`.
+"""

@@ -1,0 +1,125 @@
+"""What every sheet writer shares: the build options, the Context it is handed, and the helpers
+for writing formula cells and their stored values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+import xlsxwriter
+import xlsxwriter.exceptions
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from sheetnet.equations import labels
+from sheetnet.model.spec import Spec
+from sheetnet.sheets import limits, styles
+from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What to put in the workbook beyond the Network and Training sheets."""
+
+    lang: str = "en"
+    paper: str = "a4"  # a4 | letter
+    compare_lr: tuple[float, ...] = ()  # learning rates for the side-by-side sheet
+    summary_every: int | None = None  # every k-th iteration on a summary sheet
+
+
+@dataclass
+class Context:
+    """Everything a sheet writer needs; each extra sheet module takes one of these."""
+
+    spec: Spec
+    options: BuildOptions
+    words: dict[str, str]
+    network: NetworkLayout
+    training: TrainingLayout
+    reference: pd.DataFrame
+    book: xlsxwriter.Workbook
+    fmt: styles.Formats
+    sheets: dict[str, Worksheet] = field(default_factory=dict)
+
+
+# --- Training sheet ------------------------------------------------------------------------
+
+
+class FormulaWorksheet(Worksheet):
+    """A worksheet that can skip XlsxWriter's rewriting of formulas that need none.
+
+    write_formula runs some 30 regular expressions over every formula to give newer Excel
+    functions their `_xlfn.` prefix: three quarters of the build time for the Training sheet's
+    hundreds of thousands of cells. write_plain_formula is write_formula without that step, for
+    text that plain_formula vetted. It overrides XlsxWriter's private _prepare_formula (sheets
+    are added with add_worksheet(name, FormulaWorksheet), as in XlsxWriter's inheritance
+    example): if a later version stops calling that method, formulas stay right, only slower.
+    """
+
+    _skip_prepare = False
+
+    def plain_formula(self, formula: str) -> str:
+        """The formula without its "=", checked to need no rewriting by XlsxWriter."""
+        prepared = super()._prepare_formula(formula)
+        if prepared != formula.removeprefix("="):
+            raise ValueError(f"{formula} needs XlsxWriter's rewriting; write it with write_formula")
+        return prepared
+
+    def write_plain_formula(
+        self, row: int, col: int, formula: str, cell_format: Format | None, value: float | str
+    ) -> int:
+        """write_formula (row and col from 0) for text that plain_formula returned."""
+        self._skip_prepare = True
+        try:
+            return self.write_formula(row, col, formula, cell_format, value)
+        finally:
+            self._skip_prepare = False
+
+    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+        # Every formula passes here: a last guard for sheets whose formulas the layout's check
+        # before writing does not print (Working, Summary, Charts).
+        limits.check_formula_length(len(formula) + (not formula.startswith("=")),
+                                    f"a formula on the {self.name} sheet")
+        if self._skip_prepare:
+            return formula
+        return super()._prepare_formula(formula, expand_future_functions)
+
+
+def mark_divergence(ws: Worksheet, training: TrainingLayout, fmt: styles.Formats) -> None:
+    """Red where training diverged: the first row whose loss is an error, and every error cell.
+
+    Conditional formats, so the colours follow the live values when a student edits η.
+    """
+    first_row, first_col, last_row, last_col = training.data_area()
+    area = (first_row - 1, first_col - 1, last_row - 1, last_col - 1)  # XlsxWriter counts from 0
+    # Added first, so it takes priority over the lighter fill of single error cells.
+    ws.conditional_format(*area, {"type": "formula", "criteria": training.diverged_row_rule(),
+                                  "format": fmt.diverged_row})
+    ws.conditional_format(*area, {"type": "formula", "criteria": training.error_cell_rule(),
+                                  "format": fmt.error_cell})
+
+
+def stored_value(value: float) -> float | str:
+    # A diverging run overflows in the spreadsheet too; store the error it will show.
+    return float(value) if math.isfinite(value) else "#NUM!"
+
+
+def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
+    if qid == "iter":
+        return words["label.iter"]
+    if qid == "loss":
+        return words["label.loss"]
+    if qid == "accuracy":
+        return words["label.accuracy"]
+    if qid.startswith("loss@"):  # a sample's loss (classification)
+        return words["label.loss"] + " (" + words["label.sample"].format(k=qid[5:]) + ")"
+    if qid == "epoch":
+        return words["label.epoch"]
+    if qid.startswith("sample"):
+        slot = qid.partition("@")[2]
+        if not slot:
+            return words["label.sample_no"]
+        return words["label.sample_no_slot"].format(k=labels.sup(f"({slot})"))
+    return labels.label(spec, qid, labels.sample_word(spec, words))

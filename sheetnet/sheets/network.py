@@ -1,0 +1,170 @@
+"""The Network sheet: the settings, the data (raw and standardised) and the initial parameters.
+
+The yellow cells are the inputs a student edits; the Training sheet reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xlsxwriter.worksheet import Worksheet
+
+from sheetnet.equations import graph, labels
+from sheetnet.expr.formula import Expr
+from sheetnet.model import standardize
+from sheetnet.model.spec import Spec
+from sheetnet.sheets import layout, limits, styles
+from sheetnet.sheets.context import (
+    Context,
+)
+from sheetnet.sheets.layout import NetworkLayout
+
+# --- Network sheet -------------------------------------------------------------------------
+
+
+def setting_values(spec: Spec) -> dict[str, Any]:
+    """The settings as written on the Network sheet (read back by the check)."""
+    return {
+        "learning_rate": spec.learning_rate,
+        "iterations": spec.iterations,
+        "sizes": "-".join(map(str, spec.sizes)),
+        "activations": ", ".join(spec.activations),
+        "bias": spec.bias,
+        "train_bias": "true" if spec.train_bias else "false",
+        "loss": spec.loss,
+        "reduction": spec.reduction,
+        "mode": spec.mode,
+        "batch_size": spec.slots,
+        "shuffle": "true" if spec.shuffle else "false",
+        "seed": spec.seed,
+        "standardize": "true" if spec.standardize else "false",
+        "leaky_slope": spec.leaky_slope,
+    }
+
+
+def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
+    spec, net, fmt, words = ctx.spec, ctx.network, ctx.fmt, ctx.words
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 1 + max(spec.sizes) + spec.sizes[-1] + (1 + spec.sizes[0]) * spec.standardize, 12)
+    _widen_for_headers(ws, spec, net)
+    ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
+    ws.set_row(layout.DESCRIPTION_ROW - 1,
+               limits.row_height(15 * _wrapped_lines(spec.description, width=110)))
+    ws.merge_range(layout.DESCRIPTION_ROW - 1, 0, layout.DESCRIPTION_ROW - 1, 8,
+                   spec.description.strip(), fmt.wrap)
+    ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
+    for name, value in setting_values(spec).items():
+        row, col = net.setting_cells[name]
+        ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
+        # The slope is live (every leaky_relu formula reads it) only where a layer uses it.
+        editable = name == "learning_rate" or (name == "leaky_slope" and "leaky_relu" in spec.activations)
+        ws.write(row - 1, col - 1, value, fmt.input if editable else fmt.fixed)
+        if name == "learning_rate":  # beside η, in this row: constant_memory writes rows in order
+            ws.write(row - 1, col, words["network.lr_diverged"], fmt.note)
+    lr_row, lr_col = net.setting_cells["learning_rate"]
+    ws.data_validation(lr_row - 1, lr_col - 1, lr_row - 1, lr_col - 1, {
+        "validate": "decimal", "criteria": ">", "value": 0,
+        "error_title": words["setting.learning_rate"], "error_message": words["network.lr_error"],
+    })
+    slope_row, slope_col = net.setting_cells["leaky_slope"]
+    ws.data_validation(slope_row - 1, slope_col - 1, slope_row - 1, slope_col - 1, {
+        "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999,
+        "error_title": words["setting.leaky_slope"], "error_message": words["network.slope_error"],
+    })
+    _write_data_table(ws, spec, net, fmt, words)
+    _write_weight_blocks(ws, spec, net, fmt, words)
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """Lines the text takes when wrapped at about `width` characters (for the row height)."""
+    return max(2, sum(1 + len(line) // width for line in text.strip().splitlines()))
+
+
+def _write_data_table(
+    ws: Worksheet, spec: Spec, net: NetworkLayout, fmt: styles.Formats, words: dict[str, str]
+) -> None:
+    # constant_memory: each row is finished (raw data, targets, then x̃) before the next.
+    header = layout.DATA_HEADER_ROW - 1
+    ws.write(header - 1, 0, words["network.data"], fmt.heading)
+    if spec.standardize:
+        ws.write(header - 1, net.first_standardized_col - 1, words["network.standardized_title"], fmt.heading)
+    names = data_headers(spec)
+    ws.write(header, 0, words["network.sample"], fmt.header)
+    for c, name in enumerate(names, start=1):
+        ws.write_string(header, c, name, fmt.header)  # a CSV header "=x" stays text, never a formula
+    if spec.standardize:
+        for i, name in enumerate(names[: spec.sizes[0]]):
+            ws.write_string(header, net.first_standardized_col - 1 + i,
+                            words["network.standardized"].format(name=name), fmt.header)
+    x_tilde = standardize.standardized(spec.inputs) if spec.standardize else None
+    for k, (x, t) in enumerate(zip(spec.inputs, spec.targets, strict=True)):
+        ws.write(header + 1 + k, 0, k + 1, fmt.label)
+        for c, value in enumerate((*x, *t), start=1):
+            ws.write(header + 1 + k, c, value, fmt.input)
+        if x_tilde is not None:
+            for i in range(spec.sizes[0]):
+                _write_standardization_cell(ws, net, graph.input_key(i, k).key,
+                                            standardize.standardized_expr(i, k), x_tilde[k, i], fmt)
+    if spec.standardize:
+        _write_statistics(ws, spec, net, fmt, words)
+
+
+def _widen_for_headers(ws: Worksheet, spec: Spec, net: NetworkLayout) -> None:
+    """Columns wide enough for the CSV's column names (raw and x̃ blocks)."""
+    names = data_headers(spec)
+    for c, name in enumerate(names, start=1):
+        if len(name) > 10:
+            ws.set_column(c, c, len(name) + 3)
+    if spec.standardize:
+        for i, name in enumerate(names[: spec.sizes[0]]):
+            col = net.first_standardized_col - 1 + i
+            ws.set_column(col, col, max(12, len(name) + 5))
+
+
+def data_headers(spec: Spec) -> list[str]:
+    """Headers of the data table: the CSV's column (or class) names, else x₁ x₂ … t₁ t₂ …."""
+    inputs = list(spec.input_names) or [labels.input_label(i) for i in range(spec.sizes[0])]
+    targets = list(spec.target_names) or [labels.target_label(j) for j in range(spec.sizes[-1])]
+    return inputs + targets
+
+
+def _write_statistics(ws: Worksheet, spec: Spec, net: NetworkLayout, fmt: styles.Formats,
+                      words: dict[str, str]) -> None:
+    """The μ row and the σ row under the raw inputs, live over each raw column."""
+    mu, sigma = standardize.statistics(spec.inputs)
+    for cells, expr, values, word in ((net.mean_cells, standardize.mean_expr, mu, "network.mean"),
+                                      (net.std_cells, standardize.std_expr, sigma, "network.std")):
+        ws.write(cells[0][0] - 1, 0, words[word], fmt.label)
+        for i, (row, col) in enumerate(cells):
+            ws.write_formula(row - 1, col - 1, net.standardization_formula(expr(i)), fmt.computed,
+                             float(values[i]))
+
+
+def _write_standardization_cell(ws: Worksheet, net: NetworkLayout, key: str, expr: Expr, value: float,
+                                fmt: styles.Formats) -> None:
+    row, col = net.input_cells[key]
+    ws.write_formula(row - 1, col - 1, net.standardization_formula(expr), fmt.computed, float(value))
+
+
+def _write_weight_blocks(
+    ws: Worksheet, spec: Spec, net: NetworkLayout, fmt: styles.Formats, words: dict[str, str]
+) -> None:
+    for layer in range(spec.n_layers):
+        n_to, n_from = spec.sizes[layer + 1], spec.sizes[layer]
+        title, first = net.weight_block(layer)
+        text = words["network.layer"].format(
+            l=layer + 1, n_from=n_from, n_to=n_to, act=spec.activations[layer],
+            bias=words["network.bias_col"] if spec.bias != "none" else "")
+        ws.write(title - 1, 0, text, fmt.heading)
+        ws.write(title, 0, words["network.into_from"], fmt.header)
+        for i in range(n_from):
+            ws.write(title, 1 + i, labels.neuron_label(spec, layer - 1, i), fmt.header)
+        if spec.bias != "none":
+            ws.write(title, 1 + n_from, words["network.bias"], fmt.header)
+        for j in range(n_to):
+            ws.write(first + j - 1, 0, labels.neuron_label(spec, layer, j), fmt.label)
+            for i in range(n_from):
+                ws.write(first + j - 1, 1 + i, spec.weights[layer][j][i], fmt.input)
+            if spec.bias == "per-neuron" or (spec.bias == "shared" and j == 0):
+                value = spec.biases[layer][j if spec.bias == "per-neuron" else 0]
+                ws.write(first + j - 1, 1 + n_from, value, fmt.input)

@@ -1,0 +1,126 @@
+"""The Training sheet: one row per iteration, every quantity of training a live formula."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from sheetnet.equations import notes
+from sheetnet.expr.formula import Expr
+from sheetnet.model.spec import Spec
+from sheetnet.sheets import layout, styles
+from sheetnet.sheets.context import (
+    Context,
+    FormulaWorksheet,
+    column_label,
+    mark_divergence,
+    stored_value,
+)
+from sheetnet.sheets.layout import TrainingLayout
+
+_ROWS_PER_BLOCK = 4096
+
+
+def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
+    spec, training, reference, fmt, words = ctx.spec, ctx.training, ctx.reference, ctx.fmt, ctx.words
+    if not isinstance(ws, FormulaWorksheet):
+        raise TypeError("the Training sheet must be added with worksheet_class=FormulaWorksheet")
+    columns = training.columns
+    _write_headers(ws, spec, training, fmt, words)
+    ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
+    qids = [c.qid for c in columns]
+    first, middle, final = _row_templates(ws, training, fmt)
+    # Epoch and sample numbers (sgd/minibatch): constants, as the reference frame holds them.
+    constants = [c for c, column in enumerate(columns) if column.formula is None and c > 0]
+    last = spec.iterations
+    for start in range(0, last + 1, _ROWS_PER_BLOCK):
+        # Values a block at a time: one copy of the whole reference would double its memory.
+        block = reference.iloc[start : start + _ROWS_PER_BLOCK][qids].to_numpy()
+        for t, values in enumerate(block, start):
+            cells = first if t == 0 else final if t == last else middle
+            _write_data_row(ws, training.row_of(t) - 1, t, cells, values.tolist(), fmt, constants)
+    mark_divergence(ws, training, fmt)
+
+
+@dataclass(frozen=True)
+class _CellTemplate:
+    col: int  # from 0, as XlsxWriter counts
+    text: str  # plain formula (no "=") with {0} for this row's number and {1} for the row above's
+    cell_format: Format
+
+
+def _row_templates(
+    ws: FormulaWorksheet, training: TrainingLayout, fmt: styles.Formats
+) -> tuple[list[_CellTemplate], list[_CellTemplate], list[_CellTemplate]]:
+    """The formula cells of the first row, of the rows between, and of the final row."""
+    first, middle, final = [], [], []
+    for c, column in enumerate(training.columns):
+        if column.formula is None:
+            continue  # the iteration number, written as a plain number
+        cell_format = fmt.data_format(column.qid, column.group)
+        rest = _CellTemplate(c, _positional(ws, training, column.formula), cell_format)
+        if column.first is not None:
+            first.append(_CellTemplate(c, _positional(ws, training, column.first), cell_format))
+        else:
+            first.append(rest)
+        middle.append(rest)
+        if column.in_final_row:
+            final.append(rest)
+    return first, middle, final
+
+
+def _positional(ws: FormulaWorksheet, training: TrainingLayout, expr: Expr) -> str:
+    """`=B{p}-C{r}` → `B{1}-C{0}` (other braces escaped), for a fast positional str.format.
+
+    One row's formula stands for all: rows change only the digits after column letters, never
+    the function names that XlsxWriter would rewrite.
+    """
+    escaped = training.template(expr).replace("{", "{{").replace("}", "}}")
+    text = escaped.replace("{{r}}", "{0}").replace("{{p}}", "{1}")
+    ws.plain_formula(text.format(layout.FIRST_DATA_ROW + 1, layout.FIRST_DATA_ROW))  # or raises
+    return text.removeprefix("=")
+
+
+def _write_data_row(
+    ws: FormulaWorksheet, r0: int, t: int, cells: list[_CellTemplate], values: list[float],
+    fmt: styles.Formats, constants: Sequence[int] = (),
+) -> None:
+    """One iteration's row; r0 counts from 0 as XlsxWriter does, values[c] is column c's value."""
+    ws.write_number(r0, 0, t, fmt.data["iter"])
+    for c in constants:
+        ws.write_number(r0, c, int(values[c]), fmt.data["iter"])
+    row, above = str(r0 + 1), str(r0)
+    for cell in cells:
+        ws.write_plain_formula(r0, cell.col, cell.text.format(row, above), cell.cell_format,
+                               stored_value(values[cell.col]))
+
+
+def _write_headers(
+    ws: Worksheet, spec: Spec, training: TrainingLayout, fmt: styles.Formats,
+    words: dict[str, str],
+) -> None:
+    columns = training.columns
+    band, label_row, id_row = (layout.BAND_ROW - 1, layout.LABEL_ROW - 1, layout.ID_ROW - 1)
+    ws.set_row(band, 45)  # before the row's cells: constant_memory drops a later set_row
+    start = 0
+    for c in range(1, len(columns) + 1):
+        if c == len(columns) or columns[c].group != columns[start].group:
+            group = columns[start].group
+            if c - 1 > start:
+                ws.merge_range(band, start, band, c - 1, words[f"group.{group}"], fmt.band[group])
+            else:
+                ws.write(band, start, words[f"group.{group}"], fmt.band[group])
+            start = c
+    # constant_memory mode writes row by row: finish each header row before the next.
+    column_notes = notes.column_notes(spec, words)
+    for c, column in enumerate(columns):
+        ws.write(label_row, c, column_label(spec, column.qid, words), fmt.label_cell[column.group])
+        note = column_notes[column.qid]
+        ws.write_comment(label_row, c, note, notes.comment_options(note))  # the equation, on hover
+    for c, column in enumerate(columns):
+        ws.write(id_row, c, column.qid, fmt.id_cell)
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, len(columns) - 1, 13)

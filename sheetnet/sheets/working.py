@@ -1,0 +1,347 @@
+"""The Working sheet: iteration 1 worked by hand, one quantity per line, as a student writes it.
+
+Each line reads  a₃ = σ(z₃) = σ(0.505) = 0.6236336 : the symbol, the equation in symbols, the
+same equation with the numbers substituted, and the value. All three come from the expression
+trees of graph.py (the same ones the Training sheet prints), with different leaves:
+the value is that tree as a formula over this sheet's own earlier lines and the Network inputs,
+so the sheet recomputes the hand calculation top to bottom by itself; the numbers are a formula
+that concatenates TEXT() of those same cells, so editing the Network sheet rewrites the text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from sheetnet.equations import graph, labels, textprint
+from sheetnet.expr.formula import Cell, Const, Expr, to_excel
+from sheetnet.model import ids, schedule
+from sheetnet.model.spec import Spec, model_inputs
+from sheetnet.sheets import limits, styles
+from sheetnet.sheets.layout import TrainingLayout, address
+
+if TYPE_CHECKING:
+    from sheetnet.sheets.context import Context
+
+TITLE_ROW, NOTE_ROW, SAMPLES_ROW, HEADER_ROW = 1, 2, 3, 4
+FIRST_ROW = HEADER_ROW + 1
+# symbol | = | in symbols | = | with the numbers | = | value  (the "=" columns make it read
+# like the seeds' chains while every cell keeps one clean piece: a label, a text, a number).
+SYMBOL, EQ1, EQUATION, EQ2, NUMBERS, EQ3, VALUE = range(1, 8)
+SECTIONS = ("forward", "loss", "backward", "gradient", "update")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One quantity: `qid` its Training column (for an update: the parameter's)."""
+
+    qid: str
+    group: str
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A section header (sample is None) or, with several samples, a sample's sub-header."""
+
+    group: str
+    sample: int | None = None
+
+
+Item = Line | Heading
+
+
+# --- what goes on the sheet, in order ------------------------------------------------------
+
+
+def items(spec: Spec) -> list[Item]:
+    """Every row below the header, in the order a student computes iteration 1."""
+    columns = {c.qid: c for c in graph.training_columns(spec)}
+    K = spec.slots
+    numbers = first_batch(spec)
+    result: list[Item] = [Heading("forward")]
+    for k in range(K):
+        result += [Heading("forward", numbers[k])] if K > 1 else []
+        for layer in range(spec.n_layers):
+            for j in range(spec.sizes[layer + 1]):
+                for name in ("z", "a"):  # z₃ then a₃: each neuron finished before the next
+                    qid = ids.neuron(name, layer, j, k, spec)
+                    result.append(Line(qid, "forward", _formula(columns[qid], spec)))
+    result.append(Heading("loss"))  # per-sample losses, the loss and the accuracy (classification)
+    result += [Line(q, "loss", _formula(columns[q], spec)) for q in ids.losses(spec)]
+    result.append(Heading("backward"))
+    for k in range(K):
+        result += [Heading("backward", numbers[k])] if K > 1 else []
+        for layer in reversed(range(spec.n_layers)):
+            for j in range(spec.sizes[layer + 1]):
+                qid = ids.neuron("delta", layer, j, k, spec)
+                result.append(Line(qid, "backward", _formula(columns[qid], spec)))
+    result.append(Heading("gradient"))
+    result += [Line(q, "gradient", _formula(columns[q], spec)) for q in ids.gradients(spec)]
+    result.append(Heading("update"))
+    trained = set(ids.gradients(spec))
+    for qid in ids.params(spec):
+        if ids.gradient_of(qid) in trained:  # the next row's formula: θ − η·∂L/∂θ
+            result.append(Line(qid, "update", _formula(columns[qid], spec)))
+    return result
+
+
+def _formula(column: graph.Column, spec: Spec) -> Expr:
+    if column.formula is None:
+        raise ValueError(f"column {column.qid} has no formula")
+    return graph.bind_samples(spec, column.formula, schedule.batches(spec, rows=1)[0])
+
+
+def first_batch(spec: Spec) -> list[int]:
+    """The sample numbers (from 1) that iteration 1 uses, slot by slot."""
+    return [int(k) + 1 for k in schedule.batches(spec, rows=1)[0]]
+
+
+def rows_of(entries: list[Item]) -> list[int]:
+    """The row of each item: a blank row before every section header but the first."""
+    rows, row = [], FIRST_ROW
+    for n, item in enumerate(entries):
+        if isinstance(item, Heading) and item.sample is None and n > 0:
+            row += 1
+        rows.append(row)
+        row += 1
+    return rows
+
+
+# --- leaves: names, cells and values -------------------------------------------------------
+
+
+@dataclass
+class Leaves:
+    """How each leaf of a tree is named, addressed and valued on this sheet.
+
+    A quantity with a line is its value cell here; a parameter has no line (iteration 1 uses
+    the initial values) and is its Network cell, as is every Const.
+    """
+
+    spec: Spec
+    value_row: dict[str, int]
+    params: set[str]
+    constant_address: dict[str, str]
+    constant_label: dict[str, str]
+    constant_value: dict[str, float]
+    reference: pd.DataFrame
+    accuracy_label: str = "accuracy"
+
+    def address(self, node: Cell | Const) -> str:
+        if isinstance(node, Const):
+            return self.constant_address[node.key]
+        if node.qid in self.params:
+            return self.constant_address[graph.initial_key(node.qid).key]
+        return address(self.value_row[node.qid], VALUE)
+
+    def label(self, node: Cell | Const) -> str:
+        if isinstance(node, Const):
+            return self.constant_label[node.key]
+        return quantity_label(self.spec, node.qid)
+
+    def value(self, node: Cell | Const) -> float:
+        # Row t = 0 of the reference: iteration 1 reads only initial parameters and its own lines
+        # (an update's Cell(prev=True) is row 0 too).
+        if isinstance(node, Const):
+            return self.constant_value[node.key]
+        return float(self.reference.loc[0, node.qid])
+
+
+def quantity_label(spec: Spec, qid: str) -> str:
+    """w₃₁, a₃, δ₅, ∂L/∂w₅₃; with several samples a superscript names the sample: a₃⁽²⁾
+    (in minibatch mode the sample that slot k holds in iteration 1)."""
+    if qid == "loss":
+        return "L"
+    if qid == ids.ACCURACY:
+        return "acc"
+    base, _, k = qid.partition("@")
+    if k and spec.mode != "batch":
+        k = str(first_batch(spec)[int(k) - 1])
+    if base == "loss":  # a sample's loss
+        return "L" + labels.sup(f"({k})")
+    return labels.label(spec, base) + (labels.sup(f"({k})") if k else "")
+
+
+def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
+    spec = ctx.spec
+    K = spec.n_samples
+    mark = [labels.sup(f"({k + 1})") if K > 1 else "" for k in range(K)]
+    names: dict[str, str] = {graph.LEARNING_RATE.key: "η", graph.LEAKY.key: "α"}
+    values: dict[str, float] = {graph.LEARNING_RATE.key: spec.learning_rate,
+                                graph.LEAKY.key: spec.leaky_slope}
+    # The Training sheet reads x̃ = (x − μ)/σ when the inputs are standardised: so does this sheet.
+    for k, (x, t) in enumerate(zip(model_inputs(spec).tolist(), spec.targets, strict=True)):
+        for i, v in enumerate(x):
+            names[graph.input_key(i, k).key] = labels.input_label(i) + mark[k]
+            values[graph.input_key(i, k).key] = v
+        for j, v in enumerate(t):
+            names[graph.target_key(j, k).key] = labels.target_label(j) + mark[k]
+            values[graph.target_key(j, k).key] = v
+    params = ids.params(spec)
+    for qid in params:
+        names[graph.initial_key(qid).key] = quantity_label(spec, qid)
+        values[graph.initial_key(qid).key] = float(ctx.reference.loc[0, qid])
+    cells = {key: ctx.training.constant_address(key) for key in ctx.network.input_cells}
+    return Leaves(spec, value_row, set(params), cells, names, values, ctx.reference,
+                  ctx.words["label.accuracy"])
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Formats:
+    title: Format
+    note: Format
+    header: Format
+    section: dict[str, Format]
+    sample: Format
+    symbol: dict[str, Format]
+    equals: Format
+    text: Format
+    value: dict[str, Format]
+
+
+def _formats(ctx: Context) -> _Formats:
+    def add(**props: object) -> Format:
+        return ctx.book.add_format({"font_name": "Calibri", "font_size": 11, **props})
+
+    colours = styles.GROUP_COLOURS
+    return _Formats(
+        title=add(bold=True, font_size=16),
+        note=add(italic=True, font_color="#595959", text_wrap=True, valign="top"),
+        header=add(bold=True, bg_color="#D9D9D9", bottom=1),
+        section={g: add(bold=True, bg_color=colours[g][0], font_size=12) for g in SECTIONS},
+        sample=add(bold=True, italic=True, bottom=1, bottom_color="#A6A6A6"),
+        symbol={g: add(bold=True, bg_color=colours[g][1], align="right") for g in SECTIONS},
+        equals=add(align="center", font_color="#7F7F7F"),
+        text=add(),
+        # Seven decimals for every value, as the hand calculations print them (0.6236336);
+        # the Training sheet keeps scientific notation for quantities that shrink over training.
+        value={g: add(bold=True, bg_color=colours[g][1], num_format=WORKED_FORMAT) for g in SECTIONS},
+    )
+
+
+WORKED_FORMAT = "0.0000000"
+
+
+def write_working_sheet(ctx: Context, ws: Worksheet) -> None:
+    entries = items(ctx.spec)
+    rows = rows_of(entries)
+    value_row = {e.qid: r for e, r in zip(entries, rows, strict=True)
+                 if isinstance(e, Line) and e.group != "update"}
+    leaves = _leaves(ctx, value_row)
+    fmt = _formats(ctx)
+    # Both texts first: the column widths depend on them, and widths go before any row.
+    texts = {r: (textprint.symbolic(e.expr, leaves.label), textprint.text_value(e.expr, leaves.value))
+             for e, r in zip(entries, rows, strict=True) if isinstance(e, Line)}
+    _set_columns(ws, list(texts.values()))
+    _write_top(ws, ctx, fmt)
+    for entry, row in zip(entries, rows, strict=True):
+        if isinstance(entry, Heading):
+            _write_heading(ws, row - 1, entry, ctx.words, fmt)
+        else:
+            _write_line(ws, row - 1, entry, texts[row], leaves, fmt)
+
+
+def _set_columns(ws: Worksheet, texts: list[tuple[str, str | None]]) -> None:
+    # Wide enough for the longest equation, within reason (long sums are already shortened).
+    widest_symbolic = max((len(s) for s, _ in texts), default=20)
+    widest_numbers = max((len(n or "") for _, n in texts), default=20)
+    ws.set_column(SYMBOL - 1, SYMBOL - 1, 14)
+    for col in (EQ1, EQ2, EQ3):
+        ws.set_column(col - 1, col - 1, 2.5)
+    # Character counts overstate the width of proportional text with sub/superscripts a little.
+    ws.set_column(EQUATION - 1, EQUATION - 1, min(70, max(24, widest_symbolic * 0.9 + 2)))
+    ws.set_column(NUMBERS - 1, NUMBERS - 1, min(100, max(30, widest_numbers * 0.9 + 2)))
+    ws.set_column(VALUE - 1, VALUE - 1, 16)
+
+
+def _write_top(ws: Worksheet, ctx: Context, fmt: _Formats) -> None:
+    words = ctx.words
+    ws.write_string(TITLE_ROW - 1, 0, words["working.title"], fmt.title)
+    ws.set_row(NOTE_ROW - 1, 48)
+    note = words["working.note"].format(network=words["sheet.network"])
+    ws.merge_range(NOTE_ROW - 1, 0, NOTE_ROW - 1, VALUE - 1, note, fmt.note)
+    if ctx.spec.mode != "batch":
+        samples = ", ".join(map(str, first_batch(ctx.spec)))
+        ws.merge_range(SAMPLES_ROW - 1, 0, SAMPLES_ROW - 1, VALUE - 1,
+                       words["working.batch"].format(samples=samples), fmt.note)
+    elif ctx.spec.n_samples > 1:
+        ws.merge_range(SAMPLES_ROW - 1, 0, SAMPLES_ROW - 1, VALUE - 1, words["working.samples"], fmt.note)
+    heads = {SYMBOL: "working.symbol", EQUATION: "working.equation", NUMBERS: "working.numbers",
+             VALUE: "working.value"}
+    for col in range(SYMBOL, VALUE + 1):
+        ws.write_string(HEADER_ROW - 1, col - 1, words[heads[col]] if col in heads else "", fmt.header)
+    ws.freeze_panes(HEADER_ROW, 0)
+    # Printed, a line must never break across pages sideways: one page wide, header repeated.
+    ws.set_landscape()
+    ws.set_paper(9 if ctx.options.paper == "a4" else 1)  # XlsxWriter's codes: 9 = A4, 1 = Letter
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(HEADER_ROW - 1)
+
+
+def _write_heading(ws: Worksheet, r0: int, heading: Heading, words: dict[str, str],
+                   fmt: _Formats) -> None:
+    if heading.sample is not None:
+        ws.write_string(r0, 0, words["working.sample"].format(k=heading.sample), fmt.sample)
+        return
+    text = words[f"working.{heading.group}"]
+    ws.merge_range(r0, 0, r0, VALUE - 1, text, fmt.section[heading.group])
+    ws.set_row(r0, 20)
+
+
+def _write_line(ws: Worksheet, r0: int, line: Line, texts: tuple[str, str | None], leaves: Leaves,
+                fmt: _Formats) -> None:
+    symbolic, numbers = texts
+    symbol = quantity_label(leaves.spec, line.qid) + ("′" if line.group == "update" else "")
+    if line.qid == ids.ACCURACY:
+        symbol = leaves.accuracy_label
+    ws.write_string(r0, SYMBOL - 1, symbol, fmt.symbol[line.group])
+    for col in (EQ1, EQ2, EQ3):
+        ws.write_string(r0, col - 1, "=", fmt.equals)
+    ws.write_string(r0, EQUATION - 1, symbolic, fmt.text)
+    ws.write_formula(r0, NUMBERS - 1, textprint.text_formula(line.expr, leaves.address), fmt.text,
+                     numbers if numbers is not None else "#NUM!")
+    t = 1 if line.group == "update" else 0  # an update's value is the parameter of row t = 1
+    ws.write_formula(r0, VALUE - 1, to_excel(line.expr, leaves.address), fmt.value[line.group],
+                     stored_value(float(leaves.reference.loc[t, line.qid])))
+
+
+def stored_value(value: float) -> float | str:
+    # A diverging start overflows in the spreadsheet too; store the error it will show.
+    return value if math.isfinite(value) else "#NUM!"
+
+
+# --- limits --------------------------------------------------------------------------------
+
+
+def check_formulas(spec: Spec, training: TrainingLayout) -> None:
+    """Refuse, before writing, a value formula longer than a spreadsheet allows.
+
+    Each line's value is its Training column's expression over this sheet's value cells and the
+    same Network cells (parameters: their initial values), addressed as Leaves.address does.
+    The text formulas need no check: they shorten long sums (textprint.MAX_TERMS).
+    """
+    entries = items(spec)
+    rows = rows_of(entries)
+    value_row = {e.qid: r for e, r in zip(entries, rows, strict=True)
+                 if isinstance(e, Line) and e.group != "update"}
+    params = set(ids.params(spec))
+
+    def ref(node: Cell | Const) -> str:
+        if isinstance(node, Const):
+            return training.constant_address(node.key)
+        if node.qid in params:
+            return training.constant_address(graph.initial_key(node.qid).key)
+        return address(value_row[node.qid], VALUE)
+
+    lines = [graph.Column(e.qid, e.group, e.expr) for e in entries if isinstance(e, Line)]
+    limits.check_formulas(lines, lambda expr: to_excel(expr, ref), rows[-1],
+                          what="the Working sheet's formula for {qid}")

@@ -1,0 +1,122 @@
+"""Write the workbook with XlsxWriter: live formulas that also store the NumPy core's values.
+
+XlsxWriter rather than openpyxl because it can store each formula's value (so the file shows
+numbers before any recalculation: Protected View, previews, pandas) and streams rows in
+constant memory. The file still asks the spreadsheet program to recalculate on load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import xlsxwriter
+import xlsxwriter.exceptions
+from xlsxwriter.worksheet import Worksheet
+
+from sheetnet.atomic import atomic_path
+from sheetnet.errors import SheetnetError
+from sheetnet.model.reference import train, warn_if_diverged
+from sheetnet.model.spec import Spec
+from sheetnet.sheets import (
+    charts,
+    guide,
+    limits,
+    network,
+    printing,
+    rates,
+    styles,
+    summary,
+    training,
+    working,
+)
+from sheetnet.sheets.context import (
+    BuildOptions,
+    Context,
+    FormulaWorksheet,
+)
+from sheetnet.sheets.i18n import strings
+from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+
+# User text (title, description) is always text: write() must never turn "=1+1" into a formula,
+# "http://x" into a hyperlink or "-2" into a number. Every formula goes through write_formula.
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
+
+
+def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = None) -> Path:
+    """Write the workbook for spec to path, atomically (a temporary file renamed into place).
+
+    When training diverges the file is still written (its rows turn red from the first row
+    whose loss is not finite) and a reference.DivergedWarning names that iteration.
+    """
+    options = options or BuildOptions()
+    path = Path(path)
+    words = strings(options.lang)
+    spec = spec.in_language(options.lang)
+    printing.paper_code(options.paper)  # a bad paper size fails before anything is written
+    limits.check_text({"title": spec.title, "description": spec.description})
+    if not path.parent.is_dir():
+        raise SheetnetError(f"the folder {path.parent} does not exist; create it or choose another")
+    network = NetworkLayout(spec)
+    training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
+    _check_other_sheets(spec, training)
+    with np.errstate(all="ignore"):  # a diverging run overflows: NaN there, #NUM! in the sheet
+        reference = train(spec)
+    warn_if_diverged(spec, reference)
+    with atomic_path(path) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        ctx = Context(spec, options, words, network, training, reference, book, styles.Formats(book))
+        _write(ctx)
+        _close(book)
+    return path
+
+
+def _check_other_sheets(spec: Spec, training: TrainingLayout) -> None:
+    """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
+    working.check_formulas(spec, training)
+
+
+def _close(book: xlsxwriter.Workbook) -> None:
+    """Zip the workbook; a failed write (a full disk) is an OSError, as atomic_path reports it."""
+    try:
+        book.close()
+    except xlsxwriter.exceptions.FileCreateError as exc:  # XlsxWriter wraps the OSError in this
+        cause = exc.args[0] if exc.args else exc
+        raise cause if isinstance(cause, OSError) else OSError(str(cause)) from None
+
+
+SheetWriter = Callable[[Context, Worksheet], None]
+
+
+def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
+    """(sheet name key in i18n, writer) in tab order; extra sheet modules are listed here."""
+    writers: list[tuple[str, SheetWriter]] = [
+        ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening
+        ("sheet.network", network.write_network_sheet),
+        ("sheet.training", training.write_training_sheet),
+        ("sheet.working", working.write_working_sheet),
+        ("sheet.charts", charts.write_charts_sheet),
+        ("sheet.summary", summary.write_summary_sheet),
+    ]
+    if ctx.options.compare_lr:
+        writers.append(("sheet.compare", rates.write_compare_sheet))
+    return writers
+
+
+def _write(ctx: Context) -> None:
+    spec = ctx.spec
+    ctx.book.set_properties({"title": spec.title, "subject": "sheetnet", "comments": spec.description})
+    ctx.book.set_custom_property("sheetnet", "1")
+    writers = _sheet_writers(ctx)
+    # Add every sheet first so each writer can refer to the others (charts, cross-sheet formulas).
+    for key, _ in writers:
+        ctx.sheets[key] = ctx.book.add_worksheet(ctx.words[key], worksheet_class=FormulaWorksheet)
+    for key, writer in writers:
+        writer(ctx, ctx.sheets[key])
+    printing.apply_page_setup(ctx)

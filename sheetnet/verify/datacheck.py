@@ -1,0 +1,162 @@
+"""The check of the Network sheet's standardised inputs: μ, σ and x̃ = (x − μ)/σ per input column.
+
+The expected values come from the NumPy standardisation of the raw data read back from the
+sheet (so an edited raw value is checked against itself). Like the Training cells, each
+formula is evaluated by the `formulas` engine on reference values of the cells it reads: μ and
+σ on the raw column, x̃ on its raw value and the reference μ and σ. With LibreOffice the values
+it recalculated are compared instead. The Training formulas read the x̃ cells, so the check
+gives those cells their reference values first (`reference_cells`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sheetnet.equations import graph
+from sheetnet.model import standardize
+from sheetnet.sheets import layout
+from sheetnet.sheets.layout import NetworkLayout
+from sheetnet.verify.readback import Workbook
+from sheetnet.verify.recompute import as_float, call_formula, compile_formula, formula_shape, input_cell
+from sheetnet.verify.report import GroupResult, Report, WrongCell, disagree
+
+GROUP = "data"
+Address = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A standardisation cell of the Network sheet and its NumPy value."""
+
+    cell: Address
+    name: str  # e.g. "μ(x[1])", "σ(x[2])", "x̃[1]@5"
+    value: float
+    held: Any = None  # what the workbook stored there (a typed number where a formula belongs)
+
+
+def expected_cells(book: Workbook) -> list[Expected]:
+    """μ, σ (per input column) and every x̃, with their NumPy values; empty when not standardised."""
+    spec = book.spec
+    if not spec.standardize:
+        return []
+    net = NetworkLayout(spec)
+    mu, sigma = standardize.statistics(spec.inputs)
+    x_tilde = standardize.standardized(spec.inputs)
+    cells = [(net.mean_cells[i], f"μ(x[{i + 1}])", mu[i]) for i in range(spec.sizes[0])]
+    cells += [(net.std_cells[i], f"σ(x[{i + 1}])", sigma[i]) for i in range(spec.sizes[0])]
+    cells += [(net.input_cells[graph.input_key(i, k).key], f"x̃[{i + 1}]@{k + 1}", x_tilde[k, i])
+              for k in range(spec.n_samples) for i in range(spec.sizes[0])]
+    return [Expected(cell, name, float(value), book.network.get(cell)) for cell, name, value in cells]
+
+
+def reference_cells(book: Workbook, expected: list[Expected]) -> None:
+    """Give the standardisation cells their NumPy values, as the Training formulas' inputs."""
+    book.network.update({e.cell: e.value for e in expected})
+
+
+def missing_formulas(book: Workbook, expected: list[Expected]) -> dict[Address, str]:
+    """Standardisation cells that hold a typed value instead of their formula."""
+    return {e.cell: "the cell holds no formula" for e in expected if e.cell not in book.network_formulas}
+
+
+# --- the formulas engine -------------------------------------------------------------------
+
+_RANGE = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)")
+
+
+def recompute(book: Workbook, expected: list[Expected]) -> tuple[dict[Address, float], dict[Address, str]]:
+    """Each standardisation cell evaluated from its own formula; notes for cells left unevaluated."""
+    own = book.network_sheet.upper()
+    got: dict[Address, float] = {}
+    shapes: dict[str, list[Address]] = {}
+    notes = missing_formulas(book, expected)
+    for e in expected:
+        text = book.network_formulas.get(e.cell)
+        if text is None:
+            got[e.cell] = as_float(e.held)
+        elif ":" in text:  # AVERAGE / STDEVP over a range: a handful of cells, one by one
+            got[e.cell], note = _evaluate_range_formula(text, book.network)
+            if note:
+                notes[e.cell] = note
+        else:
+            shapes.setdefault(formula_shape(text, e.cell[0], own)[0] + f"|{e.cell[1]}", []).append(e.cell)
+    for cells in shapes.values():
+        first = cells[0]
+        try:
+            compiled = compile_formula(book.network_formulas[first], first[0], own, own)
+        except Exception as exc:  # Unsupported, or text formulas cannot take
+            notes.update(dict.fromkeys(cells, str(exc)))
+            got.update(dict.fromkeys(cells, math.nan))
+            continue
+        rows = np.array([r for r, _ in cells])
+        args = [_column(book.network, rows, ref.row, ref.col) if ref.kind == "relative"
+                else book.network.get((ref.row, ref.col), 0.0) for ref in compiled.inputs]
+        got.update(zip(cells, call_formula(compiled, args, len(cells)).tolist(), strict=True))
+    return got, notes
+
+
+def _column(values: dict[Address, Any], rows: np.ndarray, offset: int, col: int) -> np.ndarray:
+    return np.array([[as_float(values.get((int(r) + offset, col), 0.0))] for r in rows])
+
+
+def _evaluate_range_formula(text: str, values: dict[Address, Any]) -> tuple[float, str]:
+    import formulas
+    from openpyxl.utils import column_index_from_string
+
+    try:
+        function = formulas.Parser().ast(text)[1].compile()
+    except Exception as exc:  # formulas raises many kinds of errors on text it cannot parse
+        return math.nan, f"the formulas package cannot parse it ({type(exc).__name__})"
+    args = []
+    for name in function.inputs:
+        m = _RANGE.fullmatch(name.rpartition("!")[2])
+        if m is None:  # one cell
+            _, col, row = input_cell(name)
+            args.append(as_float(values.get((row, column_index_from_string(col)), 0.0)))
+            continue
+        c1, r1, c2, r2 = (column_index_from_string(m[1].upper()), int(m[2]),
+                          column_index_from_string(m[3].upper()), int(m[4]))
+        args.append(np.array([[values.get((r, c)) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)],
+                             dtype=object))
+    try:
+        return as_float(np.asarray(function(*args), dtype=object).reshape(-1)[0]), ""
+    except Exception:  # any failure inside formulas is an error value in that cell
+        return math.nan, ""
+
+
+# --- comparison ----------------------------------------------------------------------------
+
+
+def compare(book: Workbook, expected: list[Expected], got: dict[Address, float],
+            notes: dict[Address, str], report: Report) -> None:
+    """Add the standardisation cells to the report; a wrong one is the first wrong cell (it
+    comes before every Training cell that reads it)."""
+    if not expected:
+        return
+    stats = report.groups.setdefault(GROUP, GroupResult())
+    first: Expected | None = None
+    # μ, σ and each x̃ column separately, so each is judged against its own scale.
+    for kind in ("μ", "σ", "x̃"):
+        for i in range(book.spec.sizes[0]):
+            members = [e for e in expected if e.name.startswith(f"{kind}(x[{i + 1}])")
+                       or e.name.startswith(f"{kind}[{i + 1}]@")]
+            want = np.array([e.value for e in members])
+            have = np.array([got.get(e.cell, math.nan) for e in members])
+            bad, abs_err, rel_err = disagree(want, have, report.rtol)
+            bad |= np.array([e.cell in notes for e in members], dtype=bool)
+            stats.cells += len(members)
+            stats.max_abs = max(stats.max_abs, float(abs_err.max(initial=0.0)))
+            stats.max_rel = max(stats.max_rel, float(rel_err.max(initial=0.0)))
+            report.cells += len(members)
+            report.wrong += int(bad.sum())
+            if bad.any() and first is None:
+                first = members[int(np.argmax(bad))]
+    if first is not None:
+        at = layout.sheet_prefix(book.network_sheet) + layout.address(*first.cell)
+        report.first_wrong = WrongCell(at, first.name, 0, book.network_formulas.get(first.cell),
+                                       first.value, got.get(first.cell, math.nan), notes.get(first.cell, ""))

@@ -1,0 +1,314 @@
+"""Read a sheetnet workbook back: the network from its Network sheet, the Training formulas.
+
+The Network sheet is the source of truth, so a workbook whose inputs a student edited is read
+with those edited inputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
+
+from sheetnet.equations import graph
+from sheetnet.errors import SheetnetError
+from sheetnet.model import ids
+from sheetnet.model.spec import DEFAULT_LEAKY_SLOPE, Spec, parse_spec
+from sheetnet.sheets import layout
+from sheetnet.sheets.i18n import sheet_names
+from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
+from sheetnet.verify.untrusted import check_archive, check_claimed_cells, reading, why
+
+
+@dataclass
+class Workbook:
+    """What the check needs from a sheetnet workbook: its network and Training formulas."""
+
+    path: Path
+    network_sheet: str
+    training_sheet: str
+    network: dict[tuple[int, int], Any]  # every Network cell value, by (row, col)
+    spec: Spec
+    columns: list[graph.Column]
+    contents: np.ndarray  # Training data cells (formula text or value), rows t = 0..N
+    # The Network sheet's formula texts (the standardisation of the inputs), by (row, col).
+    network_formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+def read_workbook(path: Path) -> Workbook:
+    """Read the network back from the Network sheet and the Training sheet's formula texts."""
+    if not path.is_file():
+        raise SheetnetError(f"{path}: no such file; give a workbook written by `sheetnet build`")
+    unpacked = check_archive(path)  # a zip bomb is refused before openpyxl unpacks anything
+    with reading(path), open_workbook(path, data_only=True) as values, \
+            open_workbook(path, data_only=False) as formulas:
+        network_sheet = _find_sheet(path, values.sheetnames, "sheet.network")
+        training_sheet = _find_sheet(path, values.sheetnames, "sheet.training")
+        network = _sheet_values(values[network_sheet])
+        spec = _read_spec(path, network_sheet, network)
+        columns = graph.training_columns(spec)
+        check_claimed_cells(path, (spec.iterations + 1) * len(columns), unpacked)
+        _check_ids(path, formulas[training_sheet], training_sheet, spec)
+        contents = training_cells(formulas[training_sheet], spec, len(columns))
+        network_formulas = _formula_texts(formulas[network_sheet]) if spec.standardize else {}
+    return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas)
+
+
+def _formula_texts(ws: Any) -> dict[tuple[int, int], str]:
+    """Every formula of a sheet by (row, col); text that merely starts with "=" is left out."""
+    return {(cell.row, cell.column): cell.value for row in ws.iter_rows() for cell in row
+            if getattr(cell, "data_type", None) == "f"}
+
+
+@contextmanager
+def open_workbook(path: Path, *, data_only: bool) -> Iterator[Any]:
+    """openpyxl in read-only mode: it reads a sheet only when asked, row by row (fast)."""
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError) as exc:
+        raise SheetnetError(f"{path}: not an .xlsx workbook that can be read ({why(exc)})") from None
+    try:
+        yield book
+    finally:
+        book.close()
+
+
+def _find_sheet(path: Path, present: list[str], key: str) -> str:
+    for name in sheet_names(key):
+        if name in present:
+            return name
+    wanted = " or ".join(sheet_names(key))
+    raise SheetnetError(f"{path}: not a sheetnet workbook (it has no sheet named {wanted})")
+
+
+def sheet_values(ws: Any) -> dict[tuple[int, int], Any]:
+    """Every non-empty cell's value, by (row, col)."""
+    return _sheet_values(ws)
+
+
+def _sheet_values(ws: Any) -> dict[tuple[int, int], Any]:
+    cells = {}
+    for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        for c, value in enumerate(row, start=1):
+            if value is not None:
+                cells[r, c] = value
+    return cells
+
+
+def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any]) -> Spec:
+    """Rebuild the Spec from the settings and inputs at the Network sheet's fixed cells."""
+    where = f"{path.name}, sheet {sheet}"
+    settings, n_samples = _settings(where, cells), _count_samples(cells)
+    _check_inputs_present(where, settings["sizes"], n_samples, len(cells))
+    table = _table(settings, cells, n_samples=n_samples, values=None)
+    # The cells of the inputs depend only on the shape, so a placeholder spec places them
+    # (standardised only after parsing: its placeholder columns are constant).
+    placeholder = parse_spec(table, source=where)
+    placed = NetworkLayout(dataclasses.replace(placeholder, standardize=settings["standardize"]))
+    values = {key: _number(where, cells, at, key) for key, at in placed.typed_cells().items()}
+    table = _table(settings, cells, n_samples=n_samples, values=values)
+    if settings["standardize"]:
+        table["data"]["standardize"] = True
+    return parse_spec(table, name=path.stem, source=where)
+
+
+def _check_inputs_present(where: str, sizes: list[int], n_samples: int, n_cells: int) -> None:
+    """The sheet must hold a cell for every input the settings promise, before any is looked up.
+
+    A hostile "100000-100000" in the sizes cell would otherwise ask for 10¹⁰ weights.
+    """
+    weights = sum(a * b for a, b in itertools.pairwise(sizes))
+    needed = n_samples * (sizes[0] + sizes[-1]) + weights
+    if needed > n_cells:
+        raise SheetnetError(f"{where}: the settings describe a network with {needed:,} inputs and "
+                            f"weights, but the sheet holds only {n_cells:,} cells; is this a workbook "
+                            "written by `sheetnet build`?")
+
+
+def _setting_cells() -> dict[str, tuple[int, int]]:
+    # The settings sit at the same cells for every network; any spec gives them.
+    placeholder = {
+        "network": {"sizes": [1, 1], "activations": ["linear"], "bias": "none"},
+        "training": {"learning_rate": 1.0},
+        "init": {"weights": [[[0.0]]]},
+        "data": {"inputs": [[0.0]], "targets": [[0.0]]},
+    }
+    return NetworkLayout(parse_spec(placeholder)).setting_cells
+
+
+def _cell_name(at: tuple[int, int]) -> str:
+    return layout.address(*at)
+
+
+def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:
+    positions = _setting_cells()
+    raw = {name: cells.get(pos) for name, pos in positions.items()}
+
+    def fail(name: str, what: str) -> SheetnetError:
+        return SheetnetError(f"{where}: cell {_cell_name(positions[name])} ({name}) must be {what},"
+                             f" got {raw[name]!r}; is this a workbook written by `sheetnet build`?")
+
+    try:
+        sizes = [int(n) for n in str(raw["sizes"]).split("-")]
+    except ValueError:
+        raise fail("sizes", 'layer sizes like "2-2-2"') from None
+    if not isinstance(raw["activations"], str):
+        raise fail("activations", 'activations like "sigmoid, sigmoid"')
+    train_bias = raw["train_bias"]
+    if isinstance(train_bias, str) and train_bias.strip().lower() in ("true", "false"):
+        train_bias = train_bias.strip().lower() == "true"
+    if not isinstance(train_bias, bool):
+        raise fail("train_bias", '"true" or "false"')
+    standardize = _truth(raw["standardize"])
+    if standardize is None:
+        raise fail("standardize", '"true" or "false"')
+    iterations = raw["iterations"]
+    if isinstance(iterations, float) and iterations.is_integer():
+        iterations = int(iterations)
+    if not isinstance(iterations, int) or isinstance(iterations, bool):
+        raise fail("iterations", "a whole number")
+    for name in ("bias", "loss", "reduction", "mode"):
+        if not isinstance(raw[name], str):
+            raise fail(name, "a word")
+    return {
+        **_batch_settings(raw, fail),
+        "sizes": sizes,
+        "activations": [a.strip() for a in raw["activations"].split(",")],
+        "bias": raw["bias"].strip(),
+        "train_bias": train_bias,
+        "loss": raw["loss"].strip(),
+        "reduction": raw["reduction"].strip(),
+        "iterations": iterations,
+        "standardize": standardize,
+    }
+
+
+def _batch_settings(raw: dict[str, Any], fail: Callable[[str, str], SheetnetError]) -> dict[str, Any]:
+    """The [training] keys of the mode, as spec.to_table writes them (none in batch mode)."""
+    mode = raw["mode"].strip()
+    if mode == "batch":
+        return {"mode": mode}
+    numbers = {}
+    for name in ("batch_size", "seed"):
+        value = raw[name]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise fail(name, "a whole number")
+        numbers[name] = value
+    shuffle = raw["shuffle"]
+    if isinstance(shuffle, str) and shuffle.strip().lower() in ("true", "false"):
+        shuffle = shuffle.strip().lower() == "true"
+    if not isinstance(shuffle, bool):
+        raise fail("shuffle", '"true" or "false"')
+    table: dict[str, Any] = {"mode": mode, "shuffle": shuffle}
+    if mode == "minibatch":
+        table["batch_size"] = numbers["batch_size"]
+    if shuffle:
+        table["seed"] = numbers["seed"]
+    return table
+
+
+def _truth(value: Any) -> bool | None:
+    """A true/false setting as written ("true") or as a spreadsheet may save it (TRUE)."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value if isinstance(value, bool) else None
+
+
+def _count_samples(cells: dict[tuple[int, int], Any]) -> int:
+    """Samples are numbered 1, 2, ... in column A under the data table's header."""
+    k = 0
+    while cells.get((layout.DATA_HEADER_ROW + 1 + k, 1)) == k + 1:
+        k += 1
+    return max(k, 1)
+
+
+def _number(where: str, cells: dict[tuple[int, int], Any], at: tuple[int, int], key: str) -> float:
+    value = cells.get(at)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    hint = "; save it in a spreadsheet program first" if isinstance(value, str) and value[:1] == "=" else ""
+    got = "an empty cell" if value is None else repr(value)
+    raise SheetnetError(f"{where}: cell {_cell_name(at)} ({key}) must hold a number, got {got}{hint}")
+
+
+def _table(
+    settings: dict[str, Any], cells: dict[tuple[int, int], Any], *, n_samples: int,
+    values: dict[str, float] | None,
+) -> dict[str, Any]:
+    """A spec table for parse_spec; with values=None every input is a placeholder 0 (or 1 for lr)."""
+    sizes, bias = settings["sizes"], settings["bias"]
+
+    def get(key: str, default: float = 0.0) -> float:
+        return default if values is None else values[key]
+
+    n_in, n_out = sizes[0], sizes[-1]
+    inputs = [[get(graph.input_key(i, k).key) for i in range(n_in)] for k in range(n_samples)]
+    # Placeholder targets are one-hot rows, valid for every loss (cross_entropy asks for them).
+    targets = [[get(graph.target_key(j, k).key, float(j == 0)) for j in range(n_out)]
+               for k in range(n_samples)]
+    weights = [
+        [[get(graph.initial_key(ids.weight(layer, j, i)).key) for i in range(sizes[layer])]
+         for j in range(sizes[layer + 1])]
+        for layer in range(len(sizes) - 1)
+    ]
+    table: dict[str, Any] = {
+        "title": str(cells.get((layout.TITLE_ROW, 1), "")),
+        "description": str(cells.get((layout.DESCRIPTION_ROW, 1), "")),
+        "network": {k: settings[k] for k in ("sizes", "activations", "bias", "train_bias", "loss")}
+        | {"leaky_slope": get(graph.LEAKY.key, DEFAULT_LEAKY_SLOPE)},
+        "training": {"learning_rate": get("lr", 1.0), "iterations": settings["iterations"],
+                     "reduction": settings["reduction"],
+                     **{k: settings[k] for k in ("mode", "batch_size", "shuffle", "seed")
+                        if k in settings}},
+        "init": {"weights": weights},
+        "data": {"inputs": inputs, "targets": targets},
+    }
+    if bias in ("shared", "per-neuron") and len(sizes) > 1:
+        table["init"]["biases"] = _bias_table(sizes, bias, get)
+    return table
+
+
+def _bias_table(sizes: list[int], bias: str, get: Callable[[str], float]) -> list[Any]:
+    if bias == "shared":
+        return [get(graph.initial_key(f"b{layer + 1}").key) for layer in range(len(sizes) - 1)]
+    return [[get(graph.initial_key(f"b{layer + 1}[{j + 1}]").key) for j in range(sizes[layer + 1])]
+            for layer in range(len(sizes) - 1)]
+
+
+def _check_ids(path: Path, ws: Any, sheet: str, spec: Spec) -> None:
+    """The id row names every column; it must match the network the Network sheet describes."""
+    expected = ids.all_ids(spec)
+    row = next(ws.iter_rows(min_row=ID_ROW, max_row=ID_ROW, values_only=True), ())
+    found = list(row)
+    while found and found[-1] is None:
+        found.pop()
+    if found == expected:
+        return
+    for c, (want, have) in enumerate(zip([*expected, None], [*found, None], strict=False), start=1):
+        if want != have:
+            raise SheetnetError(
+                f"{path}: not a sheetnet workbook for the network on its Network sheet: cell "
+                f"{sheet}!{layout.address(ID_ROW, c)} holds {have!r}, expected the column id {want!r}")
+
+
+def training_cells(ws: Any, spec: Spec, n_columns: int) -> np.ndarray:
+    """The Training sheet's data cells as an object array: formula texts, numbers or None."""
+    n_rows = spec.iterations + 1
+    contents = np.full((n_rows, n_columns), None, dtype=object)
+    rows = ws.iter_rows(min_row=FIRST_DATA_ROW, max_row=FIRST_DATA_ROW + n_rows - 1,
+                        max_col=n_columns, values_only=True)
+    for t, row in enumerate(rows):
+        if row:
+            contents[t, : len(row)] = row[:n_columns]
+    return contents

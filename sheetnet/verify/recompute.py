@@ -1,0 +1,377 @@
+"""Recompute formulas with the `formulas` package, vectorised over the rows of a column.
+
+Every row of a Training column holds the same formula up to a row shift, so each distinct
+shape is compiled once and evaluated for all its rows in one call, on the NumPy reference
+values of the cells it reads (a call per cell would cost about 120 µs, a minute for a big
+workbook). Used by check.py for the Training sheet and datacheck.py for the Network sheet's
+standardisation cells.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import openpyxl
+
+from sheetnet.equations import graph
+from sheetnet.sheets.layout import FIRST_DATA_ROW
+from sheetnet.verify.readback import Workbook
+
+
+def is_formula(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("=")
+
+
+def as_float(value: Any) -> float:
+    """A cell value or formula result as a float; errors, text and empty cells become NaN."""
+    if isinstance(value, bool | int | float | np.number | np.bool_):
+        return float(value)
+    return math.nan
+
+
+# --- references in formula text ------------------------------------------------------------
+
+# A cell reference, maybe sheet-qualified, maybe the start of a range; string literals are
+# matched first so that text inside quotes is never taken for a reference. The look-arounds
+# keep function names (LOG10) and numbers (1E5) out.
+_REF = re.compile(
+    r'(?P<string>"(?:[^"]|"")*")'
+    r"|(?<![\w.$'!:])"
+    r"(?:(?:'(?P<qsheet>(?:[^']|'')+)'|(?P<sheet>[^\W\d][\w.]*))!)?"
+    r"(?P<cabs>\$?)(?P<col>[A-Za-z]{1,3})(?P<rabs>\$?)(?P<row>\d+)"
+    r"(?P<range>:\$?[A-Za-z]{1,3}\$?\d+)?"
+    r"(?![\w(.!:])"
+)
+_FUNCTION = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+# Functions that `formulas` applies element by element to array arguments, so one call can
+# evaluate a whole column. Aggregates (MIN, MAX, SUM, ...) would reduce over all the rows at
+# once, so formulas using anything else are evaluated row by row.
+_ELEMENTWISE = frozenset({"IF", "EXP", "TANH", "LN", "ABS", "SQRT", "POWER", "SIGN"})
+# MAX of single cells (softmax's m = MAX(z₁,…,zₙ), accuracy, BCE's MAX(z,0)) is elementwise too
+# once each argument is one cell: the check compiles such formulas with MAX renamed to this
+# function, which takes the maximum row by row instead of over the whole column.
+_ROW_MAX = "SHEETNET.ROWMAX"
+_MAX_CALL = re.compile(r"(?<![\w.])MAX\s*\(", re.IGNORECASE)
+
+
+def _row_max(*values: float) -> float:
+    return max(values) if not any(math.isnan(v) for v in values) else math.nan
+
+
+def _register_row_max() -> None:
+    """Add _ROW_MAX to the functions `formulas` knows (its registry is one cached dict)."""
+    import formulas
+    from formulas.functions import wrap_ufunc
+
+    functions = formulas.get_functions()
+    if _ROW_MAX not in functions:
+        functions[_ROW_MAX] = wrap_ufunc(_row_max)
+
+
+def _sheet_key(match: re.Match[str]) -> str | None:
+    """The sheet a reference names (upper case, unquoted), None for the formula's own sheet."""
+    if match["qsheet"] is not None:
+        return match["qsheet"].replace("''", "'").upper()
+    return match["sheet"].upper() if match["sheet"] is not None else None
+
+
+def formula_shape(text: str, row: int, own_sheet: str) -> tuple[str, str, list[int]]:
+    """The formula with its relative row numbers on its own sheet written as offsets from row.
+
+    Two cells of a column with the same shape compute the same function of the cells they read,
+    so one compiled formula serves them all. Also returns a str.format template with those row
+    numbers left out and their offsets: the text of the next row is predicted with it, which is
+    much cheaper than parsing every formula.
+    """
+    shape, template, offsets, end = [], [], [], 0
+    for m in _REF.finditer(text):
+        if m["string"] is not None or m["rabs"] or m["range"]:
+            continue
+        sheet = _sheet_key(m)
+        if sheet is not None and sheet != own_sheet:
+            continue
+        before = text[end : m.start("row")]
+        offsets.append(int(m["row"]) - row)
+        shape.append(f"{before}[{offsets[-1]}]")
+        template.append(before.replace("{", "{{").replace("}", "}}") + "{}")
+        end = m.end("row")
+    rest = text[end:]
+    return "".join(shape) + rest, "".join(template) + rest.replace("{", "{{").replace("}", "}}"), offsets
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """Where a formula input comes from: a Training cell `offset` rows away or at a fixed row,
+    a Network cell, or (a "lookup") INDEX(Network rows row..last_row of col, index)."""
+
+    kind: str  # "relative" | "absolute" | "network" | "lookup"
+    col: int
+    row: int  # the offset for "relative"
+    last_row: int = 0  # lookups only
+    index: _Ref | None = None  # lookups only: the Training cell holding the sample number
+
+
+class Unsupported(Exception):
+    """A formula the check cannot evaluate; the message says why."""
+
+
+# The sample lookups of sgd/minibatch mode, INDEX(Network!$B$14:$B$163,C5): `formulas` does
+# not vectorise INDEX over an array of row numbers, so the check replaces each by an input of
+# its own (a cell on a made-up sheet) whose values it looks up itself, for all rows at once.
+_LOOKUP = re.compile(r"INDEX\((?P<range>[^,()]+:[^,()]+),(?P<index>[^,()]+)\)", re.IGNORECASE)
+_LOOKUP_SHEET = "SHEETNETLOOKUP"
+
+
+def _lookups(text: str, row: int, own_sheet: str, network_sheet: str) -> tuple[str, dict[str, _Ref]]:
+    """The formula with each INDEX lookup replaced by SHEETNETLOOKUPn!A1, and those inputs."""
+    found: dict[str, _Ref] = {}
+
+    def replace(m: re.Match[str]) -> str:
+        area, index = _REF.fullmatch(m["range"].strip()), _REF.fullmatch(m["index"].strip())
+        if area is None or index is None or _sheet_key(area) != network_sheet or not area["range"]:
+            raise Unsupported(f"the check evaluates INDEX only over a {network_sheet} range: {m[0]}")
+        end = re.fullmatch(r":\$?([A-Za-z]{1,3})\$?(\d+)", area["range"])
+        assert end is not None  # the _REF pattern matched it
+        col = openpyxl.utils.column_index_from_string(area["col"].upper())
+        if end[1].upper() != area["col"].upper():
+            raise Unsupported(f"the check evaluates INDEX only over one column: {m[0]}")
+        (where,) = _refs(index[0], row, own_sheet, network_sheet).values()
+        name = f"{_LOOKUP_SHEET}{len(found)}"
+        found[name] = _Ref("lookup", col, int(area["row"]), int(end[2]), where)
+        return f"{name}!A1"
+
+    return _LOOKUP.sub(replace, text), found
+
+
+def _refs(
+    text: str, row: int, own_sheet: str, network_sheet: str, lookups: dict[str, _Ref] | None = None
+) -> dict[tuple[str, str, int], _Ref]:
+    """Every reference of the formula at `row`, keyed like the names `formulas` gives its inputs."""
+    found: dict[tuple[str, str, int], _Ref] = {}
+    for m in _REF.finditer(text):
+        if m["string"] is not None:
+            continue
+        if m["range"]:
+            raise Unsupported(f"the check does not evaluate ranges such as {m[0]}")
+        sheet = _sheet_key(m)
+        col, r = openpyxl.utils.column_index_from_string(m["col"].upper()), int(m["row"])
+        if lookups and sheet in lookups:
+            ref = lookups[sheet]
+        elif sheet is None or sheet == own_sheet:
+            ref = _Ref("absolute", col, r) if m["rabs"] else _Ref("relative", col, r - row)
+        elif sheet == network_sheet:
+            ref = _Ref("network", col, r)
+        else:
+            raise Unsupported(f"it reads another sheet ({m[0]})")
+        key = (sheet or "", m["col"].upper(), r)
+        if found.setdefault(key, ref) != ref:
+            raise Unsupported(f"it reads {m[0]} both as a relative and an absolute reference")
+    return found
+
+
+def input_cell(name: str) -> tuple[str, str, int]:
+    """`NETWORK!B4`, `'MY SHEET'!B4` or `B4` (as formulas names inputs) → (sheet, column, row)."""
+    sheet, _, cell = name.rpartition("!")
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    m = re.fullmatch(r"\$?([A-Za-z]{1,3})\$?(\d+)", cell)
+    if m is None:
+        raise Unsupported(f"the check does not evaluate the input {name}")
+    return sheet.upper(), m[1].upper(), int(m[2])
+
+
+# --- the formulas engine -------------------------------------------------------------------
+
+
+@dataclass
+class _Compiled:
+    function: Callable[..., Any]
+    inputs: list[_Ref]  # in the order of the function's arguments
+    elementwise: bool
+
+
+def compile_formula(text: str, row: int, own_sheet: str, network_sheet: str) -> _Compiled:
+    import formulas
+
+    text, lookups = _lookups(text, row, own_sheet, network_sheet)
+    refs = _refs(text, row, own_sheet, network_sheet, lookups)
+    names = {n.upper() for n in _FUNCTION.findall(_REF.sub('""', text))}
+    if "MAX" in names:  # every reference is a single cell (_refs refuses ranges): MAX per row
+        _register_row_max()
+        text, names = _MAX_CALL.sub(_ROW_MAX + "(", text), names - {"MAX"}
+    try:
+        function = formulas.Parser().ast(text)[1].compile()
+    except Exception as exc:  # formulas raises many kinds of errors on text it cannot parse
+        raise Unsupported(f"the formulas package cannot parse it ({type(exc).__name__})") from None
+    inputs = []
+    for name in function.inputs:
+        key = input_cell(name)
+        if key not in refs:
+            raise Unsupported(f"the check cannot tell which cell the input {name} is")
+        inputs.append(refs[key])
+    return _Compiled(function, inputs, elementwise=names <= _ELEMENTWISE)
+
+
+def recompute_training(
+    book: Workbook, reference: np.ndarray
+) -> tuple[np.ndarray, dict[str, float], dict[tuple[int, int], str]]:
+    """Every Training cell evaluated from its own formula on the reference values of its inputs.
+
+    Returns the values (NaN where a cell has no formula or gives an error), seconds per group
+    and a note for cells that could not be evaluated.
+    """
+    own, network = book.training_sheet.upper(), book.network_sheet.upper()
+    got = np.full(book.contents.shape, np.nan)
+    seconds = dict.fromkeys(graph.GROUPS, 0.0)
+    notes: dict[tuple[int, int], str] = {}
+    cache: dict[str, _Compiled | Unsupported] = {}
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # Overflow in a branch of IF that is not taken is expected (the sigmoid has two).
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for c, column in enumerate(book.columns):
+            start = time.perf_counter()
+            for shape, ts in _shapes(book.contents[:, c], own, got[:, c]).items():
+                rows = np.array(ts)
+                row = FIRST_DATA_ROW + ts[0]
+                if shape not in cache:
+                    try:
+                        cache[shape] = compile_formula(book.contents[ts[0], c], row, own, network)
+                    except Unsupported as exc:
+                        cache[shape] = exc
+                compiled = cache[shape]
+                if isinstance(compiled, Unsupported):
+                    notes.update({(t, c): str(compiled) for t in ts})
+                    continue
+                args = [_argument(ref, rows, reference, book.network) for ref in compiled.inputs]
+                got[rows, c] = call_formula(compiled, args, len(ts))
+            seconds[column.group] += time.perf_counter() - start
+    return got, seconds, notes
+
+
+def _shapes(cells: np.ndarray, own_sheet: str, constants: np.ndarray) -> dict[str, list[int]]:
+    """Rows of a column grouped by formula shape; cells without a formula go to `constants`."""
+    groups: dict[str, list[int]] = {}
+    shape, template, offsets = "", "", [0]
+    for t, value in enumerate(cells):
+        if not is_formula(value):
+            constants[t] = as_float(value)
+            continue
+        row = FIRST_DATA_ROW + t
+        # Most rows repeat the row above shifted by one: check that guess before parsing.
+        if template.format(*(row + d for d in offsets)) != value:
+            shape, template, offsets = formula_shape(value, row, own_sheet)
+        groups.setdefault(shape, []).append(t)
+    return groups
+
+
+def _argument(ref: _Ref, ts: np.ndarray, reference: np.ndarray, network: dict[tuple[int, int], Any]) -> Any:
+    """An input's values: a column (n, 1) of reference values for relative Training cells."""
+    n_rows, n_cols = reference.shape
+    if ref.kind == "lookup":
+        assert ref.index is not None
+        return _lookup(ref, _argument(ref.index, ts, reference, network), network)
+    if ref.kind == "network":
+        value = network.get((ref.row, ref.col))
+        return 0.0 if value is None else value  # an empty cell reads as 0
+    if not 1 <= ref.col <= n_cols:
+        return np.full((len(ts), 1), np.nan) if ref.kind == "relative" else math.nan
+    if ref.kind == "absolute":
+        t = ref.row - FIRST_DATA_ROW
+        return _as_error(reference[t, ref.col - 1]) if 0 <= t < n_rows else math.nan
+    src = ts + ref.row
+    inside = (src >= 0) & (src < n_rows)
+    values = np.full(len(ts), np.nan)
+    values[inside] = reference[src[inside], ref.col - 1]
+    if np.isfinite(values[inside]).all():
+        return values.reshape(-1, 1)
+    with_errors = values.astype(object)  # a slower object array only where training diverged
+    with_errors[inside] = [_as_error(v) for v in values[inside]]
+    return with_errors.reshape(-1, 1)
+
+
+def _as_error(value: float) -> Any:
+    """A non-finite reference value as the #NUM! error a spreadsheet cell shows there.
+
+    `formulas` treats a NaN input as a number (IF(NaN>0,…) takes a branch and ReLU gives 0) but
+    passes an error on through every function, as a spreadsheet does.
+    """
+    if math.isfinite(value):
+        return value
+    from formulas.functions import Error
+
+    return Error.errors["#NUM!"]
+
+
+def _lookup(ref: _Ref, index: Any, network: dict[tuple[int, int], Any]) -> np.ndarray:
+    """INDEX(column, index) for every row at once: the index-th cell, NaN (an error) outside."""
+    cells = [network.get((r, ref.col)) for r in range(ref.row, ref.last_row + 1)]
+    column = np.array([0.0 if v is None else as_float(v) for v in cells])  # empty reads as 0
+    k = np.asarray(index, dtype=float)
+    with np.errstate(invalid="ignore"):
+        inside = np.isfinite(k) & (k >= 1) & (k < len(column) + 1)
+    result = np.full(k.shape, np.nan)
+    result[inside] = column[k[inside].astype(int) - 1]  # Excel truncates a fractional index
+    return result
+
+
+def call_formula(compiled: _Compiled, args: list[Any], n: int) -> np.ndarray:
+    if compiled.elementwise:
+        result = _floats(_safe(compiled.function, args), n)
+        if result is not None:
+            # formulas turns a Python OverflowError (e.g. in ^) into #VALUE! for every row of
+            # the array: evaluate again, one by one, the rows that gave no number although all
+            # their inputs are numbers. A row that reads #NUM! where training diverged gives an
+            # error in our formulas anyway (their IFs read z in every branch), and there may be
+            # thousands of such rows, at about 1 ms each.
+            for i in np.flatnonzero(~np.isfinite(result) & _numbers_in(args, n)):
+                result[i] = _call_row(compiled, args, i)
+            return result
+        # ... or into one error for the whole array; evaluate that shape row by row instead.
+    return np.array([_call_row(compiled, args, i) for i in range(n)], dtype=float)
+
+
+def _numbers_in(args: list[Any], n: int) -> np.ndarray:
+    """Rows whose Training inputs are all finite numbers (not a #NUM! where training diverged)."""
+    ok = np.ones(n, dtype=bool)
+    for a in args:
+        if isinstance(a, np.ndarray):
+            column = a[:, 0]
+            if column.dtype == object:
+                ok &= np.fromiter((isinstance(v, float) and math.isfinite(v) for v in column), bool, n)
+            else:
+                ok &= np.isfinite(column)
+    return ok
+
+
+def _call_row(compiled: _Compiled, args: list[Any], i: int) -> float:
+    row_args = [a[i, 0] if isinstance(a, np.ndarray) else a for a in args]
+    value = _floats(_safe(compiled.function, row_args), 1)
+    return math.nan if value is None else float(value[0])
+
+
+def _safe(function: Callable[..., Any], args: list[Any]) -> Any:
+    try:
+        return function(*args)
+    except Exception:  # any failure inside formulas is an error value in that cell
+        return math.nan
+
+
+def _floats(result: Any, n: int) -> np.ndarray | None:
+    """A formula result as n floats (errors → NaN); None when an array call collapsed to one error."""
+    values = np.asarray(result, dtype=object).reshape(-1)
+    if values.size == 1 and n > 1:
+        value = as_float(values[0])
+        return None if math.isnan(value) else np.full(n, value)
+    if values.size != n:
+        return None
+    try:
+        return values.astype(float)
+    except (TypeError, ValueError):
+        return np.array([as_float(v) for v in values])
