@@ -24,28 +24,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sheetnet.expr.formula import (
-    Bin,
     Call,
     Cell,
     Const,
     ConstRange,
     Expr,
-    Neg,
     Num,
     add,
     div,
+    map_children,
     mul,
     power,
     sub,
 )
 from sheetnet.model import ids
 from sheetnet.model.ops import (
-    CLASSIFICATION_LOSSES,
+    DEFAULT_OPTIMIZER,
     LEAKY_SLOPE,
-    LOSSES,
+    OPTIMIZERS,
+    SOFTMAX,
     activation,
+    classification_loss,
     excel_correct,
-    excel_softmax,
+    squared_loss,
 )
 from sheetnet.model.spec import Spec
 
@@ -117,13 +118,7 @@ def bind_samples(spec: Spec, expr: Expr, samples: Sequence[int]) -> Expr:
         match node:
             case Call("INDEX", (ConstRange(key), Cell(qid))) if qid in sample_of:
                 return Const(f"{key}@{sample_of[qid] + 1}")
-            case Call(name, args):
-                return Call(name, tuple(bind(a) for a in args))
-            case Bin(op, left, right):
-                return Bin(op, bind(left), bind(right))
-            case Neg(operand):
-                return Neg(bind(operand))
-        return node
+        return map_children(node, bind)
 
     return bind(expr)
 
@@ -156,11 +151,12 @@ def training_columns(spec: Spec) -> list[Column]:
 
 def _parameter_columns(spec: Spec) -> list[Column]:
     trained = set(ids.gradients(spec))
+    optimizer = OPTIMIZERS[DEFAULT_OPTIMIZER]
     columns = []
     for qid in ids.params(spec):
         grad = ids.gradient_of(qid)
         if grad in trained:
-            step = sub(Cell(qid, prev=True), mul(LEARNING_RATE, Cell(grad, prev=True)))
+            step = optimizer.excel(Cell(qid, prev=True), Cell(grad, prev=True), LEARNING_RATE)
             columns.append(Column(qid, "param", step, first=initial_key(qid)))
         else:  # a fixed bias reads its Network cell in every row
             columns.append(Column(qid, "param", initial_key(qid)))
@@ -194,10 +190,10 @@ def _forward_columns(spec: Spec) -> list[Column]:
                 columns.append(Column(ids.neuron("z", layer, j, k, spec), "forward", z))
             z_cells = [Cell(ids.neuron("z", layer, j, k, spec)) for j in range(n)]
             for j in range(n):
-                if act == "softmax":  # a layer function: every z of the sample
-                    a = excel_softmax(z_cells, j)
+                if act == SOFTMAX.name:  # a layer function: every z of the sample
+                    a = SOFTMAX.of_layer(z_cells, j)
                 else:
-                    a = activation(act, spec.leaky_slope).excel(z_cells[j])
+                    a = activation(act, spec.leaky_slope)(z_cells[j])
                 columns.append(Column(ids.neuron("a", layer, j, k, spec), "forward", a))
     return columns
 
@@ -222,12 +218,7 @@ def _loss(spec: Spec) -> Expr:
             for j in range(n_out)
         )
     )
-    scaled = {
-        "half_sse": lambda s: mul(Num(0.5), s),
-        "sse": lambda s: s,
-        "mse": lambda s: div(s, Num(n_out)),
-    }[spec.loss](squares)
-    return _per_sample_mean(spec, scaled)
+    return _per_sample_mean(spec, squared_loss(spec.loss).scaled(squares, n_out))
 
 
 def _output_cells(spec: Spec, name: str, k: int) -> list[Expr]:
@@ -239,9 +230,10 @@ def _output_cells(spec: Spec, name: str, k: int) -> list[Expr]:
 
 
 def _sample_loss(spec: Spec, k: int) -> Expr:
-    """Sample k's cross-entropy or binary cross-entropy, written through z (never LN of 0)."""
+    """Sample k's cross-entropy or binary cross-entropy (the sheet computes it through z)."""
     targets = [sample_target(spec, j, k) for j in range(spec.sizes[-1])]
-    return CLASSIFICATION_LOSSES[spec.loss].excel(_output_cells(spec, "z", k), targets)
+    return classification_loss(spec.loss).of_sample(_output_cells(spec, "z", k), targets,
+                                                    _output_cells(spec, "a", k))
 
 
 def _classification_loss_columns(spec: Spec) -> list[Column]:
@@ -289,7 +281,7 @@ def _delta(spec: Spec, layer: int, j: int, k: int) -> Expr:
         return _output_error(spec, j, k)  # a − t: f′ cancels against the loss's derivative
     derivative = _derivative_factor(spec, layer, j, k)
     if layer == spec.n_layers - 1:
-        factor = LOSSES[spec.loss].gradient_factor(spec.sizes[-1])
+        factor = squared_loss(spec.loss).gradient_factor(spec.sizes[-1])
         return _times(factor, _output_error(spec, j, k), derivative)
     back = add(
         *(

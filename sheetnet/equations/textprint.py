@@ -15,21 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 from sheetnet.equations.labels import sup
-from sheetnet.expr.formula import (
-    PRECEDENCE,
-    Bin,
-    Call,
-    Cell,
-    Const,
-    Expr,
-    Neg,
-    Num,
-    add,
-    mul,
-    precedence,
-    sub,
-)
-from sheetnet.model.ops import ACTIVATIONS, excel_binary_cross_entropy, excel_cross_entropy, excel_softmax
+from sheetnet.expr.formula import PRECEDENCE, Bin, Call, Cell, Const, Expr, Neg, Num, lowered, parenthesize
 
 # One section only: `formulas` (1.3) applies a second ";(...)" section to positive numbers too,
 # so negatives get their brackets from an IF around TEXT instead. "0.0######" prints the seeds'
@@ -42,7 +28,6 @@ DECIMALS = 7
 MAX_TERMS = 6
 
 _OPERATORS = {"+": " + ", "-": " − ", "/": "/", "^": "^", "<": " < ", ">": " > ", "=": " = "}
-_NAMES = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "LReLU"}
 
 
 @dataclass(frozen=True)
@@ -126,8 +111,12 @@ def _quote(literal: str) -> str:
 
 
 def tokens(expr: Expr, times: str) -> list[Token]:
-    """The line as literal text and leaves; `times` is the multiplication sign (· or ×)."""
-    return _tokens(display(expr), times, leading=True)
+    """The line as literal text and leaves; `times` is the multiplication sign (· or ×).
+
+    Semantic nodes print in their textbook form (σ(z₃), e^z₅/(e^z₅ + e^z₆), −Σ t·ln a), which the
+    registries in ops.py give; spreadsheet functions in lower case (exp, ln, max).
+    """
+    return _tokens(lowered(expr, "text"), times, leading=True)
 
 
 def _tokens(expr: Expr, times: str, *, leading: bool) -> list[Token]:
@@ -140,7 +129,7 @@ def _tokens(expr: Expr, times: str, *, leading: bool) -> list[Token]:
         case Neg(operand):
             return ["−", *_wrap(operand, PRECEDENCE["neg"], times, strict=False, leading=False)]
         case Call(name, args):
-            out: list[Token] = [name + "("]
+            out: list[Token] = [(name.lower() if name.isupper() else name) + "("]
             for n, arg in enumerate(args):
                 out += ([", "] if n else []) + _tokens(arg, times, leading=True)
             return [*out, ")"]
@@ -160,8 +149,7 @@ def _tokens(expr: Expr, times: str, *, leading: bool) -> list[Token]:
 
 
 def _wrap(expr: Expr, parent: int, times: str, *, strict: bool, leading: bool) -> list[Token]:
-    own = precedence(expr)
-    if own < parent or (strict and own == parent):
+    if parenthesize(expr, parent, strict=strict):
         return ["(", *_tokens(expr, times, leading=True), ")"]
     return _tokens(expr, times, leading=leading)
 
@@ -192,122 +180,3 @@ def _constant(value: float, leading: bool) -> str:
         text = "−" + text[1:]
         return text if leading else f"({text})"
     return text
-
-
-# --- activations as their names ------------------------------------------------------------
-
-
-def display(expr: Expr) -> Expr:
-    """expr with each activation's Excel tree (the two-branch IF of σ, ...) as σ(z), tanh(z), ReLU(z).
-
-    Trees are matched by rebuilding each candidate with ops.ACTIVATIONS, so this follows any
-    change to the Excel forms there. Other functions keep their Excel names in lower case.
-    """
-    textbook = _textbook(expr)
-    if textbook is not None:
-        return textbook
-    match expr:
-        case Bin(op, left, right):
-            return Bin(op, display(left), display(right))
-        case Neg(operand):
-            return Neg(display(operand))
-        case Call(name, args):
-            named = _activation(expr)
-            if named is not None:
-                return named
-            return Call(name.lower(), tuple(display(a) for a in args))
-    return expr
-
-
-def _activation(node: Call) -> Expr | None:
-    first = node.args[0] if node.args else None
-    candidates = [first, first.left] if isinstance(first, Bin) else [first]
-    for z in candidates:
-        if z is None:
-            continue
-        for key, act in ACTIVATIONS.items():
-            if key in _NAMES and act.excel(z) == node:
-                return Call(_NAMES[key], (display(z),))
-            # ReLU′ is an IF of z alone; the a argument is unused, so any stand-in matches.
-            if key in _NAMES and act.excel_derivative(z, Num(0)) == node:
-                return Call(_NAMES[key] + "′", (display(z),))
-    return None
-
-
-# --- the stable classification formulas as the textbook writes them -------------------------
-# The cells subtract m = max(z) inside softmax and write the cross-entropies through z so that
-# nothing overflows or takes ln 0; by hand one writes e^z₅/(e^z₅ + e^z₆) and −Σ t·ln a, which
-# are the same numbers. Like σ(z) above, each tree is recognised by rebuilding it with ops.
-
-
-def _nodes(expr: Expr) -> list[Expr]:
-    """expr and every node below it, depth first, left to right."""
-    match expr:
-        case Bin(_, left, right):
-            return [expr, *_nodes(left), *_nodes(right)]
-        case Neg(operand):
-            return [expr, *_nodes(operand)]
-        case Call(_, args):
-            return [expr, *(n for a in args for n in _nodes(a))]
-    return [expr]
-
-
-def _activation_cell(z: Expr) -> Expr:
-    """a of the neuron whose z cell this is: ids name them z2[1]@3 and a2[1]@3."""
-    assert isinstance(z, Cell) and z.qid.startswith("z")
-    return Cell("a" + z.qid[1:], z.prev)
-
-
-def _ln(x: Expr) -> Expr:
-    return Call("ln", (x,))
-
-
-def _leftmost(expr: Expr) -> Expr:
-    while isinstance(expr, Bin):
-        expr = expr.left
-    return expr
-
-
-def _could_be_textbook(expr: Expr) -> bool:
-    """A cheap test first, so that long sums are not searched at every level of display()."""
-    match expr:
-        case Neg():
-            return True
-        case Bin("/", Call("EXP")):
-            return True
-        case Bin("+"):
-            return _leftmost(expr) == Call("MAX", getattr(_leftmost(expr), "args", ()))
-    return False
-
-
-def _textbook(expr: Expr) -> Expr | None:
-    if not _could_be_textbook(expr):
-        return None
-    maxima = [n for n in _nodes(expr) if isinstance(n, Call) and n.name == "MAX"]
-    if not maxima:
-        return None
-    zs = list(maxima[0].args)
-    # softmax: EXP(z_j − m)/(EXP(z_1 − m) + …)  →  exp(z_j)/(exp(z_1) + …)
-    if isinstance(expr, Bin) and expr.op == "/" and isinstance(expr.left, Call):
-        inner = expr.left.args[0] if expr.left.args else None
-        if isinstance(inner, Bin) and inner.left in zs:
-            j = zs.index(inner.left)
-            if excel_softmax(zs, j) == expr:
-                exps = [Call("exp", (z,)) for z in zs]
-                return Bin("/", exps[j], add(*exps))
-    products = [n for n in _nodes(expr) if isinstance(n, Bin) and n.op == "*"]
-    # cross-entropy: −(t_1·(z_1 − m − LN(…)) + …)  →  −(t_1·ln a_1 + …)
-    ts = [p.left for p in products if isinstance(p.right, Bin) and p.right.op == "-"]
-    if len(ts) == len(zs) and excel_cross_entropy(zs, ts) == expr:
-        return Neg(add(*(mul(t, _ln(_activation_cell(z))) for z, t in zip(zs, ts, strict=True))))
-    # binary cross-entropy: Σ MAX(z,0) − z·t + LN(1 + EXP(−ABS(z)))  →  −Σ [t·ln a + (1 − t)·ln(1 − a)]
-    zs = [m.args[0] for m in maxima]
-    ts = [p.right for p in products]
-    if len(ts) == len(zs) and excel_binary_cross_entropy(zs, ts) == expr:
-        one = Num(1)
-        terms = []
-        for z, t in zip(zs, ts, strict=True):
-            a = _activation_cell(z)
-            terms += [mul(t, _ln(a)), mul(sub(one, t), _ln(sub(one, a)))]
-        return Neg(add(*terms))
-    return None

@@ -1,12 +1,20 @@
-"""Expression trees for training quantities, printed as Excel formulas with Excel's precedence."""
+"""Expression trees for training quantities, printed as Excel formulas with Excel's precedence.
+
+A tree says what is computed: besides numbers, cells, operators and spreadsheet calls it holds
+semantic nodes (Apply: sigmoid(z), softmax(z, j), cross_entropy(z, t), …) that each printer lowers
+to its own spelling: the Excel printer to the stable IF/MAX forms, the hand-calculation printer to
+σ(z) and the textbook forms, the note printer to the header equations (the way SymPy keeps its
+tree target-neutral). The functions themselves live in the model layer's registries.
+"""
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import reduce
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,83 @@ class Call:
     args: tuple[Expr, ...]
 
 
-Expr = Num | Cell | Const | ConstRange | Bin | Neg | Call
+Target = Literal["excel", "text", "note"]
+
+
+class Function(Protocol):
+    """A semantic function: a registry entry (model/ops.py) that spells itself for each printer."""
+
+    name: str
+
+    def lower(self, target: Target, args: tuple[Expr, ...], index: int) -> Expr:
+        """The tree that `target` prints for this function of args (index: softmax's j)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Apply:
+    """fn(args), e.g. sigmoid(z₃), softmax(z₅, z₆; j=0), cross_entropy(z₅, z₆, t₁, t₂)."""
+
+    fn: Function
+    args: tuple[Expr, ...]
+    index: int = 0
+
+
+Expr = Num | Cell | Const | ConstRange | Bin | Neg | Call | Apply
 Leaf = Cell | Const | ConstRange
+
+
+# --- one traversal for every pass over a tree ------------------------------------------------
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    match expr:
+        case Bin(_, left, right):
+            return (left, right)
+        case Neg(operand):
+            return (operand,)
+        case Call(_, args) | Apply(_, args):
+            return args
+    return ()
+
+
+def with_children(expr: Expr, kids: Sequence[Expr]) -> Expr:
+    """expr with its direct children replaced by kids, in the order children() gives them."""
+    match expr:
+        case Bin(op):
+            return Bin(op, kids[0], kids[1])
+        case Neg():
+            return Neg(kids[0])
+        case Call(name):
+            return Call(name, tuple(kids))
+        case Apply(fn, _, index):
+            return Apply(fn, tuple(kids), index)
+    return expr
+
+
+def map_children(expr: Expr, f: Callable[[Expr], Expr]) -> Expr:
+    """expr with f applied to each direct child (leaves are returned as they are)."""
+    kids = children(expr)
+    return with_children(expr, [f(child) for child in kids]) if kids else expr
+
+
+def nodes(expr: Expr) -> Iterator[Expr]:
+    """expr and every node below it, depth first, left to right."""
+    yield expr
+    for child in children(expr):
+        yield from nodes(child)
+
+
+def lowered(expr: Expr, target: Target) -> Expr:
+    """expr with every semantic node replaced by target's spelling of it, all the way down."""
+    if isinstance(expr, Apply):
+        return lowered(expr.fn.lower(target, expr.args, expr.index), target)
+    # A loop, not map_children or a comprehension: one stack frame a level, as sums of a few
+    # hundred terms nest that deep.
+    kids = []
+    for child in children(expr):
+        kids.append(lowered(child, target))
+    return with_children(expr, kids) if kids else expr
 
 
 # --- building helpers: keep graph.py readable ----------------------------------------------
@@ -101,7 +184,7 @@ ATOM = 9
 def to_excel(expr: Expr, ref: Callable[[Leaf], str]) -> str:
     """Formula text (with the leading '=') for expr; ref turns a leaf into an address (a range
     for a ConstRange)."""
-    return "=" + _print(expr, ref)
+    return "=" + _print(lowered(expr, "excel"), ref)
 
 
 def _print(expr: Expr, ref: Callable[[Leaf], str]) -> str:
@@ -124,9 +207,14 @@ def _print(expr: Expr, ref: Callable[[Leaf], str]) -> str:
 
 def _wrap(expr: Expr, parent: int, ref: Callable[[Leaf], str], *, strict: bool) -> str:
     text = _print(expr, ref)
+    return f"({text})" if parenthesize(expr, parent, strict=strict) else text
+
+
+def parenthesize(expr: Expr, parent: int, *, strict: bool) -> bool:
+    """Whether expr needs brackets as an operand of an operator of precedence `parent`: when it
+    binds looser, or (strict: a right operand, every operator being left-associative) as loose."""
     own = precedence(expr)
-    needs = own < parent or (strict and own == parent)
-    return f"({text})" if needs else text
+    return own < parent or (strict and own == parent)
 
 
 def precedence(expr: Expr) -> int:
@@ -149,23 +237,27 @@ def _number(value: float) -> str:
 
 def evaluate(expr: Expr, lookup: Callable[[Cell | Const], float]) -> float:
     """The value of expr in plain Python floats, as a spreadsheet would compute it (for tests)."""
+    return _evaluate(lowered(expr, "excel"), lookup)
+
+
+def _evaluate(expr: Expr, lookup: Callable[[Cell | Const], float]) -> float:
     match expr:
         case Num(value):
             return value
         case Cell() | Const():
             return lookup(expr)
         case Neg(operand):
-            return -evaluate(operand, lookup)
+            return -_evaluate(operand, lookup)
         case Call("INDEX", (ConstRange(key), index)):
             # INDEX(column, k) is the k-th sample's cell of that data column.
-            return lookup(Const(f"{key}@{int(evaluate(index, lookup))}"))
+            return lookup(Const(f"{key}@{int(_evaluate(index, lookup))}"))
         case Call("IF", (cond, yes, no)):
             # Like a spreadsheet, only the branch taken (the other may overflow, e.g. EXP(1000)).
-            return evaluate(yes if evaluate(cond, lookup) else no, lookup)
+            return _evaluate(yes if _evaluate(cond, lookup) else no, lookup)
         case Call(name, args):
-            return _FUNCTIONS[name](*(evaluate(a, lookup) for a in args))
+            return _FUNCTIONS[name](*(_evaluate(a, lookup) for a in args))
         case Bin(op, left, right):
-            return _OPERATORS[op](evaluate(left, lookup), evaluate(right, lookup))
+            return _OPERATORS[op](_evaluate(left, lookup), _evaluate(right, lookup))
     raise TypeError(f"not an expression: {expr!r}")
 
 

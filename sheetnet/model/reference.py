@@ -20,8 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sheetnet.model import ids, schedule
-from sheetnet.model.ops import CLASSIFICATION_LOSSES, LOSSES, activation, correct
+from sheetnet.model import ids, ops, schedule
+from sheetnet.model.ops import (
+    DEFAULT_OPTIMIZER,
+    OPTIMIZERS,
+    activation,
+    correct,
+    squared_loss,
+)
 from sheetnet.model.spec import Spec, model_inputs
 
 
@@ -107,7 +113,7 @@ def loss_value(spec: Spec, output: np.ndarray, T: np.ndarray) -> float:
     # Σ_k Σ_j (y − t)² first, sample by sample, then scaled, as the workbook's formula does:
     # scaling each sample's sum first would keep finite a total that overflows in the sheet.
     total = _summed(((output - T) ** 2).T.ravel(), axis=0)
-    scale = LOSSES[spec.loss].scale(spec.sizes[-1])
+    scale = squared_loss(spec.loss).scale(spec.sizes[-1])
     return float(sample_weight(spec) * (scale * total))
 
 
@@ -115,7 +121,7 @@ def classification_loss(spec: Spec, z_out: np.ndarray, T: np.ndarray) -> np.ndar
     """Each sample's cross-entropy or binary cross-entropy, from the output layer's z (stable)."""
     # A sample's loss formula reads all its z: an error in any of them is an error in the loss.
     with np.errstate(all="ignore"):
-        losses = CLASSIFICATION_LOSSES[spec.loss].numpy(z_out, T)
+        losses = ops.classification_loss(spec.loss).numpy(z_out, T)
     return np.where(np.isfinite(z_out).all(axis=0) & np.isfinite(losses), losses, np.nan)
 
 
@@ -139,7 +145,7 @@ def step(spec: Spec, params: Parameters, X: np.ndarray, T: np.ndarray) -> Step:
         # softmax + cross-entropy and sigmoid + binary cross-entropy: ∂loss/∂z = a − t.
         delta[L - 1] = a[L] - T
     else:
-        scale = LOSSES[spec.loss].scale(spec.sizes[-1])
+        scale = squared_loss(spec.loss).scale(spec.sizes[-1])
         delta[L - 1] = 2 * scale * (a[L] - T) * _as_in_a_spreadsheet(derivative[L - 1], z[L - 1], a[L])
     for layer in range(L - 2, -1, -1):
         back = _dot(params.weights[layer + 1].T, delta[layer + 1])
@@ -164,11 +170,11 @@ def _bias_gradient(spec: Spec, r: float, delta: np.ndarray) -> np.ndarray:
 
 
 def update(spec: Spec, params: Parameters, s: Step) -> Parameters:
-    """Gradient descent: θ ← θ − η·∂L/∂θ (biases only when they are trained)."""
-    lr = spec.learning_rate
-    weights = [w - lr * g for w, g in zip(params.weights, s.dW, strict=True)]
+    """The optimizer's step, e.g. θ ← θ − η·∂L/∂θ (biases only when they are trained)."""
+    lr, step = spec.learning_rate, OPTIMIZERS[DEFAULT_OPTIMIZER].numpy
+    weights = [step(w, g, lr) for w, g in zip(params.weights, s.dW, strict=True)]
     if spec.trains_bias:
-        biases = [b - lr * g for b, g in zip(params.biases, s.db, strict=True)]
+        biases = [step(b, g, lr) for b, g in zip(params.biases, s.db, strict=True)]
     else:
         biases = params.biases
     return Parameters(weights, biases)

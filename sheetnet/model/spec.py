@@ -13,14 +13,15 @@ from typing import Any
 import numpy as np
 
 from sheetnet.errors import SheetnetError
-from sheetnet.model import standardize
+from sheetnet.model import ops, standardize
 from sheetnet.model.dataset import CsvData, read_csv_data, uses_csv
 from sheetnet.model.standardize import check_spread
 
-ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+# The choices are the registries' keys (ops.py): an activation or loss is added there.
+ACTIVATIONS = (*ops.ACTIVATIONS, *ops.LAYER_ACTIVATIONS)
 BIAS_MODES = ("none", "shared", "per-neuron")
-LOSSES = ("half_sse", "sse", "mse", "cross_entropy", "binary_cross_entropy")
-CLASSIFICATION_LOSSES = ("cross_entropy", "binary_cross_entropy")
+LOSSES = tuple(ops.LOSSES)
+CLASSIFICATION_LOSSES = tuple(name for name, loss in ops.LOSSES.items() if loss.classifies)
 DEFAULT_LEAKY_SLOPE = 0.01
 REDUCTIONS = ("mean", "sum")
 MODES = ("batch", "sgd", "minibatch")

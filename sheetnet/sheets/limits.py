@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from sheetnet.errors import SheetnetError
-from sheetnet.expr.formula import Bin, Call, Expr, Neg
+from sheetnet.expr.formula import Call, Expr, children, lowered
 
 if TYPE_CHECKING:
     from sheetnet.equations.graph import Column
@@ -30,15 +30,16 @@ FORMULA_HINT = ('use mode = "minibatch" with a small batch_size (a row then adds
 
 
 def nesting(expr: Expr) -> int:
-    """How deep function calls nest in expr: 0 for a sum of products, 1 for EXP(z), ..."""
-    match expr:
-        case Call(_, args):
-            return 1 + max((nesting(a) for a in args), default=0)
-        case Bin(_, left, right):
-            return max(nesting(left), nesting(right))
-        case Neg(operand):
-            return nesting(operand)
-    return 0
+    """How deep function calls nest in expr as the sheet spells it: 0 for a sum of products,
+    1 for EXP(z), 2 for σ(z) (IF(z<0,EXP(z)/…,…)), ..."""
+    return _depth(lowered(expr, "excel"))
+
+
+def _depth(expr: Expr) -> int:
+    deepest = 0
+    for child in children(expr):  # a loop: one stack frame a level (long sums nest deep)
+        deepest = max(deepest, _depth(child))
+    return deepest + (1 if isinstance(expr, Call) else 0)
 
 
 def check_formulas(columns: Iterable[Column], template: Callable[[Expr], str], last_row: int,
