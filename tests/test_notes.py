@@ -8,11 +8,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetnet.equations.notes import MAX_TERMS, collapse, column_notes, comment_options
+from sheetnet.equations.labels import MAX_TERMS, collapse
+from sheetnet.equations.notes import column_notes
 from sheetnet.model import ids
 from sheetnet.model.spec import load_template, parse_spec, template_names
 from sheetnet.sheets import layout
 from sheetnet.sheets.i18n import STRINGS
+from sheetnet.sheets.training import comment_options
 from tests.conftest import build
 
 SEED_004 = {  # column id → the equation its note must hold (seed 004's notation)
@@ -21,13 +23,13 @@ SEED_004 = {  # column id → the equation its note must hold (seed 004's notati
     "z1[1]": "z₃ = w₃₁·x₁ + w₃₂·x₂ + b₃",
     "a1[1]": "a₃ = σ(z₃)",
     "z2[2]": "z₆ = w₆₃·a₃ + w₆₄·a₄ + b₆",
-    "loss": "L = ½·[(a₅ − t₁)² + (a₆ − t₂)²]",
-    "delta2[1]": "δ₅ = (a₅ − t₁)·a₅(1 − a₅)",
-    "delta2[2]": "δ₆ = (a₆ − t₂)·a₆(1 − a₆)",
-    "delta1[1]": "δ₃ = (w₅₃·δ₅ + w₆₃·δ₆)·a₃(1 − a₃)",
-    "delta1[2]": "δ₄ = (w₅₄·δ₅ + w₆₄·δ₆)·a₄(1 − a₄)",
-    "dW2[1,1]": "∂L/∂w₅₃ = ∂L/∂z₅ · ∂z₅/∂w₅₃ = δ₅ · a₃",
-    "dW1[2,2]": "∂L/∂w₄₂ = ∂L/∂z₄ · ∂z₄/∂w₄₂ = δ₄ · x₂",
+    "loss": "L = ½·((a₅ − t₁)² + (a₆ − t₂)²)",
+    "delta2[1]": "δ₅ = (a₅ − t₁)·a₅·(1 − a₅)",
+    "delta2[2]": "δ₆ = (a₆ − t₂)·a₆·(1 − a₆)",
+    "delta1[1]": "δ₃ = (w₅₃·δ₅ + w₆₃·δ₆)·a₃·(1 − a₃)",
+    "delta1[2]": "δ₄ = (w₅₄·δ₅ + w₆₄·δ₆)·a₄·(1 − a₄)",
+    "dW2[1,1]": "∂L/∂w₅₃ = ∂L/∂z₅ · ∂z₅/∂w₅₃ = δ₅·a₃",
+    "dW1[2,2]": "∂L/∂w₄₂ = ∂L/∂z₄ · ∂z₄/∂w₄₂ = δ₄·x₂",
     "db1[1]": "∂L/∂b₃ = δ₃",
 }
 ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -51,11 +53,12 @@ def test_every_column_has_a_note(name: str) -> None:
 
 
 def test_linear_sum_over_samples() -> None:
-    """seed 001's linear system: Σ(y−t)² summed over two samples, so δ has the factor 2 and no f′."""
+    """seed 001's linear system: Σ(y−t)² summed over two samples, so δ has the factor 2 and no f′;
+    where a formula sums over the samples each symbol carries its sample."""
     notes = column_notes(load_template("seed-001-linear-system"), STRINGS["en"])
     assert "δ₃ = 2·(a₃ − t₁)" in notes["delta1[1]@1"]
-    assert "L = Σₖ (a₃ − t₁)²" in notes["loss"]
-    assert "∂L/∂w₃₁ = Σₖ δ₃ · x₁" in notes["dW1[1,1]"]
+    assert "L = (a₃⁽¹⁾ − t₁⁽¹⁾)² + (a₃⁽²⁾ − t₁⁽²⁾)²" in notes["loss"]
+    assert "∂L/∂w₃₁ = δ₃⁽¹⁾·x₁⁽¹⁾ + δ₃⁽²⁾·x₁⁽²⁾" in notes["dW1[1,1]"]
     assert "a₃ = z₃" in notes["a1[1]@2"]
     assert "sample 2" in notes["z1[1]@2"]
 
@@ -80,11 +83,12 @@ def _wide_spec() -> object:
 
 def test_long_sums_collapse_and_keep_the_bias() -> None:
     notes = column_notes(_wide_spec(), STRINGS["en"])
-    assert "z₈ = w₈₁·x₁ + w₈₂·x₂ + … + w₈₇·x₇ + b⁽¹⁾" in notes["z1[1]@1"]
+    assert "z₈ = w₈₁·x₁ + w₈₂·x₂ + … + b⁽¹⁾" in notes["z1[1]@1"]  # the bias stays
     assert "δ₈ = (w₁₄‚₈·δ₁₄ + w₁₅‚₈·δ₁₅)·[1 if z₈ > 0, else 0]" in notes["delta1[1]@2"]
-    assert "δ₁₄ = (2/2)·(a₁₄ − t₁)·(1 − a₁₄²)" in notes["delta2[1]@1"]
-    assert "L = (1/2)·Σₖ [(a₁₄ − t₁)² + (a₁₅ − t₂)²]/2" in notes["loss"]
-    assert "∂L/∂b⁽¹⁾ = (1/2)·Σₖ [δ₈ + δ₉ + … + δ₁₃]" in notes["db1"]
+    assert "δ₁₄ = 2/2·(a₁₄ − t₁)·(1 − a₁₄²)" in notes["delta2[1]@1"]
+    assert ("L = ((a₁₄⁽¹⁾ − t₁⁽¹⁾)² + (a₁₅⁽¹⁾ − t₂⁽¹⁾)² + (a₁₄⁽²⁾ − t₁⁽²⁾)² + (a₁₅⁽²⁾ − t₂⁽²⁾)²)/2/2"
+            in notes["loss"])  # the mean over 2 outputs, then over 2 samples, as the cell divides
+    assert "∂L/∂b⁽¹⁾ = (δ₈⁽¹⁾ + δ₉⁽¹⁾ + … + δ₁₃⁽²⁾)/2" in notes["db1"]
     assert collapse([str(n) for n in range(MAX_TERMS)]) == " + ".join(map(str, range(MAX_TERMS)))
 
 

@@ -182,7 +182,7 @@ def test_pdf_shows_title_and_first_equations(tmp_path: Path, lang: str) -> None:
     assert words["sheet.guide"] in first_page  # the page header names the sheet
     assert words["print.page"].replace("&P", "1").replace("&N", pdf_info(pdf)["Pages"].strip()) in first_page
     guide = pdf_text(pdf, 1, 2)
-    for text in ("z₃ = w₃₁·x₁ + w₃₂·x₂ + b₃", "a₃ = σ(z₃)", "δ₅ = (a₅ − t₁)·a₅(1 − a₅)",
+    for text in ("z₃ = w₃₁·x₁ + w₃₂·x₂ + b₃", "a₃ = σ(z₃)", "δ₅ = (a₅ − t₁)·a₅·(1 − a₅)",
                  words["guide.chain_heading"]):
         assert text in guide
     assert "595" in pdf_info(pdf)["Page size"]  # A4: 595 × 842 points

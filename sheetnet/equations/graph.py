@@ -32,9 +32,9 @@ from sheetnet.expr.formula import (
     Num,
     add,
     div,
-    map_children,
     mul,
     power,
+    rewrite,
     sub,
 )
 from sheetnet.model import ids
@@ -78,11 +78,11 @@ LEAKY = LEAKY_SLOPE  # network.leaky_slope, read by every leaky_relu formula
 
 
 def input_key(i: int, k: int) -> Const:
-    return Const(f"x[{i + 1}]@{k + 1}")
+    return Const(str(ids.Qid("x", neuron=i, sample=k)))
 
 
 def target_key(j: int, k: int) -> Const:
-    return Const(f"t[{j + 1}]@{k + 1}")
+    return Const(str(ids.Qid("t", neuron=j, sample=k)))
 
 
 def initial_key(param_id: str) -> Const:
@@ -91,7 +91,7 @@ def initial_key(param_id: str) -> Const:
 
 def data_column(key: Const) -> ConstRange:
     """`x[1]@3` → the whole data column `x[1]` (every sample's x[1])."""
-    return ConstRange(key.key.partition("@")[0])
+    return ConstRange(str(ids.parse(key.key).replace(sample=None)))
 
 
 # --- the samples of a row: x and t of slot k -------------------------------------------------
@@ -114,19 +114,20 @@ def bind_samples(spec: Spec, expr: Expr, samples: Sequence[int]) -> Expr:
         return expr
     sample_of = {ids.sample(k, spec): int(n) for k, n in enumerate(samples)}
 
-    def bind(node: Expr) -> Expr:
+    def bind(node: Expr) -> Expr | None:
         match node:
             case Call("INDEX", (ConstRange(key), Cell(qid))) if qid in sample_of:
                 return Const(f"{key}@{sample_of[qid] + 1}")
-        return map_children(node, bind)
+        return None
 
-    return bind(expr)
+    return rewrite(expr, bind)
 
 
 def _sample_value(spec: Spec, key: Const) -> Expr:
     if spec.mode == "batch":
         return key
-    k = int(key.key.rpartition("@")[2]) - 1
+    k = ids.parse(key.key).sample
+    assert k is not None, key
     return Call("INDEX", (data_column(key), Cell(ids.sample(k, spec))))
 
 

@@ -5,13 +5,20 @@ As in seed 004, w₃₁ is the weight into neuron 3 from neuron 1, δ₅ = ∂L/
 
 from __future__ import annotations
 
-import re
-
+from sheetnet.model import ids
 from sheetnet.model.spec import Spec
 
 _SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉‚")
 _SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
-_ID = re.compile(r"^(W|dW|b|db|z|a|delta)(\d+)(?:\[(\d+)(?:,(\d+))?\])?(?:@(\d+))?$")
+_LABELLED = ("W", "dW", "b", "db", "z", "a", "delta")
+MAX_TERMS = 4  # longer lists show their first two items, "…" and the last one
+
+
+def collapse(terms: list[str], joiner: str = " + ") -> str:
+    """`t1 + t2 + … + tn` when there are more than MAX_TERMS terms (a 784-input neuron stays short)."""
+    if len(terms) > MAX_TERMS:
+        terms = [*terms[:2], "…", terms[-1]]
+    return joiner.join(terms)
 
 
 def sub(text: str | int) -> str:
@@ -34,14 +41,15 @@ def pair(a: int, b: int) -> str:
 
 def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
     """w₃₁, b₃, z₃, a₅, δ₅, ∂L/∂w₅₃ … for a column id; other ids are returned unchanged."""
-    m = _ID.match(qid)
-    if not m:
+    try:
+        parts = ids.parse(qid)
+    except ValueError:
         return qid
-    kind, layer_s, j_s, i_s, k_s = m.groups()
-    layer = int(layer_s)
-    text = _symbol(spec, kind, layer, j_s, i_s)
-    if k_s and spec.slots > 1:
-        text += " (" + sample_word.format(k=k_s) + ")"
+    if parts.kind not in _LABELLED or parts.layer is None:
+        return qid
+    text = _symbol(spec, parts)
+    if parts.sample is not None and spec.slots > 1:
+        text += " (" + sample_word.format(k=parts.sample + 1) + ")"
     return text
 
 
@@ -50,17 +58,16 @@ def sample_word(spec: Spec, words: dict[str, str]) -> str:
     return words["label.sample" if spec.mode == "batch" else "label.slot"]
 
 
-def _symbol(spec: Spec, kind: str, layer: int, j_s: str | None, i_s: str | None) -> str:
+def _symbol(spec: Spec, parts: ids.Qid) -> str:
+    kind, layer = parts.kind, (parts.layer or 0) + 1  # neuron_number counts the input as layer 0
+    j, i = (parts.neuron or 0) + 1, (parts.input or 0) + 1
     if kind in ("W", "dW"):
-        to = neuron_number(spec, layer, int(j_s or 0))
-        frm = neuron_number(spec, layer - 1, int(i_s or 0))
-        w = "w" + pair(to, frm)
+        w = "w" + pair(neuron_number(spec, layer, j), neuron_number(spec, layer - 1, i))
         return w if kind == "W" else f"∂L/∂{w}"
     if kind in ("b", "db"):
-        b = "b" + (sub(neuron_number(spec, layer, int(j_s))) if j_s else sup(f"({layer})"))
+        b = "b" + (sub(neuron_number(spec, layer, j)) if parts.neuron is not None else sup(f"({layer})"))
         return b if kind == "b" else f"∂L/∂{b}"
-    n = sub(neuron_number(spec, layer, int(j_s or 0)))
-    return {"z": "z", "a": "a", "delta": "δ"}[kind] + n
+    return {"z": "z", "a": "a", "delta": "δ"}[kind] + sub(neuron_number(spec, layer, j))
 
 
 def input_label(i: int) -> str:

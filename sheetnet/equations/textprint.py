@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal
+from itertools import groupby
+from typing import NamedTuple
 
 from sheetnet.equations.labels import sup
-from sheetnet.expr.formula import PRECEDENCE, Bin, Call, Cell, Const, Expr, Neg, Num, lowered, parenthesize
+from sheetnet.expr import formula
+from sheetnet.expr.formula import PRECEDENCE, Bin, Call, Cell, Const, Expr, Neg, Num
 
 # One section only: `formulas` (1.3) applies a second ";(...)" section to positive numbers too,
 # so negatives get their brackets from an IF around TEXT instead. "0.0######" prints the seeds'
@@ -30,8 +32,7 @@ MAX_TERMS = 6
 _OPERATORS = {"+": " + ", "-": " − ", "/": "/", "^": "^", "<": " < ", ">": " > ", "=": " = "}
 
 
-@dataclass(frozen=True)
-class Leaf:
+class Leaf(NamedTuple):
     """A cell in the line; `bracket` says a negative value needs brackets here: 0.5 − (-0.2)."""
 
     node: Cell | Const
@@ -41,35 +42,38 @@ class Leaf:
 Token = str | Leaf
 
 
-# --- the three renderings ------------------------------------------------------------------
+class Style(NamedTuple):
+    """The multiplication sign (· or ×), how many terms a sum shows, and which printer's
+    spelling of the semantic nodes (formula.Target): the hand calculation's or the notes'."""
+
+    times: str = "·"
+    max_terms: int = MAX_TERMS
+    target: formula.Target = "text"
 
 
-def symbolic(expr: Expr, name: Callable[[Cell | Const], str]) -> str:
+SYMBOLS, NUMBERS = Style(), Style("×")
+
+
+def symbolic(expr: Expr, name: Callable[[Cell | Const], str], style: Style = SYMBOLS) -> str:
     """The equation in symbols, e.g. σ(z₃) or (a₅ − t₁)·a₅·(1 − a₅)."""
-    return "".join(t if isinstance(t, str) else name(t.node) for t in tokens(expr, "·"))
+    return "".join(t if isinstance(t, str) else name(t.node) for t in tokens(expr, style))
 
 
 def text_formula(expr: Expr, address: Callable[[Cell | Const], str]) -> str:
     """An Excel formula whose result is the line with numbers, e.g. ="σ("&TEXT(G7,"0.0######")&")"."""
     pieces: list[str] = []
-    literal = ""
-    for token in tokens(expr, "×"):
-        if isinstance(token, str):
-            literal += token
-            continue
-        if literal:
-            pieces.append(_quote(literal))
-            literal = ""
-        pieces.append(_text_of(address(token.node), token.bracket))
-    if literal:
-        pieces.append(_quote(literal))
+    for literal, run in groupby(tokens(expr, NUMBERS), key=lambda token: isinstance(token, str)):
+        if literal:  # a run of text between two numbers: one quoted piece
+            pieces.append(_quote("".join(str(token) for token in run)))
+        else:
+            pieces += [_text_of(address(leaf.node), leaf.bracket) for leaf in run if isinstance(leaf, Leaf)]
     return "=" + "&".join(pieces)
 
 
 def text_value(expr: Expr, value: Callable[[Cell | Const], float]) -> str | None:
     """The result of text_formula computed here; None when a number is not finite (an error)."""
     parts = []
-    for token in tokens(expr, "×"):
+    for token in tokens(expr, NUMBERS):
         if isinstance(token, str):
             parts.append(token)
             continue
@@ -110,16 +114,13 @@ def _quote(literal: str) -> str:
 # --- tokens --------------------------------------------------------------------------------
 
 
-def tokens(expr: Expr, times: str) -> list[Token]:
-    """The line as literal text and leaves; `times` is the multiplication sign (· or ×).
-
-    Semantic nodes print in their textbook form (σ(z₃), e^z₅/(e^z₅ + e^z₆), −Σ t·ln a), which the
-    registries in ops.py give; spreadsheet functions in lower case (exp, ln, max).
-    """
-    return _tokens(lowered(expr, "text"), times, leading=True)
+def tokens(expr: Expr, style: Style) -> list[Token]:
+    """The line as literal text and leaves. Semantic nodes print in their textbook form (σ(z₃),
+    −(t₁·ln(a₅) + …)) from the registries in ops.py, spreadsheet functions in lower case (exp, ln)."""
+    return _tokens(formula.lowered(expr, style.target), style, leading=True)
 
 
-def _tokens(expr: Expr, times: str, *, leading: bool) -> list[Token]:
+def _tokens(expr: Expr, style: Style, *, leading: bool) -> list[Token]:
     # `leading`: nothing stands before this node in its bracket, so a leading minus reads fine.
     match expr:
         case Num(value):
@@ -127,31 +128,31 @@ def _tokens(expr: Expr, times: str, *, leading: bool) -> list[Token]:
         case Cell() | Const():
             return [Leaf(expr, bracket=not leading)]
         case Neg(operand):
-            return ["−", *_wrap(operand, PRECEDENCE["neg"], times, strict=False, leading=False)]
+            return ["−", *_wrap(operand, PRECEDENCE["neg"], style, strict=False, leading=False)]
         case Call(name, args):
             out: list[Token] = [(name.lower() if name.isupper() else name) + "("]
             for n, arg in enumerate(args):
-                out += ([", "] if n else []) + _tokens(arg, times, leading=True)
+                out += ([", "] if n else []) + _tokens(arg, style, leading=True)
             return [*out, ")"]
         case Bin("+"):
-            return _sum(_terms(expr), times, leading)
+            return _sum(_terms(expr), style, leading)
         case Bin("^", left, Num(2)):
-            return [*_wrap(left, PRECEDENCE["^"], times, strict=False, leading=False), sup(2)]
+            return [*_wrap(left, PRECEDENCE["^"], style, strict=False, leading=False), sup(2)]
         case Bin(op, left, right):
             prec = PRECEDENCE[op]
             # As in formula.py the right operand also needs brackets at equal precedence, except
             # a product inside a product: a·(b·c) reads as the textbook a·b·c, same value.
             strict = not (op == "*" and isinstance(right, Bin) and right.op == "*")
-            first = _wrap(left, prec, times, strict=False, leading=leading and op != "^")
-            sign = times if op == "*" else _OPERATORS[op]
-            return [*first, sign, *_wrap(right, prec, times, strict=strict, leading=False)]
+            first = _wrap(left, prec, style, strict=False, leading=leading and op != "^")
+            sign = style.times if op == "*" else _OPERATORS[op]
+            return [*first, sign, *_wrap(right, prec, style, strict=strict, leading=False)]
     raise TypeError(f"not an expression: {expr!r}")
 
 
-def _wrap(expr: Expr, parent: int, times: str, *, strict: bool, leading: bool) -> list[Token]:
-    if parenthesize(expr, parent, strict=strict):
-        return ["(", *_tokens(expr, times, leading=True), ")"]
-    return _tokens(expr, times, leading=leading)
+def _wrap(expr: Expr, parent: int, style: Style, *, strict: bool, leading: bool) -> list[Token]:
+    if formula.parenthesize(expr, parent, strict=strict):
+        return ["(", *_tokens(expr, style, leading=True), ")"]
+    return _tokens(expr, style, leading=leading)
 
 
 def _terms(expr: Expr) -> list[Expr]:
@@ -161,10 +162,10 @@ def _terms(expr: Expr) -> list[Expr]:
     return [expr]
 
 
-def _sum(terms: list[Expr], times: str, leading: bool) -> list[Token]:
+def _sum(terms: list[Expr], style: Style, leading: bool) -> list[Token]:
     prec = PRECEDENCE["+"]
-    parts = [_wrap(t, prec, times, strict=n > 0, leading=leading and n == 0) for n, t in enumerate(terms)]
-    if len(parts) > MAX_TERMS:
+    parts = [_wrap(t, prec, style, strict=n > 0, leading=leading and n == 0) for n, t in enumerate(terms)]
+    if len(parts) > style.max_terms:
         parts = [*parts[:2], ["…"], parts[-1]]
     out: list[Token] = []
     for n, part in enumerate(parts):

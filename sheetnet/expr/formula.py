@@ -130,16 +130,29 @@ def nodes(expr: Expr) -> Iterator[Expr]:
         yield from nodes(child)
 
 
-def lowered(expr: Expr, target: Target) -> Expr:
-    """expr with every semantic node replaced by target's spelling of it, all the way down."""
-    if isinstance(expr, Apply):
-        return lowered(expr.fn.lower(target, expr.args, expr.index), target)
+def rewrite(expr: Expr, replace: Callable[[Expr], Expr | None]) -> Expr:
+    """expr with every node for which replace gives a tree swapped for that tree, top down
+    (replace returns None to keep a node and look below it)."""
+    new = replace(expr)
+    if new is not None:
+        return new
     # A loop, not map_children or a comprehension: one stack frame a level, as sums of a few
     # hundred terms nest that deep.
     kids = []
     for child in children(expr):
-        kids.append(lowered(child, target))
+        kids.append(rewrite(child, replace))
     return with_children(expr, kids) if kids else expr
+
+
+def lowered(expr: Expr, target: Target) -> Expr:
+    """expr with every semantic node replaced by target's spelling of it, all the way down."""
+
+    def spell(node: Expr) -> Expr | None:
+        if isinstance(node, Apply):
+            return lowered(node.fn.lower(target, node.args, node.index), target)
+        return None
+
+    return rewrite(expr, spell)
 
 
 # --- building helpers: keep graph.py readable ----------------------------------------------

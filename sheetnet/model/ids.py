@@ -6,18 +6,62 @@ The reference core and the workbook both name their columns with these functions
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
 from sheetnet.model.spec import Spec
+
+
+@dataclass(frozen=True)
+class Qid:
+    """A quantity's id in parts, every number from 0; None where the kind has no such part.
+
+    kind is W, dW, b, db, z, a, delta, x, t, loss, sample, iter, …; str() gives the text the
+    sheets and the reference core name columns and cells by: W1[2,1], b2, a2[1]@3, x[1]@3, loss@2.
+    """
+
+    kind: str
+    layer: int | None = None
+    neuron: int | None = None
+    input: int | None = None
+    sample: int | None = None
+
+    def __str__(self) -> str:
+        text = self.kind + ("" if self.layer is None else str(self.layer + 1))
+        if self.neuron is not None:
+            text += f"[{self.neuron + 1}" + ("" if self.input is None else f",{self.input + 1}") + "]"
+        return text + ("" if self.sample is None else f"@{self.sample + 1}")
+
+    def replace(self, **changes: Any) -> Qid:
+        return dataclasses.replace(self, **changes)
+
+
+_TEXT = re.compile(r"([A-Za-z_]+?)(\d+)?(?:\[(\d+)(?:,(\d+))?\])?(?:@(\d+))?")
+
+
+def parse(text: str) -> Qid:
+    """The parts of an id or a Network key (x[1]@3); the one place that reads id text."""
+    m = _TEXT.fullmatch(text)
+    if m is None:
+        raise ValueError(f"not a quantity id: {text!r}")
+    kind, *numbers = m.groups()
+    return Qid(kind, *(None if n is None else int(n) - 1 for n in numbers))
 
 
 def weight(layer: int, j: int, i: int, prefix: str = "W") -> str:
     """Id of the weight into neuron j of `layer` from neuron i of the layer before (0-based args)."""
-    return f"{prefix}{layer + 1}[{j + 1},{i + 1}]"
+    return str(Qid(prefix, layer, j, i))
 
 
 def bias(spec: Spec, layer: int, j: int, prefix: str = "b") -> str:
-    if spec.bias == "shared":
-        return f"{prefix}{layer + 1}"
-    return f"{prefix}{layer + 1}[{j + 1}]"
+    return bias_of(spec.bias, layer, j, prefix)
+
+
+def bias_of(mode: str, layer: int, j: int, prefix: str = "b") -> str:
+    """The bias id for a bias mode: one per layer (b2) when shared, else one per neuron (b2[1])."""
+    return str(Qid(prefix, layer, None if mode == "shared" else j))
 
 
 def neuron(name: str, layer: int, j: int, k: int, spec: Spec) -> str:
@@ -25,8 +69,7 @@ def neuron(name: str, layer: int, j: int, k: int, spec: Spec) -> str:
 
     k is the sample in batch mode and the batch slot in sgd/minibatch mode (spec.slots).
     """
-    suffix = f"@{k + 1}" if spec.slots > 1 else ""
-    return f"{name}{layer + 1}[{j + 1}]{suffix}"
+    return str(Qid(name, layer, j, sample=k if spec.slots > 1 else None))
 
 
 def parameter_ids(spec: Spec, layer: int, prefix_w: str = "W", prefix_b: str = "b") -> list[str]:
@@ -79,12 +122,13 @@ def gradients(spec: Spec) -> list[str]:
 
 def gradient_of(param_id: str) -> str:
     """`W1[2,1]` → `dW1[2,1]`, `b2` → `db2`."""
-    return "d" + param_id
+    qid = parse(param_id)
+    return str(qid.replace(kind="d" + qid.kind))
 
 
 def sample(k: int, spec: Spec) -> str:
     """The column holding the sample number (from 1) in batch slot k of a row (sgd/minibatch)."""
-    return f"sample@{k + 1}" if spec.slots > 1 else "sample"
+    return str(Qid("sample", sample=k if spec.slots > 1 else None))
 
 
 def schedule(spec: Spec) -> list[str]:
@@ -96,7 +140,7 @@ def schedule(spec: Spec) -> list[str]:
 
 def sample_loss(k: int) -> str:
     """Slot k's loss (0-based arg), a column only for classification losses with several samples a row."""
-    return f"loss@{k + 1}"
+    return str(Qid("loss", sample=k))
 
 
 ACCURACY = "accuracy"

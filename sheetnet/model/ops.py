@@ -37,22 +37,27 @@ ZERO, ONE = Num(0), Num(1)
 
 @dataclass(frozen=True)
 class Spelled:
-    """A function of z given by its spreadsheet form and its textbook name, e.g. ReLU′(z)."""
+    """A function of z given by its spreadsheet form and its textbook name, e.g. ReLU′(z); a
+    note spells it with the words `words` (the note printer fills in z)."""
 
     name: str
     symbol: str
     excel: Callable[[Expr], Expr]
+    words: str
 
     def lower(self, target: Target, args: tuple[Expr, ...], index: int) -> Expr:
-        return self.excel(args[0]) if target == "excel" else Call(self.symbol, args)
+        if target == "excel":
+            return self.excel(args[0])
+        return Call(self.words if target == "note" else self.symbol, args)
 
 
 @dataclass(frozen=True)
 class Activation:
     """f(z) and f′(z) in NumPy and in the sheet; derivatives may use a = f(z).
 
-    `symbol` is how a hand calculation names f (σ for sigmoid); "" prints the Excel form (linear).
-    `words` is the key of the Guide's one-line description.
+    `symbol` is how a hand calculation names f (σ for sigmoid); "" prints the Excel form (linear);
+    `note` the header note's form where it differs (max(0, z) for ReLU). `words` is the key of
+    the Guide's one-line description.
     """
 
     name: str
@@ -62,13 +67,16 @@ class Activation:
     excel_derivative: Callable[[Expr, Expr], Expr | None]  # (z, a) -> f'(z); None stands for 1
     symbol: str = ""
     words: str = ""
+    note: Callable[[Expr], Expr] | None = None
 
     def __call__(self, z: Expr) -> Expr:
         """f(z) as a tree: a semantic node, or z itself for the identity."""
         return Apply(self, (z,)) if self.symbol else self.excel(z)
 
     def lower(self, target: Target, args: tuple[Expr, ...], index: int) -> Expr:
-        return self.excel(args[0]) if target == "excel" else Call(self.symbol, args)
+        if target == "excel":
+            return self.excel(args[0])
+        return self.note(args[0]) if target == "note" and self.note else Call(self.symbol, args)
 
 
 def _sigmoid(z: Array) -> Array:
@@ -90,9 +98,10 @@ def _excel_sigmoid(z: Expr) -> Expr:
 # The Network-sheet cell of network.leaky_slope (graph.py and layout.py use this key).
 LEAKY_SLOPE = Const("leaky_slope")
 
-_RELU_STEP = Spelled("relu_derivative", "ReLU′", lambda z: call("IF", Bin(">", z, ZERO), ONE, ZERO))
+_RELU_STEP = Spelled("relu_derivative", "ReLU′", lambda z: call("IF", Bin(">", z, ZERO), ONE, ZERO),
+                     "note.relu_step")
 _LEAKY_STEP = Spelled("leaky_relu_derivative", "LReLU′",
-                      lambda z: call("IF", Bin(">", z, ZERO), ONE, LEAKY_SLOPE))
+                      lambda z: call("IF", Bin(">", z, ZERO), ONE, LEAKY_SLOPE), "note.leaky_step")
 
 
 def _leaky_relu(slope: float) -> Activation:
@@ -108,6 +117,7 @@ def _leaky_relu(slope: float) -> Activation:
         excel_derivative=lambda z, a: Apply(_LEAKY_STEP, (z,)),
         symbol="LReLU",
         words="guide.act.leaky_relu",
+        note=lambda z: call("max", mul(LEAKY_SLOPE, z), z),
     )
 
 
@@ -146,6 +156,7 @@ ACTIVATIONS: dict[str, Activation] = {
         excel_derivative=lambda z, a: Apply(_RELU_STEP, (z,)),
         symbol="ReLU",
         words="guide.act.relu",
+        note=lambda z: call("max", ZERO, z),
     ),
     # The Excel side is the same for every slope; NumPy code takes activation(name, slope).
     "leaky_relu": _leaky_relu(0.01),
@@ -182,8 +193,17 @@ def excel_softmax(zs: list[Expr], j: int) -> Expr:
 
 
 def textbook_softmax(zs: list[Expr], j: int) -> Expr:
-    """e^z_j/(e^z_1 + … + e^z_n): the same numbers, as one writes them by hand."""
+    """exp(z_j)/(exp(z_1) + … + exp(z_n)): the same numbers, as one writes them by hand."""
     exps = [call("EXP", z) for z in zs]
+    return div(exps[j], add(*exps))
+
+
+E = Const("e")  # Euler's number as a note writes it: e^z₅
+
+
+def note_softmax(zs: list[Expr], j: int) -> Expr:
+    """e^z_j/(e^z_1 + … + e^z_n)."""
+    exps = [power(E, z) for z in zs]
     return div(exps[j], add(*exps))
 
 
@@ -198,6 +218,7 @@ class LayerActivation:
     numpy: Callable[[Array], Array]  # Z, one column per sample -> A
     excel_layer: Callable[[list[Expr], int], Expr]
     textbook: Callable[[list[Expr], int], Expr]
+    note: Callable[[list[Expr], int], Expr]
     words: str
 
     def numpy_derivative(self, z: Array, a: Array) -> Array:
@@ -207,10 +228,12 @@ class LayerActivation:
         return Apply(self, tuple(zs), j)
 
     def lower(self, target: Target, args: tuple[Expr, ...], index: int) -> Expr:
-        return (self.excel_layer if target == "excel" else self.textbook)(list(args), index)
+        spelling = {"excel": self.excel_layer, "text": self.textbook, "note": self.note}[target]
+        return spelling(list(args), index)
 
 
-SOFTMAX = LayerActivation("softmax", softmax, excel_softmax, textbook_softmax, "guide.act.softmax")
+SOFTMAX = LayerActivation("softmax", softmax, excel_softmax, textbook_softmax, note_softmax,
+                          "guide.act.softmax")
 LAYER_ACTIVATIONS = {SOFTMAX.name: SOFTMAX}
 
 

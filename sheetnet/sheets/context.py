@@ -14,6 +14,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import labels
+from sheetnet.model import ids
 from sheetnet.model.spec import Spec
 from sheetnet.sheets import limits, styles
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
@@ -113,13 +114,14 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
         return words["label.loss"]
     if qid == "accuracy":
         return words["label.accuracy"]
-    if qid.startswith("loss@"):  # a sample's loss (classification)
-        return words["label.loss"] + " (" + words["label.sample"].format(k=qid[5:]) + ")"
     if qid == "epoch":
         return words["label.epoch"]
-    if qid.startswith("sample"):
-        slot = qid.partition("@")[2]
-        if not slot:
+    parts = ids.parse(qid)
+    slot = None if parts.sample is None else parts.sample + 1
+    if parts.kind == "loss":  # a sample's loss (classification)
+        return words["label.loss"] + " (" + words["label.sample"].format(k=slot) + ")"
+    if parts.kind == "sample":
+        if slot is None:
             return words["label.sample_no"]
         return words["label.sample_no_slot"].format(k=labels.sup(f"({slot})"))
     return labels.label(spec, qid, labels.sample_word(spec, words))

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet.equations import labels
-from sheetnet.equations.notes import Notation, collapse
-from sheetnet.model import ids
+from sheetnet.equations import labels, notes
+from sheetnet.equations.labels import collapse
+from sheetnet.model import ids, ops
 from sheetnet.sheets import limits, styles
 
 if TYPE_CHECKING:
@@ -159,13 +159,12 @@ def _write_sheet_list(ctx: Context, sheet: _GuideSheet) -> None:
 
 def _write_things_to_try(ctx: Context, sheet: _GuideSheet) -> None:
     spec, fmt, words = ctx.spec, sheet.fmt, ctx.words
-    nt = Notation(spec, words)
     first_a = ids.neuron("a", 0, 0, 0, spec)
     # Only the seed templates come with a tutorial's printed numbers to compare against.
     by_hand = "guide.try.seed" if spec.name.startswith("seed-") else "guide.try.hand"
     texts = [
         words["guide.try.lr"].format(lr=f"{spec.learning_rate:g}"),
-        words["guide.try.weight"].format(w=nt.w(0, 0, 0), value=f"{spec.weights[0][0][0]:g}"),
+        words["guide.try.weight"].format(w=_w(spec, 0, 0, 0), value=f"{spec.weights[0][0][0]:g}"),
         words[by_hand].format(a=labels.neuron_label(spec, 0, 0),
                               value=_number(ctx.reference.loc[0, first_a]),
                               loss=_number(ctx.reference.loc[0, "loss"])),
@@ -201,12 +200,11 @@ def _drawing_last_col(ctx: Context) -> int:
 
 def _write_network(ctx: Context, sheet: _GuideSheet) -> None:
     spec, fmt, words = ctx.spec, sheet.fmt, ctx.words
-    nt = Notation(spec, words)
     last = _drawing_last_col(ctx)
     sheet.gap()
     sheet.line(words["guide.network_heading"], fmt.heading)
-    j, i = nt.number(0, 0), nt.number(-1, 0)
-    sheet.line(words["guide.numbering"].format(w=nt.w(0, 0, 0), j=j, i=i), fmt.body)
+    j, i = labels.neuron_number(spec, 1, 1), labels.neuron_number(spec, 0, 1)
+    sheet.line(words["guide.numbering"].format(w=_w(spec, 0, 0, 0), j=j, i=i), fmt.body)
     sheet.gap()
     sheet.cells([(FIRST_COL, last, words["guide.forward_arrow"], fmt.band["forward"])])
     _draw_neurons(ctx, sheet)
@@ -249,7 +247,6 @@ def _box(spec: Any, layer: int, j: int | None, fmt: _Formats) -> tuple[int, int,
 def _draw_captions(ctx: Context, sheet: _GuideSheet) -> None:
     """Under each layer its name, activation and biases; under each arrow its weights."""
     spec, fmt, words = ctx.spec, sheet.fmt, ctx.words
-    nt = Notation(spec, words)
     loss_col = _layer_col(spec.n_layers - 1) + 2
     names, formulas, extras = [], [], []
     for layer in range(-1, spec.n_layers):
@@ -258,15 +255,16 @@ def _draw_captions(ctx: Context, sheet: _GuideSheet) -> None:
         if layer < 0:
             continue
         act = spec.activations[layer]
-        formulas.append((col, col, words[f"guide.act.{act}"], fmt.caption))
+        formulas.append((col, col, words[ops.activation(act, spec.leaky_slope).words], fmt.caption))
         n_to, n_from = spec.sizes[layer + 1], spec.sizes[layer]
-        weights = f"{nt.w(layer, 0, 0)}…{nt.w(layer, n_to - 1, n_from - 1)}" if n_to * n_from > 1 \
-            else nt.w(layer, 0, 0)
+        weights = f"{_w(spec, layer, 0, 0)}…{_w(spec, layer, n_to - 1, n_from - 1)}" if n_to * n_from > 1 \
+            else _w(spec, layer, 0, 0)
         names.append((col - 1, col - 1, weights, fmt.caption))
         formulas.append((col - 1, col - 1, "z = Σ w·a" + (" + b" if spec.bias != "none" else ""),
                          fmt.caption))
         if spec.bias != "none":
-            biases = [nt.b(layer, j) for j in range(n_to if spec.bias == "per-neuron" else 1)]
+            biases = [labels.label(spec, ids.bias(spec, layer, j))
+                      for j in range(n_to if spec.bias == "per-neuron" else 1)]
             extras.append((col, col, "+ " + collapse(biases, ", "), fmt.caption))
     names.append((loss_col, loss_col, words["guide.loss_box"], fmt.caption))
     formulas.append((loss_col, loss_col, _loss_formula(spec), fmt.caption))
@@ -284,9 +282,12 @@ def _layer_name(spec: Any, layer: int, words: dict[str, str]) -> str:
     return words["guide.hidden_layer"].format(l=layer + 1)
 
 
+def _w(spec: Any, layer: int, j: int, i: int) -> str:
+    return labels.label(spec, ids.weight(layer, j, i))
+
+
 def _loss_formula(spec: Any) -> str:
-    return {"half_sse": "½·Σ(a − t)²", "sse": "Σ(a − t)²", "mse": "Σ(a − t)²/n",
-            "cross_entropy": "−Σ t·ln a", "binary_cross_entropy": "−Σ[t·ln a + (1 − t)·ln(1 − a)]"}[spec.loss]
+    return ops.LOSSES[spec.loss].formula
 
 
 def _general_loss(spec: Any) -> str:
@@ -323,10 +324,10 @@ def _write_chain_rule(ctx: Context, sheet: _GuideSheet) -> None:
                      (group_end + 1, general_end, general, fmt.pale[group]),
                      (general_end + 1, LAST_COL, example, fmt.pale[group])])
     sheet.gap(4)
-    nt = Notation(spec, words)
     last = spec.n_layers - 1
-    why = words["guide.chain_why"].format(w=nt.w(last, 0, 0), z=nt.z(last, 0), d=nt.delta(last, 0),
-                                          a=nt.a(last - 1, 0))
+    z, d = (labels.label(spec, str(ids.Qid(kind, last, 0))) for kind in ("z", "delta"))
+    why = words["guide.chain_why"].format(w=_w(spec, last, 0, 0), z=z, d=d,
+                                          a=labels.neuron_label(spec, last - 1, 0))
     sheet.line(why, fmt.body)
     if spec.classifies:  # why the output δ has no f′(z): the note the Training sheet relies on
         key = "guide.cancel.softmax" if spec.loss == "cross_entropy" else "guide.cancel.sigmoid"
@@ -337,23 +338,29 @@ def _write_chain_rule(ctx: Context, sheet: _GuideSheet) -> None:
 def _chain_rows(ctx: Context) -> list[tuple[str, str, str]]:
     """(group, the general equation, this network's first instance) for each column group."""
     spec, words = ctx.spec, ctx.words
-    nt = Notation(spec, words)
+    columns = {c.qid: c for c in ctx.training.columns}
+
+    def eq(qid: str) -> str:  # the equation of the column's header note
+        return notes.equation(spec, words, columns[qid])
+
     last = spec.n_layers - 1
     bias = " + bⱼ" if spec.bias != "none" else ""
-    w0, value = nt.w(0, 0, 0), f"{spec.weights[0][0][0]:g}"
-    backward = [nt.output_delta(0)]
+    w0, value = _w(spec, 0, 0, 0), f"{spec.weights[0][0][0]:g}"
+    first = {kind: [ids.neuron(kind, layer, 0, 0, spec) for layer in range(spec.n_layers)]
+             for kind in ("z", "a", "delta")}
+    backward = [eq(first["delta"][last])]
     if spec.n_layers > 1:
-        backward.append(nt.hidden_delta(last - 1, 0))
+        backward.append(eq(first["delta"][last - 1]))
     gradient = "∂L/∂wⱼᵢ = ∂L/∂zⱼ · ∂zⱼ/∂wⱼᵢ = δⱼ · aᵢ"
     if spec.trains_bias:
         gradient += "\n∂L/∂bⱼ = δⱼ"
     return [
         ("param", words["guide.eq.param"], f"{w0} = {value}  (t = 0)"),
-        ("forward", f"zⱼ = Σᵢ wⱼᵢ·aᵢ{bias}\naⱼ = f(zⱼ)", f"{nt.weighted_sum(0, 0)}\n{nt.output(0, 0)}"),
-        ("loss", _general_loss(spec), nt.loss()),
+        ("forward", f"zⱼ = Σᵢ wⱼᵢ·aᵢ{bias}\naⱼ = f(zⱼ)", f"{eq(first['z'][0])}\n{eq(first['a'][0])}"),
+        ("loss", _general_loss(spec), eq("loss")),
         ("backward", words["guide.eq.backward"], "\n".join(backward)),
-        ("gradient", gradient, nt.weight_gradient(last, 0, 0)),
-        ("update", words["guide.eq.update"], nt.update(w0)),
+        ("gradient", gradient, eq(ids.weight(last, 0, 0, "dW"))),
+        ("update", words["guide.eq.update"], eq(ids.weight(0, 0, 0))),
     ]
 
 

@@ -116,7 +116,8 @@ class NetworkLayout:
 
     def _standardization_ref(self, node: Cell | Const) -> str:
         kind, _, key = node.key.partition(":") if isinstance(node, Const) else ("", "", "")
-        i = int(key[2:].split("]")[0]) - 1 if key.startswith("x[") else -1
+        qid = ids.parse(key) if kind else None
+        i = qid.neuron if qid is not None and qid.kind == "x" and qid.neuron is not None else -1
         if kind == "raw":
             return address(*self.raw_cells[key])
         if kind in ("mean", "std"):

@@ -119,8 +119,20 @@ def _write_headers(
     for c, column in enumerate(columns):
         ws.write(label_row, c, column_label(spec, column.qid, words), fmt.label_cell[column.group])
         note = column_notes[column.qid]
-        ws.write_comment(label_row, c, note, notes.comment_options(note))  # the equation, on hover
+        ws.write_comment(label_row, c, note, comment_options(note))  # the equation, on hover
     for c, column in enumerate(columns):
         ws.write(id_row, c, column.qid, fmt.id_cell)
     ws.set_column(0, 0, 12)
     ws.set_column(1, len(columns) - 1, 13)
+
+
+def _columns(line: str) -> int:
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in line)  # CJK characters are twice as wide
+
+
+def comment_options(note: str) -> dict[str, object]:
+    """Size a cell note to its text (XlsxWriter's default box is 128 × 74 px, too small)."""
+    lines = note.split("\n")
+    width = min(max(220, 7 * max(map(_columns, lines)) + 16), 520)
+    wrapped = sum(1 + 7 * _columns(line) // (width - 16) for line in lines)
+    return {"width": width, "height": 18 * wrapped + 12, "font_name": "Calibri", "font_size": 10}

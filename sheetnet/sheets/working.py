@@ -160,10 +160,10 @@ def quantity_label(spec: Spec, qid: str) -> str:
         return "L"
     if qid == ids.ACCURACY:
         return "acc"
-    base, _, k = qid.partition("@")
-    if k and spec.mode != "batch":
-        k = str(first_batch(spec)[int(k) - 1])
-    if base == "loss":  # a sample's loss
+    parts = ids.parse(qid)
+    base, slot = str(parts.replace(sample=None)), parts.sample
+    k = "" if slot is None else str(slot + 1 if spec.mode == "batch" else first_batch(spec)[slot])
+    if parts.kind == "loss":  # a sample's loss
         return "L" + labels.sup(f"({k})")
     return labels.label(spec, base) + (labels.sup(f"({k})") if k else "")
 

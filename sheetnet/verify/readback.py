@@ -281,8 +281,8 @@ def _table(
 
 def _bias_table(sizes: list[int], bias: str, get: Callable[[str], float]) -> list[Any]:
     if bias == "shared":
-        return [get(graph.initial_key(f"b{layer + 1}").key) for layer in range(len(sizes) - 1)]
-    return [[get(graph.initial_key(f"b{layer + 1}[{j + 1}]").key) for j in range(sizes[layer + 1])]
+        return [get(graph.initial_key(ids.bias_of(bias, layer, 0)).key) for layer in range(len(sizes) - 1)]
+    return [[get(graph.initial_key(ids.bias_of(bias, layer, j)).key) for j in range(sizes[layer + 1])]
             for layer in range(len(sizes) - 1)]
 
 
