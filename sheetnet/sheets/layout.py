@@ -11,7 +11,7 @@ from sheetnet.errors import SheetnetError
 from sheetnet.expr.formula import Cell, Const, ConstRange, Expr, Leaf, to_excel
 from sheetnet.model import ids
 from sheetnet.model.spec import Spec, divisors
-from sheetnet.sheets import limits
+from sheetnet.sheets import limits, settings
 
 MAX_ROWS, MAX_COLS = limits.MAX_ROWS, limits.MAX_COLS
 
@@ -21,10 +21,13 @@ FIRST_DATA_ROW = 4
 
 # Network sheet: fixed rows for the settings, so the check can read them back.
 TITLE_ROW, DESCRIPTION_ROW = 1, 2
-SETTINGS = ("learning_rate", "iterations", "sizes", "activations", "bias", "train_bias", "loss",
-            "reduction", "mode", "batch_size", "shuffle", "seed", "standardize", "leaky_slope")
-FIRST_SETTING_ROW = 4
-DATA_HEADER_ROW = FIRST_SETTING_ROW + len(SETTINGS) + 1
+FIRST_SETTING_ROW = 4  # then one row per setting (settings.py), value in column B
+DATA_HEADER_ROW = FIRST_SETTING_ROW + len(settings.NAMES) + 1
+
+
+def setting_cells() -> dict[str, tuple[int, int]]:
+    """(row, column) of each setting's value: the same for every network."""
+    return {name: (FIRST_SETTING_ROW + n, 2) for n, name in enumerate(settings.NAMES)}
 
 
 def column_letter(col: int) -> str:
@@ -67,8 +70,7 @@ class NetworkLayout:
     last_row: int = 0
 
     def __post_init__(self) -> None:
-        for n, name in enumerate(SETTINGS):
-            self.setting_cells[name] = (FIRST_SETTING_ROW + n, 2)
+        self.setting_cells = setting_cells()
         self.input_cells["lr"] = self.setting_cells["learning_rate"]
         self.input_cells[graph.LEAKY.key] = self.setting_cells["leaky_slope"]
         self._place_data()

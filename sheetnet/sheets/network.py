@@ -5,8 +5,6 @@ The yellow cells are the inputs a student edits; the Training sheet reads them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import graph, labels
@@ -18,28 +16,9 @@ from sheetnet.sheets.context import (
     Context,
 )
 from sheetnet.sheets.layout import NetworkLayout
+from sheetnet.sheets.settings import SETTINGS
 
 # --- Network sheet -------------------------------------------------------------------------
-
-
-def setting_values(spec: Spec) -> dict[str, Any]:
-    """The settings as written on the Network sheet (read back by the check)."""
-    return {
-        "learning_rate": spec.learning_rate,
-        "iterations": spec.iterations,
-        "sizes": "-".join(map(str, spec.sizes)),
-        "activations": ", ".join(spec.activations),
-        "bias": spec.bias,
-        "train_bias": "true" if spec.train_bias else "false",
-        "loss": spec.loss,
-        "reduction": spec.reduction,
-        "mode": spec.mode,
-        "batch_size": spec.slots,
-        "shuffle": "true" if spec.shuffle else "false",
-        "seed": spec.seed,
-        "standardize": "true" if spec.standardize else "false",
-        "leaky_slope": spec.leaky_slope,
-    }
 
 
 def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
@@ -53,12 +32,11 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.merge_range(layout.DESCRIPTION_ROW - 1, 0, layout.DESCRIPTION_ROW - 1, 8,
                    spec.description.strip(), fmt.wrap)
     ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
-    for name, value in setting_values(spec).items():
+    for setting in SETTINGS:
+        name = setting.name
         row, col = net.setting_cells[name]
         ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
-        # The slope is live (every leaky_relu formula reads it) only where a layer uses it.
-        editable = name == "learning_rate" or (name == "leaky_slope" and "leaky_relu" in spec.activations)
-        ws.write(row - 1, col - 1, value, fmt.input if editable else fmt.fixed)
+        ws.write(row - 1, col - 1, setting.write(spec), fmt.input if setting.editable(spec) else fmt.fixed)
         if name == "learning_rate":  # beside η, in this row: constant_memory writes rows in order
             ws.write(row - 1, col, words["network.lr_diverged"], fmt.note)
     lr_row, lr_col = net.setting_cells["learning_rate"]

@@ -26,6 +26,7 @@ from sheetnet.model.spec import DEFAULT_LEAKY_SLOPE, Spec, parse_spec
 from sheetnet.sheets import layout
 from sheetnet.sheets.i18n import sheet_names
 from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
+from sheetnet.sheets.settings import read_settings
 from sheetnet.verify.untrusted import check_archive, check_claimed_cells, reading, why
 
 
@@ -134,95 +135,19 @@ def _check_inputs_present(where: str, sizes: list[int], n_samples: int, n_cells:
                             "written by `sheetnet build`?")
 
 
-def _setting_cells() -> dict[str, tuple[int, int]]:
-    # The settings sit at the same cells for every network; any spec gives them.
-    placeholder = {
-        "network": {"sizes": [1, 1], "activations": ["linear"], "bias": "none"},
-        "training": {"learning_rate": 1.0},
-        "init": {"weights": [[[0.0]]]},
-        "data": {"inputs": [[0.0]], "targets": [[0.0]]},
-    }
-    return NetworkLayout(parse_spec(placeholder)).setting_cells
-
-
 def _cell_name(at: tuple[int, int]) -> str:
     return layout.address(*at)
 
 
 def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:
-    positions = _setting_cells()
+    positions = layout.setting_cells()
     raw = {name: cells.get(pos) for name, pos in positions.items()}
 
     def fail(name: str, what: str) -> SheetnetError:
         return SheetnetError(f"{where}: cell {_cell_name(positions[name])} ({name}) must be {what},"
                              f" got {raw[name]!r}; is this a workbook written by `sheetnet build`?")
 
-    try:
-        sizes = [int(n) for n in str(raw["sizes"]).split("-")]
-    except ValueError:
-        raise fail("sizes", 'layer sizes like "2-2-2"') from None
-    if not isinstance(raw["activations"], str):
-        raise fail("activations", 'activations like "sigmoid, sigmoid"')
-    train_bias = raw["train_bias"]
-    if isinstance(train_bias, str) and train_bias.strip().lower() in ("true", "false"):
-        train_bias = train_bias.strip().lower() == "true"
-    if not isinstance(train_bias, bool):
-        raise fail("train_bias", '"true" or "false"')
-    standardize = _truth(raw["standardize"])
-    if standardize is None:
-        raise fail("standardize", '"true" or "false"')
-    iterations = raw["iterations"]
-    if isinstance(iterations, float) and iterations.is_integer():
-        iterations = int(iterations)
-    if not isinstance(iterations, int) or isinstance(iterations, bool):
-        raise fail("iterations", "a whole number")
-    for name in ("bias", "loss", "reduction", "mode"):
-        if not isinstance(raw[name], str):
-            raise fail(name, "a word")
-    return {
-        **_batch_settings(raw, fail),
-        "sizes": sizes,
-        "activations": [a.strip() for a in raw["activations"].split(",")],
-        "bias": raw["bias"].strip(),
-        "train_bias": train_bias,
-        "loss": raw["loss"].strip(),
-        "reduction": raw["reduction"].strip(),
-        "iterations": iterations,
-        "standardize": standardize,
-    }
-
-
-def _batch_settings(raw: dict[str, Any], fail: Callable[[str, str], SheetnetError]) -> dict[str, Any]:
-    """The [training] keys of the mode, as spec.to_table writes them (none in batch mode)."""
-    mode = raw["mode"].strip()
-    if mode == "batch":
-        return {"mode": mode}
-    numbers = {}
-    for name in ("batch_size", "seed"):
-        value = raw[name]
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise fail(name, "a whole number")
-        numbers[name] = value
-    shuffle = raw["shuffle"]
-    if isinstance(shuffle, str) and shuffle.strip().lower() in ("true", "false"):
-        shuffle = shuffle.strip().lower() == "true"
-    if not isinstance(shuffle, bool):
-        raise fail("shuffle", '"true" or "false"')
-    table: dict[str, Any] = {"mode": mode, "shuffle": shuffle}
-    if mode == "minibatch":
-        table["batch_size"] = numbers["batch_size"]
-    if shuffle:
-        table["seed"] = numbers["seed"]
-    return table
-
-
-def _truth(value: Any) -> bool | None:
-    """A true/false setting as written ("true") or as a spreadsheet may save it (TRUE)."""
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return value if isinstance(value, bool) else None
+    return read_settings(raw, fail)
 
 
 def _count_samples(cells: dict[tuple[int, int], Any]) -> int:

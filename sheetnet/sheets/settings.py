@@ -1,0 +1,107 @@
+"""The Network sheet's settings table, declared once: what each row holds, how it is written and
+how the check reads it back and validates it (layout.py places the rows, network.py writes them,
+verify/readback.py reads them).
+
+A setting's label is the i18n key `setting.<name>`; its value sits in column B of its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sheetnet.model.spec import Spec
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError
+    return value
+
+
+def _truth(value: Any) -> bool:
+    """A true/false setting as written ("true") or as a spreadsheet may save it (TRUE)."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        raise ValueError
+    return value
+
+
+def _word(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    return value.strip()
+
+
+def _sizes(value: Any) -> list[int]:
+    return [int(n) for n in str(value).split("-")]
+
+
+def _words(value: Any) -> list[str]:
+    if not isinstance(value, str):
+        raise ValueError
+    return [a.strip() for a in value.split(",")]
+
+
+def _true_false(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row: `write` gives the cell's value for a spec; `read` turns a cell's value back into
+    the spec's (raising ValueError, reported as "must be {what}"), None for an input cell that
+    the Training formulas read live (η, α), which the check reads with the other inputs."""
+
+    name: str
+    write: Callable[[Spec], Any]
+    read: Callable[[Any], Any] | None = None
+    what: str = ""
+    batches_only: bool = False  # read only in sgd/minibatch mode
+    editable: Callable[[Spec], bool] = lambda spec: False  # a yellow input cell
+
+
+def _uses_slope(spec: Spec) -> bool:
+    return "leaky_relu" in spec.activations  # only then does a formula read the slope
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("learning_rate", lambda s: s.learning_rate, editable=lambda spec: True),
+    Setting("iterations", lambda s: s.iterations, _whole, "a whole number"),
+    Setting("sizes", lambda s: "-".join(map(str, s.sizes)), _sizes, 'layer sizes like "2-2-2"'),
+    Setting("activations", lambda s: ", ".join(s.activations), _words, 'activations like "sigmoid, sigmoid"'),
+    Setting("bias", lambda s: s.bias, _word, "a word"),
+    Setting("train_bias", lambda s: _true_false(s.train_bias), _truth, '"true" or "false"'),
+    Setting("loss", lambda s: s.loss, _word, "a word"),
+    Setting("reduction", lambda s: s.reduction, _word, "a word"),
+    Setting("mode", lambda s: s.mode, _word, "a word"),
+    Setting("batch_size", lambda s: s.slots, _whole, "a whole number", batches_only=True),
+    Setting("shuffle", lambda s: _true_false(s.shuffle), _truth, '"true" or "false"', batches_only=True),
+    Setting("seed", lambda s: s.seed, _whole, "a whole number", batches_only=True),
+    Setting("standardize", lambda s: _true_false(s.standardize), _truth, '"true" or "false"'),
+    Setting("leaky_slope", lambda s: s.leaky_slope, editable=_uses_slope),
+)
+NAMES = tuple(setting.name for setting in SETTINGS)
+
+
+def read_settings(raw: dict[str, Any], fail: Callable[[str, str], Exception]) -> dict[str, Any]:
+    """The settings of the cells' values `raw` (by name), as the spec's TOML keys hold them:
+    in batch mode without the batch keys, and the seed only when the samples are shuffled."""
+    result: dict[str, Any] = {}
+    batches = isinstance(raw.get("mode"), str) and raw["mode"].strip() != "batch"
+    for setting in SETTINGS:
+        if setting.read is None or (setting.batches_only and not batches):
+            continue
+        try:
+            result[setting.name] = setting.read(raw[setting.name])
+        except ValueError:
+            raise fail(setting.name, setting.what) from None
+    if batches and result["mode"] != "minibatch":
+        del result["batch_size"]
+    if batches and not result["shuffle"]:
+        del result["seed"]
+    return result
