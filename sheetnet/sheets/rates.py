@@ -20,8 +20,9 @@ from xlsxwriter.worksheet import Worksheet
 from sheetnet.errors import SheetnetError
 from sheetnet.model.reference import train
 from sheetnet.sheets import charts, layout
-from sheetnet.sheets.context import column_label, mark_divergence, stored_value
+from sheetnet.sheets.context import FormulaWorksheet, column_label, mark_divergence, stored_value
 from sheetnet.sheets.layout import TrainingLayout
+from sheetnet.sheets.training import RowWriter
 
 if TYPE_CHECKING:
     from sheetnet.sheets.context import Context
@@ -98,6 +99,8 @@ def make_blocks(ctx: Context, rates: tuple[float, ...]) -> list[Block]:
 
 
 def write_compare_sheet(ctx: Context, ws: Worksheet) -> None:
+    if not isinstance(ws, FormulaWorksheet):
+        raise TypeError("the learning-rate sheet must be added with worksheet_class=FormulaWorksheet")
     blocks = make_blocks(ctx, check_rates(ctx.options.compare_lr))
     ws.write(TITLE_ROW - 1, 0, ctx.words["compare.title"], ctx.fmt.title)
     ws.write(NOTE_ROW - 1, 0, ctx.words["compare.note"], ctx.fmt.note)
@@ -183,49 +186,12 @@ def _write_headers(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
         ws.set_column(block.offset + len(columns), block.offset + len(columns), 3)
 
 
-def _write_data(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
-    columns = ctx.training.columns
-    formats = [ctx.fmt.data_format(c.qid, c.group) for c in columns]
-    templates = [_templates(ws, block.training) for block in blocks]
-    # The workbook's FormulaWorksheet skips XlsxWriter's formula rewriting (most of the time spent).
-    write = getattr(ws, "write_plain_formula", ws.write_formula)
-    last = ctx.spec.iterations
-    # Epoch and sample numbers (sgd/minibatch): the same constants in every block.
-    constants = [c for c, column in enumerate(columns) if column.formula is None and c > 0]
-    for t in range(last + 1):
-        r0 = FIRST_DATA_ROW - 1 + t  # XlsxWriter counts rows from 0
-        row, above = str(r0 + 1), str(r0)
-        for block, block_templates in zip(blocks, templates, strict=True):
-            ws.write_number(r0, block.offset, t, formats[0])
-            values = block.values[t].tolist()
-            for c in constants:
-                ws.write_number(r0, block.offset + c, int(values[c]), formats[c])
-            for c, first, rest in block_templates:
-                if t == last and not columns[c].in_final_row:
-                    continue
-                text = (first if t == 0 else rest).format(row, above)
-                write(r0, block.offset + c, text, formats[c], stored_value(values[c]))
-
-
-def _templates(ws: Worksheet, training: TrainingLayout) -> list[tuple[int, str, str]]:
-    """(column index, formula of row 0, formula of later rows), without the "=", with {0} for
-    the row's number and {1} for the row above's (positional str.format is the fastest)."""
-    result = []
-    for c, column in enumerate(training.columns):
-        if column.formula is None:
-            continue  # the iteration number, written as a plain number
-        rest = _positional(ws, training.template(column.formula))
-        first = _positional(ws, training.template(column.first)) if column.first is not None else rest
-        result.append((c, first, rest))
-    return result
-
-
-def _positional(ws: Worksheet, template: str) -> str:
-    escaped = template.replace("{", "{{").replace("}", "}}")
-    text = escaped.replace("{{r}}", "{0}").replace("{{p}}", "{1}")
-    if hasattr(ws, "plain_formula"):  # raises if XlsxWriter would have to rewrite the formula
-        ws.plain_formula(text.format(FIRST_DATA_ROW + 1, FIRST_DATA_ROW))
-    return text.removeprefix("=")
+def _write_data(ctx: Context, ws: FormulaWorksheet, blocks: list[Block]) -> None:
+    """Every block's rows, row by row across the blocks (constant memory writes rows in order)."""
+    writers = [RowWriter.of(ws, block.training, ctx.fmt) for block in blocks]
+    for t in range(ctx.spec.iterations + 1):
+        for block, rows in zip(blocks, writers, strict=True):
+            rows.write(ws, t, block.values[t].tolist())
 
 
 def loss_chart(ctx: Context, blocks: list[Block], names: list[str], *, log_y: bool = True) -> Chart:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xlsxwriter.format import Format
@@ -32,16 +31,12 @@ def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     _write_headers(ws, spec, training, fmt, words)
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
     qids = [c.qid for c in columns]
-    first, middle, final = _row_templates(ws, training, fmt)
-    # Epoch and sample numbers (sgd/minibatch): constants, as the reference frame holds them.
-    constants = [c for c, column in enumerate(columns) if column.formula is None and c > 0]
-    last = spec.iterations
-    for start in range(0, last + 1, _ROWS_PER_BLOCK):
+    rows = RowWriter.of(ws, training, fmt)
+    for start in range(0, spec.iterations + 1, _ROWS_PER_BLOCK):
         # Values a block at a time: one copy of the whole reference would double its memory.
         block = reference.iloc[start : start + _ROWS_PER_BLOCK][qids].to_numpy()
         for t, values in enumerate(block, start):
-            cells = first if t == 0 else final if t == last else middle
-            _write_data_row(ws, training.row_of(t) - 1, t, cells, values.tolist(), fmt, constants)
+            rows.write(ws, t, values.tolist())
     mark_divergence(ws, training, fmt)
 
 
@@ -52,24 +47,45 @@ class _CellTemplate:
     cell_format: Format
 
 
-def _row_templates(
-    ws: FormulaWorksheet, training: TrainingLayout, fmt: styles.Formats
-) -> tuple[list[_CellTemplate], list[_CellTemplate], list[_CellTemplate]]:
-    """The formula cells of the first row, of the rows between, and of the final row."""
-    first, middle, final = [], [], []
-    for c, column in enumerate(training.columns):
-        if column.formula is None:
-            continue  # the iteration number, written as a plain number
-        cell_format = fmt.data_format(column.qid, column.group)
-        rest = _CellTemplate(c, _positional(ws, training, column.formula), cell_format)
-        if column.first is not None:
-            first.append(_CellTemplate(c, _positional(ws, training, column.first), cell_format))
-        else:
-            first.append(rest)
-        middle.append(rest)
-        if column.in_final_row:
-            final.append(rest)
-    return first, middle, final
+@dataclass(frozen=True)
+class RowWriter:
+    """Writes the rows of one copy of the Training columns: the Training sheet has one, the
+    learning-rate sheet one per rate (its layout's columns shifted right)."""
+
+    training: TrainingLayout
+    first: list[_CellTemplate]  # the formula cells of row 0, of the rows between, of the final row
+    middle: list[_CellTemplate]
+    final: list[_CellTemplate]
+    constants: list[int]  # epoch and sample numbers (sgd/minibatch), as the reference holds them
+    number_format: Format
+
+    @classmethod
+    def of(cls, ws: FormulaWorksheet, training: TrainingLayout, fmt: styles.Formats) -> RowWriter:
+        first, middle, final = [], [], []
+        for c, column in enumerate(training.columns):
+            if column.formula is None:
+                continue  # the iteration number and the schedule's: plain numbers
+            col, cell_format = training.col_offset + c, fmt.data_format(column.qid, column.group)
+            rest = _CellTemplate(col, _positional(ws, training, column.formula), cell_format)
+            first.append(rest if column.first is None else
+                         _CellTemplate(col, _positional(ws, training, column.first), cell_format))
+            middle.append(rest)
+            if column.in_final_row:
+                final.append(rest)
+        constants = [c for c, column in enumerate(training.columns) if column.formula is None and c > 0]
+        return cls(training, first, middle, final, constants, fmt.data["iter"])
+
+    def write(self, ws: FormulaWorksheet, t: int, values: list[float]) -> None:
+        """Iteration t's row; values[c] is the reference value of column c of the layout."""
+        r0, offset = self.training.row_of(t) - 1, self.training.col_offset  # from 0, as XlsxWriter
+        ws.write_number(r0, offset, t, self.number_format)
+        for c in self.constants:
+            ws.write_number(r0, offset + c, int(values[c]), self.number_format)
+        cells = self.first if t == 0 else self.final if t == self.training.spec.iterations else self.middle
+        row, above = str(r0 + 1), str(r0)
+        for cell in cells:
+            ws.write_plain_formula(r0, cell.col, cell.text.format(row, above), cell.cell_format,
+                                   stored_value(values[cell.col - offset]))
 
 
 def _positional(ws: FormulaWorksheet, training: TrainingLayout, expr: Expr) -> str:
@@ -82,20 +98,6 @@ def _positional(ws: FormulaWorksheet, training: TrainingLayout, expr: Expr) -> s
     text = escaped.replace("{{r}}", "{0}").replace("{{p}}", "{1}")
     ws.plain_formula(text.format(layout.FIRST_DATA_ROW + 1, layout.FIRST_DATA_ROW))  # or raises
     return text.removeprefix("=")
-
-
-def _write_data_row(
-    ws: FormulaWorksheet, r0: int, t: int, cells: list[_CellTemplate], values: list[float],
-    fmt: styles.Formats, constants: Sequence[int] = (),
-) -> None:
-    """One iteration's row; r0 counts from 0 as XlsxWriter does, values[c] is column c's value."""
-    ws.write_number(r0, 0, t, fmt.data["iter"])
-    for c in constants:
-        ws.write_number(r0, c, int(values[c]), fmt.data["iter"])
-    row, above = str(r0 + 1), str(r0)
-    for cell in cells:
-        ws.write_plain_formula(r0, cell.col, cell.text.format(row, above), cell.cell_format,
-                               stored_value(values[cell.col]))
 
 
 def _write_headers(

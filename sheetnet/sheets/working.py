@@ -10,7 +10,6 @@ that concatenates TEXT() of those same cells, so editing the Network sheet rewri
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from sheetnet.expr.formula import Cell, Const, Expr, to_excel
 from sheetnet.model import ids, schedule
 from sheetnet.model.spec import Spec, model_inputs
 from sheetnet.sheets import limits, styles
+from sheetnet.sheets.context import stored_value
 from sheetnet.sheets.layout import TrainingLayout, address
 
 if TYPE_CHECKING:
@@ -312,11 +312,6 @@ def _write_line(ws: Worksheet, r0: int, line: Line, texts: tuple[str, str | None
     t = 1 if line.group == "update" else 0  # an update's value is the parameter of row t = 1
     ws.write_formula(r0, VALUE - 1, to_excel(line.expr, leaves.address), fmt.value[line.group],
                      stored_value(float(leaves.reference.loc[t, line.qid])))
-
-
-def stored_value(value: float) -> float | str:
-    # A diverging start overflows in the spreadsheet too; store the error it will show.
-    return value if math.isfinite(value) else "#NUM!"
 
 
 # --- limits --------------------------------------------------------------------------------
