@@ -68,6 +68,7 @@ class Activation:
     symbol: str = ""
     words: str = ""
     note: Callable[[Expr], Expr] | None = None
+    derivative_text: str = ""  # the Guide's line: a formula, or the words key of one
 
     def __call__(self, z: Expr) -> Expr:
         """f(z) as a tree: a semantic node, or z itself for the identity."""
@@ -117,6 +118,7 @@ def _leaky_relu(slope: float) -> Activation:
         excel_derivative=lambda z, a: Apply(_LEAKY_STEP, (z,)),
         symbol="LReLU",
         words="guide.act.leaky_relu",
+        derivative_text="guide.leaky_derivative",
         note=lambda z: call("max", mul(LEAKY_SLOPE, z), z),
     )
 
@@ -129,6 +131,7 @@ ACTIVATIONS: dict[str, Activation] = {
         excel=lambda z: z,
         excel_derivative=lambda z, a: None,
         words="guide.act.linear",
+        derivative_text="f(z) = z, f′(z) = 1",
     ),
     "sigmoid": Activation(
         "sigmoid",
@@ -138,6 +141,7 @@ ACTIVATIONS: dict[str, Activation] = {
         excel_derivative=lambda z, a: mul(a, sub(ONE, a)),
         symbol="σ",
         words="guide.act.sigmoid",
+        derivative_text="σ′(z) = a(1 − a)",
     ),
     "tanh": Activation(
         "tanh",
@@ -147,6 +151,7 @@ ACTIVATIONS: dict[str, Activation] = {
         excel_derivative=lambda z, a: sub(ONE, power(a, Num(2))),
         symbol="tanh",
         words="guide.act.tanh",
+        derivative_text="tanh′(z) = 1 − a²",
     ),
     "relu": Activation(
         "relu",
@@ -156,6 +161,7 @@ ACTIVATIONS: dict[str, Activation] = {
         excel_derivative=lambda z, a: Apply(_RELU_STEP, (z,)),
         symbol="ReLU",
         words="guide.act.relu",
+        derivative_text="guide.relu_derivative",
         note=lambda z: call("max", ZERO, z),
     ),
     # The Excel side is the same for every slope; NumPy code takes activation(name, slope).

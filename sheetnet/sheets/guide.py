@@ -364,12 +364,8 @@ def _chain_rows(ctx: Context) -> list[tuple[str, str, str]]:
     ]
 
 
-_DERIVATIVES = {"sigmoid": "σ′(z) = a(1 − a)", "tanh": "tanh′(z) = 1 − a²", "linear": "f(z) = z, f′(z) = 1"}
-
-
 def _derivatives(spec: Any, words: dict[str, str]) -> str:
     # in order, once each; softmax's derivative cancels (δ = a − t), so it needs none
-    seen = [act for act in dict.fromkeys(spec.activations) if act != "softmax"]
-    texts = {"relu": words["guide.relu_derivative"],
-             "leaky_relu": words["guide.leaky_derivative"].format(slope=f"{spec.leaky_slope:g}")}
-    return ";  ".join(_DERIVATIVES.get(act) or texts[act] for act in seen)
+    seen = [act for act in dict.fromkeys(spec.activations) if act in ops.ACTIVATIONS]
+    texts = [ops.ACTIVATIONS[act].derivative_text for act in seen]
+    return ";  ".join(words.get(text, text).format(slope=f"{spec.leaky_slope:g}") for text in texts)
