@@ -14,7 +14,7 @@ from sheetnet.model import ids
 from sheetnet.model.ops import E
 from sheetnet.model.spec import Spec
 
-NOTE = textprint.Style(max_terms=labels.MAX_TERMS, target="note")  # a + b + … + z past 4 terms
+NOTE = textprint.Style(max_terms=5, target="note")  # four inputs and a bias in full, then a + b + … + z
 
 
 def column_notes(spec: Spec, words: dict[str, str]) -> dict[str, str]:
