@@ -130,3 +130,17 @@ def test_optimizer(name: str, theta: float, g: float, lr: float) -> None:
     expected = float(optimizer.numpy(np.array(theta), np.array(g), lr))
     tree = optimizer.excel(Cell("theta"), Cell("g"), Const("lr"))
     assert _sheet(tree, {"theta": theta, "g": g, "lr": lr}) == expected
+
+
+def test_one_node_three_printers() -> None:
+    """The tree says relu(z): Excel writes the IF, a hand calculation ReLU(z₃), a note max(0, z₃)."""
+    from sheetnet.equations import notes, textprint
+    from sheetnet.expr.formula import to_excel
+
+    node = ops.ACTIVATIONS["relu"](Cell("z1[1]"))
+    assert to_excel(node, lambda leaf: "B4") == "=IF(B4>0,B4,0)"
+    assert textprint.symbolic(node, lambda leaf: "z₃") == "ReLU(z₃)"
+    assert textprint.symbolic(node, lambda leaf: "z₃", notes.NOTE) == "max(0, z₃)"
+    step = ops.ACTIVATIONS["relu"].excel_derivative(Cell("z1[1]"), Cell("a1[1]"))
+    assert to_excel(step, lambda leaf: "B4") == "=IF(B4>0,1,0)"
+    assert textprint.symbolic(step, lambda leaf: "z₃") == "ReLU′(z₃)"
