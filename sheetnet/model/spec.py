@@ -305,15 +305,15 @@ def _check_output_pairing(activations: list[str], loss: str, n_out: int) -> None
         raise SheetnetError("network.sizes: a softmax output needs at least 2 neurons (one per"
                             " class); for two classes with one output use sigmoid and"
                             ' binary_cross_entropy')
-    if out == "softmax" and loss != "cross_entropy":
-        raise SheetnetError(f'network.loss = "{loss}" with a softmax output; softmax goes with'
-                            ' loss = "cross_entropy"')
-    if loss == "cross_entropy" and out != "softmax":
-        raise SheetnetError(f'network.loss = "cross_entropy" needs a softmax output layer, got'
-                            f' "{out}"; set the last activation to "softmax"')
-    if loss == "binary_cross_entropy" and out != "sigmoid":
-        raise SheetnetError(f'network.loss = "binary_cross_entropy" needs a sigmoid output layer,'
-                            f' got "{out}"; set the last activation to "sigmoid"')
+    # Each classification loss names the output activation whose f′ its δ = a − t cancels.
+    partner = {entry.output: name for name, entry in ops.LOSSES.items() if entry.classifies}
+    if out in ops.LAYER_ACTIVATIONS and loss != partner[out]:
+        raise SheetnetError(f'network.loss = "{loss}" with a {out} output; {out} goes with'
+                            f' loss = "{partner[out]}"')
+    required = ops.classification_loss(loss).output if loss in CLASSIFICATION_LOSSES else out
+    if out != required:
+        raise SheetnetError(f'network.loss = "{loss}" needs a {required} output layer, got'
+                            f' "{out}"; set the last activation to "{required}"')
 
 
 def _leaky_slope(network: dict[str, Any]) -> float:
