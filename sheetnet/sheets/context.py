@@ -5,6 +5,7 @@ for writing formula cells and their stored values.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -28,6 +29,21 @@ class BuildOptions:
     paper: str = "a4"  # a4 | letter
     compare_lr: tuple[float, ...] = ()  # learning rates for the side-by-side sheet
     summary_every: int | None = None  # every k-th iteration on a summary sheet
+    # Sheets of higher layers (the classroom's Exercise sheet), placed after the Network sheet.
+    extra_sheets: tuple[ExtraSheet, ...] = ()
+    only_sheets: tuple[str, ...] = ()  # sheet keys to write, in tab order; empty: every sheet
+    # A graded exercise: no text that gives an answer away (the Guide's worked numbers).
+    hide_answers: bool = False
+    custom_properties: tuple[tuple[str, str], ...] = ()  # (name, text) document properties
+
+
+@dataclass(frozen=True)
+class ExtraSheet:
+    """A sheet written by a module above the sheets layer: its key, its name and its writer."""
+
+    key: str
+    name: str
+    writer: Callable[[Context, Worksheet], None]
 
 
 @dataclass

@@ -165,12 +165,14 @@ def _write_things_to_try(ctx: Context, sheet: _GuideSheet) -> None:
     texts = [
         words["guide.try.lr"].format(lr=f"{spec.learning_rate:g}"),
         words["guide.try.weight"].format(w=_w(spec, 0, 0, 0), value=f"{spec.weights[0][0][0]:g}"),
-        words[by_hand].format(a=labels.neuron_label(spec, 0, 0),
-                              value=_number(ctx.reference.loc[0, first_a]),
-                              loss=_number(ctx.reference.loc[0, "loss"])),
     ]
+    if not ctx.options.hide_answers:  # a graded exercise must not print a₃ or the loss
+        texts.append(words[by_hand].format(a=labels.neuron_label(spec, 0, 0),
+                                           value=_number(ctx.reference.loc[0, first_a]),
+                                           loss=_number(ctx.reference.loc[0, "loss"])))
     sheet.gap()
-    sheet.line(words["guide.try_heading"], fmt.heading)
+    heading = "guide.try_heading.exercise" if ctx.options.hide_answers else "guide.try_heading"
+    sheet.line(words[heading], fmt.heading)
     for n, text in enumerate(texts, start=1):
         sheet.cells([(FIRST_COL, FIRST_COL, f"{n}.", fmt.number), (FIRST_COL + 1, LAST_COL, text, fmt.body)])
 

@@ -106,17 +106,28 @@ def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
     ]
     if ctx.options.compare_lr:
         writers.append(("sheet.compare", rates.write_compare_sheet))
+    after_network = [w[0] for w in writers].index("sheet.network") + 1
+    writers[after_network:after_network] = [(e.key, e.writer) for e in ctx.options.extra_sheets]
+    if ctx.options.only_sheets:
+        writers = [w for w in writers if w[0] in ctx.options.only_sheets]
     return writers
+
+
+def _sheet_name(ctx: Context, key: str) -> str:
+    extra = {e.key: e.name for e in ctx.options.extra_sheets}
+    return extra.get(key) or ctx.words[key]
 
 
 def _write(ctx: Context) -> None:
     spec = ctx.spec
     ctx.book.set_properties({"title": spec.title, "subject": "sheetnet", "comments": spec.description})
     ctx.book.set_custom_property("sheetnet", "1")
+    for name, text in ctx.options.custom_properties:
+        ctx.book.set_custom_property(name, text)
     writers = _sheet_writers(ctx)
     # Add every sheet first so each writer can refer to the others (charts, cross-sheet formulas).
     for key, _ in writers:
-        ctx.sheets[key] = ctx.book.add_worksheet(ctx.words[key], worksheet_class=FormulaWorksheet)
+        ctx.sheets[key] = ctx.book.add_worksheet(_sheet_name(ctx, key), worksheet_class=FormulaWorksheet)
     for key, writer in writers:
         writer(ctx, ctx.sheets[key])
     printing.apply_page_setup(ctx)

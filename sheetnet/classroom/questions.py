@@ -1,0 +1,148 @@
+"""The questions of an exercise: iteration 1's quantities in the order the Working sheet computes them.
+
+Each question is a Training-sheet quantity (its row `iter` and column `id`) with its expression
+tree from equations/graph.py. The same tree gives the key (with the variant's numbers), the value
+recomputed from a student's own earlier answers (error carried forward) and, changed in one place,
+the value a classic slip would give (mistakes.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sheetnet.equations import graph, labels, textprint
+from sheetnet.errors import SheetnetError
+from sheetnet.expr.formula import Cell, Const, Expr, evaluate
+from sheetnet.model import ids
+from sheetnet.model.reference import train
+from sheetnet.model.spec import Spec, model_inputs
+from sheetnet.sheets import working
+
+# What --ask chooses from, in the order of the calculation.
+GROUPS = ("forward", "loss", "backward", "gradients", "update")
+_FROM_WORKING = {"forward": "forward", "loss": "loss", "backward": "backward", "gradient": "gradients",
+                 "update": "update"}
+
+
+@dataclass(frozen=True)
+class Question:
+    """One quantity to compute: `iter` is its Training row (1 for a parameter after the update)."""
+
+    iter: int
+    qid: str
+    group: str
+    label: str
+    equation: str
+    expr: Expr
+
+    @property
+    def key(self) -> str:
+        """`0:z1[1]`, `1:W1[1,1]`: the gradebook's column header."""
+        return f"{self.iter}:{self.qid}"
+
+
+def parse_groups(text: str | None, allowed: Sequence[str], option: str) -> tuple[str, ...]:
+    """A comma-separated list of words from `allowed` (None: all of them), in `allowed`'s order."""
+    if text is None:
+        return tuple(allowed)
+    chosen = [w.strip() for w in text.split(",") if w.strip()]
+    unknown = [w for w in chosen if w not in allowed]
+    if unknown or not chosen:
+        what = f"unknown word {unknown[0]!r}" if unknown else "no word"
+        raise SheetnetError(f"{option}: {what}; choose from: {', '.join(allowed)}")
+    return tuple(w for w in allowed if w in chosen)
+
+
+def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
+    """The asked quantities of iteration 1, in the Working sheet's order.
+
+    The accuracy is left out: it is a count of right predictions, not a step of the calculation.
+    """
+    name = leaf_labels(spec)
+    result = []
+    for item in working.items(spec):
+        if not isinstance(item, working.Line) or item.qid == ids.ACCURACY:
+            continue
+        group = _FROM_WORKING[item.group]
+        if group not in ask:
+            continue
+        update = group == "update"
+        label = working.quantity_label(spec, item.qid) + ("′" if update else "")
+        result.append(Question(int(update), item.qid, group, label,
+                               textprint.symbolic(item.expr, name), item.expr))
+    return result
+
+
+# --- the numbers a tree reads ----------------------------------------------------------------
+
+
+def constants(spec: Spec) -> dict[str, float]:
+    """Every Network-sheet input by Const key: η, the leaky slope, x (x̃ when standardised), t and
+    the initial parameters (`init:W1[1,1]`)."""
+    values = {graph.LEARNING_RATE.key: spec.learning_rate, graph.LEAKY.key: spec.leaky_slope}
+    for k, (x, t) in enumerate(zip(model_inputs(spec).tolist(), spec.targets, strict=True)):
+        values.update({graph.input_key(i, k).key: float(v) for i, v in enumerate(x)})
+        values.update({graph.target_key(j, k).key: float(v) for j, v in enumerate(t)})
+    for layer in range(spec.n_layers):
+        for j, row in enumerate(spec.weights[layer]):
+            for i, w in enumerate(row):
+                values[graph.initial_key(ids.weight(layer, j, i)).key] = float(w)
+        for qid, b in zip(ids.bias_ids(spec, layer), spec.biases[layer], strict=True):
+            values[graph.initial_key(qid).key] = float(b)
+    return values
+
+
+def leaf_labels(spec: Spec) -> Callable[[Cell | Const], str]:
+    """How a leaf is named in an equation: η, x₁⁽²⁾, t₁, w₃₁, a₃."""
+    K = spec.n_samples
+    mark = [labels.sup(f"({k + 1})") if K > 1 else "" for k in range(K)]
+    names = {graph.LEARNING_RATE.key: "η", graph.LEAKY.key: "α"}
+    for k in range(K):
+        names.update({graph.input_key(i, k).key: labels.input_label(i) + mark[k]
+                      for i in range(spec.sizes[0])})
+        names.update({graph.target_key(j, k).key: labels.target_label(j) + mark[k]
+                      for j in range(spec.sizes[-1])})
+
+    def name(node: Cell | Const) -> str:
+        if isinstance(node, Const):
+            if node.key.startswith("init:"):
+                return working.quantity_label(spec, node.key[5:])
+            return names[node.key]
+        return working.quantity_label(spec, node.qid)
+
+    return name
+
+
+def key_values(spec: Spec) -> dict[str, float]:
+    """The expected answer of every quantity of iteration 1 by question key, from the NumPy core."""
+    one = train(spec.replace(iterations=1))
+    row0 = {f"0:{q}": float(one.loc[0, q]) for q in one.columns if q != "iter"}
+    row1 = {f"1:{q}": float(one.loc[1, q]) for q in ids.params(spec)}
+    return {**row0, **row1}
+
+
+def evaluate_on(spec: Spec, expr: Expr, quantities: Mapping[str, float],
+                consts: Mapping[str, float]) -> float:
+    """expr's value when the quantities it reads (by id, row 0) have these values; NaN if it fails.
+
+    A parameter read by iteration 1 (or by its update, as the row before) is its initial value.
+    """
+    params = set(ids.params(spec))
+
+    def lookup(node: Cell | Const) -> float:
+        if isinstance(node, Const):
+            return consts[node.key]
+        if node.qid in params:
+            return consts[graph.initial_key(node.qid).key]
+        return quantities[node.qid]
+
+    try:
+        with np.errstate(all="ignore"):
+            value = float(evaluate(expr, lookup))
+    except (ArithmeticError, ValueError, KeyError, TypeError):
+        return math.nan
+    return value
