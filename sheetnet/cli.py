@@ -249,5 +249,43 @@ def templates() -> None:
         typer.echo(f"{name:<26} {shape:<10} {spec.title}{default}")
 
 
+# --- the classroom kit -----------------------------------------------------------------------
+
+AskOpt = Annotated[str | None, typer.Option(
+    help="Groups asked, comma-separated: forward, loss, backward, gradients, update (default: all).")]
+LangOpt = Annotated[str, typer.Option(help="Language of labels and sheets: en or zh.")]
+
+
+@app.command()
+@friendly_errors
+def exercise(
+    output: Annotated[Path, typer.Argument(help="The practice workbook (.xlsx) to write.")],
+    template: TemplateOpt = None,
+    config: ConfigOpt = None,
+    iters: ItersOpt = None,
+    lang: LangOpt = "en",
+    ask: AskOpt = None,
+    sig_figs: Annotated[int, typer.Option("--sig-figs", help="Significant figures an answer needs.")] = 4,
+    paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
+) -> None:
+    """Write a practice workbook: the full workbook plus an Exercise sheet that checks each answer live."""
+    from sheetnet.classroom.exercise import Setup, build_exercise
+    from sheetnet.classroom.questions import GROUPS, parse_groups
+
+    if output.suffix.lower() != ".xlsx":
+        raise SheetnetError(f"{output}: the output must be an .xlsx file")
+    spec = _choose_spec(template, config, iters)
+    setup = Setup(ask=parse_groups(ask, GROUPS, "--ask"), sig_figs=_sig_figs(sig_figs))
+    with _divergence_warnings():
+        build_exercise(spec, output, setup=setup, lang=lang, paper=paper)
+    typer.echo(f"wrote {output} (an exercise on {spec.in_language(lang).title})")
+
+
+def _sig_figs(n: int) -> int:
+    if not 1 <= n <= 12:
+        raise SheetnetError(f"--sig-figs must be between 1 and 12, got {n}")
+    return n
+
+
 def main() -> None:  # pragma: no cover - python -m sheetnet
     sys.exit(app())

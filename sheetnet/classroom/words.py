@@ -6,7 +6,6 @@ from sheetnet.sheets.i18n import strings
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
-        "sheet.exercise": "Exercise",
         "sheet.feedback": "Feedback",
         "exercise.title": "Exercise: iteration 1 by hand",
         "exercise.student": "Student: {id} {name}",
@@ -56,7 +55,6 @@ WORDS: dict[str, dict[str, str]] = {
         "tolerance.n": "{n} significant figures (relative error ≤ {rel:g}, or 5e-8 near zero)",
     },
     "zh": {
-        "sheet.exercise": "练习",
         "sheet.feedback": "反馈",
         "exercise.title": "练习：手算第 1 次迭代",
         "exercise.student": "学生：{id} {name}",

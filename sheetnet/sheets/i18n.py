@@ -64,6 +64,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.relu_derivative": "ReLU′(z) = 1 if z > 0, else 0",
         "guide.try_heading": "Three things to try",
         "guide.try_heading.exercise": "Two things to try",
+        "sheet.exercise": "Exercise",
         "guide.sheet.exercise": "The exercise: iteration 1 by hand, one quantity per row. Type each answer "
         "in its yellow cell.",
         "guide.try.lr": "Raise the learning rate η on the Network sheet (now {lr}) step by step, ×2, ×5, "
@@ -286,6 +287,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.relu_derivative": "ReLU′(z) = 1（z > 0 时），否则为 0",
         "guide.try_heading": "动手试三件事",
         "guide.try_heading.exercise": "动手试两件事",
+        "sheet.exercise": "练习",
         "guide.sheet.exercise": "练习：手算第 1 次迭代，每行一个量。把每个答案填进它的黄色单元格。",
         "guide.try.lr": "在网络表中逐步增大学习率 η（当前为 {lr}），×2、×5、×10……，直到训练表中的损失 L "
         "不降反升：训练发散了。再找出仍能收敛的最大 η。",
