@@ -287,5 +287,87 @@ def _sig_figs(n: int) -> int:
     return n
 
 
+@app.command("class")
+@friendly_errors
+def class_command(
+    roster: Annotated[Path, typer.Argument(help="CSV with a header, an id column and maybe a name column.")],
+    folder: Annotated[Path, typer.Argument(help="The class folder to write (students/, key/, class.toml).")],
+    template: TemplateOpt = None,
+    config: ConfigOpt = None,
+    secret: Annotated[str | None, typer.Option(
+        help="The class secret: the numbers are drawn from it.")] = None,
+    vary: Annotated[str | None, typer.Option(
+        help="What varies, comma-separated: inputs, targets, weights, biases, lr "
+             "(default: inputs,targets,weights,biases).")] = None,
+    decimals: Annotated[int, typer.Option(help="Decimals of the drawn numbers.")] = 2,
+    ask: AskOpt = None,
+    lang: LangOpt = "en",
+    sig_figs: Annotated[int, typer.Option("--sig-figs", help="Significant figures an answer needs.")] = 4,
+    paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
+) -> None:
+    """Write a class: a workbook with different numbers for every student, and their keys."""
+    from sheetnet.classroom.classfolder import ClassOptions, make_class
+    from sheetnet.classroom.questions import GROUPS, parse_groups
+    from sheetnet.classroom.roster import read_roster
+    from sheetnet.classroom.variants import DEFAULT_VARY, VARY
+    from sheetnet.sheets.i18n import strings
+
+    spec = _choose_spec(template, config, None)
+    strings(lang)  # an unknown language fails before anything is drawn
+    options = ClassOptions(
+        template=template or (config.name if config else DEFAULT_TEMPLATE),
+        vary=parse_groups(vary, VARY, "--vary") if vary is not None else DEFAULT_VARY,
+        decimals=decimals, ask=parse_groups(ask, GROUPS, "--ask"), lang=lang,
+        sig_figs=_sig_figs(sig_figs), paper=paper,
+    )
+    if not secret:
+        raise SheetnetError("a class needs a secret (--secret TEXT): the students' numbers are drawn "
+                            "from it; keep it to rebuild the same class")
+    students = read_roster(roster)
+    with _divergence_warnings():
+        make_class(spec, students, folder, secret=secret, options=options)
+    typer.echo(f"wrote {folder}: {len(students)} students, each with their own numbers (students/), "
+               "their keys (key/) and class.toml")
+
+
+@app.command()
+@friendly_errors
+def grade(
+    folder: Annotated[Path, typer.Argument(help="The class folder `sheetnet class` wrote.")],
+    submissions: Annotated[list[Path], typer.Argument(help="The students' files (.xlsx).")],
+    gradebook: Annotated[Path | None, typer.Option(help="Write the gradebook to this CSV file.")] = None,
+    feedback: Annotated[Path | None, typer.Option(
+        help="Write one feedback workbook per student here.")] = None,
+    ecf_credit: Annotated[float, typer.Option(
+        "--ecf-credit", help="Credit for an answer right from the student's own earlier answers.")] = 1.0,
+    sig_figs: Annotated[int, typer.Option("--sig-figs", help="Significant figures an answer needs.")] = 4,
+) -> None:
+    """Grade submissions against each student's own key, with error carried forward."""
+    from sheetnet.classroom.classfolder import student_spec
+    from sheetnet.classroom.gradebook import gradebook_rows, summary, write_feedback, write_gradebook
+    from sheetnet.classroom.grading import Class, Tolerance, grade_class
+
+    if not 0 <= ecf_credit <= 1:
+        raise SheetnetError(f"--ecf-credit must be between 0 and 1, got {ecf_credit}")
+    if feedback is not None and not feedback.parent.is_dir():
+        raise SheetnetError(f"the folder {feedback.parent} does not exist; create it or choose another")
+    klass = Class.open(folder)
+    tol = Tolerance(_sig_figs(sig_figs))
+    results, qs = grade_class(klass, submissions, tol, warn=lambda line: typer.echo(line, err=True))
+    rows = gradebook_rows(results, qs, ecf_credit)
+    if gradebook is not None:
+        write_gradebook(gradebook, rows)
+    if feedback is not None:
+        feedback.mkdir(exist_ok=True)
+        for result in results:
+            if result.graded:
+                write_feedback(feedback / f"{result.student.id}.xlsx", result,
+                               student_spec(folder, result.student.id), klass.lang, tol, ecf_credit)
+    for line in summary(results, qs):
+        typer.echo(line)
+    if gradebook is not None:
+        typer.echo(f"wrote {gradebook} (tolerance: {sig_figs} significant figures)")
+
+
 def main() -> None:  # pragma: no cover - python -m sheetnet
     sys.exit(app())

@@ -34,8 +34,13 @@ ID_WORDS = {ITER: "iter", ID: "id", ANSWER: "answer", CHECK: "check", EXPECTED: 
 ABS_TOL = 5e-8  # an answer near zero is right within this, whatever its relative error
 KEY = "sheet.exercise"
 STUDENT_SHEETS = ("sheet.guide", "sheet.network", KEY)
-_COLOUR = {"forward": "forward", "loss": "loss", "backward": "backward", "gradients": "gradient",
-           "update": "update"}
+_COLOUR = {
+    "forward": "forward",
+    "loss": "loss",
+    "backward": "backward",
+    "gradients": "gradient",
+    "update": "update",
+}
 
 
 @dataclass(frozen=True)
@@ -50,17 +55,27 @@ class Setup:
 
     @property
     def rel_tol(self) -> float:
-        return 5 * 10.0 ** -self.sig_figs
+        return 5 * 10.0**-self.sig_figs
 
 
-def build_exercise(spec: Spec, path: Path, *, setup: Setup, lang: str = "en", paper: str = "a4",
-                   properties: tuple[tuple[str, str], ...] = ()) -> Path:
+def build_exercise(
+    spec: Spec,
+    path: Path,
+    *,
+    setup: Setup,
+    lang: str = "en",
+    paper: str = "a4",
+    properties: tuple[tuple[str, str], ...] = (),
+) -> Path:
     """Write a practice, student or key workbook (atomically, as every build)."""
     student = setup.mode == "student"
     name = classroom_words(lang)["sheet.exercise"]
     options = BuildOptions(
-        lang=lang, paper=paper, extra_sheets=(ExtraSheet(KEY, name, _writer(setup)),),
-        only_sheets=STUDENT_SHEETS if student else (), hide_answers=student,
+        lang=lang,
+        paper=paper,
+        extra_sheets=(ExtraSheet(KEY, name, _writer(setup)),),
+        only_sheets=STUDENT_SHEETS if student else (),
+        hide_answers=student,
         custom_properties=properties,
     )
     return build_workbook(spec, path, options=options)
@@ -69,6 +84,7 @@ def build_exercise(spec: Spec, path: Path, *, setup: Setup, lang: str = "en", pa
 def _writer(setup: Setup) -> Callable[[Context, Worksheet], None]:
     def write(ctx: Context, ws: Worksheet) -> None:
         write_exercise_sheet(ctx, ws, setup)
+
     return write
 
 
@@ -104,30 +120,64 @@ def write_exercise_sheet(ctx: Context, ws: Worksheet, setup: Setup) -> None:
     live = setup.mode != "student"
     rows = row_of_questions(ctx.spec, setup.ask)
     widest = max((len(q.equation) for _, q in rows if isinstance(q, Question)), default=20)
-    for col, width in {LABEL: 12, EQUATION: min(60, max(20, widest * 0.9 + 2)), ITER: 5, ID: 13,
-                       ANSWER: 16, CHECK: 7 if live else 2, EXPECTED: 16 if live else 2}.items():
+    for col, width in {
+        LABEL: 12,
+        EQUATION: min(60, max(20, widest * 0.9 + 2)),
+        ITER: 5,
+        ID: 13,
+        ANSWER: 16,
+        CHECK: 7 if live else 2,
+        EXPECTED: 16 if live else 2,
+    }.items():
         ws.set_column(col - 1, col - 1, width)
     network = words["sheet.network"]
     ws.write_string(TITLE_ROW - 1, 0, words["exercise.title"], fmt["title"])
     if setup.student_id:
-        ws.write_string(STUDENT_ROW - 1, 0, words["exercise.student"].format(
-            id=setup.student_id, name=setup.student_name).strip(), fmt["bold"])
+        ws.write_string(
+            STUDENT_ROW - 1,
+            0,
+            words["exercise.student"].format(id=setup.student_id, name=setup.student_name).strip(),
+            fmt["bold"],
+        )
     ws.set_row(NOTE_ROW - 1, 62)
-    ws.merge_range(NOTE_ROW - 1, 0, NOTE_ROW - 1, EXPECTED - 1,
-                   words["exercise.note"].format(network=network), fmt["note"])
+    ws.merge_range(
+        NOTE_ROW - 1,
+        0,
+        NOTE_ROW - 1,
+        EXPECTED - 1,
+        words["exercise.note"].format(network=network),
+        fmt["note"],
+    )
     reveal = address(REVEAL_ROW, EQUATION, absolute=True)
     yes = words["exercise.yes"]
     if live:
-        ws.merge_range(PRACTICE_ROW - 1, 0, PRACTICE_ROW - 1, EXPECTED - 1,
-                       words["exercise.practice"].format(network=network), fmt["note"])
+        ws.merge_range(
+            PRACTICE_ROW - 1,
+            0,
+            PRACTICE_ROW - 1,
+            EXPECTED - 1,
+            words["exercise.practice"].format(network=network),
+            fmt["note"],
+        )
         ws.write_string(REVEAL_ROW - 1, 0, words["exercise.reveal"], fmt["bold"])
         shown = setup.mode == "key"
         ws.write_string(REVEAL_ROW - 1, EQUATION - 1, yes if shown else words["exercise.no"], fmt["switch"])
-        ws.data_validation(REVEAL_ROW - 1, EQUATION - 1, REVEAL_ROW - 1, EQUATION - 1,
-                           {"validate": "list", "source": [words["exercise.no"], yes]})
-    heads = {LABEL: "exercise.quantity", EQUATION: "exercise.equation", ITER: "exercise.iter",
-             ID: "exercise.id", ANSWER: "exercise.answer", CHECK: "exercise.check",
-             EXPECTED: "exercise.expected"}
+        ws.data_validation(
+            REVEAL_ROW - 1,
+            EQUATION - 1,
+            REVEAL_ROW - 1,
+            EQUATION - 1,
+            {"validate": "list", "source": [words["exercise.no"], yes]},
+        )
+    heads = {
+        LABEL: "exercise.quantity",
+        EQUATION: "exercise.equation",
+        ITER: "exercise.iter",
+        ID: "exercise.id",
+        ANSWER: "exercise.answer",
+        CHECK: "exercise.check",
+        EXPECTED: "exercise.expected",
+    }
     last = EXPECTED if live else ANSWER
     # constant_memory: each row is finished before the next one starts.
     for col in range(LABEL, last + 1):
@@ -153,11 +203,21 @@ def write_exercise_sheet(ctx: Context, ws: Worksheet, setup: Setup) -> None:
         answer = address(row, ANSWER)
         rel = f"{setup.rel_tol:.0e}".replace("e-0", "E-").replace("e-", "E-")
         close = f"ABS({answer}-{cell})<=MAX({rel}*ABS({cell}),{ABS_TOL:.0E})"
-        ws.write_formula(r0, CHECK - 1, f'=IF({answer}="","",IF(ISNUMBER({answer}),IF({close},"✓","✗"),"✗"))',
-                         fmt["check"], "")
+        ws.write_formula(
+            r0,
+            CHECK - 1,
+            f'=IF({answer}="","",IF(ISNUMBER({answer}),IF({close},"✓","✗"),"✗"))',
+            fmt["check"],
+            "",
+        )
         expected = float(values.loc[item.iter, item.qid])
-        ws.write_formula(r0, EXPECTED - 1, f'=IF({reveal}="{yes}",{cell},"")', fmt["expected"],
-                         expected if setup.mode == "key" else "")
+        ws.write_formula(
+            r0,
+            EXPECTED - 1,
+            f'=IF({reveal}="{yes}",{cell},"")',
+            fmt["expected"],
+            expected if setup.mode == "key" else "",
+        )
     ws.freeze_panes(ID_ROW, 0)
     ws.protect("", {"format_columns": True, "format_rows": True})  # the layout stays; answers are open
 
@@ -175,8 +235,14 @@ def _formats(ctx: Context) -> dict[str, object]:
         "ids": add(font_color="#7F7F7F", font_size=9),
         "text": add(),
         "answer": add(bg_color=styles.INPUT_FILL, border=1, border_color="#BF9000", locked=False),
-        "switch": add(bg_color=styles.INPUT_FILL, border=1, border_color="#BF9000", locked=False,
-                      bold=True, align="center"),
+        "switch": add(
+            bg_color=styles.INPUT_FILL,
+            border=1,
+            border_color="#BF9000",
+            locked=False,
+            bold=True,
+            align="center",
+        ),
         "check": add(bold=True, align="center", font_size=13),
         "expected": add(italic=True, font_color="#375623"),
     }

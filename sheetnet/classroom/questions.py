@@ -24,8 +24,13 @@ from sheetnet.sheets import working
 
 # What --ask chooses from, in the order of the calculation.
 GROUPS = ("forward", "loss", "backward", "gradients", "update")
-_FROM_WORKING = {"forward": "forward", "loss": "loss", "backward": "backward", "gradient": "gradients",
-                 "update": "update"}
+_FROM_WORKING = {
+    "forward": "forward",
+    "loss": "loss",
+    "backward": "backward",
+    "gradient": "gradients",
+    "update": "update",
+}
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,9 @@ def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
             continue
         update = group == "update"
         label = working.quantity_label(spec, item.qid) + ("′" if update else "")
-        result.append(Question(int(update), item.qid, group, label,
-                               textprint.symbolic(item.expr, name), item.expr))
+        result.append(
+            Question(int(update), item.qid, group, label, textprint.symbolic(item.expr, name), item.expr)
+        )
     return result
 
 
@@ -102,10 +108,12 @@ def leaf_labels(spec: Spec) -> Callable[[Cell | Const], str]:
     mark = [labels.sup(f"({k + 1})") if K > 1 else "" for k in range(K)]
     names = {graph.LEARNING_RATE.key: "η", graph.LEAKY.key: "α"}
     for k in range(K):
-        names.update({graph.input_key(i, k).key: labels.input_label(i) + mark[k]
-                      for i in range(spec.sizes[0])})
-        names.update({graph.target_key(j, k).key: labels.target_label(j) + mark[k]
-                      for j in range(spec.sizes[-1])})
+        names.update(
+            {graph.input_key(i, k).key: labels.input_label(i) + mark[k] for i in range(spec.sizes[0])}
+        )
+        names.update(
+            {graph.target_key(j, k).key: labels.target_label(j) + mark[k] for j in range(spec.sizes[-1])}
+        )
 
     def name(node: Cell | Const) -> str:
         if isinstance(node, Const):
@@ -125,8 +133,9 @@ def key_values(spec: Spec) -> dict[str, float]:
     return {**row0, **row1}
 
 
-def evaluate_on(spec: Spec, expr: Expr, quantities: Mapping[str, float],
-                consts: Mapping[str, float]) -> float:
+def evaluate_on(
+    spec: Spec, expr: Expr, quantities: Mapping[str, float], consts: Mapping[str, float]
+) -> float:
     """expr's value when the quantities it reads (by id, row 0) have these values; NaN if it fails.
 
     A parameter read by iteration 1 (or by its update, as the row before) is its initial value.

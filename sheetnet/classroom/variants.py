@@ -74,8 +74,16 @@ def what_varies(spec: Spec, vary: Sequence[str]) -> tuple[str, ...]:
     return tuple(v for v in VARY if v in kept)
 
 
-def make_variant(template: Spec, secret: str, student: str, *, vary: Sequence[str], decimals: int,
-                 asked: Sequence[str], taken: set[str]) -> Variant:
+def make_variant(
+    template: Spec,
+    secret: str,
+    student: str,
+    *,
+    vary: Sequence[str],
+    decimals: int,
+    asked: Sequence[str],
+    taken: set[str],
+) -> Variant:
     """The first draw for this student that meets every constraint and no one else has."""
     vary = what_varies(template, vary)
     failures: Counter[str] = Counter()
@@ -89,13 +97,16 @@ def make_variant(template: Spec, secret: str, student: str, *, vary: Sequence[st
             return Variant(student, spec, draw)
         failures[problem] += 1
     worst, count = failures.most_common(1)[0]
-    raise SheetnetError(f"{template.name or 'the spec'}: no variant meets the exercise's constraints in "
-                        f"{MAX_DRAWS} draws; the most frequent failure ({count} draws): {worst}; vary more "
-                        "(--vary), use more --decimals, or ask fewer groups (--ask)")
+    raise SheetnetError(
+        f"{template.name or 'the spec'}: no variant meets the exercise's constraints in "
+        f"{MAX_DRAWS} draws; the most frequent failure ({count} draws): {worst}; vary more "
+        "(--vary), use more --decimals, or ask fewer groups (--ask)"
+    )
 
 
 def draw_spec(template: Spec, rng: np.random.Generator, vary: Sequence[str], decimals: int) -> Spec:
     """The template with the chosen numbers drawn afresh."""
+
     def near(values: Sequence[float], *, unit: bool = False) -> tuple[float, ...]:
         scale = _typical(values)
         return tuple(_draw(v, scale, rng, decimals, unit=unit) for v in values)
@@ -111,8 +122,9 @@ def draw_spec(template: Spec, rng: np.random.Generator, vary: Sequence[str], dec
         unit = template.activations[-1] == "sigmoid"  # a sigmoid reaches only (0, 1)
         changes["targets"] = tuple(near(row, unit=unit) for row in template.targets)
     if "lr" in vary:
-        changes["learning_rate"] = _draw(template.learning_rate, template.learning_rate, rng,
-                                         decimals, positive=True)
+        changes["learning_rate"] = _draw(
+            template.learning_rate, template.learning_rate, rng, decimals, positive=True
+        )
     return template.replace(**changes) if changes else template
 
 
@@ -121,14 +133,21 @@ def _typical(values: Sequence[float]) -> float:
     return sum(nonzero) / len(nonzero) if nonzero else 0.1
 
 
-def _draw(value: float, scale: float, rng: np.random.Generator, decimals: int, *,
-          unit: bool = False, positive: bool = False) -> float:
+def _draw(
+    value: float,
+    scale: float,
+    rng: np.random.Generator,
+    decimals: int,
+    *,
+    unit: bool = False,
+    positive: bool = False,
+) -> float:
     """A number of value's sign and about its size (a zero takes the size of its neighbours and
     either sign), rounded to `decimals`, never 0."""
     size = abs(value) or scale
     sign = (1 if value > 0 else -1) if value != 0 else (1 if positive else rng.choice((-1, 1)))
     drawn = sign * size * math.exp(rng.uniform(math.log(0.5), math.log(2.0)))
-    step = 10.0 ** -decimals
+    step = 10.0**-decimals
     if unit:
         drawn = min(max(drawn, step), 1 - step)
     rounded = round(drawn, decimals)

@@ -1,0 +1,251 @@
+"""`sheetnet class`: a class folder with a workbook per student, their keys and a record.
+
+    class1/
+      class.toml          what was made (template, options, students, a hash of the secret)
+      template.toml       the spec the variants were drawn from
+      students/<id>.xlsx  the student's file: Guide, Network, Exercise, nothing that gives an answer
+      key/<id>.xlsx       the student's complete workbook with the expected values shown
+      key/<id>.toml       the student's network: `sheetnet build --config` rebuilds the key
+      key/answers.csv     id, iteration, quantity, label, answer
+
+The folder is written under a temporary name beside its target and renamed into place when
+complete, so a failure leaves nothing half-written and an earlier class as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sheetnet.classroom import variants
+from sheetnet.classroom.exercise import Setup, build_exercise
+from sheetnet.classroom.questions import GROUPS, key_values, questions
+from sheetnet.classroom.roster import Student, check_id
+from sheetnet.classroom.tomlout import dumps
+from sheetnet.errors import SheetnetError
+from sheetnet.model.spec import Spec, load_spec, to_table
+
+RECORD = "class.toml"
+KIND = "sheetnet class"
+STUDENT_PROPERTY, VARIANT_PROPERTY = "sheetnet-student", "sheetnet-variant"
+
+
+@dataclass(frozen=True)
+class ClassOptions:
+    """How a class is made; class.toml records all of it but the secret."""
+
+    template: str
+    vary: tuple[str, ...] = variants.DEFAULT_VARY
+    decimals: int = 2
+    ask: tuple[str, ...] = GROUPS
+    lang: str = "en"
+    sig_figs: int = 4
+    paper: str = "a4"
+
+
+def make_class(
+    template: Spec,
+    students: Sequence[Student],
+    folder: Path,
+    *,
+    secret: str | None,
+    options: ClassOptions,
+    progress: Callable[[int], None] | None = None,
+) -> list[variants.Variant]:
+    """Write the class folder; returns each student's variant, in roster order."""
+    if not secret:
+        raise SheetnetError(
+            "a class needs a secret (--secret TEXT): the students' numbers are drawn "
+            "from it; keep it to rebuild the same class"
+        )
+    folder = Path(folder)
+    _check_target(folder, variants.secret_hash(secret))
+    if not 0 <= options.decimals <= 6:
+        raise SheetnetError(f"--decimals must be between 0 and 6, got {options.decimals}")
+    drawn = draw_class(template, students, secret, options)
+    work = Path(tempfile.mkdtemp(prefix=".sheetnet-", dir=folder.parent))
+    try:
+        _write_class(work, template, students, drawn, secret, options, progress)
+        _replace_folder(work, folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return drawn
+
+
+def draw_class(
+    template: Spec, students: Sequence[Student], secret: str, options: ClassOptions
+) -> list[variants.Variant]:
+    """Every student's variant, distinct, in roster order (a later student never moves an earlier one)."""
+    taken: set[str] = set()
+    drawn = []
+    for student in students:
+        v = variants.make_variant(
+            template,
+            secret,
+            student.id,
+            vary=options.vary,
+            decimals=options.decimals,
+            asked=options.ask,
+            taken=taken,
+        )
+        taken.add(v.fingerprint)
+        drawn.append(v)
+    return drawn
+
+
+def with_identity(spec: Spec, student: Student) -> Spec:
+    """The variant titled with the student's id and name (the title heads every sheet and page)."""
+    who = f"{student.id} {student.name}".strip()
+    translations = tuple((lang, f"{title} — {who}", text) for lang, title, text in spec.translations)
+    return spec.replace(title=f"{spec.title} — {who}", translations=translations)
+
+
+def _write_class(
+    work: Path,
+    template: Spec,
+    students: Sequence[Student],
+    drawn: list[variants.Variant],
+    secret: str,
+    options: ClassOptions,
+    progress: Callable[[int], None] | None,
+) -> None:
+    (work / "students").mkdir()
+    (work / "key").mkdir()
+    (work / "template.toml").write_text(dumps(to_table(template)), encoding="utf-8")
+    answers = []
+    for n, (student, variant) in enumerate(zip(students, drawn, strict=True)):
+        spec = with_identity(variant.spec, student)
+        setup = Setup(
+            mode="student",
+            ask=options.ask,
+            student_id=student.id,
+            student_name=student.name,
+            sig_figs=options.sig_figs,
+        )
+        identity = ((STUDENT_PROPERTY, student.id), (VARIANT_PROPERTY, variant.fingerprint))
+        build_exercise(
+            spec,
+            work / "students" / f"{student.id}.xlsx",
+            setup=setup,
+            lang=options.lang,
+            paper=options.paper,
+            properties=identity,
+        )
+        key_setup = Setup(
+            mode="key",
+            ask=options.ask,
+            student_id=student.id,
+            student_name=student.name,
+            sig_figs=options.sig_figs,
+        )
+        build_exercise(
+            spec,
+            work / "key" / f"{student.id}.xlsx",
+            setup=key_setup,
+            lang=options.lang,
+            paper=options.paper,
+            properties=identity,
+        )
+        (work / "key" / f"{student.id}.toml").write_text(dumps(to_table(spec)), encoding="utf-8")
+        keys = key_values(variant.spec)
+        answers += [
+            [student.id, q.iter, q.qid, q.label, repr(keys[q.key])]
+            for q in questions(variant.spec, options.ask)
+        ]
+        if progress:
+            progress(n + 1)
+    with open(work / "key" / "answers.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "iteration", "quantity", "label", "answer"])
+        writer.writerows(answers)
+    record = _record(students, drawn, secret, options)
+    (work / RECORD).write_text(dumps(record), encoding="utf-8")
+
+
+def _record(
+    students: Sequence[Student], drawn: list[variants.Variant], secret: str, options: ClassOptions
+) -> dict[str, Any]:
+    return {
+        "kind": KIND,
+        "template": options.template,
+        "vary": list(options.vary),
+        "decimals": options.decimals,
+        "ask": list(options.ask),
+        "lang": options.lang,
+        "sig_figs": options.sig_figs,
+        "tolerance": f"relative error ≤ {5 * 10.0**-options.sig_figs:g}, or absolute ≤ 5e-08",
+        "secret_hash": variants.secret_hash(secret),
+        "students": [
+            {"id": s.id, "name": s.name, "variant": v.fingerprint, "draw": v.draw}
+            for s, v in zip(students, drawn, strict=True)
+        ],
+    }
+
+
+def _check_target(folder: Path, secret_hash: str) -> None:
+    if not folder.parent.is_dir():
+        raise SheetnetError(f"the folder {folder.parent} does not exist; create it or choose another")
+    if not folder.exists():
+        return
+    record = read_record(folder, missing_ok=True)
+    if record is None:
+        raise SheetnetError(
+            f"{folder} exists and is not a sheetnet class (no {RECORD}); refusing to "
+            "overwrite it: choose a new folder"
+        )
+    if record.get("secret_hash") != secret_hash:
+        raise SheetnetError(
+            f"{folder} is a class made with another secret; rebuilding it would give every "
+            "student new numbers: use the class's secret, or a new folder"
+        )
+
+
+def read_record(folder: Path, *, missing_ok: bool = False) -> dict[str, Any] | None:
+    """class.toml of a class folder; None (missing_ok) or an error when the folder is none."""
+    path = Path(folder) / RECORD
+    try:
+        record = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        record = None
+    if record is None or record.get("kind") != KIND:
+        if missing_ok:
+            return None
+        raise SheetnetError(
+            f"{folder}: not a sheetnet class folder (no readable {RECORD}); give the "
+            "folder `sheetnet class` wrote"
+        )
+    return record
+
+
+def student_spec(folder: Path, sid: str) -> Spec:
+    """A student's network, rebuilt from key/<id>.toml (the class's recorded variant)."""
+    check_id(sid, f"{folder}")
+    path = Path(folder) / "key" / f"{sid}.toml"
+    if not path.is_file():
+        raise SheetnetError(f"{path}: missing; rebuild the class with `sheetnet class` and its secret")
+    return load_spec(path)
+
+
+def _replace_folder(work: Path, folder: Path) -> None:
+    """Rename the finished folder into place; an earlier class is removed only after that."""
+    os.chmod(work, 0o777 & ~_umask())
+    if not folder.exists():
+        os.replace(work, folder)
+        return
+    old = Path(tempfile.mkdtemp(prefix=".sheetnet-old-", dir=folder.parent))
+    os.replace(folder, old / folder.name)
+    os.replace(work, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,90 @@
+"""The class roster: a CSV with a header, an `id` column (required) and a `name` column (optional).
+
+Every id becomes a file name (students/<id>.xlsx), so ids that are unsafe as file names on any
+system are refused, as are duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sheetnet.errors import SheetnetError
+
+# Names Windows reserves in every folder, with or without an extension.
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{n}" for n in range(1, 10)),
+    *(f"LPT{n}" for n in range(1, 10)),
+}
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+MAX_ID = 64
+
+
+@dataclass(frozen=True)
+class Student:
+    id: str
+    name: str = ""
+
+
+def read_roster(path: Path) -> list[Student]:
+    """The students in roster order; one line on anything wrong."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SheetnetError(f"{path}: no such roster; give a CSV file with an id column") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SheetnetError(f"{path}: the roster cannot be read ({exc}); save it as UTF-8 CSV") from None
+    rows = list(csv.reader(text.splitlines()))
+    header = [h.strip().lower() for h in rows[0]] if rows else []
+    if "id" not in header:
+        shown = ", ".join(h for h in header if h) or "none"
+        raise SheetnetError(
+            f"{path}: the roster has no 'id' column (its columns: {shown}); the first "
+            "line must name the columns, one of them id"
+        )
+    at_id, at_name = header.index("id"), header.index("name") if "name" in header else None
+    students: list[Student] = []
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line
+        sid = row[at_id].strip() if at_id < len(row) else ""
+        check_id(sid, f"{path}, line {line}")
+        if sid in seen:
+            raise SheetnetError(
+                f"{path}: the id {sid!r} appears twice (lines {seen[sid]} and {line}); "
+                "every student needs an id of their own"
+            )
+        seen[sid] = line
+        name = row[at_name].strip() if at_name is not None and at_name < len(row) else ""
+        students.append(Student(sid, name))
+    if not students:
+        raise SheetnetError(
+            f"{path}: the roster lists no students; add one line per student under the header"
+        )
+    return students
+
+
+def check_id(sid: str, where: str) -> None:
+    """Refuse an id that is not safe as a file name on Windows, macOS and Linux."""
+    why = None
+    if not sid:
+        why = "it is empty"
+    elif _UNSAFE.search(sid) or sid in (".", "..") or ".." in sid:
+        why = "it holds a path separator, '..' or a character file names cannot hold"
+    elif sid.split(".")[0].upper() in _RESERVED:
+        why = "Windows reserves that name"
+    elif sid.startswith(".") or sid.endswith((".", " ")):
+        why = "it starts with a dot or ends with a dot or a space"
+    elif len(sid) > MAX_ID:
+        why = f"it is longer than {MAX_ID} characters"
+    if why:
+        raise SheetnetError(
+            f"{where}: the id {sid!r} cannot be a file name ({why}); use letters, digits, '-' and '_'"
+        )
