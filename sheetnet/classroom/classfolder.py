@@ -15,11 +15,15 @@ complete, so a failure leaves nothing half-written and an earlier class as it wa
 from __future__ import annotations
 
 import csv
+import functools
+import multiprocessing
 import os
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ from sheetnet.model.spec import Spec, load_spec, to_table
 RECORD = "class.toml"
 KIND = "sheetnet class"
 STUDENT_PROPERTY, VARIANT_PROPERTY = "sheetnet-student", "sheetnet-variant"
+PER_WORKER = 8  # a worker process pays for itself from about this many students
 
 
 @dataclass(frozen=True)
@@ -69,35 +74,70 @@ def make_class(
     _check_target(folder, variants.secret_hash(secret))
     if not 0 <= options.decimals <= 6:
         raise SheetnetError(f"--decimals must be between 0 and 6, got {options.decimals}")
-    drawn = draw_class(template, students, secret, options)
     work = Path(tempfile.mkdtemp(prefix=".sheetnet-", dir=folder.parent))
     try:
-        _write_class(work, template, students, drawn, secret, options, progress)
+        with _pool(len(students)) as pool:
+            drawn = draw_class(template, students, secret, options, pool)
+            _write_class(work, template, students, drawn, secret, options, progress, pool)
         _replace_folder(work, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return drawn
 
 
+@contextmanager
+def _pool(n_students: int) -> Iterator[Executor | None]:
+    """Worker processes, one per core, for a class big enough to be worth them (None: in this one)."""
+    workers = min(os.cpu_count() or 1, n_students // PER_WORKER)
+    if workers < 2:
+        yield None
+        return
+    context = (
+        multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield pool
+
+
 def draw_class(
-    template: Spec, students: Sequence[Student], secret: str, options: ClassOptions
+    template: Spec,
+    students: Sequence[Student],
+    secret: str,
+    options: ClassOptions,
+    pool: Executor | None = None,
 ) -> list[variants.Variant]:
-    """Every student's variant, distinct, in roster order (a later student never moves an earlier one)."""
+    """Every student's variant, distinct, in roster order (a later student never moves an earlier one).
+
+    Each student's first draw that meets the constraints depends on nothing else, so those are
+    drawn in parallel; a student whose numbers an earlier student already has then draws on, in
+    roster order, exactly as drawing one after the other would.
+    """
+    draw = functools.partial(_first_variant, template, secret, options)
+    ids = [s.id for s in students]
+    firsts = list(pool.map(draw, ids, chunksize=16) if pool else map(draw, ids))
     taken: set[str] = set()
     drawn = []
-    for student in students:
-        v = variants.make_variant(
-            template,
-            secret,
-            student.id,
-            vary=options.vary,
-            decimals=options.decimals,
-            asked=options.ask,
-            taken=taken,
-        )
+    for v in firsts:
+        if v.fingerprint in taken:
+            v = variants.make_variant(
+                template,
+                secret,
+                v.student,
+                vary=options.vary,
+                decimals=options.decimals,
+                asked=options.ask,
+                taken=taken,
+                start=v.draw + 1,
+            )
         taken.add(v.fingerprint)
         drawn.append(v)
     return drawn
+
+
+def _first_variant(template: Spec, secret: str, options: ClassOptions, sid: str) -> variants.Variant:
+    return variants.make_variant(
+        template, secret, sid, vary=options.vary, decimals=options.decimals, asked=options.ask
+    )
 
 
 def with_identity(spec: Spec, student: Student) -> Spec:
@@ -115,50 +155,16 @@ def _write_class(
     secret: str,
     options: ClassOptions,
     progress: Callable[[int], None] | None,
+    pool: Executor | None,
 ) -> None:
     (work / "students").mkdir()
     (work / "key").mkdir()
     (work / "template.toml").write_text(dumps(to_table(template)), encoding="utf-8")
+    write = functools.partial(_write_student, work, options)
+    jobs = list(zip(students, drawn, strict=True))
     answers = []
-    for n, (student, variant) in enumerate(zip(students, drawn, strict=True)):
-        spec = with_identity(variant.spec, student)
-        setup = Setup(
-            mode="student",
-            ask=options.ask,
-            student_id=student.id,
-            student_name=student.name,
-            sig_figs=options.sig_figs,
-        )
-        identity = ((STUDENT_PROPERTY, student.id), (VARIANT_PROPERTY, variant.fingerprint))
-        build_exercise(
-            spec,
-            work / "students" / f"{student.id}.xlsx",
-            setup=setup,
-            lang=options.lang,
-            paper=options.paper,
-            properties=identity,
-        )
-        key_setup = Setup(
-            mode="key",
-            ask=options.ask,
-            student_id=student.id,
-            student_name=student.name,
-            sig_figs=options.sig_figs,
-        )
-        build_exercise(
-            spec,
-            work / "key" / f"{student.id}.xlsx",
-            setup=key_setup,
-            lang=options.lang,
-            paper=options.paper,
-            properties=identity,
-        )
-        (work / "key" / f"{student.id}.toml").write_text(dumps(to_table(spec)), encoding="utf-8")
-        keys = key_values(variant.spec)
-        answers += [
-            [student.id, q.iter, q.qid, q.label, repr(keys[q.key])]
-            for q in questions(variant.spec, options.ask)
-        ]
+    for n, rows in enumerate(pool.map(write, jobs, chunksize=8) if pool else map(write, jobs)):
+        answers += rows
         if progress:
             progress(n + 1)
     with open(work / "key" / "answers.csv", "w", newline="", encoding="utf-8") as f:
@@ -167,6 +173,29 @@ def _write_class(
         writer.writerows(answers)
     record = _record(students, drawn, secret, options)
     (work / RECORD).write_text(dumps(record), encoding="utf-8")
+
+
+def _write_student(work: Path, options: ClassOptions, job: tuple[Student, variants.Variant]) -> list[list]:
+    """students/<id>.xlsx, key/<id>.xlsx and key/<id>.toml; returns the student's rows of answers.csv."""
+    student, variant = job
+    spec = with_identity(variant.spec, student)
+    identity = ((STUDENT_PROPERTY, student.id), (VARIANT_PROPERTY, variant.fingerprint))
+    common = {
+        "ask": options.ask,
+        "student_id": student.id,
+        "student_name": student.name,
+        "sig_figs": options.sig_figs,
+    }
+    build = functools.partial(
+        build_exercise, lang=options.lang, paper=options.paper, properties=identity, in_memory=True
+    )
+    build(spec, work / "students" / f"{student.id}.xlsx", setup=Setup(mode="student", **common))
+    build(spec, work / "key" / f"{student.id}.xlsx", setup=Setup(mode="key", **common))
+    (work / "key" / f"{student.id}.toml").write_text(dumps(to_table(spec)), encoding="utf-8")
+    keys = key_values(variant.spec)
+    return [
+        [student.id, q.iter, q.qid, q.label, repr(keys[q.key])] for q in questions(variant.spec, options.ask)
+    ]
 
 
 def _record(

@@ -66,6 +66,7 @@ def build_exercise(
     lang: str = "en",
     paper: str = "a4",
     properties: tuple[tuple[str, str], ...] = (),
+    in_memory: bool = False,
 ) -> Path:
     """Write a practice, student or key workbook (atomically, as every build)."""
     student = setup.mode == "student"
@@ -77,6 +78,7 @@ def build_exercise(
         only_sheets=STUDENT_SHEETS if student else (),
         hide_answers=student,
         custom_properties=properties,
+        in_memory=in_memory,
     )
     return build_workbook(spec, path, options=options)
 

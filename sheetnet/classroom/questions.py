@@ -8,6 +8,7 @@ the value a classic slip would give (mistakes.py).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -127,10 +128,36 @@ def leaf_labels(spec: Spec) -> Callable[[Cell | Const], str]:
 
 def key_values(spec: Spec) -> dict[str, float]:
     """The expected answer of every quantity of iteration 1 by question key, from the NumPy core."""
-    one = train(spec.replace(iterations=1))
-    row0 = {f"0:{q}": float(one.loc[0, q]) for q in one.columns if q != "iter"}
-    row1 = {f"1:{q}": float(one.loc[1, q]) for q in ids.params(spec)}
+    one = train(dataclasses.replace(spec, iterations=1))  # a valid spec stays valid with 1 iteration
+    first, second = one.iloc[0].to_dict(), one.iloc[1].to_dict()
+    row0 = {f"0:{q}": float(v) for q, v in first.items() if q != "iter"}
+    row1 = {f"1:{q}": float(second[q]) for q in ids.params(spec)}
     return {**row0, **row1}
+
+
+def tree_values(spec: Spec, qs: Sequence[Question]) -> dict[str, float]:
+    """Every question's value computed from its tree with this spec's numbers.
+
+    The trees depend only on the network's shape, so the questions of a template serve all its
+    variants; this is the fast way to test many draws (the NumPy core builds a DataFrame each time).
+    A quantity is computed when a tree first reads it: softmax's a₅ reads z₆, a later question.
+    """
+    consts = constants(spec)
+    trees = {q.qid: q.expr for q in qs if q.iter == 0}
+    row0 = _Computed(lambda qid: evaluate_on(spec, trees[qid], row0, consts))
+    return {q.key: row0[q.qid] if q.iter == 0 else evaluate_on(spec, q.expr, row0, consts) for q in qs}
+
+
+class _Computed(dict):
+    """A dict that computes a missing quantity once, when first read."""
+
+    def __init__(self, compute: Callable[[str], float]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, qid: str) -> float:
+        self[qid] = value = self._compute(qid)
+        return value
 
 
 def evaluate_on(
@@ -140,7 +167,7 @@ def evaluate_on(
 
     A parameter read by iteration 1 (or by its update, as the row before) is its initial value.
     """
-    params = set(ids.params(spec))
+    params = _params(spec)
 
     def lookup(node: Cell | Const) -> float:
         if isinstance(node, Const):
@@ -155,3 +182,15 @@ def evaluate_on(
     except (ArithmeticError, ValueError, KeyError, TypeError):
         return math.nan
     return value
+
+
+
+_PARAMS: dict[tuple[tuple[int, ...], str], frozenset[str]] = {}
+
+
+def _params(spec: Spec) -> frozenset[str]:
+    """The parameter ids of the spec's shape (kept: every evaluation asks)."""
+    shape = (spec.sizes, spec.bias)
+    if shape not in _PARAMS:
+        _PARAMS[shape] = frozenset(ids.params(spec))
+    return _PARAMS[shape]

@@ -16,12 +16,12 @@ import hmac
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 import numpy as np
 
-from sheetnet.classroom.questions import key_values
+from sheetnet.classroom.questions import Question, key_values, questions, tree_values
 from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
 from sheetnet.model.spec import Spec
@@ -82,21 +82,24 @@ def make_variant(
     vary: Sequence[str],
     decimals: int,
     asked: Sequence[str],
-    taken: set[str],
+    taken: Set[str] = frozenset(),
+    start: int = 0,
 ) -> Variant:
-    """The first draw for this student that meets every constraint and no one else has."""
+    """The first draw (from `start`) for this student that meets every constraint and whose
+    numbers are not `taken` by another student."""
     vary = what_varies(template, vary)
+    trees = _trees(template)
     failures: Counter[str] = Counter()
-    for draw in range(MAX_DRAWS):
+    for draw in range(start, MAX_DRAWS):
         rng = np.random.default_rng(seed(secret, student, draw))
         spec = draw_spec(template, rng, vary, decimals)
-        problem = first_problem(spec, asked)
+        problem = first_problem(spec, asked, trees)
         if problem is None and fingerprint(spec) in taken:
             problem = "the same numbers as another student's"
         if problem is None:
             return Variant(student, spec, draw)
         failures[problem] += 1
-    worst, count = failures.most_common(1)[0]
+    worst, count = failures.most_common(1)[0] if failures else ("none left", 0)
     raise SheetnetError(
         f"{template.name or 'the spec'}: no variant meets the exercise's constraints in "
         f"{MAX_DRAWS} draws; the most frequent failure ({count} draws): {worst}; vary more "
@@ -154,9 +157,19 @@ def _draw(
     return rounded if rounded != 0 else sign * step
 
 
-def first_problem(spec: Spec, asked: Sequence[str]) -> str | None:
+_TREES: dict[Spec, list[Question]] = {}
+
+
+def _trees(template: Spec) -> list[Question]:
+    """Every question of the template's shape (a variant has the same shape, so the same trees)."""
+    if template not in _TREES:
+        _TREES[template] = questions(template)
+    return _TREES[template]
+
+
+def first_problem(spec: Spec, asked: Sequence[str], trees: Sequence[Question] | None = None) -> str | None:
     """Why this draw makes a poor exercise, or None."""
-    values = key_values(spec)
+    values = tree_values(spec, trees) if trees is not None else key_values(spec)
     if not all(math.isfinite(v) for v in values.values()):
         return "a number overflows at iteration 1"
     for layer, act in enumerate(spec.activations):

@@ -35,6 +35,9 @@ class BuildOptions:
     # A graded exercise: no text that gives an answer away (the Guide's worked numbers).
     hide_answers: bool = False
     custom_properties: tuple[tuple[str, str], ...] = ()  # (name, text) document properties
+    # Build in memory rather than through XlsxWriter's temporary files: for many small workbooks
+    # at once (a class), where creating and deleting those files costs more than the writing.
+    in_memory: bool = False
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,9 @@ def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = Non
         reference = train(spec)
     warn_if_diverged(spec, reference)
     with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        settings = {**WORKBOOK_OPTIONS, "constant_memory": False, "in_memory": True} if options.in_memory \
+            else WORKBOOK_OPTIONS
+        book = xlsxwriter.Workbook(str(tmp), settings)
         ctx = Context(spec, options, words, network, training, reference, book, styles.Formats(book))
         _write(ctx)
         _close(book)
