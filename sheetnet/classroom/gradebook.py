@@ -70,7 +70,7 @@ def write_feedback(
         colours = {"right": "#C6EFCE", "ecf": "#DDEBF7", "wrong": "#FFC7CE", "blank": "#F2F2F2"}
         verdict_fmt = {v: book.add_format({"bg_color": c}) for v, c in colours.items()}
         ws = book.add_worksheet(w["sheet.feedback"])
-        for col, width in enumerate((12, 34, 40, 16, 16, 26, 44)):
+        for col, width in enumerate((12, 34, 62, 18, 14, 26, 44)):
             ws.set_column(col, col, width)
         ws.write_string(
             0, 0, w["feedback.title"].format(id=result.student.id, name=result.student.name).strip(), title
