@@ -88,15 +88,15 @@ def test_key_toml_rebuilds_the_key(klass: Path, tmp_path: Path) -> None:
     assert training.cell(4, header.index("a1[1]") + 1).value == pytest.approx(expected["0:a1[1]"], rel=1e-15)
 
 
-def _printed(value: float) -> set[str]:
-    """The value printed with 4 to 15 significant digits, in the forms a file could hold it."""
+def _printed(value: float) -> re.Pattern[str]:
+    """The value printed with 4 to 17 significant digits, in the forms a file could hold it, as
+    whole numbers (0.3109 is not found inside an unrelated 0.310997…)."""
     forms = set()
-    for n in range(4, 16):
+    for n in range(4, 18):
         g = f"{value:#.{n}g}"
-        forms.add(g)
-        forms.add(g.upper())
-        forms.add(format(Decimal(g), "f"))
-    return forms
+        forms |= {g, g.upper(), format(Decimal(g), "f")}
+    alternatives = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<![\d.])(?:{alternatives})(?![\d])")
 
 
 def _parts(path: Path) -> dict[str, str]:
@@ -110,7 +110,7 @@ def test_the_leak_search_finds_answers_in_a_key(klass: Path) -> None:
     found = [
         k
         for k, v in answers_of(klass)["s01"].items()
-        if any(f in b for f in _printed(v) for b in text.values())
+        if any(_printed(v).search(b) for b in text.values())
     ]
     assert len(found) == 37
 
@@ -124,9 +124,8 @@ def test_no_student_file_leaks_an_answer(klass: Path) -> None:
         workbook_xml = text["xl/workbook.xml"]
         assert "hidden" not in workbook_xml and "definedName" not in workbook_xml
         for key, value in answers[sid].items():
-            for form in _printed(value):
-                hits = [n for n, body in text.items() if form in body]
-                assert not hits, f"{sid}'s answer {key} = {value} appears as {form!r} in {hits}"
+            hits = [(n, m.group()) for n, body in text.items() for m in [_printed(value).search(body)] if m]
+            assert not hits, f"{sid}'s answer {key} = {value} appears in {hits}"
 
 
 def test_the_same_secret_rebuilds_the_same_numbers_and_a_new_one_others() -> None:
@@ -359,3 +358,41 @@ def fill_zh(folder: Path, sid: str, out: Path, answers: dict[str, float]) -> Pat
             ws.cell(r, exercise.ANSWER).value = answers[f"{t}:{qid}"]
     book.save(out)
     return out
+
+
+def test_a_file_of_another_class_is_flagged(klass: Path, tmp_path: Path) -> None:
+    """Same student id, another class (another secret): not this student's numbers; and an id the
+    class does not know gets a row of its own."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id\ns01\nzz9\n", encoding="utf-8")
+    other = tmp_path / "other"
+    assert run("class", roster, other, "--template", TEMPLATE, "--secret", "another").exit_code == 0
+    keys = answers_of(other)
+    mine = fill(other, "s01", tmp_path / "s01.xlsx", keys["s01"])
+    stranger = fill(other, "zz9", tmp_path / "zz9.xlsx", keys["zz9"])
+    grades = tmp_path / "g.csv"
+    assert run("grade", klass, mine, stranger, "--gradebook", grades).exit_code == 0
+    rows = {r["id"]: r for r in csv.DictReader(grades.open(encoding="utf-8"))}
+    assert rows["s01"]["flags"].startswith("identity does not match the roster's record of this student; "
+                                           "Network numbers changed: ")
+    assert rows["s01"]["0:z1[1]"] == "wrong"  # graded on s01's numbers of this class
+    assert list(rows)[-1] == "zz9" and rows["zz9"]["flags"] == "not in the class"
+
+
+@pytest.mark.parametrize("name", ["seed-000-classification", "iris", "seed-001-linear-system"])
+def test_every_kind_of_network_makes_a_class_that_grades(name: str, tmp_path: Path) -> None:
+    """Classification, several samples (summed), minibatches of CSV data: key answers are right."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id\na1\na2\n", encoding="utf-8")
+    folder = tmp_path / "c"
+    result = run("class", roster, folder, "--template", name, "--secret", "s")
+    assert result.exit_code == 0, result.output
+    keys = answers_of(folder)
+    text = _parts(folder / "students" / "a1.xlsx")
+    for key, value in keys["a1"].items():
+        assert not any(_printed(value).search(body) for body in text.values()), key
+    path = fill(folder, "a1", tmp_path / "a1.xlsx", keys["a1"])
+    grades = tmp_path / "g.csv"
+    assert run("grade", folder, path, "--gradebook", grades).exit_code == 0
+    row = next(csv.DictReader(grades.open(encoding="utf-8")))
+    assert row["score"] == row["max"] == str(len(keys["a1"]))

@@ -77,6 +77,7 @@ def test_practice_self_check_in_libreoffice(tmp_path: Path) -> None:
     for key, value in typed.items():
         ws.cell(rows[key], exercise.ANSWER).value = value
     ws.cell(exercise.REVEAL_ROW, exercise.EQUATION).value = "yes"
+    book["Network"]["B4"] = 1.0  # η from 0.5 to 1: the expected updates move with it
     typed_file = tmp_path / "typed.xlsx"
     book.save(typed_file)
     after = recalculate(typed_file, tmp_path / "after.xlsx")
@@ -87,3 +88,7 @@ def test_practice_self_check_in_libreoffice(tmp_path: Path) -> None:
     assert check["0:loss"] in (None, "")  # blank stays blank
     expected = values.cell(rows["0:a1[1]"], exercise.EXPECTED).value
     assert expected == pytest.approx(0.623633628298226, rel=1e-12)  # revealed, recomputed live
+    keys = key_values(spec.replace(learning_rate=1.0))
+    updated = values.cell(rows["1:W1[1,1]"], exercise.EXPECTED).value
+    assert updated == pytest.approx(keys["1:W1[1,1]"], rel=1e-12)
+    assert updated != pytest.approx(key_values(spec)["1:W1[1,1]"], rel=1e-9)
