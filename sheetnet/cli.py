@@ -349,8 +349,8 @@ def grade(
 
     if not 0 <= ecf_credit <= 1:
         raise SheetnetError(f"--ecf-credit must be between 0 and 1, got {ecf_credit}")
-    if feedback is not None and not feedback.parent.is_dir():
-        raise SheetnetError(f"the folder {feedback.parent} does not exist; create it or choose another")
+    if feedback is not None and (not feedback.parent.is_dir() or feedback.is_file()):
+        raise SheetnetError(f"--feedback {feedback}: give a folder (it is created inside an existing one)")
     klass = Class.open(folder)
     tol = Tolerance(_sig_figs(sig_figs))
     results, qs = grade_class(klass, submissions, tol, warn=lambda line: typer.echo(line, err=True))
