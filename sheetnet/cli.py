@@ -267,9 +267,11 @@ def exercise(
     ask: AskOpt = None,
     sig_figs: Annotated[int, typer.Option("--sig-figs", help="Significant figures an answer needs.")] = 4,
     paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
+    pdf: Annotated[Path | None, typer.Option(
+        help="Also print a handout to this PDF: Guide, Network, the blank Exercise (LibreOffice).")] = None,
 ) -> None:
     """Write a practice workbook: the full workbook plus an Exercise sheet that checks each answer live."""
-    from sheetnet.classroom.exercise import Setup, build_exercise
+    from sheetnet.classroom.exercise import Setup, build_exercise, write_handout
     from sheetnet.classroom.questions import GROUPS, parse_groups
 
     if output.suffix.lower() != ".xlsx":
@@ -277,8 +279,13 @@ def exercise(
     spec = _choose_spec(template, config, iters)
     setup = Setup(ask=parse_groups(ask, GROUPS, "--ask"), sig_figs=_sig_figs(sig_figs))
     with _divergence_warnings():
+        if pdf is not None:
+            _check_pdf_target(pdf)  # before the workbook, so a missing LibreOffice writes nothing
         build_exercise(spec, output, setup=setup, lang=lang, paper=paper)
     typer.echo(f"wrote {output} (an exercise on {spec.in_language(lang).title})")
+    if pdf is not None:
+        write_handout(spec, pdf, setup=setup, lang=lang, paper=paper)
+        typer.echo(f"wrote {pdf}")
 
 
 def _sig_figs(n: int) -> int:
@@ -304,6 +311,8 @@ def class_command(
     lang: LangOpt = "en",
     sig_figs: Annotated[int, typer.Option("--sig-figs", help="Significant figures an answer needs.")] = 4,
     paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
+    pdf: Annotated[bool, typer.Option(
+        "--pdf", help="Also print each student's file to students/<id>.pdf (LibreOffice).")] = False,
 ) -> None:
     """Write a class: a workbook with different numbers for every student, and their keys."""
     from sheetnet.classroom.classfolder import ClassOptions, make_class
@@ -318,12 +327,16 @@ def class_command(
         template=template or (config.name if config else DEFAULT_TEMPLATE),
         vary=parse_groups(vary, VARY, "--vary") if vary is not None else DEFAULT_VARY,
         decimals=decimals, ask=parse_groups(ask, GROUPS, "--ask"), lang=lang,
-        sig_figs=_sig_figs(sig_figs), paper=paper,
+        sig_figs=_sig_figs(sig_figs), paper=paper, pdf=pdf,
     )
     if not secret:
         raise SheetnetError("a class needs a secret (--secret TEXT): the students' numbers are drawn "
                             "from it; keep it to rebuild the same class")
     students = read_roster(roster)
+    if pdf:
+        from sheetnet.sheets.printing import ensure_libreoffice
+
+        ensure_libreoffice()
     with _divergence_warnings():
         make_class(spec, students, folder, secret=secret, options=options)
     typer.echo(f"wrote {folder}: {len(students)} students, each with their own numbers (students/), "

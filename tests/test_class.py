@@ -6,6 +6,7 @@ import csv
 import math
 import os
 import re
+import subprocess
 import tomllib
 import zipfile
 from decimal import Decimal
@@ -24,6 +25,7 @@ from sheetnet.classroom.variants import MAX_Z, MIN_GRADIENT, make_variant
 from sheetnet.cli import app
 from sheetnet.model import ids
 from sheetnet.model.spec import load_spec, load_template
+from tests.conftest import needs_libreoffice
 
 TEMPLATE = "seed-004-2-2-2"
 IDS = ["s01", "s02", "s03", "s04", "s05", "s06", "s07", "s08"]
@@ -396,3 +398,26 @@ def test_every_kind_of_network_makes_a_class_that_grades(name: str, tmp_path: Pa
     assert run("grade", folder, path, "--gradebook", grades).exit_code == 0
     row = next(csv.DictReader(grades.open(encoding="utf-8")))
     assert row["score"] == row["max"] == str(len(keys["a1"]))
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_handouts_fit_on_a_few_pages_and_name_the_student(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\nh1,Grace Hopper\n", encoding="utf-8")
+    result = run("class", roster, tmp_path / "c", "--secret", "s", "--pdf")
+    assert result.exit_code == 0, result.output
+    pages = _pdf_pages(tmp_path / "c" / "students" / "h1.pdf")
+    assert 2 <= len(pages) <= 4
+    assert all("h1 Grace Hopper" in page for page in pages)  # the header of every page
+    out = tmp_path / "ex.xlsx"
+    result = run("exercise", out, "--pdf", tmp_path / "handout.pdf")
+    assert result.exit_code == 0, result.output
+    pages = _pdf_pages(tmp_path / "handout.pdf")
+    assert 2 <= len(pages) <= 4 and "Exercise: iteration 1 by hand" in pages[-1]
+
+
+def _pdf_pages(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return [page for page in text.split("\f") if page.strip()]

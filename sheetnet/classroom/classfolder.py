@@ -35,6 +35,7 @@ from sheetnet.classroom.roster import Student, check_id
 from sheetnet.classroom.tomlout import dumps
 from sheetnet.errors import SheetnetError
 from sheetnet.model.spec import Spec, load_spec, to_table
+from sheetnet.sheets.printing import export_pdf
 
 RECORD = "class.toml"
 KIND = "sheetnet class"
@@ -53,6 +54,7 @@ class ClassOptions:
     lang: str = "en"
     sig_figs: int = 4
     paper: str = "a4"
+    pdf: bool = False  # also students/<id>.pdf: the student's file printed (needs LibreOffice)
 
 
 def make_class(
@@ -171,6 +173,9 @@ def _write_class(
         writer = csv.writer(f)
         writer.writerow(["id", "iteration", "quantity", "label", "answer"])
         writer.writerows(answers)
+    if options.pdf:  # one LibreOffice at a time (engines/libreoffice.py serialises them anyway)
+        for student in students:
+            export_pdf(work / "students" / f"{student.id}.xlsx", work / "students" / f"{student.id}.pdf")
     record = _record(students, drawn, secret, options)
     (work / RECORD).write_text(dumps(record), encoding="utf-8")
 

@@ -12,6 +12,7 @@ Its machine-readable id row holds `iter`, `id` and `answer` over their columns; 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from sheetnet.model.spec import Spec
 from sheetnet.sheets import styles, working
 from sheetnet.sheets.context import BuildOptions, Context, ExtraSheet
 from sheetnet.sheets.layout import address, sheet_prefix
+from sheetnet.sheets.printing import export_pdf
 from sheetnet.sheets.writer import build_workbook
 
 TITLE_ROW, STUDENT_ROW, NOTE_ROW, PRACTICE_ROW, REVEAL_ROW = 1, 2, 3, 4, 5
@@ -252,3 +254,14 @@ def _formats(ctx: Context) -> dict[str, object]:
         result[f"band.{group}"] = add(bold=True, bg_color=colours[colour][0], font_size=12)
         result[f"label.{group}"] = add(bold=True, bg_color=colours[colour][1], align="right")
     return result
+
+
+def write_handout(spec: Spec, pdf: Path, *, setup: Setup, lang: str = "en", paper: str = "a4") -> Path:
+    """A handout to work on paper: the Guide, the Network sheet and the blank Exercise sheet, printed
+    by LibreOffice (a few pages, not the whole workbook)."""
+    blank = Setup(mode="student", ask=setup.ask, student_id=setup.student_id,
+                  student_name=setup.student_name, sig_figs=setup.sig_figs)
+    with tempfile.TemporaryDirectory(prefix="sheetnet-handout-") as tmp:
+        workbook = build_exercise(spec, Path(tmp) / "handout.xlsx", setup=blank, lang=lang, paper=paper,
+                                  in_memory=True)
+        return export_pdf(workbook, pdf)
