@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,8 +82,7 @@ class Class:
 
     @classmethod
     def open(cls, folder: Path) -> Class:
-        record = classfolder.read_record(folder)
-        assert record is not None
+        record = classfolder.read_record(folder) or {}  # read_record refuses a folder that is no class
         students = [Student(s["id"], s.get("name", "")) for s in record.get("students", [])]
         template = load_spec(Path(folder) / "template.toml")
         return cls(Path(folder), record, students, template, tuple(record["ask"]), record.get("lang", "en"))
@@ -157,8 +156,8 @@ def _typed_values(spec: Spec) -> dict[str, float]:
 
 
 def grade_class(
-    klass: Class, files: Sequence[Path], tol: Tolerance, warn: callable = print
-) -> tuple[list[Result], list[Question]]:  # type: ignore[valid-type]
+    klass: Class, files: Sequence[Path], tol: Tolerance, warn: Callable[[str], None] = print
+) -> tuple[list[Result], list[Question]]:
     """Read every submission, match it to a student, and grade the newest per student."""
     qs = questions(klass.template, klass.ask)
     roster = {s.id: s for s in klass.students}
