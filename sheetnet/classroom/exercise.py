@@ -125,7 +125,7 @@ def write_exercise_sheet(ctx: Context, ws: Worksheet, setup: Setup) -> None:
     rows = row_of_questions(ctx.spec, setup.ask)
     widest = max((len(q.equation) for _, q in rows if isinstance(q, Question)), default=20)
     for col, width in {
-        LABEL: 12,
+        LABEL: 15,
         EQUATION: min(60, max(20, widest * 0.9 + 2)),
         ITER: 5,
         ID: 13,
