@@ -23,7 +23,6 @@ from sheetnet.classroom.variants import fingerprint
 from sheetnet.errors import SheetnetError
 from sheetnet.model.spec import Spec, load_spec
 from sheetnet.sheets.layout import NetworkLayout, address
-from sheetnet.sheets.network import setting_values
 
 ABS_TOL = 5e-8
 VERDICTS = ("right", "ecf", "wrong", "blank")
@@ -151,7 +150,6 @@ def _typed_values(spec: Spec) -> dict[str, float]:
     for k, x in enumerate(spec.inputs):
         for i, v in enumerate(x):
             consts[f"x[{i + 1}]@{k + 1}"] = float(v)
-    consts["lr"] = float(setting_values(spec)["learning_rate"])
     return consts
 
 
