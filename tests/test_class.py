@@ -421,3 +421,15 @@ def _pdf_pages(pdf: Path) -> list[str]:
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
     return [page for page in text.split("\f") if page.strip()]
+
+
+def test_ecf_credit_scales_the_carried_answers(klass: Path, tmp_path: Path) -> None:
+    keys = answers_of(klass)
+    slip = keys["s03"]["0:z1[1]"] * 1.3
+    path = fill(klass, "s03", tmp_path / "s03.xlsx", carried(klass / "key" / "s03.toml", {"0:z1[1]": slip}))
+    grades = tmp_path / "g.csv"
+    assert run("grade", klass, path, "--gradebook", grades, "--ecf-credit", "0.5").exit_code == 0
+    row = next(r for r in csv.DictReader(grades.open(encoding="utf-8")) if r["id"] == "s03")
+    verdicts = [v for k, v in row.items() if ":" in k]
+    assert verdicts.count("wrong") == 1 and verdicts.count("ecf") > 5
+    assert float(row["score"]) == verdicts.count("right") + 0.5 * verdicts.count("ecf")
