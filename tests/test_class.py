@@ -23,6 +23,7 @@ from sheetnet.classroom.questions import constants, evaluate_on, key_values, que
 from sheetnet.classroom.roster import Student
 from sheetnet.classroom.variants import MAX_Z, MIN_GRADIENT, make_variant
 from sheetnet.cli import app
+from sheetnet.engines.libreoffice import recalculate
 from sheetnet.model import ids
 from sheetnet.model.spec import load_spec, load_template
 from tests.conftest import needs_libreoffice
@@ -433,3 +434,19 @@ def test_ecf_credit_scales_the_carried_answers(klass: Path, tmp_path: Path) -> N
     verdicts = [v for k, v in row.items() if ":" in k]
     assert verdicts.count("wrong") == 1 and verdicts.count("ecf") > 5
     assert float(row["score"]) == verdicts.count("right") + 0.5 * verdicts.count("ecf")
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_a_file_saved_by_libreoffice_keeps_its_identity_and_grades(klass: Path, tmp_path: Path) -> None:
+    """Students fill their file in a spreadsheet program: LibreOffice's saved copy (custom
+    properties, typed formulas, its own number writing) grades like the original."""
+    keys = answers_of(klass)["s02"]
+    answers: dict[str, object] = dict(keys)
+    answers["0:z1[2]"] = "=" + repr(keys["0:z1[2]"] - 0.5) + "+0.5"
+    typed = fill(klass, "s02", tmp_path / "typed.xlsx", answers)
+    saved = recalculate(typed, tmp_path / "whatever-the-platform-called-it.xlsx")
+    grades = tmp_path / "g.csv"
+    assert run("grade", klass, saved, "--gradebook", grades).exit_code == 0
+    row = next(r for r in csv.DictReader(grades.open(encoding="utf-8")) if r["id"] == "s02")
+    assert (row["score"], row["flags"], row["file"]) == ("37", "", saved.name)
