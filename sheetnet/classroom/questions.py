@@ -66,12 +66,13 @@ def parse_groups(text: str | None, allowed: Sequence[str], option: str) -> tuple
 def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
     """The asked quantities of iteration 1, in the Working sheet's order.
 
-    The accuracy is left out: it is a count of right predictions, not a step of the calculation.
+    Of the loss group only the losses are asked (`loss`, and `loss@k` per sample): the accuracy
+    is a count of right predictions, not a step of the calculation.
     """
     name = leaf_labels(spec)
     result = []
     for item in working.items(spec):
-        if not isinstance(item, working.Line) or item.qid == ids.ACCURACY:
+        if not isinstance(item, working.Line) or not _asked_quantity(item):
             continue
         group = _FROM_WORKING[item.group]
         if group not in ask:
@@ -82,6 +83,10 @@ def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
             Question(int(update), item.qid, group, label, textprint.symbolic(item.expr, name), item.expr)
         )
     return result
+
+
+def _asked_quantity(line: working.Line) -> bool:
+    return line.group != "loss" or line.qid == "loss" or line.qid.startswith("loss@")
 
 
 # --- the numbers a tree reads ----------------------------------------------------------------
