@@ -237,8 +237,11 @@ def test_grading_a_class_gives_the_exact_gradebook(klass: Path, tmp_path: Path) 
     fill(klass, "s04", subs / "s04.xlsx", s04)
     # s05: the learning rate changed on the Network sheet; answers right for the recorded numbers.
     fill(klass, "s05", subs / "s05.xlsx", keys["s05"], network={"B4": 0.9})
-    # s06 hands in s07's file, named for s06 (s07 hands in nothing of their own).
-    fill(klass, "s07", subs / "s06-submission.xlsx", keys["s07"])
+    # s06 hands in a copy of s07's file, named for s06, after s07 handed in their own.
+    own = fill(klass, "s07", subs / "s07.xlsx", keys["s07"])
+    copy = fill(klass, "s07", subs / "s06-submission.xlsx", keys["s07"])
+    os.utime(own, (1_000_000_000, 1_000_000_000))
+    os.utime(copy, (1_000_000_200, 1_000_000_200))
     # s08 submits twice; the newer file counts.
     old = fill(klass, "s08", subs / "s08-first.xlsx", {})
     new = fill(klass, "s08", subs / "s08-second.xlsx", keys["s08"])
@@ -278,11 +281,13 @@ def test_grading_a_class_gives_the_exact_gradebook(klass: Path, tmp_path: Path) 
     assert book["s06"]["score"] == "" and book["s06"]["flags"] == (
         "missing; s06-submission.xlsx, named for s06, is s07's file"
     )
-    assert book["s07"]["score"] == n and book["s07"]["flags"] == (
+    assert book["s07"]["score"] == n and book["s07"]["file"] == "s07.xlsx"
+    assert book["s07"]["flags"] == (
+        "submitted twice: s07.xlsx, s06-submission.xlsx (s07.xlsx counts); "
         "s06-submission.xlsx carries s07's identity but is named for s06"
     )
     assert book["s08"]["score"] == n and book["s08"]["file"] == "s08-second.xlsx"
-    assert book["s08"]["flags"] == "submitted twice: s08-first.xlsx, s08-second.xlsx (the newest counts)"
+    assert book["s08"]["flags"] == "submitted twice: s08-first.xlsx, s08-second.xlsx (s08-second.xlsx counts)"
     assert "not graded" in result.output and "notes.xlsx" in result.output  # a foreign file, said so
     assert re.search(r"0:z1\[1\]\s+z₃\s+right 6  ecf 0  wrong 1  blank 0", result.output)
 

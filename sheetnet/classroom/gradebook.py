@@ -30,7 +30,7 @@ def gradebook_rows(results: Sequence[Result], qs: Sequence[Question], ecf_credit
             verdicts = [m.verdict for m in r.marks]
         else:
             numbers, verdicts = ["", str(len(qs)), ""], [""] * len(qs)
-        newest = r.files[-1].name if r.files else ""
+        newest = r.counted.name if r.counted else (r.files[-1].name if r.files else "")
         rows.append([r.student.id, r.student.name, *numbers, *verdicts, "; ".join(r.flags), newest])
     return rows
 

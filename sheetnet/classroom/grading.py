@@ -60,6 +60,7 @@ class Result:
     marks: list[Mark] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    counted: Path | None = None  # the file graded
     graded: bool = False
 
     def score(self, ecf_credit: float) -> float:
@@ -178,10 +179,14 @@ def grade_class(
             continue
         result = results[sid]
         result.files = [s.path for s in subs]
-        newest = subs[-1]
+        # The newest counts, but not a copy handed in under another student's name while the
+        # student's own file is there too.
+        own = [s for s in subs if named_for_other(s.path, roster[sid], roster) is None] or subs
+        newest = own[-1]
+        result.counted = newest.path
         if len(subs) > 1:
             result.flags.append(
-                "submitted twice: " + ", ".join(s.path.name for s in subs) + " (the newest counts)"
+                "submitted twice: " + ", ".join(s.path.name for s in subs) + f" ({newest.path.name} counts)"
             )
         spec = classfolder.student_spec(klass.folder, sid)
         if newest.variant != klass.variant_of(sid) or fingerprint(spec) != klass.variant_of(sid):
@@ -205,12 +210,23 @@ def _flag_swapped(results: Mapping[str, Result], roster: Mapping[str, Student]) 
     as another's (learning platforms put the submitter's id or name in the file name)."""
     for sid, result in results.items():
         for path in result.files:
-            for other in roster.values():
-                if other.id == sid or sid_in_name(sid, path.name) or sid_in_name(roster[sid].name, path.name):
-                    continue
-                if sid_in_name(other.id, path.name) or sid_in_name(other.name, path.name):
-                    result.flags.append(f"{path.name} carries {sid}'s identity but is named for {other.id}")
-                    results[other.id].flags.append(f"{path.name}, named for {other.id}, is {sid}'s file")
+            other = named_for_other(path, roster[sid], roster)
+            if other is not None:
+                result.flags.append(f"{path.name} carries {sid}'s identity but is named for {other.id}")
+                results[other.id].flags.append(f"{path.name}, named for {other.id}, is {sid}'s file")
+
+
+def named_for_other(path: Path, student: Student, roster: Mapping[str, Student]) -> Student | None:
+    """The roster student, other than `student`, whose id or name the file name holds (and not
+    `student`'s own)."""
+    if sid_in_name(student.id, path.name) or sid_in_name(student.name, path.name):
+        return None
+    for other in roster.values():
+        if other.id != student.id and (
+            sid_in_name(other.id, path.name) or sid_in_name(other.name, path.name)
+        ):
+            return other
+    return None
 
 
 def sid_in_name(word: str, name: str) -> bool:
