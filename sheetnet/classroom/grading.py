@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sheetnet.classroom import classfolder, mistakes
+from sheetnet.classroom.exercise import ABS_TOL
 from sheetnet.classroom.questions import Question, constants, evaluate_on, key_values, questions
 from sheetnet.classroom.roster import Student
 from sheetnet.classroom.submission import Answer, Submission, read_submission
@@ -24,12 +25,14 @@ from sheetnet.errors import SheetnetError
 from sheetnet.model.spec import Spec, load_spec
 from sheetnet.sheets.layout import NetworkLayout, address
 
-ABS_TOL = 5e-8
 VERDICTS = ("right", "ecf", "wrong", "blank")
 
 
 @dataclass(frozen=True)
 class Tolerance:
+    """Right within `sig_figs` significant figures (relative error ≤ 5·10⁻ⁿ), or ABS_TOL near zero:
+    the same rule as the practice sheet's live ✓."""
+
     sig_figs: int = 4
 
     @property
