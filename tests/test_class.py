@@ -416,6 +416,10 @@ def test_handouts_fit_on_a_few_pages_and_name_the_student(tmp_path: Path) -> Non
     pages = _pdf_pages(tmp_path / "c" / "students" / "h1.pdf")
     assert 2 <= len(pages) <= 4
     assert all("h1 Grace Hopper" in page for page in pages)  # the header of every page
+    key_pages = _pdf_pages(tmp_path / "c" / "key" / "h1.pdf")
+    assert 2 <= len(key_pages) <= 4 and all("h1 Grace Hopper — KEY" in page for page in key_pages)
+    a3 = answers_of(tmp_path / "c")["h1"]["0:a1[1]"]
+    assert re.search(rf"(?<![\d.]){re.escape(f'{a3:.10g}')[:8]}", key_pages[-1])  # the answers printed
     out = tmp_path / "ex.xlsx"
     result = run("exercise", out, "--pdf", tmp_path / "handout.pdf")
     assert result.exit_code == 0, result.output

@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from sheetnet.classroom import variants
-from sheetnet.classroom.exercise import Setup, build_exercise
+from sheetnet.classroom.exercise import Setup, build_exercise, write_key_handout
 from sheetnet.classroom.questions import GROUPS, key_values, questions
 from sheetnet.classroom.roster import Student, check_id
 from sheetnet.classroom.tomlout import dumps
+from sheetnet.classroom.words import words as classroom_words
 from sheetnet.errors import SheetnetError
 from sheetnet.model.spec import Spec, load_spec, to_table
 from sheetnet.sheets.printing import export_pdf
@@ -174,8 +175,24 @@ def _write_class(
         writer.writerow(["id", "iteration", "quantity", "label", "answer"])
         writer.writerows(answers)
     if options.pdf:  # one LibreOffice at a time (engines/libreoffice.py serialises them anyway)
-        for student in students:
+        mark = classroom_words(options.lang)["key.mark"]
+        for student, variant in jobs:
             export_pdf(work / "students" / f"{student.id}.xlsx", work / "students" / f"{student.id}.pdf")
+            setup = Setup(
+                mode="answers",
+                ask=options.ask,
+                student_id=student.id,
+                student_name=student.name,
+                sig_figs=options.sig_figs,
+            )
+            write_key_handout(
+                with_identity(variant.spec, student),
+                work / "key" / f"{student.id}.pdf",
+                setup=setup,
+                mark=mark,
+                lang=options.lang,
+                paper=options.paper,
+            )
     record = _record(students, drawn, secret, options)
     (work / RECORD).write_text(dumps(record), encoding="utf-8")
 

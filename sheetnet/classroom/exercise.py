@@ -6,7 +6,8 @@ Three flavours of the same sheet:
   Working sheet's value of that quantity, and a reveal switch that shows the expected values;
 - student (`sheetnet class`, students/<id>.xlsx): beside the Guide and the Network sheet only, with
   nothing that holds or computes an answer;
-- key (key/<id>.xlsx): the practice sheet with the expected values shown.
+- key (key/<id>.xlsx): the practice sheet with the expected values shown;
+- answers: the student's three sheets with every answer typed in, for the printed key.
 Its machine-readable id row holds `iter`, `id` and `answer` over their columns; grading reads it.
 """
 
@@ -49,7 +50,7 @@ _COLOUR = {
 class Setup:
     """What kind of Exercise sheet to write, and for whom."""
 
-    mode: str = "practice"  # practice | student | key
+    mode: str = "practice"  # practice | student | key | answers (the student's sheets, answers typed in)
     ask: tuple[str, ...] = GROUPS
     student_id: str = ""
     student_name: str = ""
@@ -71,14 +72,14 @@ def build_exercise(
     in_memory: bool = False,
 ) -> Path:
     """Write a practice, student or key workbook (atomically, as every build)."""
-    student = setup.mode == "student"
+    student = setup.mode in ("student", "answers")  # the sheets a student gets
     name = classroom_words(lang)["sheet.exercise"]
     options = BuildOptions(
         lang=lang,
         paper=paper,
         extra_sheets=(ExtraSheet(KEY, name, _writer(setup)),),
         only_sheets=STUDENT_SHEETS if student else (),
-        hide_answers=student,
+        hide_answers=setup.mode == "student",
         custom_properties=properties,
         in_memory=in_memory,
     )
@@ -121,7 +122,7 @@ def working_cells(ctx: Context) -> dict[str, str]:
 def write_exercise_sheet(ctx: Context, ws: Worksheet, setup: Setup) -> None:
     words = classroom_words(ctx.options.lang)
     fmt = _formats(ctx)
-    live = setup.mode != "student"
+    live = setup.mode in ("practice", "key")
     rows = row_of_questions(ctx.spec, setup.ask)
     widest = max((len(q.equation) for _, q in rows if isinstance(q, Question)), default=20)
     for col, width in {
@@ -183,6 +184,8 @@ def write_exercise_sheet(ctx: Context, ws: Worksheet, setup: Setup) -> None:
         EXPECTED: "exercise.expected",
     }
     last = EXPECTED if live else ANSWER
+    if setup.mode == "answers":
+        heads[ANSWER] = "exercise.expected"
     # constant_memory: each row is finished before the next one starts.
     for col in range(LABEL, last + 1):
         ws.write_string(HEADER_ROW - 1, col - 1, words[heads[col]], fmt["header"])
@@ -200,7 +203,10 @@ def write_exercise_sheet(ctx: Context, ws: Worksheet, setup: Setup) -> None:
         ws.write_string(r0, EQUATION - 1, item.equation, fmt["text"])
         ws.write_number(r0, ITER - 1, item.iter, fmt["ids"])
         ws.write_string(r0, ID - 1, item.qid, fmt["ids"])
-        ws.write_blank(r0, ANSWER - 1, None, fmt["answer"])
+        if setup.mode == "answers":  # the printed key: the expected value in the answer's place
+            ws.write_number(r0, ANSWER - 1, float(values.loc[item.iter, item.qid]), fmt["answer"])
+        else:
+            ws.write_blank(r0, ANSWER - 1, None, fmt["answer"])
         if not live:
             continue
         cell = expected_cells[item.key]
@@ -259,9 +265,37 @@ def _formats(ctx: Context) -> dict[str, object]:
 def write_handout(spec: Spec, pdf: Path, *, setup: Setup, lang: str = "en", paper: str = "a4") -> Path:
     """A handout to work on paper: the Guide, the Network sheet and the blank Exercise sheet, printed
     by LibreOffice (a few pages, not the whole workbook)."""
-    blank = Setup(mode="student", ask=setup.ask, student_id=setup.student_id,
-                  student_name=setup.student_name, sig_figs=setup.sig_figs)
+    blank = Setup(
+        mode="student",
+        ask=setup.ask,
+        student_id=setup.student_id,
+        student_name=setup.student_name,
+        sig_figs=setup.sig_figs,
+    )
     with tempfile.TemporaryDirectory(prefix="sheetnet-handout-") as tmp:
-        workbook = build_exercise(spec, Path(tmp) / "handout.xlsx", setup=blank, lang=lang, paper=paper,
-                                  in_memory=True)
+        workbook = build_exercise(
+            spec, Path(tmp) / "handout.xlsx", setup=blank, lang=lang, paper=paper, in_memory=True
+        )
+        return export_pdf(workbook, pdf)
+
+
+def write_key_handout(
+    spec: Spec, pdf: Path, *, setup: Setup, mark: str, lang: str = "en", paper: str = "a4"
+) -> Path:
+    """The student's handout with every answer filled in, `mark` (KEY) in the header of every page."""
+    marked = spec.replace(
+        title=f"{spec.title} — {mark}",
+        translations=tuple((code, f"{t} — {mark}", d) for code, t, d in spec.translations),
+    )
+    answers = Setup(
+        mode="answers",
+        ask=setup.ask,
+        student_id=setup.student_id,
+        student_name=setup.student_name,
+        sig_figs=setup.sig_figs,
+    )
+    with tempfile.TemporaryDirectory(prefix="sheetnet-handout-") as tmp:
+        workbook = build_exercise(
+            marked, Path(tmp) / "key.xlsx", setup=answers, lang=lang, paper=paper, in_memory=True
+        )
         return export_pdf(workbook, pdf)

@@ -8,6 +8,7 @@ WORDS: dict[str, dict[str, str]] = {
     "en": {
         "sheet.feedback": "Feedback",
         "exercise.title": "Exercise: iteration 1 by hand",
+        "key.mark": "KEY",
         "exercise.student": "Student: {id} {name}",
         "exercise.note": "Compute each quantity of iteration 1 from the numbers on the {network} sheet, "
         "in this order, and type it in its yellow cell: a number (0.505), a formula (=0.05*0.02+0.5) or "
@@ -57,6 +58,7 @@ WORDS: dict[str, dict[str, str]] = {
     "zh": {
         "sheet.feedback": "反馈",
         "exercise.title": "练习：手算第 1 次迭代",
+        "key.mark": "答案",
         "exercise.student": "学生：{id} {name}",
         "exercise.note": "按顺序用{network}表中的数字计算第 1 次迭代的每个量，并填进它的黄色单元格："
         "可以填数字（0.505）、公式（=0.05*0.02+0.5）或用逗号作小数点的文字（0,505）。"
