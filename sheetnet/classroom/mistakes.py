@@ -11,13 +11,12 @@ expression tree with one change, so each generalises to every network:
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping
 
 from sheetnet.classroom.questions import Question, evaluate_on
 from sheetnet.equations import graph
-from sheetnet.expr.formula import Bin, Cell, Expr, Num, mul
+from sheetnet.expr.formula import Bin, Cell, Expr, Num, lowered, mul, rewrite
 from sheetnet.model.ops import activation
 from sheetnet.model.spec import Spec
 
@@ -26,20 +25,12 @@ _WEIGHT = re.compile(r"^(d?W)(\d+)\[(\d+),(\d+)\]$")
 
 
 def replace(expr: Expr, change: Callable[[Expr], Expr | None]) -> Expr:
-    """expr with every node for which change() returns a tree replaced by it (top down)."""
-    new = change(expr)
-    if new is not None:
-        return new
-    if not dataclasses.is_dataclass(expr):
-        return expr
-    updates = {}
-    for f in dataclasses.fields(expr):
-        value = getattr(expr, f.name)
-        if isinstance(value, tuple):
-            updates[f.name] = tuple(replace(v, change) if dataclasses.is_dataclass(v) else v for v in value)
-        elif dataclasses.is_dataclass(value):
-            updates[f.name] = replace(value, change)
-    return dataclasses.replace(expr, **updates) if updates else expr
+    """expr with every node for which change() returns a tree replaced by it (top down).
+
+    The slips are changes to the spreadsheet's arithmetic (a factor, a division, a weight), so
+    semantic nodes (sigmoid(z), softmax) are first lowered to the Excel spelling they compute.
+    """
+    return rewrite(lowered(expr, "excel"), change)
 
 
 def variants(spec: Spec, q: Question) -> Iterator[tuple[str, Expr]]:
@@ -71,8 +62,9 @@ def name_mistake(
     """The first slip whose value, from the student's own earlier answers or from the key's, is
     this answer (and is not the right value itself)."""
     right = key[q.key]
+    unchanged = lowered(q.expr, "excel")
     for name, changed in variants(spec, q):
-        if changed == q.expr:
+        if changed in (q.expr, unchanged):
             continue
         for values in (own, key):
             slipped = evaluate_on(spec, changed, _row0(values), consts)
