@@ -1,9 +1,12 @@
-"""The `sheetnet` command: build, check, train, templates. One library call per command."""
+"""The `sheetnet` command: build, check, pdf, train, templates; a thin layer over sheetnet.api.
+
+Each command turns its options into one API call, prints the result, and turns a SheetnetError
+into one line on stderr with exit code 2. Progress bars are drawn here, never in the library.
+"""
 
 from __future__ import annotations
 
 import functools
-import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,14 +15,31 @@ from typing import Annotated, Any
 
 import typer
 
+from sheetnet import __version__, api
 from sheetnet.errors import SheetnetError
-from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec, load_spec, load_template, template_names
+from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec
+from sheetnet.progress import stderr_is_terminal, terminal_progress
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Turn a small neural network into a workbook where every number of training is a formula.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"sheetnet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Turn a small neural network into a workbook where every number of training is a formula."""
 
 
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
@@ -52,7 +72,7 @@ def _choose_spec(
 ) -> Spec:
     if template and config:
         raise SheetnetError("give either --template or --config, not both")
-    spec = load_spec(config) if config else load_template(template or DEFAULT_TEMPLATE)
+    spec = api.load_spec(config) if config else api.template(template or DEFAULT_TEMPLATE)
     changes: dict[str, Any] = {}
     if iters is not None:
         if iters < 1:
@@ -101,6 +121,9 @@ ItersOpt = Annotated[
 LrOpt = Annotated[float | None, typer.Option("--lr", help="Learning rate (overrides the spec).")]
 
 
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
 @app.command()
 @friendly_errors
 def build(
@@ -128,26 +151,26 @@ def build(
     shuffle: Annotated[bool | None, typer.Option(
         "--shuffle/--no-shuffle", help="Shuffle the samples every epoch (sgd/minibatch).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the shuffle (default 0).")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write the training workbook: one row per iteration, every number a live formula."""
-    from sheetnet.sheets.context import BuildOptions
     from sheetnet.sheets.rates import parse_rates
-    from sheetnet.sheets.summary import check_every
-    from sheetnet.sheets.writer import build_workbook
 
-    if output.suffix.lower() != ".xlsx":
+    if output.suffix.lower() != ".xlsx":  # before the spec: a wrong name is the first thing to say
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
     spec = _with_batches(_choose_spec(template, config, iters, lr), mode, batch_size, shuffle, seed)
-    check_every(summary_every)
     rates = parse_rates(compare_lr) if compare_lr is not None else ()
-    options = BuildOptions(lang=lang, summary_every=summary_every, compare_lr=rates, paper=paper)
-    if pdf is not None:
-        _check_pdf_target(pdf)  # before the workbook, so a missing LibreOffice writes nothing
-    with _divergence_warnings():
-        build_workbook(spec, output, options=options)
+    with _divergence_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
+        api.build(spec, output, lang=lang, paper=paper, compare_lr=rates, summary_every=summary_every,
+                  pdf=pdf, progress=progress)
     typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.in_language(lang).title})")
     if pdf is not None:
-        _write_pdf(output, pdf)
+        typer.echo(f"wrote {pdf}")
+
+
+def _shows_progress(quiet: bool) -> bool:
+    """A progress bar only for a person at a terminal: never into a pipe, a log or with --quiet."""
+    return not quiet and stderr_is_terminal()
 
 
 @contextmanager
@@ -165,34 +188,17 @@ def _divergence_warnings() -> Iterator[None]:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
-def _check_pdf_target(pdf: Path) -> None:
-    from sheetnet.sheets.printing import check_pdf_path, ensure_libreoffice
-
-    check_pdf_path(pdf)
-    ensure_libreoffice()
-
-
-def _write_pdf(workbook: Path, pdf: Path) -> None:
-    from sheetnet.sheets.printing import export_pdf
-
-    export_pdf(workbook, pdf)
-    typer.echo(f"wrote {pdf}")
-
-
 @app.command("pdf")
 @friendly_errors
 def pdf_command(
     workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet build`.")],
     output: Annotated[Path, typer.Argument(help="The PDF file to write.")],
+    quiet: QuietOpt = False,
 ) -> None:
     """Print every sheet of a workbook to a PDF through headless LibreOffice."""
-    from sheetnet.verify.untrusted import check_archive
-
-    if not workbook.is_file():
-        raise SheetnetError(f"{workbook}: no such workbook")
-    check_archive(workbook)  # LibreOffice would print an empty or foreign file without complaint
-    _check_pdf_target(output)
-    _write_pdf(workbook, output)
+    with terminal_progress(_shows_progress(quiet)) as progress:
+        api.pdf(workbook, output, progress=progress)
+    typer.echo(f"wrote {output}")
 
 
 @app.command()
@@ -201,11 +207,11 @@ def check(
     workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet build`.")],
     engine: Annotated[str, typer.Option(help="formulas or libreoffice.")] = "formulas",
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-9,
+    quiet: QuietOpt = False,
 ) -> None:
     """Recompute the workbook's formulas and compare every cell with the NumPy core."""
-    from sheetnet.verify.run import run_check
-
-    report = run_check(workbook, engine=engine, rtol=rtol)
+    with terminal_progress(_shows_progress(quiet)) as progress:
+        report = api.check(workbook, engine=engine, rtol=rtol, progress=progress)
     typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(1)
@@ -221,16 +227,11 @@ def train(
     csv: Annotated[Path | None, typer.Option(help="Write every iteration to this CSV file.")] = None,
 ) -> None:
     """Train with the NumPy reference core only and print (or save) the trajectory."""
-    import numpy as np
-
-    from sheetnet.model.reference import train as train_reference
-    from sheetnet.model.reference import warn_if_diverged
     from sheetnet.model.tables import write_csv
 
     spec = _choose_spec(template, config, iters, lr)
-    with np.errstate(all="ignore"), _divergence_warnings():  # overflow is reported, as NaN
-        frame = train_reference(spec)
-        warn_if_diverged(spec, frame)
+    with _divergence_warnings():
+        frame = api.train(spec)
     if csv is not None:
         write_csv(frame, csv)
         typer.echo(f"wrote {csv} ({len(frame)} rows, {len(frame.columns)} columns)")
@@ -242,8 +243,8 @@ def train(
 @friendly_errors
 def templates() -> None:
     """List the network templates: name, shape and title."""
-    for name in template_names():
-        spec = load_template(name)
+    for name in api.templates():
+        spec = api.template(name)
         shape = "-".join(map(str, spec.sizes))
         default = " (default)" if name == DEFAULT_TEMPLATE else ""
         typer.echo(f"{name:<26} {shape:<10} {spec.title}{default}")
@@ -382,5 +383,6 @@ def grade(
         typer.echo(f"wrote {gradebook} (tolerance: {sig_figs} significant figures)")
 
 
-def main() -> None:  # pragma: no cover - python -m sheetnet
-    sys.exit(app())
+def main() -> None:
+    """`python -m sheetnet` and the `sheetnet` script."""
+    app(prog_name="sheetnet")

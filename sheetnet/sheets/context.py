@@ -17,6 +17,7 @@ from xlsxwriter.worksheet import Worksheet
 from sheetnet.equations import labels
 from sheetnet.model import ids
 from sheetnet.model.spec import Spec
+from sheetnet.progress import Progress
 from sheetnet.sheets import limits, styles
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
 
@@ -62,6 +63,7 @@ class Context:
     book: xlsxwriter.Workbook
     fmt: styles.Formats
     sheets: dict[str, Worksheet] = field(default_factory=dict)
+    progress: Progress | None = None  # told of long loops (sheetnet.progress)
 
 
 # --- Training sheet ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from xlsxwriter.worksheet import Worksheet
 from sheetnet.equations import notes
 from sheetnet.expr.formula import Expr
 from sheetnet.model.spec import Spec
+from sheetnet.progress import report, rows_per_report
 from sheetnet.sheets import layout, styles
 from sheetnet.sheets.context import (
     Context,
@@ -32,11 +33,16 @@ def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
     qids = [c.qid for c in columns]
     rows = RowWriter.of(ws, training, fmt)
-    for start in range(0, spec.iterations + 1, _ROWS_PER_BLOCK):
+    last = spec.iterations
+    every = rows_per_report(len(columns))
+    for start in range(0, last + 1, _ROWS_PER_BLOCK):
         # Values a block at a time: one copy of the whole reference would double its memory.
         block = reference.iloc[start : start + _ROWS_PER_BLOCK][qids].to_numpy()
         for t, values in enumerate(block, start):
             rows.write(ws, t, values.tolist())
+            if t % every == 0:
+                report(ctx.progress, t, last + 1, "Training sheet rows")
+    report(ctx.progress, last + 1, last + 1, "Training sheet rows")
     mark_divergence(ws, training, fmt)
 
 

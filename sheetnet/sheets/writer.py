@@ -19,6 +19,7 @@ from sheetnet.atomic import atomic_path
 from sheetnet.errors import SheetnetError
 from sheetnet.model.reference import train, warn_if_diverged
 from sheetnet.model.spec import Spec
+from sheetnet.progress import Progress, stage
 from sheetnet.sheets import (
     charts,
     guide,
@@ -49,11 +50,14 @@ WORKBOOK_OPTIONS = {
 }
 
 
-def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = None) -> Path:
+def build_workbook(
+    spec: Spec, path: Path, *, options: BuildOptions | None = None, progress: Progress | None = None
+) -> Path:
     """Write the workbook for spec to path, atomically (a temporary file renamed into place).
 
     When training diverges the file is still written (its rows turn red from the first row
     whose loss is not finite) and a reference.DivergedWarning names that iteration.
+    progress (see sheetnet.progress) hears of the NumPy run, the Training rows and the zipping.
     """
     options = options or BuildOptions()
     path = Path(path)
@@ -66,16 +70,18 @@ def build_workbook(spec: Spec, path: Path, *, options: BuildOptions | None = Non
     network = NetworkLayout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
     _check_other_sheets(spec, training)
-    with np.errstate(all="ignore"):  # a diverging run overflows: NaN there, #NUM! in the sheet
-        reference = train(spec)
+    with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
+        reference = train(spec)  # a diverging run overflows: NaN there, #NUM! in the sheet
     warn_if_diverged(spec, reference)
     with atomic_path(path) as tmp:
         settings = {**WORKBOOK_OPTIONS, "constant_memory": False, "in_memory": True} if options.in_memory \
             else WORKBOOK_OPTIONS
         book = xlsxwriter.Workbook(str(tmp), settings)
-        ctx = Context(spec, options, words, network, training, reference, book, styles.Formats(book))
+        ctx = Context(spec, options, words, network, training, reference, book, styles.Formats(book),
+                      progress=progress)
         _write(ctx)
-        _close(book)
+        with stage(progress, "zipping the workbook"):
+            _close(book)
     return path
 
 

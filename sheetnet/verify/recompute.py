@@ -21,6 +21,7 @@ import numpy as np
 import openpyxl
 
 from sheetnet.equations import graph
+from sheetnet.progress import Progress, report
 from sheetnet.sheets.layout import FIRST_DATA_ROW
 from sheetnet.verify.readback import Workbook
 
@@ -220,12 +221,12 @@ def compile_formula(text: str, row: int, own_sheet: str, network_sheet: str) -> 
 
 
 def recompute_training(
-    book: Workbook, reference: np.ndarray
+    book: Workbook, reference: np.ndarray, progress: Progress | None = None
 ) -> tuple[np.ndarray, dict[str, float], dict[tuple[int, int], str]]:
     """Every Training cell evaluated from its own formula on the reference values of its inputs.
 
     Returns the values (NaN where a cell has no formula or gives an error), seconds per group
-    and a note for cells that could not be evaluated.
+    and a note for cells that could not be evaluated. progress hears of each column.
     """
     own, network = book.training_sheet.upper(), book.network_sheet.upper()
     got = np.full(book.contents.shape, np.nan)
@@ -236,6 +237,7 @@ def recompute_training(
         # Overflow in a branch of IF that is not taken is expected (the sigmoid has two).
         warnings.simplefilter("ignore", RuntimeWarning)
         for c, column in enumerate(book.columns):
+            report(progress, c, len(book.columns), "recomputing Training columns")
             start = time.perf_counter()
             for shape, ts in _shapes(book.contents[:, c], own, got[:, c]).items():
                 rows = np.array(ts)
@@ -252,6 +254,7 @@ def recompute_training(
                 args = [_argument(ref, rows, reference, book.network) for ref in compiled.inputs]
                 got[rows, c] = call_formula(compiled, args, len(ts))
             seconds[column.group] += time.perf_counter() - start
+    report(progress, len(book.columns), len(book.columns), "recomputing Training columns")
     return got, seconds, notes
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
 from sheetnet.model.reference import train
+from sheetnet.progress import Progress, stage
 from sheetnet.sheets import layout
 from sheetnet.sheets.layout import FIRST_DATA_ROW
 from sheetnet.verify import datacheck
@@ -39,15 +40,21 @@ from sheetnet.verify.report import (
 )
 
 
-def run_check(path: Path, *, engine: str = "formulas", rtol: float = 1e-9) -> Report:
-    """Check every Training cell of the workbook at path against the NumPy reference core."""
+def run_check(
+    path: Path, *, engine: str = "formulas", rtol: float = 1e-9, progress: Progress | None = None
+) -> Report:
+    """Check every Training cell of the workbook at path against the NumPy reference core.
+
+    progress (see sheetnet.progress) hears of the reading, the recomputing and LibreOffice.
+    """
     start = time.perf_counter()
     path = Path(path)
     if engine not in ENGINES:
         raise SheetnetError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
     if not (rtol >= 0 and math.isfinite(rtol)):
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
-    book = read_workbook(path)
+    with stage(progress, "reading the workbook"):
+        book = read_workbook(path)
     data = datacheck.expected_cells(book)
     datacheck.reference_cells(book, data)
     with np.errstate(all="ignore"):  # a diverging run overflows, in NumPy as in the workbook
@@ -55,12 +62,13 @@ def run_check(path: Path, *, engine: str = "formulas", rtol: float = 1e-9) -> Re
     report = Report(path, engine, rtol)
     raw, seconds, notes = None, {}, {}
     if engine == "formulas":
-        got, seconds, notes = recompute_training(book, reference)
+        got, seconds, notes = recompute_training(book, reference, progress)
         data_start = time.perf_counter()
         data_got, data_notes = datacheck.recompute(book, data)
         seconds["data"] = time.perf_counter() - data_start
     else:
-        raw, got, network = _recalculate(path, book)
+        with stage(progress, "recalculating in LibreOffice"):
+            raw, got, network = _recalculate(path, book)
         data_got = {e.cell: as_float(network.get(e.cell)) for e in data}
         data_notes = datacheck.missing_formulas(book, data)
     _compare(book, reference, got, report, notes, raw)

@@ -1,0 +1,193 @@
+"""The Python API: what the `sheetnet` command does, as functions for notebooks and scripts.
+
+    import sheetnet
+    spec = sheetnet.template("seed-004-2-2-2").replace(iterations=500)
+    run = sheetnet.train(spec)                  # a DataFrame, columns named by the Training ids
+    sheetnet.build(spec, "out.xlsx", lang="zh", compare_lr=[0.1, 0.5])
+    report = sheetnet.check("out.xlsx")         # report.ok, report.groups, report.first_wrong
+
+Bad input raises SheetnetError with the one-line message the command prints after
+"sheetnet: error: ". A run that diverges is not an error: it issues a DivergedWarning.
+Long functions take `progress=`, a callback progress(done, total, what) (sheetnet.progress).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sheetnet.errors import SheetnetError
+from sheetnet.model import spec as spec_module
+from sheetnet.model.reference import DivergedWarning, warn_if_diverged
+from sheetnet.model.reference import train as train_reference
+from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec
+from sheetnet.progress import Progress, stage
+from sheetnet.verify.report import Report
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "DivergedWarning",
+    "Report",
+    "SheetnetError",
+    "Spec",
+    "build",
+    "check",
+    "load_spec",
+    "pdf",
+    "template",
+    "templates",
+    "train",
+]
+
+PathArg = str | PathLike[str]
+
+
+def templates() -> list[str]:
+    """The names of the network templates, sorted (`sheetnet templates` lists them with titles)."""
+    return spec_module.template_names()
+
+
+def template(name: str = DEFAULT_TEMPLATE) -> Spec:
+    """The spec of a template by name, e.g. "seed-004-2-2-2" (the default) or "iris".
+
+    Raises:
+        SheetnetError: no template has that name.
+    """
+    return spec_module.load_template(name)
+
+
+def load_spec(path: PathArg) -> Spec:
+    """Read and validate a network spec TOML file (docs/spec.md describes its fields).
+
+    A relative data.csv path in the file is relative to the file's folder.
+
+    Raises:
+        SheetnetError: the file is missing, not TOML, or a field is wrong (the message names it).
+    """
+    return spec_module.load_spec(Path(path))
+
+
+def train(spec: Spec) -> pd.DataFrame:
+    """Train with the NumPy reference core alone: one row per iteration, as on the Training sheet.
+
+    Row t (the index) holds the parameters after t updates, the forward pass and loss they give,
+    and the deltas and gradients that make row t+1. The columns are the Training sheet's ids
+    (docs/training-sheet.md). A run that overflows warns (DivergedWarning) and holds NaN from
+    the first iteration whose loss is not finite, where the workbook shows #NUM!.
+    """
+    with np.errstate(all="ignore"):  # overflow is reported once, as a DivergedWarning
+        frame = train_reference(spec)
+    warn_if_diverged(spec, frame)
+    return frame
+
+
+def build(
+    spec: Spec,
+    path: PathArg,
+    *,
+    lang: str = "en",
+    paper: str = "a4",
+    compare_lr: Sequence[float] = (),
+    summary_every: int | None = None,
+    pdf: PathArg | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Write the training workbook for spec: one row per iteration, every number a live formula.
+
+    Args:
+        spec: the network (template(), load_spec() or Spec(...)).
+        path: the .xlsx file to write; written to a temporary name and renamed into place.
+        lang: "en" or "zh", the language of every label, sheet name and guide text.
+        paper: "a4" or "letter", for printing.
+        compare_lr: learning rates for an extra sheet that trains the same network with each.
+        summary_every: the Summary sheet shows every k-th iteration (besides 0, 1, 2, 5, 10, …).
+        pdf: also print every sheet to this PDF through headless LibreOffice.
+        progress: progress(done, total, what), called now and then (sheetnet.progress).
+
+    Returns:
+        The path of the workbook.
+
+    Raises:
+        SheetnetError: bad options, a missing folder, a network too big for a sheet, or no
+            LibreOffice for the PDF; nothing is written then.
+    """
+    from sheetnet.sheets.context import BuildOptions
+    from sheetnet.sheets.printing import check_pdf_path, ensure_libreoffice
+    from sheetnet.sheets.rates import check_rates
+    from sheetnet.sheets.summary import check_every
+    from sheetnet.sheets.writer import build_workbook
+
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise SheetnetError(f"{path}: the output must be an .xlsx file")
+    check_every(summary_every)
+    rates = check_rates(tuple(compare_lr)) if compare_lr else ()
+    if pdf is not None:  # before the workbook, so a missing LibreOffice writes nothing
+        check_pdf_path(Path(pdf))
+        ensure_libreoffice()
+    options = BuildOptions(lang=lang, summary_every=summary_every, compare_lr=rates, paper=paper)
+    build_workbook(spec, path, options=options, progress=progress)
+    if pdf is not None:
+        _export_pdf(path, Path(pdf), progress)
+    return path
+
+
+def pdf(workbook: PathArg, output: PathArg, *, progress: Progress | None = None) -> Path:
+    """Print every sheet of a workbook written by build() to a PDF (needs LibreOffice).
+
+    Raises:
+        SheetnetError: the workbook is missing or not an .xlsx archive, the output is not a
+            .pdf in an existing folder, or LibreOffice is missing or fails.
+    """
+    from sheetnet.sheets.printing import check_pdf_path, ensure_libreoffice
+    from sheetnet.verify.untrusted import check_archive
+
+    workbook, output = Path(workbook), Path(output)
+    if not workbook.is_file():
+        raise SheetnetError(f"{workbook}: no such workbook")
+    check_archive(workbook)  # LibreOffice would print an empty or foreign file without complaint
+    check_pdf_path(output)
+    ensure_libreoffice()
+    return _export_pdf(workbook, output, progress)
+
+
+def _export_pdf(workbook: Path, output: Path, progress: Progress | None) -> Path:
+    from sheetnet.sheets.printing import export_pdf
+
+    with stage(progress, "printing to PDF in LibreOffice"):
+        return export_pdf(workbook, output)
+
+
+def check(
+    path: PathArg, *, engine: str = "formulas", rtol: float = 1e-9, progress: Progress | None = None
+) -> Report:
+    """Recompute a workbook's formulas and compare every cell with the NumPy core.
+
+    The network is read back from the workbook's own Network sheet, so edited inputs are
+    checked as edited.
+
+    Args:
+        path: a workbook written by build().
+        engine: "formulas" (each cell from its own formula text, in Python) or "libreoffice"
+            (headless LibreOffice recalculates the whole file).
+        rtol: the relative tolerance of the agreement rule (docs/check.md).
+        progress: progress(done, total, what), called now and then (sheetnet.progress).
+
+    Returns:
+        A Report: .ok, .cells, .wrong, .groups (per column group: cells, max_abs, max_rel,
+        seconds), .first_wrong (address, id, iteration, formula, expected, got) and .summary().
+
+    Raises:
+        SheetnetError: not a sheetnet workbook, unreadable or refused as unsafe, a bad engine
+            or rtol, or LibreOffice missing or failing.
+    """
+    from sheetnet.verify.run import run_check
+
+    if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol >= 0):
+        raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
+    return run_check(Path(path), engine=engine, rtol=rtol, progress=progress)
