@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from sheetnet.errors import SheetnetError  # cheap, and what `except sheetnet.SheetnetError` needs
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -40,7 +42,6 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         DEFAULT_TEMPLATE,
         DivergedWarning,
         Report,
-        SheetnetError,
         Spec,
         build,
         check,
