@@ -383,6 +383,17 @@ def grade(
         typer.echo(f"wrote {gradebook} (tolerance: {sig_figs} significant figures)")
 
 
+@app.command()
+@friendly_errors
+def schema() -> None:
+    """Print the spec's JSON Schema (sheetnet.schema.json, for TOML editors)."""
+    import json
+
+    from sheetnet.model.fields import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
 def main() -> None:
     """`python -m sheetnet` and the `sheetnet` script."""
     app(prog_name="sheetnet")

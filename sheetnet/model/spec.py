@@ -13,28 +13,23 @@ from typing import Any
 import numpy as np
 
 from sheetnet.errors import SheetnetError
-from sheetnet.model import ops, standardize
+from sheetnet.model import fields, ops, standardize
 from sheetnet.model.dataset import CsvData, read_csv_data, uses_csv
+from sheetnet.model.fields import (  # the choices, declared with the fields
+    ACTIVATIONS,
+    BIAS_MODES,
+    CLASSIFICATION_LOSSES,
+    DEFAULT_LEAKY_SLOPE,
+    LOSSES,
+    MODES,
+    REDUCTIONS,
+)
+from sheetnet.model.fields import default as _default
 from sheetnet.model.standardize import check_spread
 
-# The choices are the registries' keys (ops.py): an activation or loss is added there.
-ACTIVATIONS = (*ops.ACTIVATIONS, *ops.LAYER_ACTIVATIONS)
-BIAS_MODES = ("none", "shared", "per-neuron")
-LOSSES = tuple(ops.LOSSES)
-CLASSIFICATION_LOSSES = tuple(name for name, loss in ops.LOSSES.items() if loss.classifies)
-DEFAULT_LEAKY_SLOPE = 0.01
-REDUCTIONS = ("mean", "sum")
-MODES = ("batch", "sgd", "minibatch")
-
-# Every field the TOML may hold, by table; anything else is a typo worth reporting.
-FIELDS: dict[str, tuple[str, ...]] = {
-    "": ("title", "description", "zh", "network", "training", "init", "data"),
-    "zh": ("title", "description"),  # the title and description shown by --lang zh
-    "network": ("sizes", "activations", "bias", "train_bias", "loss", "leaky_slope"),
-    "training": ("learning_rate", "iterations", "reduction", "mode", "batch_size", "shuffle", "seed"),
-    "init": ("weights", "biases", "seed"),
-    "data": ("inputs", "targets", "csv", "input_columns", "target_columns", "label_column", "standardize"),
-}
+# Every field the TOML may hold, by table (declared with types, defaults and docs in fields.py);
+# anything else is a typo worth reporting.
+FIELDS: dict[str, tuple[str, ...]] = fields.table_keys()
 
 Matrix = tuple[tuple[float, ...], ...]
 
@@ -166,9 +161,9 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
         )
     for act in activations:
         _choice(act, ACTIVATIONS, "network.activations")
-    bias = _choice(network.get("bias", "per-neuron"), BIAS_MODES, "network.bias")
-    train_bias = _get(network, "train_bias", bool, "network.train_bias", True)
-    loss = _choice(network.get("loss", "half_sse"), LOSSES, "network.loss")
+    bias = _choice(network.get("bias", _default("network.bias")), BIAS_MODES, "network.bias")
+    train_bias = _get(network, "train_bias", bool, "network.train_bias", _default("network.train_bias"))
+    loss = _choice(network.get("loss", _default("network.loss")), LOSSES, "network.loss")
     _check_output_pairing(activations, loss, sizes[-1])
     leaky_slope = _leaky_slope(network)
 
@@ -177,10 +172,12 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
         raise SheetnetError(
             f"training.learning_rate must be a positive number, got {learning_rate}"
         )
-    iterations = _get(training, "iterations", int, "training.iterations", 100)
+    iterations = _get(training, "iterations", int, "training.iterations",
+                      _default("training.iterations"))
     if isinstance(iterations, bool) or iterations < 1:
         raise SheetnetError(f"training.iterations must be a positive integer, got {iterations}")
-    reduction = _choice(training.get("reduction", "mean"), REDUCTIONS, "training.reduction")
+    reduction = _choice(training.get("reduction", _default("training.reduction")), REDUCTIONS,
+                        "training.reduction")
 
     if uses_csv(samples):
         table = read_csv_data(samples, base_dir)
@@ -190,7 +187,7 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
                  "class_names": table.class_names}
     else:
         (inputs, targets), names = _inline_data(samples, sizes), {}
-    standardize = _get(samples, "standardize", bool, "data.standardize", False)
+    standardize = _get(samples, "standardize", bool, "data.standardize", _default("data.standardize"))
     if standardize:
         check_spread(inputs, names.get("input_names", ()))
     _check_targets(loss, targets)
@@ -225,7 +222,7 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
 
 def _batches(training: dict[str, Any], n_samples: int) -> tuple[str, int, bool, int]:
     """(mode, batch_size, shuffle, seed); seed defaults to 0, shuffle to false."""
-    mode = _choice(training.get("mode", "batch"), MODES, "training.mode")
+    mode = _choice(training.get("mode", _default("training.mode")), MODES, "training.mode")
     if mode == "batch":
         for key in ("batch_size", "shuffle", "seed"):
             if key in training:
@@ -239,11 +236,11 @@ def _batches(training: dict[str, Any], n_samples: int) -> tuple[str, int, bool, 
     if "batch_size" in training:
         batch_size = _get(training, "batch_size", int, "training.batch_size", None)
         check_batch_size(batch_size, n_samples, mode)
-    shuffle = _get(training, "shuffle", bool, "training.shuffle", False)
+    shuffle = _get(training, "shuffle", bool, "training.shuffle", _default("training.shuffle"))
     if "seed" in training and not shuffle:
         raise SheetnetError("training.seed orders the samples only with shuffle = true;"
                             " set shuffle = true or remove seed")
-    seed = _get(training, "seed", int, "training.seed", 0)
+    seed = _get(training, "seed", int, "training.seed", _default("training.seed"))
     if seed < 0:
         raise SheetnetError(f"training.seed must be a non-negative integer, got {seed}")
     return mode, batch_size, shuffle, seed
@@ -414,6 +411,8 @@ def _initial_parameters(
         if "weights" in init or "biases" in init:
             raise SheetnetError("init: give either seed or weights/biases, not both")
         seed = _get(init, "seed", int, "init.seed", None)
+        if seed < 0:  # NumPy's generator would fail with a traceback
+            raise SheetnetError(f"init.seed must be a non-negative integer, got {seed}")
         return _seeded_parameters(seed, sizes, bias)
     if "weights" not in init:
         raise SheetnetError("init.weights is missing: give one [to][from] matrix per layer, or seed")
