@@ -1,4 +1,4 @@
-"""Regenerate the README's pictures: build a workbook, let LibreOffice print it, cut out pages.
+"""Regenerate the pictures of docs/workbook.md and the READMEs: LibreOffice prints a workbook.
 
 Run from the top of the repository: `python docs/render.py` (needs LibreOffice and poppler's
 pdftoppm/pdftotext). Writes docs/img/{en,zh}-{guide,training,working,charts}.png from the
