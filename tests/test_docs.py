@@ -1,0 +1,56 @@
+"""The READMEs stay a five-minute read, say the same in both languages, and link only to files
+that exist; CI runs the README's test command verbatim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", ROOT / "README.zh-CN.md", ROOT / "CONTRIBUTING.md",
+         *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def blocks(path: Path, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text(path), re.S)
+
+
+def without_comments(code: str) -> list[str]:
+    return [line.split("#")[0].rstrip() for line in code.splitlines() if line.split("#")[0].strip()]
+
+
+def test_the_readmes_are_a_five_minute_read() -> None:
+    for name in ("README.md", "README.zh-CN.md"):
+        assert len(text(ROOT / name)) < 10_000, name
+    assert "(README.zh-CN.md)" in "".join(text(ROOT / "README.md").splitlines()[:4])
+    assert "(README.md)" in "".join(text(ROOT / "README.zh-CN.md").splitlines()[:4])
+
+
+def test_both_readmes_show_the_same_commands_and_code() -> None:
+    en, zh = ROOT / "README.md", ROOT / "README.zh-CN.md"
+    assert without_comments(blocks(en, "python")[0]) == without_comments(blocks(zh, "python")[0])
+    en_commands = [line for b in blocks(en, "sh") for line in without_comments(b)]
+    zh_commands = [line for b in blocks(zh, "sh") for line in without_comments(b)]
+    assert set(en_commands) <= set(zh_commands)
+    for template in re.findall(r"^\| `([\w-]+)`", text(en), re.M):
+        assert f"| `{template}`" in text(zh), template
+
+
+def test_ci_runs_the_readmes_commands_verbatim() -> None:
+    first, tests = blocks(ROOT / "README.md", "sh")[:2]
+    assert "sheetnet build --iters 100 out.xlsx" in first
+    assert tests.strip() in text(ROOT / ".ci" / "run")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_local_link_resolves(page: Path) -> None:
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text(page)):
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address
+        assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
