@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from sheetnet import cli, progress
 from sheetnet.cli import app
+from tests.conftest import needs_libreoffice
 
 runner = CliRunner()
 
@@ -81,3 +82,15 @@ def test_a_real_terminal_is_detected_and_quiet_silences_it(tmp_path: Path) -> No
     drawn = on_a_terminal("build", "--iters", "200", "out.xlsx", cwd=tmp_path)
     assert "Training sheet rows" in drawn
     assert on_a_terminal("build", "-q", "--iters", "200", "quiet.xlsx", cwd=tmp_path) == ""
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_libreoffice_work_shows_as_a_stage(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out, err = run("pdf", built, built.with_suffix(".pdf"), terminal=True, monkeypatch=monkeypatch)
+    assert "printing to PDF in LibreOffice" in err and "1/1" in err
+    assert out.startswith("wrote ") and built.with_suffix(".pdf").stat().st_size > 0
+    _, err = run("check", "--engine", "libreoffice", built, terminal=True, monkeypatch=monkeypatch)
+    assert "recalculating in LibreOffice" in err
+    _, err = run("pdf", built, built.with_suffix(".pdf"), terminal=False, monkeypatch=monkeypatch)
+    assert err == ""

@@ -57,7 +57,8 @@ def run_check(
         book = read_workbook(path)
     data = datacheck.expected_cells(book)
     datacheck.reference_cells(book, data)
-    with np.errstate(all="ignore"):  # a diverging run overflows, in NumPy as in the workbook
+    # a diverging run overflows, in NumPy as in the workbook
+    with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
         reference = train(book.spec)[ids.all_ids(book.spec)].to_numpy(dtype=float)
     report = Report(path, engine, rtol)
     raw, seconds, notes = None, {}, {}
