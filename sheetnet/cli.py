@@ -1,4 +1,4 @@
-"""The `sheetnet` command: build, check, pdf, train, templates; a thin layer over sheetnet.api.
+"""The `sheetnet` command: build, check, pdf, train, templates, schema; a thin layer over sheetnet.api.
 
 Each command turns its options into one API call, prints the result, and turns a SheetnetError
 into one line on stderr with exit code 2. Progress bars are drawn here, never in the library.
