@@ -160,12 +160,24 @@ def build(
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
     spec = _with_batches(_choose_spec(template, config, iters, lr), mode, batch_size, shuffle, seed)
     rates = parse_rates(compare_lr) if compare_lr is not None else ()
+    if pdf is not None:
+        _check_pdf_target(pdf)  # before the workbook, so a missing LibreOffice writes nothing
     with _divergence_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
         api.build(spec, output, lang=lang, paper=paper, compare_lr=rates, summary_every=summary_every,
-                  pdf=pdf, progress=progress)
+                  progress=progress)
+    # Said before the PDF is printed: if printing fails or is interrupted, the workbook is there.
     typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.in_language(lang).title})")
     if pdf is not None:
+        with terminal_progress(_shows_progress(quiet)) as progress:
+            api.pdf(output, pdf, progress=progress)
         typer.echo(f"wrote {pdf}")
+
+
+def _check_pdf_target(pdf: Path) -> None:
+    from sheetnet.sheets.printing import check_pdf_path, ensure_libreoffice
+
+    check_pdf_path(pdf)
+    ensure_libreoffice()
 
 
 def _shows_progress(quiet: bool) -> bool:

@@ -19,6 +19,7 @@ import sheetnet
 from sheetnet.cli import app
 from sheetnet.model.reference import train as train_reference
 from sheetnet.model.spec import load_template
+from tests.conftest import needs_libreoffice
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -172,3 +173,14 @@ def test_dash_h_is_help_on_every_command(command: list[str]) -> None:
     short, long = runner.invoke(app, [*command, "-h"]), runner.invoke(app, [*command, "--help"])
     assert short.exit_code == long.exit_code == 0
     assert short.stdout == long.stdout and "Usage:" in short.stdout
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_build_with_a_pdf_writes_both(tmp_path: Path) -> None:
+    stages: set[str] = set()
+    sheetnet.build(sheetnet.template().replace(iterations=5), tmp_path / "a.xlsx", pdf=tmp_path / "a.pdf",
+                   paper="letter", progress=lambda d, t, w: stages.add(w))
+    assert (tmp_path / "a.xlsx").is_file()
+    assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
+    assert "printing to PDF in LibreOffice" in stages
