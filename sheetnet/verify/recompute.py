@@ -24,6 +24,7 @@ from sheetnet.equations import graph
 from sheetnet.progress import Progress, report
 from sheetnet.sheets.layout import FIRST_DATA_ROW
 from sheetnet.verify.readback import Workbook
+from sheetnet.verify.vectorised import Numbers, fast_functions, numbers
 
 
 def is_formula(value: Any) -> bool:
@@ -204,11 +205,12 @@ def compile_formula(text: str, row: int, own_sheet: str, network_sheet: str) -> 
     text, lookups = _lookups(text, row, own_sheet, network_sheet)
     refs = _refs(text, row, own_sheet, network_sheet, lookups)
     names = {n.upper() for n in _FUNCTION.findall(_REF.sub('""', text))}
+    _register_row_max()
     if "MAX" in names:  # every reference is a single cell (_refs refuses ranges): MAX per row
-        _register_row_max()
         text, names = _MAX_CALL.sub(_ROW_MAX + "(", text), names - {"MAX"}
     try:
-        function = formulas.Parser().ast(text)[1].compile()
+        with fast_functions():
+            function = formulas.Parser().ast(text)[1].compile()
     except Exception as exc:  # formulas raises many kinds of errors on text it cannot parse
         raise Unsupported(f"the formulas package cannot parse it ({type(exc).__name__})") from None
     inputs = []
@@ -294,6 +296,8 @@ def _argument(ref: _Ref, ts: np.ndarray, reference: np.ndarray, network: dict[tu
     values[inside] = reference[src[inside], ref.col - 1]
     if np.isfinite(values[inside]).all():
         return values.reshape(-1, 1)
+    if inside.all():  # where training diverged: NaN stands for the #NUM! error
+        return numbers(values.reshape(-1, 1))
     with_errors = values.astype(object)  # a slower object array only where training diverged
     with_errors[inside] = [_as_error(v) for v in values[inside]]
     return with_errors.reshape(-1, 1)
@@ -326,7 +330,12 @@ def _lookup(ref: _Ref, index: Any, network: dict[tuple[int, int], Any]) -> np.nd
 
 def call_formula(compiled: _Compiled, args: list[Any], n: int) -> np.ndarray:
     if compiled.elementwise:
-        result = _floats(_safe(compiled.function, args), n)
+        raw = _safe(compiled.function, args)
+        if isinstance(raw, Numbers) and raw.size == n:
+            # Computed by the fast functions throughout (vectorised.py), value by value: the
+            # package never saw these values, so none of its whole-array errors can be in it.
+            return np.asarray(raw, dtype=float).reshape(-1).copy()
+        result = _floats(raw, n)
         if result is not None:
             # formulas turns a Python OverflowError (e.g. in ^) into #VALUE! for every row of
             # the array: evaluate again, one by one, the rows that gave no number although all
