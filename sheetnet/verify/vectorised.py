@@ -107,6 +107,11 @@ def _divide(x: Any, y: Any) -> Any:
     return np.true_divide(x, y)  # x/0 is inf or NaN: an error, as the package's #DIV/0!
 
 
+def _power(x: Any, y: Any) -> Any:
+    # IEEE pow gives 1 for NaN^0 and 1^NaN; an error raised to any power stays an error.
+    return np.where(np.isnan(x) | np.isnan(y), np.nan, np.power(x, y))
+
+
 def _compare(operator: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     def compare(x: Any, y: Any) -> Any:
         result = operator(x, y).astype(float) if np.ndim(x) or np.ndim(y) else float(operator(x, y))
@@ -141,7 +146,7 @@ def _if(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 ARITHMETIC: dict[str, Callable[..., Any]] = {
-    "+": np.add, "-": np.subtract, "*": np.multiply, "/": _divide, "^": np.power,
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": _divide, "^": _power,
     "U-": np.negative, "U+": np.positive, "%": lambda x: np.true_divide(x, 100.0),
 }
 COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
