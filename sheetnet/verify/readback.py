@@ -27,6 +27,7 @@ from sheetnet.sheets import layout
 from sheetnet.sheets.i18n import sheet_names
 from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
 from sheetnet.sheets.settings import read_settings
+from sheetnet.verify import sheetxml
 from sheetnet.verify.untrusted import check_archive, check_claimed_cells, reading, why
 
 
@@ -228,8 +229,15 @@ def _check_ids(path: Path, ws: Any, sheet: str, spec: Spec) -> None:
 
 
 def training_cells(ws: Any, spec: Spec, n_columns: int) -> np.ndarray:
-    """The Training sheet's data cells as an object array: formula texts, numbers or None."""
+    """The Training sheet's data cells as an object array: formula texts, numbers or None.
+
+    Read straight from the sheet's XML (sheetxml.py) where every cell is in a plain form,
+    else by openpyxl.
+    """
     n_rows = spec.iterations + 1
+    fast = _read_plain_xml(ws, FIRST_DATA_ROW, n_rows, n_columns)
+    if fast is not None:
+        return fast
     contents = np.full((n_rows, n_columns), None, dtype=object)
     rows = ws.iter_rows(min_row=FIRST_DATA_ROW, max_row=FIRST_DATA_ROW + n_rows - 1,
                         max_col=n_columns, values_only=True)
@@ -237,3 +245,22 @@ def training_cells(ws: Any, spec: Spec, n_columns: int) -> np.ndarray:
         if row:
             contents[t, : len(row)] = row[:n_columns]
     return contents
+
+
+def _read_plain_xml(ws: Any, first_row: int, n_rows: int, n_columns: int) -> np.ndarray | None:
+    """The cells by sheetxml's one-pass reader; None where it cannot read them (then openpyxl).
+
+    It reaches into openpyxl's read-only worksheet for the sheet's zip member, the shared
+    strings and the styles that mark dates; a version of openpyxl without them is read the
+    slow way.
+    """
+    try:
+        book, shared_strings, open_source = ws.parent, ws._shared_strings, ws._get_source
+        date_styles = set(book._date_formats) | set(book._timedelta_formats)
+        data_only = bool(book.data_only)
+    except AttributeError:
+        return None
+    with open_source() as source:
+        return sheetxml.read_cells(source, first_row=first_row, n_rows=n_rows, n_columns=n_columns,
+                                   shared_strings=shared_strings, data_only=data_only,
+                                   date_styles=date_styles)

@@ -9,6 +9,7 @@ standardisation cells.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -200,10 +201,42 @@ class _Compiled:
 
 
 def compile_formula(text: str, row: int, own_sheet: str, network_sheet: str) -> _Compiled:
-    import formulas
-
     text, lookups = _lookups(text, row, own_sheet, network_sheet)
     refs = _refs(text, row, own_sheet, network_sheet, lookups)
+    canonical, cells = _canonical(text)
+    function, elementwise = _compile_canonical(canonical)
+    inputs = []
+    for name in function.inputs:
+        key = cells.get(input_cell(name)[1:])
+        if key not in refs:
+            raise Unsupported(f"the check cannot tell which cell the input {name} is")
+        inputs.append(refs[key])
+    return _Compiled(function, inputs, elementwise=elementwise)
+
+
+def _canonical(text: str) -> tuple[str, dict[tuple[str, int], tuple[str, str, int]]]:
+    """The formula with its k-th distinct reference renamed A<k>, and what each A<k> stands for.
+
+    Many columns compute the same function of different cells (every ∂L/∂w is δ·a, every z a
+    sum of products): compiled once under the canonical names, that function serves them all.
+    """
+    keys: dict[tuple[str, str, int], str] = {}
+
+    def rename(m: re.Match[str]) -> str:
+        if m["string"] is not None:
+            return m[0]
+        key = (_sheet_key(m) or "", m["col"].upper(), int(m["row"]))
+        return keys.setdefault(key, f"A{len(keys) + 1}")
+
+    canonical = _REF.sub(rename, text)
+    return canonical, {("A", int(name[1:])): key for key, name in keys.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_canonical(text: str) -> tuple[Callable[..., Any], bool]:
+    """formulas' compiled function of a canonical formula text, and whether it is elementwise."""
+    import formulas
+
     names = {n.upper() for n in _FUNCTION.findall(_REF.sub('""', text))}
     _register_row_max()
     if "MAX" in names:  # every reference is a single cell (_refs refuses ranges): MAX per row
@@ -213,13 +246,7 @@ def compile_formula(text: str, row: int, own_sheet: str, network_sheet: str) -> 
             function = formulas.Parser().ast(text)[1].compile()
     except Exception as exc:  # formulas raises many kinds of errors on text it cannot parse
         raise Unsupported(f"the formulas package cannot parse it ({type(exc).__name__})") from None
-    inputs = []
-    for name in function.inputs:
-        key = input_cell(name)
-        if key not in refs:
-            raise Unsupported(f"the check cannot tell which cell the input {name} is")
-        inputs.append(refs[key])
-    return _Compiled(function, inputs, elementwise=names <= _ELEMENTWISE)
+    return function, names <= _ELEMENTWISE
 
 
 def recompute_training(
