@@ -46,8 +46,12 @@ class Workbook:
     network_formulas: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
-def read_workbook(path: Path) -> Workbook:
-    """Read the network back from the Network sheet and the Training sheet's formula texts."""
+def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) -> Workbook:
+    """Read the network back from the Network sheet and the Training sheet's formula texts.
+
+    on_spec is called with the network as soon as it is known, before the long read of the
+    Training sheet (the check starts its reference training then, in another process).
+    """
     if not path.is_file():
         raise SheetnetError(f"{path}: no such file; give a workbook written by `sheetnet build`")
     unpacked = check_archive(path)  # a zip bomb is refused before openpyxl unpacks anything
@@ -60,6 +64,8 @@ def read_workbook(path: Path) -> Workbook:
         columns = graph.training_columns(spec)
         check_claimed_cells(path, (spec.iterations + 1) * len(columns), unpacked)
         _check_ids(path, formulas[training_sheet], training_sheet, spec)
+        if on_spec is not None:
+            on_spec(spec)
         contents = training_cells(formulas[training_sheet], spec, len(columns))
         network_formulas = _formula_texts(formulas[network_sheet]) if spec.standardize else {}
     return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas)
