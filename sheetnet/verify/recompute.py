@@ -25,7 +25,7 @@ from sheetnet.equations import graph
 from sheetnet.progress import Progress, report
 from sheetnet.sheets.layout import FIRST_DATA_ROW
 from sheetnet.verify.readback import Workbook
-from sheetnet.verify.vectorised import Numbers, fast_functions, numbers
+from sheetnet.verify.vectorised import ROW_MAX, Numbers, fast_functions, numbers
 
 
 def is_formula(value: Any) -> bool:
@@ -60,22 +60,8 @@ _ELEMENTWISE = frozenset({"IF", "EXP", "TANH", "LN", "ABS", "SQRT", "POWER", "SI
 # MAX of single cells (softmax's m = MAX(z₁,…,zₙ), accuracy, BCE's MAX(z,0)) is elementwise too
 # once each argument is one cell: the check compiles such formulas with MAX renamed to this
 # function, which takes the maximum row by row instead of over the whole column.
-_ROW_MAX = "SHEETNET.ROWMAX"
+_ROW_MAX = ROW_MAX
 _MAX_CALL = re.compile(r"(?<![\w.])MAX\s*\(", re.IGNORECASE)
-
-
-def _row_max(*values: float) -> float:
-    return max(values) if not any(math.isnan(v) for v in values) else math.nan
-
-
-def _register_row_max() -> None:
-    """Add _ROW_MAX to the functions `formulas` knows (its registry is one cached dict)."""
-    import formulas
-    from formulas.functions import wrap_ufunc
-
-    functions = formulas.get_functions()
-    if _ROW_MAX not in functions:
-        functions[_ROW_MAX] = wrap_ufunc(_row_max)
 
 
 def _sheet_key(match: re.Match[str]) -> str | None:
@@ -238,7 +224,6 @@ def _compile_canonical(text: str) -> tuple[Callable[..., Any], bool]:
     import formulas
 
     names = {n.upper() for n in _FUNCTION.findall(_REF.sub('""', text))}
-    _register_row_max()
     if "MAX" in names:  # every reference is a single cell (_refs refuses ranges): MAX per row
         text, names = _MAX_CALL.sub(_ROW_MAX + "(", text), names - {"MAX"}
     try:

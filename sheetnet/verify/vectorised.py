@@ -185,20 +185,61 @@ def _wrap(function: Any) -> Any:
     return wrap_ranges_func(function)
 
 
+# --- the registry the check compiles with --------------------------------------------------
+
+ROW_MAX = "SHEETNET.ROWMAX"  # MAX of single cells, row by row (see recompute.py)
+# The parts of formulas' function registry that hold every function sheetnet writes.
+# formulas.get_functions() imports all its parts, and one of them imports SciPy's statistics:
+# about a second and 60 MiB, more than the rest of a small check. A formula that uses any
+# other function still finds it, in the full registry, loaded the first time it is asked for.
+_PARTS = (".math", ".logic", ".look", ".text", ".info")
+
+
+def row_max(*values: float) -> float:
+    """The package-side ROW_MAX of one row: the largest value, NaN if any is NaN."""
+    return max(values) if not any(math.isnan(v) for v in values) else math.nan
+
+
+class _Registry(dict):  # type: ignore[type-arg]
+    """Function name → the package's entry; a name not loaded comes from the full registry."""
+
+    def __missing__(self, name: str) -> Any:
+        import formulas
+
+        return formulas.get_functions()[name]
+
+
+@functools.lru_cache(maxsize=1)
+def package_functions() -> _Registry:
+    """The package's own entries of the functions sheetnet writes (and ROW_MAX)."""
+    import importlib
+
+    from formulas.functions import FUNCTIONS as BASICS
+    from formulas.functions import wrap_ufunc
+
+    functions = _Registry()
+    for part in _PARTS:
+        functions.update(importlib.import_module(part, "formulas.functions").FUNCTIONS)
+    functions.update(BASICS)
+    functions[ROW_MAX] = wrap_ufunc(row_max)
+    return functions
+
+
 @contextmanager
 def fast_functions() -> Iterator[None]:
-    """Formulas parsed and compiled inside use the fast versions (the registries are restored after)."""
-    import formulas
+    """Formulas parsed and compiled inside use the fast versions (the package is restored after)."""
+    import formulas.functions as package
     from formulas.functions.operators import OPERATORS
 
-    registry = formulas.get_functions()
-    saved = [(table, name, table[name]) for table, fast in
-             ((OPERATORS, ARITHMETIC | COMPARISONS), (registry, {**FUNCTIONS, "IF": None}))
-             for name in fast if name in table]
+    originals = package_functions()
+    compiling = _Registry(originals)
+    compiling.update({k: _wrap(f) for k, f in fast_functions_for(originals).items()})
+    saved_operators = {name: OPERATORS[name] for name in (*ARITHMETIC, *COMPARISONS) if name in OPERATORS}
+    saved_lookup = package.get_functions
     try:
-        OPERATORS.update({k: _wrap(f) for k, f in fast_operators(dict(OPERATORS)).items()})
-        registry.update({k: _wrap(f) for k, f in fast_functions_for(dict(registry)).items()})
+        OPERATORS.update({k: _wrap(f) for k, f in fast_operators(saved_operators).items()})
+        package.get_functions = lambda: compiling  # where the parser looks functions up
         yield
     finally:
-        for table, name, original in saved:
-            table[name] = original
+        OPERATORS.update(saved_operators)
+        package.get_functions = saved_lookup
