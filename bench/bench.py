@@ -362,12 +362,12 @@ cells (plain formula text, no stored values) on the same machine in the same run
     path.write_text(text, encoding="utf-8")
 
 
-def extra_cases(templates: int | None, huge: bool) -> list[Case]:
-    """Build-and-check cases: every template at `templates` iterations; Excel's largest sheet."""
+def extra_cases(templates: int | None, names: list[str] | None, huge: bool) -> list[Case]:
+    """Build-and-check cases: the templates at `templates` iterations; Excel's largest sheet."""
     from sheetnet.model.spec import template_names
 
     extra = [Case(f"{name} {templates:,}", name, templates, engines=False)
-             for name in template_names()] if templates else []
+             for name in names or template_names()] if templates else []
     if huge:
         extra.append(Case(f"seed-004-2-2-2 {HUGE_ITERATIONS:,}", "seed-004-2-2-2", HUGE_ITERATIONS,
                           engines=False))
@@ -383,6 +383,8 @@ def main() -> None:
                         help="seconds allowed for each measurement (default 1800)")
     parser.add_argument("--templates", type=int, metavar="N", default=None,
                         help="also build and check every template at N iterations")
+    parser.add_argument("--names", type=lambda text: text.split(","), default=None,
+                        help="with --templates: only these templates (comma-separated)")
     parser.add_argument("--huge", action="store_true",
                         help=f"also build and check seed-004-2-2-2 at {HUGE_ITERATIONS:,} iterations")
     parser.add_argument("--no-main", action="store_true", help="skip the four cases timed against engines")
@@ -390,9 +392,10 @@ def main() -> None:
     results = args.results or (None if args.quick or args.no_main else HERE / "results.md")
     load_before = load()
     main_cases = [] if args.no_main else cases(args.quick)
+    more_cases = extra_cases(args.templates, args.names, args.huge)
     with tempfile.TemporaryDirectory(prefix="sheetnet-bench-") as tmp:
         rows = [measure(case, Path(tmp), args.timeout) for case in main_cases]
-        extra = [measure(case, Path(tmp), args.timeout) for case in extra_cases(args.templates, args.huge)]
+        extra = [measure(case, Path(tmp), args.timeout) for case in more_cases]
     grids = [table(r) for r in (rows, extra) if r]
     growth = memory_growth(rows) if len(rows) >= 2 else ""
     env = f"{environment()}, load average {load_before} before and {load()} after"
