@@ -2,7 +2,9 @@
 
 Run from the top of the repository: `python docs/render.py` (needs LibreOffice and poppler's
 pdftoppm/pdftotext). Writes docs/img/{en,zh}-{guide,training,working,charts}.png from the
-default template and docs/img/iris-{network,charts}.png from the iris template (minibatches).
+default template, docs/img/iris-{network,charts}.png from the iris template (minibatches),
+docs/img/optimizers.png (xor trained by sgd, momentum and adam) and docs/img/xor-map-{0,end}.png
+(xor's decision map at t = 0 and after the last update).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from pathlib import Path
+
+import openpyxl
 
 from sheetnet.engines.libreoffice import to_pdf
 from sheetnet.model.spec import load_template
@@ -66,12 +70,40 @@ def render_iris(work: Path) -> None:
         print(f"{target}.png  (page {page})")
 
 
+def crop(pdf: Path, page: int, target: Path, box: tuple[int, int, int, int], dpi: int = 100) -> None:
+    """Cut (x, y, width, height) pixels at `dpi` out of a page."""
+    x, y, w, h = box
+    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-x", str(x), "-y", str(y), "-W", str(w), "-H",
+                    str(h), "-f", str(page), "-l", str(page), "-singlefile", str(pdf), str(target)],
+                   check=True)
+    print(f"{target}.png  (page {page})")
+
+
+def render_optimizers(work: Path) -> None:
+    """xor trained by three optimizers side by side, and its decision map at t = 0 and at the end."""
+    spec = load_template("xor").replace(iterations=400, learning_rate=0.1, optimizer="adam")
+    options = BuildOptions(compare_optim=("sgd", "momentum", "adam"), decision_map=30)
+    xlsx = build_workbook(spec, work / "xor.xlsx", options=options)
+    pdf = to_pdf(xlsx, work / "xor.pdf")
+    pages = page_texts(pdf)
+    crop(pdf, first_page_of(STRINGS["en"]["sheet.compare_optim"], pages), OUT / "optimizers",
+         (470, 130, 600, 290), dpi=200)
+    crop(pdf, first_page_of(STRINGS["en"]["sheet.map"], pages), OUT / "xor-map-end", (40, 40, 1090, 560))
+    book = openpyxl.load_workbook(xlsx)  # t = 0: the map before any update
+    book[STRINGS["en"]["sheet.map"]]["B4"] = 0
+    book.save(work / "xor-0.xlsx")
+    pdf = to_pdf(work / "xor-0.xlsx", work / "xor-0.pdf")
+    crop(pdf, first_page_of(STRINGS["en"]["sheet.map"], page_texts(pdf)), OUT / "xor-map-0",
+         (40, 40, 1090, 560))
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for lang in ("en", "zh"):
             render(lang, Path(tmp))
         render_iris(Path(tmp))
+        render_optimizers(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -96,6 +96,8 @@ def build(
     summary_every: int | None = None,
     pdf: PathArg | None = None,
     progress: Progress | None = None,
+    compare_optim: Sequence[str] = (),
+    decision_map: int = 0,
 ) -> Path:
     """Write the training workbook for spec: one row per iteration, every number a live formula.
 
@@ -108,6 +110,8 @@ def build(
         summary_every: the Summary sheet shows every k-th iteration (besides 0, 1, 2, 5, 10, …).
         pdf: also print every sheet to this PDF through headless LibreOffice.
         progress: progress(done, total, what), called now and then (sheetnet.progress).
+        compare_optim: optimizers for an extra sheet that trains the same network with each.
+        decision_map: points a side of a live decision map (two inputs) or fitted curve; 0: none.
 
     Returns:
         The path of the workbook.
@@ -130,7 +134,8 @@ def build(
     if pdf is not None:  # before the workbook, so a missing LibreOffice writes nothing
         check_pdf_path(Path(pdf))
         ensure_libreoffice()
-    options = BuildOptions(lang=lang, summary_every=summary_every, compare_lr=rates, paper=paper)
+    options = BuildOptions(lang=lang, summary_every=summary_every, compare_lr=rates, paper=paper,
+                           compare_optim=tuple(compare_optim), decision_map=decision_map)
     build_workbook(spec, path, options=options, progress=progress)
     if pdf is not None:
         _export_pdf(path, Path(pdf), progress)

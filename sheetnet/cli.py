@@ -68,11 +68,14 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _choose_spec(
-    template: str | None, config: Path | None, iters: int | None, lr: float | None = None
+    template: str | None, config: Path | None, iters: int | None, lr: float | None = None,
+    optimizer: str | None = None,
 ) -> Spec:
     if template and config:
         raise SheetnetError("give either --template or --config, not both")
     spec = api.load_spec(config) if config else api.template(template or DEFAULT_TEMPLATE)
+    if optimizer is not None:
+        spec = _with_optimizer(spec, optimizer)
     changes: dict[str, Any] = {}
     if iters is not None:
         if iters < 1:
@@ -83,6 +86,16 @@ def _choose_spec(
             raise SheetnetError(f"--lr must be a positive number, got {lr}")
         changes["learning_rate"] = lr
     return spec.replace(**changes) if changes else spec
+
+
+def _with_optimizer(spec: Spec, name: str) -> Spec:
+    """The spec trained by --optimizer, with that optimizer's default hyperparameters."""
+    from sheetnet.model.optimizers import NAMES
+    from sheetnet.model.spec import with_optimizer
+
+    if name not in NAMES:
+        raise SheetnetError(f"--optimizer: unknown optimizer {name!r}; expected one of: {', '.join(NAMES)}")
+    return spec if name == spec.optimizer else with_optimizer(spec, name)
 
 
 def _with_batches(
@@ -119,6 +132,9 @@ ItersOpt = Annotated[
     int | None, typer.Option("--iters", "-n", help="Iterations (overrides the spec).")
 ]
 LrOpt = Annotated[float | None, typer.Option("--lr", help="Learning rate (overrides the spec).")]
+OptimizerOpt = Annotated[str | None, typer.Option(
+    "--optimizer", help="sgd, momentum, nesterov, rmsprop, adagrad, adam or adamw, with torch's"
+    " default hyperparameters (overrides the spec).")]
 
 
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
@@ -132,6 +148,7 @@ def build(
     config: ConfigOpt = None,
     iters: ItersOpt = None,
     lr: LrOpt = None,
+    optimizer: OptimizerOpt = None,
     lang: Annotated[str, typer.Option(help="Language of labels and sheets: en or zh.")] = "en",
     summary_every: Annotated[int | None, typer.Option(
         "--summary-every", metavar="K",
@@ -140,6 +157,15 @@ def build(
     compare_lr: Annotated[str | None, typer.Option(
         "--compare-lr", metavar="RATES",
         help="Add a sheet training the same network with each learning rate, e.g. 0.1,0.5,2.",
+    )] = None,
+    compare_optim: Annotated[str | None, typer.Option(
+        "--compare-optim", metavar="OPTIMIZERS",
+        help="Add a sheet training the same network with each optimizer, e.g. sgd,momentum,adam.",
+    )] = None,
+    decision_map: Annotated[int | None, typer.Option(
+        "--decision-map", metavar="N",
+        help="Add a live N × N decision map (two inputs, one output) or an N-point fitted curve"
+        " (one input, one output), e.g. 30.",
     )] = None,
     paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
     pdf: Annotated[Path | None, typer.Option(
@@ -154,17 +180,23 @@ def build(
     quiet: QuietOpt = False,
 ) -> None:
     """Write the training workbook: one row per iteration, every number a live formula."""
+    from sheetnet.sheets.decision_map import check_grid
+    from sheetnet.sheets.optimizers_sheet import parse_optimizers
     from sheetnet.sheets.rates import parse_rates
 
     if output.suffix.lower() != ".xlsx":  # before the spec: a wrong name is the first thing to say
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
-    spec = _with_batches(_choose_spec(template, config, iters, lr), mode, batch_size, shuffle, seed)
+    spec = _with_batches(_choose_spec(template, config, iters, lr, optimizer), mode, batch_size, shuffle,
+                         seed)
     rates = parse_rates(compare_lr) if compare_lr is not None else ()
+    compared = parse_optimizers(compare_optim) if compare_optim is not None else ()
+    if decision_map is not None:
+        check_grid(spec, decision_map)
     if pdf is not None:
         _check_pdf_target(pdf)  # before the workbook, so a missing LibreOffice writes nothing
     with _divergence_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
         api.build(spec, output, lang=lang, paper=paper, compare_lr=rates, summary_every=summary_every,
-                  progress=progress)
+                  progress=progress, compare_optim=compared, decision_map=decision_map or 0)
     # Said before the PDF is printed: if printing fails or is interrupted, the workbook is there.
     typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.in_language(lang).title})")
     if pdf is not None:
@@ -236,12 +268,13 @@ def train(
     config: ConfigOpt = None,
     iters: ItersOpt = None,
     lr: LrOpt = None,
+    optimizer: OptimizerOpt = None,
     csv: Annotated[Path | None, typer.Option(help="Write every iteration to this CSV file.")] = None,
 ) -> None:
     """Train with the NumPy reference core only and print (or save) the trajectory."""
     from sheetnet.model.tables import write_csv
 
-    spec = _choose_spec(template, config, iters, lr)
+    spec = _choose_spec(template, config, iters, lr, optimizer)
     with _divergence_warnings():
         frame = api.train(spec)
     if csv is not None:

@@ -2,7 +2,8 @@
 
 Each drawn spec has 1–4 layers of widths 1–6, any activation, bias mode and loss the spec
 accepts, trained or fixed biases, 1–5 samples (standardised or not), either reduction, a random
-learning rate and 1–20 iterations, in batch, sgd or minibatch mode. For each one:
+learning rate and 1–20 iterations, in batch, sgd or minibatch mode, with any optimizer and random
+hyperparameters. For each one:
 
 * NumPy's gradients equal central finite differences of an independent loss written from the
   definitions below (at iteration 0 and at the last update, where the values are finite);
@@ -25,7 +26,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sheetnet.errors import SheetnetError
-from sheetnet.model import ids
+from sheetnet.model import ids, optimizers
 from sheetnet.model.reference import train
 from sheetnet.model.schedule import batches
 from sheetnet.model.spec import ACTIVATIONS, BIAS_MODES, LOSSES, MODES, REDUCTIONS, Spec, parse_spec
@@ -172,6 +173,7 @@ def specs(draw: st.DrawFn, max_layers: int = 4, max_width: int = 6, max_samples:
         training["batch_size"] = draw(st.sampled_from(divisors))
     if training["mode"] != "batch" and draw(st.booleans()):
         training |= {"shuffle": True, "seed": draw(st.integers(0, 1000))}
+    training |= draw(optimizer_settings())
     table = {
         "network": network,
         "training": training,
@@ -185,6 +187,31 @@ def specs(draw: st.DrawFn, max_layers: int = 4, max_width: int = 6, max_samples:
     except SheetnetError as exc:  # a combination the spec refuses is not a test case
         assume(False)
         raise AssertionError("unreachable") from exc
+
+
+# Each hyperparameter over its valid range, with the values people use.
+HYPERPARAMETERS = {
+    "momentum": st.floats(0.01, 0.99) | st.sampled_from([0.9]),
+    "beta1": st.floats(0.0, 0.99) | st.sampled_from([0.9]),
+    "beta2": st.floats(0.5, 0.9999) | st.sampled_from([0.999]),
+    "eps": st.sampled_from([1e-8, 1e-10, 1e-3, 0.1]),
+    "alpha": st.floats(0.5, 0.999) | st.sampled_from([0.99]),
+    "weight_decay": st.sampled_from([0.0, 0.01, 0.5]),
+}
+
+
+@st.composite
+def optimizer_settings(draw: st.DrawFn) -> dict[str, Any]:
+    """[training] keys of a random optimizer (none: plain gradient descent) and some of its
+    hyperparameters (the others keep torch's defaults)."""
+    name = draw(st.sampled_from(optimizers.NAMES))
+    if name == "sgd" and draw(st.booleans()):
+        return {}
+    table: dict[str, Any] = {"optimizer": name}
+    for field in optimizers.OPTIMIZERS[name].fields:
+        if draw(st.booleans()):
+            table[field] = draw(HYPERPARAMETERS[field])
+    return table
 
 
 def _targets(rng: np.random.Generator, loss: str, n_samples: int, n_out: int) -> list[list[float]]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sheetnet.equations import updates
 from sheetnet.expr.formula import (
     Call,
     Cell,
@@ -50,7 +51,7 @@ from sheetnet.model.ops import (
 )
 from sheetnet.model.spec import Spec
 
-GROUPS = ("iter", "param", "forward", "loss", "backward", "gradient")
+GROUPS = ("iter", "param", "forward", "loss", "backward", "gradient", "optimizer")
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,9 @@ def training_columns(spec: Spec) -> list[Column]:
         columns.append(Column("loss", "loss", _loss(spec)))
     columns += _backward_columns(spec)
     columns += _gradient_columns(spec)
+    # The optimizer's state and step Δθ (updates.py); none for plain gradient descent.
+    columns += [Column(qid, updates.GROUP, formula, first=first, in_final_row=False)
+                for qid, formula, first in updates.optimizer_columns(spec)]
     return columns
 
 
@@ -156,7 +160,10 @@ def _parameter_columns(spec: Spec) -> list[Column]:
     columns = []
     for qid in ids.params(spec):
         grad = ids.gradient_of(qid)
-        if grad in trained:
+        if grad in trained and spec.has_optimizer_state:  # θ − Δθ, the optimizer's step
+            step = sub(Cell(qid, prev=True), updates.step_of(qid))
+            columns.append(Column(qid, "param", step, first=initial_key(qid)))
+        elif grad in trained:
             step = optimizer.excel(Cell(qid, prev=True), Cell(grad, prev=True), LEARNING_RATE)
             columns.append(Column(qid, "param", step, first=initial_key(qid)))
         else:  # a fixed bias reads its Network cell in every row

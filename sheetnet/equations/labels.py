@@ -41,6 +41,8 @@ def pair(a: int, b: int) -> str:
 
 def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
     """w₃₁, b₃, z₃, a₅, δ₅, ∂L/∂w₅₃ … for a column id; other ids are returned unchanged."""
+    if ":" in qid:  # an optimizer column: m:W1[1,1], step:b2[1]
+        return optimizer_label(spec, qid)
     try:
         parts = ids.parse(qid)
     except ValueError:
@@ -51,6 +53,17 @@ def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
     if parts.sample is not None and spec.slots > 1:
         text += " (" + sample_word.format(k=parts.sample + 1) + ")"
     return text
+
+
+def optimizer_label(spec: Spec, qid: str) -> str:
+    """An optimizer column: m₃₁, v₃₁, b₃₁ (momentum buffer), s₃₁, G₃₁, Δw₃₁ for w₃₁; m(b₃), Δb₃ for b₃."""
+    kind, _, param = qid.partition(":")
+    symbol = label(spec, param)
+    if kind == "step":
+        return "Δ" + symbol
+    if symbol.startswith("w"):
+        return kind + symbol[1:]
+    return f"{kind}({symbol})"
 
 
 def sample_word(spec: Spec, words: dict[str, str]) -> str:

@@ -19,7 +19,12 @@ NOTE = textprint.Style(max_terms=5, target="note")  # four inputs and a bias in 
 
 def column_notes(spec: Spec, words: dict[str, str]) -> dict[str, str]:
     """The note of every Training column, by id: what the column is, then its equation."""
-    return {column.qid: "\n".join(line for line in _lines(spec, words, column) if line)
+    # The optimizer group, and the parameters' notes when the optimizer makes their step.
+    from sheetnet.equations.update_notes import optimizer_notes
+
+    special = optimizer_notes(spec, words)
+    return {column.qid: special[column.qid] if column.qid in special
+            else "\n".join(line for line in _lines(spec, words, column) if line)
             for column in graph.training_columns(spec)}
 
 
@@ -102,6 +107,10 @@ def _name(spec: Spec, text: str, marks: bool) -> str:
     """A leaf's symbol (η, α, a worded step, w₃₁, x₁, L⁽²⁾ …), with its sample ⁽ᵏ⁾ when marks."""
     if text in _FIXED or text.startswith("words:"):
         return _FIXED.get(text, text.removeprefix("words:"))
+    from sheetnet.equations import update_notes  # the optimizer's columns and hyperparameters
+
+    if update_notes.is_optimizer_leaf(text):
+        return update_notes.leaf_name(spec, update_notes.leaf(text))
     parts = ids.parse(text)
     k = parts.sample
     mark = labels.sup(f"({k + 1})") if k is not None and (marks or parts.kind == "loss") else ""

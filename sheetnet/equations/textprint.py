@@ -130,7 +130,9 @@ def _tokens(expr: Expr, style: Style, *, leading: bool) -> list[Token]:
         case Neg(operand):
             return ["−", *_wrap(operand, PRECEDENCE["neg"], style, strict=False, leading=False)]
         case Call(name, args):
-            out: list[Token] = [(name.lower() if name.isupper() else name) + "("]
+            # √(x) for SQRT (the optimizers' root); other spreadsheet functions in lower case.
+            shown = "√" if name == "SQRT" else name.lower() if name.isupper() else name
+            out: list[Token] = [shown + "("]
             for n, arg in enumerate(args):
                 out += ([", "] if n else []) + _tokens(arg, style, leading=True)
             return [*out, ")"]

@@ -290,5 +290,6 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
     "LN": math.log,
     "ABS": abs,
     "MAX": max,
+    "SQRT": math.sqrt,
     "IF": lambda cond, yes, no: yes if cond else no,
 }

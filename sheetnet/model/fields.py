@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sheetnet.model import ops
+from sheetnet.model import ops, optimizers
 
 # The choices of activations and losses are the registries' keys (ops.py): one is added there.
 ACTIVATIONS = (*ops.ACTIVATIONS, *ops.LAYER_ACTIVATIONS)
@@ -105,6 +105,20 @@ DECLARED: tuple[Field, ...] = (
     Field("training.shuffle", BOOLEAN, "sgd/minibatch: a fresh permutation of the samples every epoch.",
           default=False),
     Field("training.seed", _integer(0), "The seed of the shuffle (only with shuffle = true).", default=0),
+    Field("training.optimizer", _choice(optimizers.NAMES),
+          "How each update uses the gradient, as torch.optim computes it.", default="sgd"),
+    Field("training.momentum", {**NUMBER, "minimum": 0, "maximum": 1, "exclusiveMaximum": True},
+          "momentum, nesterov (default 0.9); rmsprop (default 0)."),
+    Field("training.beta1", {**NUMBER, "minimum": 0, "maximum": 1, "exclusiveMaximum": True},
+          "adam, adamw: the decay of m.", default=0.9),
+    Field("training.beta2", {**NUMBER, "minimum": 0, "maximum": 1, "exclusiveMaximum": True},
+          "adam, adamw: the decay of v.", default=0.999),
+    Field("training.eps", {**NUMBER, "minimum": 0, "exclusiveMinimum": True},
+          "rmsprop, adam, adamw (default 1e-8); adagrad (default 1e-10)."),
+    Field("training.alpha", {**NUMBER, "minimum": 0, "maximum": 1, "exclusiveMaximum": True},
+          "rmsprop: the smoothing of the squared gradient.", default=0.99),
+    Field("training.weight_decay", {**NUMBER, "minimum": 0},
+          "Every optimizer: g + λ·θ (L2); adamw decays θ directly.", default=0.0),
     Field("init", TABLE, "The initial weights and biases, or a seed to draw them."),
     Field("init.weights", {"type": "array", "items": MATRIX, "minItems": 1},
           "One matrix per layer, [to][from]: z = W·a + b."),

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sheetnet.model import optimizers
 from sheetnet.model.spec import Spec
 
 
@@ -154,6 +155,30 @@ def losses(spec: Spec) -> list[str]:
     return [*per_sample, "loss", ACCURACY]
 
 
+BIAS_CORRECTIONS = ("bc1", "bc2")  # 1 − β₁ᵗ and 1 − β₂ᵗ of a row (adam, adamw)
+
+
+def trained(spec: Spec) -> list[str]:
+    """The trainable parameters, in the order of gradients()."""
+    return [qid.removeprefix("d") for qid in gradients(spec)]
+
+
+def state(name: str, param_id: str) -> str:
+    """An optimizer column of a parameter: `m:W1[1,1]`, `v:…`, `b:…`, `s:…`, `G:…`, `step:…`."""
+    return f"{name}:{param_id}"
+
+
+def optimizer(spec: Spec) -> list[str]:
+    """The optimizer group: the row's bias corrections, then per trainable parameter its state
+    and its step Δθ; none for plain gradient descent (sgd without weight decay)."""
+    if not spec.has_optimizer_state:
+        return []
+    entry = optimizers.OPTIMIZERS[spec.optimizer]
+    names = (*entry.states(spec.settings), "step")
+    head = list(BIAS_CORRECTIONS) if entry.bias_corrected else []
+    return head + [state(name, p) for p in trained(spec) for name in names]
+
+
 def all_ids(spec: Spec) -> list[str]:
     return ["iter", *schedule(spec), *params(spec), *forward(spec), *losses(spec), *backward(spec),
-            *gradients(spec)]
+            *gradients(spec), *optimizer(spec)]

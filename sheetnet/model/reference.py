@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sheetnet.model import ids, ops, schedule
+from sheetnet.model import ids, ops, optimizers, schedule
 from sheetnet.model.ops import (
     DEFAULT_OPTIMIZER,
     OPTIMIZERS,
@@ -180,6 +180,66 @@ def update(spec: Spec, params: Parameters, s: Step) -> Parameters:
     return Parameters(weights, biases)
 
 
+# --- optimizers: the trainable parameters as one flat vector, in the order of ids.gradients -----
+
+
+def flat_parameters(spec: Spec, params: Parameters) -> np.ndarray:
+    parts = []
+    for layer in range(spec.n_layers):
+        parts.append(params.weights[layer].ravel())
+        if spec.trains_bias:
+            parts.append(params.biases[layer].ravel())
+    return np.concatenate(parts)
+
+
+def flat_gradients(spec: Spec, s: Step) -> np.ndarray:
+    parts = []
+    for layer in range(spec.n_layers):
+        parts.append(s.dW[layer].ravel())
+        if spec.trains_bias:
+            parts.append(s.db[layer].ravel())
+    return np.concatenate(parts)
+
+
+def apply_step(spec: Spec, params: Parameters, delta: np.ndarray) -> Parameters:
+    """θ − Δθ for every trainable parameter; delta is flat, in the order of flat_parameters."""
+    weights, biases, at = [], [], 0
+    for layer in range(spec.n_layers):
+        w = params.weights[layer]
+        weights.append(w - delta[at : at + w.size].reshape(w.shape))
+        at += w.size
+        b = params.biases[layer]
+        if spec.trains_bias:
+            biases.append(b - delta[at : at + b.size].reshape(b.shape))
+            at += b.size
+        else:
+            biases.append(b)
+    return Parameters(weights, biases)
+
+
+def optimizer_step(spec: Spec, state: optimizers.State, theta: np.ndarray, g: np.ndarray,
+                   t: int) -> tuple[optimizers.State, np.ndarray]:
+    """The optimizer's state and Δθ of update t (from 1), as a spreadsheet gets them when
+    training diverges: an element whose state, gradient or parameter is not finite gets NaN."""
+    new, delta = optimizers.OPTIMIZERS[spec.optimizer].update(spec.settings, state, g, theta, t)
+    finite = np.isfinite(theta) & np.isfinite(g)
+    new = {name: np.where(np.isfinite(x), x, np.nan) for name, x in new.items()}
+    for x in new.values():
+        finite &= np.isfinite(x)
+    return new, np.where(finite & np.isfinite(delta), delta, np.nan)
+
+
+def _optimizer_values(spec: Spec, state: optimizers.State, delta: np.ndarray, t: int) -> np.ndarray:
+    """A row's optimizer columns (ids.optimizer): 1 − β₁ᵗ, 1 − β₂ᵗ, then per parameter its
+    state and Δθ."""
+    entry = optimizers.OPTIMIZERS[spec.optimizer]
+    names = entry.states(spec.settings)
+    per_parameter = np.stack([*(state[n] for n in names), delta], axis=1).ravel()
+    if not entry.bias_corrected:
+        return per_parameter
+    return np.concatenate((optimizers.bias_corrections(spec.settings, t), per_parameter))
+
+
 def train(spec: Spec) -> pd.DataFrame:
     """Every iteration as a row (index = updates applied so far), columns named by column id.
 
@@ -199,13 +259,23 @@ def train(spec: Spec) -> pd.DataFrame:
     if fixed:
         values[:, 0] = schedule.epochs(spec)
         values[:, 1:fixed] = order + 1  # sample numbers from 1
+    memory: optimizers.State = {}  # the optimizer's state (momentum buffer, m, v, …)
     for t in range(spec.iterations + 1):
         s = step(spec, params, X[:, order[t]], T[:, order[t]])
         state = _state_values(spec, params, s)
         values[t, fixed : fixed + state.size] = state
-        if t < spec.iterations:
-            values[t, fixed + state.size :] = _backprop_values(spec, s)
-        params = update(spec, params, s)
+        if t == spec.iterations:
+            break
+        backprop = _backprop_values(spec, s)
+        at = fixed + state.size
+        values[t, at : at + backprop.size] = backprop
+        if not spec.has_optimizer_state:
+            params = update(spec, params, s)
+            continue
+        theta, g = flat_parameters(spec, params), flat_gradients(spec, s)
+        memory, delta = optimizer_step(spec, memory, theta, g, t + 1)
+        values[t, at + backprop.size :] = _optimizer_values(spec, memory, delta, t + 1)
+        params = apply_step(spec, params, delta)
     values[~np.isfinite(values)] = np.nan  # an overflow to ±inf is #NUM! in the workbook, like NaN
     frame = pd.DataFrame(values, columns=columns[1:], copy=False)  # the array is ours alone
     frame.insert(0, "iter", np.arange(spec.iterations + 1))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from sheetnet.errors import SheetnetError
-from sheetnet.model import fields, ops, standardize
+from sheetnet.model import fields, ops, optimizers, standardize
 from sheetnet.model.dataset import CsvData, read_csv_data, uses_csv
 from sheetnet.model.fields import (  # the choices, declared with the fields
     ACTIVATIONS,
@@ -72,6 +72,15 @@ class Spec:
     input_names: tuple[str, ...] = ()
     target_names: tuple[str, ...] = ()
     class_names: tuple[str, ...] = ()
+    # How each update uses the gradient (model/optimizers.py); sgd is plain gradient descent.
+    # Hyperparameters the optimizer does not read keep torch's defaults and appear nowhere.
+    optimizer: str = "sgd"
+    momentum: float = optimizers.DEFAULTS["momentum"]
+    beta1: float = optimizers.DEFAULTS["beta1"]
+    beta2: float = optimizers.DEFAULTS["beta2"]
+    eps: float = optimizers.DEFAULTS["eps"]
+    alpha: float = optimizers.DEFAULTS["alpha"]
+    weight_decay: float = 0.0
 
     def in_language(self, lang: str) -> Spec:
         """This spec with its title and description in `lang`, where the file gives them."""
@@ -105,6 +114,23 @@ class Spec:
     def classifies(self) -> bool:
         """A classification loss: the Training sheet gets per-sample losses and an accuracy."""
         return self.loss in CLASSIFICATION_LOSSES
+
+    @property
+    def settings(self) -> optimizers.Settings:
+        """The learning rate and the optimizer's hyperparameters, as its update reads them."""
+        return optimizers.Settings(self.learning_rate, self.momentum, self.beta1, self.beta2,
+                                   self.eps, self.alpha, self.weight_decay)
+
+    @property
+    def hyperparameters(self) -> tuple[str, ...]:
+        """The hyperparameters the workbook shows live: those the optimizer reads (λ when not 0)."""
+        used = optimizers.OPTIMIZERS[self.optimizer].fields
+        return tuple(f for f in used if f != "weight_decay" or self.weight_decay)
+
+    @property
+    def has_optimizer_state(self) -> bool:
+        """Whether the Training sheet gets an optimizer group (anything but plain θ − η·g)."""
+        return self.optimizer != "sgd" or self.weight_decay != 0
 
     def replace(self, **changes: Any) -> Spec:
         """A copy with some fields changed (validated again)."""
@@ -193,6 +219,7 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
     _check_targets(loss, targets)
     weights, biases = _initial_parameters(init, sizes, bias)
     mode, batch_size, shuffle, seed = _batches(training, len(inputs))
+    optimizer = _optimizer(training)
     return Spec(
         translations=_translations(data),
         title=str(data.get("title", name or "sheetnet network")),
@@ -217,7 +244,45 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
         standardize=standardize,
         **names,
         leaky_slope=leaky_slope,
+        **optimizer,
     )
+
+
+def _optimizer(training: dict[str, Any]) -> dict[str, Any]:
+    """optimizer and its hyperparameters; a field the chosen optimizer does not read is an error."""
+    name = _choice(training.get("optimizer", "sgd"), optimizers.NAMES, "training.optimizer")
+    entry = optimizers.OPTIMIZERS[name]
+    result: dict[str, Any] = {"optimizer": name}
+    for field in optimizers.HYPERPARAMETERS:
+        if field not in entry.fields:
+            if field in training:
+                raise SheetnetError(
+                    f'training.{field} is not used by optimizer = "{name}"; remove it or choose an'
+                    f" optimizer that uses it ({', '.join(optimizers.users(field))})")
+            continue
+        value = (_number(training, field, f"training.{field}") if field in training
+                 else entry.default(field))
+        problem = optimizers.check_range(field, value, name)
+        if problem:
+            raise SheetnetError(f"training.{field} {problem}, got {value:g}")
+        result[field] = value
+    return result
+
+
+def with_optimizer(spec: Spec, name: str) -> Spec:
+    """spec trained by another optimizer, with that optimizer's default hyperparameters
+    (the weight decay is kept)."""
+    table = to_table(spec)
+    for field in ("optimizer", *optimizers.HYPERPARAMETERS):
+        if field != "weight_decay":
+            table["training"].pop(field, None)
+    table["training"]["optimizer"] = name
+    if not spec.weight_decay:
+        table["training"].pop("weight_decay", None)
+    source = f"{spec.name or 'spec'} (as changed)"
+    return dataclasses.replace(parse_spec(table, name=spec.name, source=source),
+                               input_names=spec.input_names, target_names=spec.target_names,
+                               class_names=spec.class_names)
 
 
 def _batches(training: dict[str, Any], n_samples: int) -> tuple[str, int, bool, int]:
@@ -378,6 +443,7 @@ def to_table(spec: Spec) -> dict[str, Any]:
             "iterations": spec.iterations,
             "reduction": spec.reduction,
             **_batch_table(spec),
+            **_optimizer_table(spec),
         },
         "init": {"weights": [[list(row) for row in w] for w in spec.weights]},
         "data": {
@@ -389,6 +455,16 @@ def to_table(spec: Spec) -> dict[str, Any]:
         table["init"]["biases"] = biases
     if spec.standardize:
         table["data"]["standardize"] = True
+    return table
+
+
+def _optimizer_table(spec: Spec) -> dict[str, Any]:
+    """The optimizer and the hyperparameters it reads; none for plain sgd (files stay as they were)."""
+    if not spec.has_optimizer_state:
+        return {}
+    table: dict[str, Any] = {"optimizer": spec.optimizer}
+    for field in optimizers.OPTIMIZERS[spec.optimizer].fields:
+        table[field] = getattr(spec, field)
     return table
 
 

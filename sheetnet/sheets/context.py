@@ -29,6 +29,8 @@ class BuildOptions:
     lang: str = "en"
     paper: str = "a4"  # a4 | letter
     compare_lr: tuple[float, ...] = ()  # learning rates for the side-by-side sheet
+    compare_optim: tuple[str, ...] = ()  # optimizers for the side-by-side sheet
+    decision_map: int = 0  # points per side of the decision map (or fitted curve); 0: none
     summary_every: int | None = None  # every k-th iteration on a summary sheet
     # Sheets of higher layers (the classroom's Exercise sheet), placed after the Network sheet.
     extra_sheets: tuple[ExtraSheet, ...] = ()
@@ -135,6 +137,10 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
         return words["label.loss"]
     if qid == "accuracy":
         return words["label.accuracy"]
+    if qid in ("bc1", "bc2"):  # Adam's bias corrections
+        return words[f"label.{qid}"]
+    if ":" in qid:  # an optimizer column: m₃₁, Δw₃₁
+        return labels.label(spec, qid)
     if qid == "epoch":
         return words["label.epoch"]
     parts = ids.parse(qid)

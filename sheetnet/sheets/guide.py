@@ -44,6 +44,7 @@ def write_guide_sheet(ctx: Context, ws: Worksheet) -> None:
     _write_sheet_list(ctx, sheet)
     _write_network(ctx, sheet)
     _write_chain_rule(ctx, sheet)
+    _write_optimizers(ctx, sheet)
     _write_things_to_try(ctx, sheet)
 
 
@@ -337,6 +338,23 @@ def _write_chain_rule(ctx: Context, sheet: _GuideSheet) -> None:
     sheet.line(words["guide.derivatives"] + "  " + _derivatives(spec, words), fmt.body)
 
 
+def _write_optimizers(ctx: Context, sheet: _GuideSheet) -> None:
+    """The optimizer in a few lines and its pitfall, and those of the Optimizers sheet."""
+    spec, fmt, words = ctx.spec, sheet.fmt, ctx.words
+    shown = [spec.optimizer] if spec.has_optimizer_state else []
+    shown += [name for name in ctx.options.compare_optim if name not in shown and name != "sgd"]
+    if not shown:
+        return
+    sheet.gap()
+    sheet.line(words["guide.optimizer_heading"].format(optimizer=", ".join(shown)), fmt.heading)
+    for name in shown:
+        sheet.line(words[f"guide.opt.{name}"], fmt.body)
+    if spec.has_optimizer_state:
+        states = ", ".join(dict.fromkeys(q.partition(":")[0] for q in ids.optimizer(spec)
+                                         if ":" in q and not q.startswith("step:")))
+        sheet.line(words["guide.opt.columns"].format(states=states), fmt.body)
+
+
 def _chain_rows(ctx: Context) -> list[tuple[str, str, str]]:
     """(group, the general equation, this network's first instance) for each column group."""
     spec, words = ctx.spec, ctx.words
@@ -356,13 +374,16 @@ def _chain_rows(ctx: Context) -> list[tuple[str, str, str]]:
     gradient = "∂L/∂wⱼᵢ = ∂L/∂zⱼ · ∂zⱼ/∂wⱼᵢ = δⱼ · aᵢ"
     if spec.trains_bias:
         gradient += "\n∂L/∂bⱼ = δⱼ"
+    update = ("update", words["guide.eq.update"], eq(ids.weight(0, 0, 0)))
+    if spec.has_optimizer_state:  # the optimizer makes the step: θ − Δθ
+        update = ("update", "θ (next row) = θ − Δθ", f"{w0}{words['note.next_row']} = {w0} − Δ{w0}")
     return [
         ("param", words["guide.eq.param"], f"{w0} = {value}  (t = 0)"),
         ("forward", f"zⱼ = Σᵢ wⱼᵢ·aᵢ{bias}\naⱼ = f(zⱼ)", f"{eq(first['z'][0])}\n{eq(first['a'][0])}"),
         ("loss", _general_loss(spec), eq("loss")),
         ("backward", words["guide.eq.backward"], "\n".join(backward)),
         ("gradient", gradient, eq(ids.weight(last, 0, 0, "dW"))),
-        ("update", words["guide.eq.update"], eq(ids.weight(0, 0, 0))),
+        update,
     ]
 
 

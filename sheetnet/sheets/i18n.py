@@ -457,3 +457,14 @@ def strings(lang: str) -> dict[str, str]:
 def sheet_names(key: str) -> list[str]:
     """A sheet's name in every language (the check accepts a workbook in any of them)."""
     return [STRINGS[lang][key] for lang in LANGUAGES]
+
+
+def _merge_optimizer_words() -> None:
+    """The optimizers' words live in their own module; every language gets its table."""
+    from sheetnet.sheets import optimizer_words
+
+    STRINGS["en"].update(optimizer_words.EN)
+    STRINGS["zh"].update(optimizer_words.ZH)
+
+
+_merge_optimizer_words()

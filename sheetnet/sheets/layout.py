@@ -6,7 +6,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
-from sheetnet.equations import graph
+from sheetnet.equations import graph, updates
 from sheetnet.errors import SheetnetError
 from sheetnet.expr.formula import Cell, Const, ConstRange, Expr, Leaf, to_excel
 from sheetnet.model import ids
@@ -73,6 +73,8 @@ class NetworkLayout:
         self.setting_cells = setting_cells()
         self.input_cells["lr"] = self.setting_cells["learning_rate"]
         self.input_cells[graph.LEAKY.key] = self.setting_cells["leaky_slope"]
+        for key in updates.network_keys(self.spec):  # only the cells the optimizer reads
+            self.input_cells[key] = self.setting_cells[key]
         self._place_data()
         self._place_parameters()
 
@@ -106,7 +108,8 @@ class NetworkLayout:
 
     def typed_cells(self) -> dict[str, tuple[int, int]]:
         """Every cell holding a typed number (what the check reads back), by Const key."""
-        return {**self.input_cells, **self.raw_cells}
+        typed = {k: v for k, v in self.input_cells.items() if k not in updates.COMPLEMENTS.values()}
+        return {**typed, **self.raw_cells}
 
     def standardization_formula(self, expr: Expr) -> str:
         """Formula text of a Network-sheet standardisation cell (standardize.py's expressions).

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet.equations import graph, labels
+from sheetnet.equations import graph, labels, updates
 from sheetnet.expr.formula import Expr
-from sheetnet.model import standardize
+from sheetnet.model import optimizers, standardize
 from sheetnet.model.spec import Spec
 from sheetnet.sheets import layout, limits, styles
 from sheetnet.sheets.context import (
@@ -36,6 +36,9 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
         name = setting.name
         row, col = net.setting_cells[name]
         ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
+        if name in optimizers.HYPERPARAMETERS or name in updates.COMPLEMENTS.values():
+            _write_hyperparameter(ws, ctx, name)
+            continue
         ws.write(row - 1, col - 1, setting.write(spec), fmt.input if setting.editable(spec) else fmt.fixed)
         if name == "learning_rate":  # beside η, in this row: constant_memory writes rows in order
             ws.write(row - 1, col, words["network.lr_diverged"], fmt.note)
@@ -51,6 +54,44 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     })
     _write_data_table(ws, spec, net, fmt, words)
     _write_weight_blocks(ws, spec, net, fmt, words)
+
+
+# Data validation of the hyperparameter cells: (criteria, message key) by field.
+_VALID = {
+    "momentum": ({"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999999},
+                 "network.fraction_error"),
+    "beta1": ({"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999999},
+              "network.fraction_error"),
+    "beta2": ({"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999999},
+              "network.fraction_error"),
+    "alpha": ({"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999999},
+              "network.fraction_error"),
+    "eps": ({"validate": "decimal", "criteria": ">", "value": 0}, "network.positive_error"),
+    "weight_decay": ({"validate": "decimal", "criteria": ">=", "value": 0}, "network.nonnegative_error"),
+}
+
+
+def _write_hyperparameter(ws: Worksheet, ctx: Context, name: str) -> None:
+    """A hyperparameter's cell: yellow where the optimizer's formulas read it, 1 − β as a formula
+    of the β cell above it, a grey note where the optimizer does not use it."""
+    spec, net, fmt, words = ctx.spec, ctx.network, ctx.fmt, ctx.words
+    row, col = net.setting_cells[name]
+    if name not in net.input_cells and name != "weight_decay":
+        ws.write(row - 1, col - 1, words["network.unused"].format(optimizer=spec.optimizer), fmt.fixed)
+        return
+    if name in updates.COMPLEMENTS.values():
+        field = next(f for f, c in updates.COMPLEMENTS.items() if c == name)
+        source = layout.address(*net.setting_cells[field])
+        ws.write_formula(row - 1, col - 1, f"=1-{source}", fmt.computed, 1 - getattr(spec, field))
+        return
+    if name == "weight_decay" and name not in spec.hyperparameters:  # λ = 0: in no formula
+        ws.write(row - 1, col - 1, 0, fmt.fixed)
+        ws.write(row - 1, col, words["network.decay_fixed"], fmt.note)
+        return
+    ws.write_number(row - 1, col - 1, getattr(spec, name), fmt.input)
+    criteria, message = _VALID[name]
+    ws.data_validation(row - 1, col - 1, row - 1, col - 1, {
+        **criteria, "error_title": words[f"setting.{name}"], "error_message": words[message]})
 
 
 def _wrapped_lines(text: str, width: int) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sheetnet.model import optimizers
 from sheetnet.model.spec import Spec
 
 
@@ -84,6 +85,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("seed", lambda s: s.seed, _whole, "a whole number", batches_only=True),
     Setting("standardize", lambda s: _true_false(s.standardize), _truth, '"true" or "false"'),
     Setting("leaky_slope", lambda s: s.leaky_slope, editable=_uses_slope),
+)
+
+def _optimizer(value: Any) -> str:
+    if value is None:  # a workbook from before the optimizers: plain gradient descent
+        return "sgd"
+    if not isinstance(value, str) or value.strip() not in optimizers.OPTIMIZERS:
+        raise ValueError
+    return value.strip()
+
+
+# The optimizer, then its hyperparameters: input cells that the optimizer's formulas read live
+# (network.py writes them, yellow where used) and the complements 1 − β₁, 1 − β₂, 1 − α, formulas
+# of their β cell. The check reads the hyperparameters with the other inputs.
+SETTINGS += (
+    Setting("optimizer", lambda s: s.optimizer, _optimizer, f"one of {', '.join(optimizers.NAMES)}"),
+    *(Setting(name, lambda s: None) for name in ("momentum", "beta1", "one_minus_beta1", "beta2",
+                                                "one_minus_beta2", "eps", "alpha", "one_minus_alpha",
+                                                "weight_decay")),
 )
 NAMES = tuple(setting.name for setting in SETTINGS)
 

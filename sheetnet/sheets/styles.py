@@ -15,6 +15,7 @@ GROUP_COLOURS = {
     "loss": ("#F4B084", "#FCE4D6"),
     "backward": ("#B4A7D6", "#E4DFEC"),
     "gradient": ("#FFD966", "#FFF2CC"),
+    "optimizer": ("#8FD3C8", "#E2F5F2"),
     "update": ("#9DC3E6", "#DDEBF7"),
 }
 NUMBER_FORMATS = {
@@ -24,6 +25,7 @@ NUMBER_FORMATS = {
     "loss": "0.000000E+00",
     "backward": "0.000000E+00",
     "gradient": "0.000000E+00",
+    "optimizer": "0.000000E+00",
     "update": "0.0000000",
 }
 ACCURACY_FORMAT = "0.0%"  # the accuracy column: a share of samples, 75.0%

@@ -17,8 +17,9 @@ import pandas as pd
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet.equations import graph, labels, textprint
-from sheetnet.expr.formula import Cell, Const, Expr, to_excel
+from sheetnet.equations import graph, labels, textprint, updates
+from sheetnet.equations.update_notes import leaf_name
+from sheetnet.expr.formula import Bin, Call, Cell, Const, Expr, Neg, Num, to_excel
 from sheetnet.model import ids, schedule
 from sheetnet.model.spec import Spec, model_inputs
 from sheetnet.sheets import limits, styles
@@ -33,7 +34,7 @@ FIRST_ROW = HEADER_ROW + 1
 # symbol | = | in symbols | = | with the numbers | = | value  (the "=" columns make it read
 # like the seeds' chains while every cell keeps one clean piece: a label, a text, a number).
 SYMBOL, EQ1, EQUATION, EQ2, NUMBERS, EQ3, VALUE = range(1, 8)
-SECTIONS = ("forward", "loss", "backward", "gradient", "update")
+SECTIONS = ("forward", "loss", "backward", "gradient", "optimizer", "update")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Heading:
 
     group: str
     sample: int | None = None
+    text_key: str = ""  # the words key of its text, when not working.<group>
 
 
 Item = Line | Heading
@@ -83,7 +85,13 @@ def items(spec: Spec) -> list[Item]:
                 result.append(Line(qid, "backward", _formula(columns[qid], spec)))
     result.append(Heading("gradient"))
     result += [Line(q, "gradient", _formula(columns[q], spec)) for q in ids.gradients(spec)]
-    result.append(Heading("update"))
+    if spec.has_optimizer_state:  # the optimizer's state and step of update 1 (row 0's formulas)
+        result.append(Heading("optimizer"))
+        result += [Line(c.qid, "optimizer", _first_update(c)) for c in columns.values()
+                   if c.group == updates.GROUP]
+        result.append(Heading("update", text_key="working.optimizer_update"))
+    else:
+        result.append(Heading("update"))
     trained = set(ids.gradients(spec))
     for qid in ids.params(spec):
         if ids.gradient_of(qid) in trained:  # the next row's formula: θ − η·∂L/∂θ
@@ -95,6 +103,24 @@ def _formula(column: graph.Column, spec: Spec) -> Expr:
     if column.formula is None:
         raise ValueError(f"column {column.qid} has no formula")
     return graph.bind_samples(spec, column.formula, schedule.batches(spec, rows=1)[0])
+
+
+def _first_update(column: graph.Column) -> Expr:
+    """An optimizer column's formula in row 0, with the row's t (0 there) as a number."""
+
+    def at_zero(node: Expr) -> Expr:
+        match node:
+            case Cell("iter"):
+                return Num(0)
+            case Call(name, args):
+                return Call(name, tuple(at_zero(a) for a in args))
+            case Bin(op, left, right):
+                return Bin(op, at_zero(left), at_zero(right))
+            case Neg(operand):
+                return Neg(at_zero(operand))
+        return node
+
+    return at_zero(column.formula_for(0))
 
 
 def first_batch(spec: Spec) -> list[int]:
@@ -143,6 +169,8 @@ class Leaves:
     def label(self, node: Cell | Const) -> str:
         if isinstance(node, Const):
             return self.constant_label[node.key]
+        if node.qid in ids.BIAS_CORRECTIONS:  # bracketed: m₃₁/(1 − β₁ᵗ⁺¹)
+            return leaf_name(self.spec, node)
         return quantity_label(self.spec, node.qid)
 
     def value(self, node: Cell | Const) -> float:
@@ -160,6 +188,10 @@ def quantity_label(spec: Spec, qid: str) -> str:
         return "L"
     if qid == ids.ACCURACY:
         return "acc"
+    if qid in ids.BIAS_CORRECTIONS:
+        return leaf_name(spec, Cell(qid)).strip("()")
+    if ":" in qid:  # an optimizer column: m₃₁, Δw₃₁
+        return labels.label(spec, qid)
     parts = ids.parse(qid)
     base, slot = str(parts.replace(sample=None)), parts.sample
     k = "" if slot is None else str(slot + 1 if spec.mode == "batch" else first_batch(spec)[slot])
@@ -183,6 +215,10 @@ def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
         for j, v in enumerate(t):
             names[graph.target_key(j, k).key] = labels.target_label(j) + mark[k]
             values[graph.target_key(j, k).key] = v
+    for key in updates.network_keys(spec):  # the optimizer's hyperparameters and 1 − β
+        names[key] = leaf_name(spec, Const(key))
+        field = next((f for f, c in updates.COMPLEMENTS.items() if c == key), "")
+        values[key] = 1 - getattr(spec, field) if field else getattr(spec, key)
     params = ids.params(spec)
     for qid in params:
         names[graph.initial_key(qid).key] = quantity_label(spec, qid)
@@ -245,7 +281,7 @@ def write_working_sheet(ctx: Context, ws: Worksheet) -> None:
     _write_top(ws, ctx, fmt)
     for entry, row in zip(entries, rows, strict=True):
         if isinstance(entry, Heading):
-            _write_heading(ws, row - 1, entry, ctx.words, fmt)
+            _write_heading(ws, row - 1, entry, ctx.words, fmt, ctx.spec)
         else:
             _write_line(ws, row - 1, entry, texts[row], leaves, fmt)
 
@@ -288,11 +324,13 @@ def _write_top(ws: Worksheet, ctx: Context, fmt: _Formats) -> None:
 
 
 def _write_heading(ws: Worksheet, r0: int, heading: Heading, words: dict[str, str],
-                   fmt: _Formats) -> None:
+                   fmt: _Formats, spec: Spec) -> None:
     if heading.sample is not None:
         ws.write_string(r0, 0, words["working.sample"].format(k=heading.sample), fmt.sample)
         return
-    text = words[f"working.{heading.group}"]
+    text = words[heading.text_key or f"working.{heading.group}"]
+    if heading.group == "optimizer":
+        text = text.format(optimizer=spec.optimizer)
     ws.merge_range(r0, 0, r0, VALUE - 1, text, fmt.section[heading.group])
     ws.set_row(r0, 20)
 

@@ -22,9 +22,11 @@ from sheetnet.model.spec import Spec
 from sheetnet.progress import Progress, stage
 from sheetnet.sheets import (
     charts,
+    decision_map,
     guide,
     limits,
     network,
+    optimizers_sheet,
     printing,
     rates,
     styles,
@@ -69,7 +71,7 @@ def build_workbook(
         raise SheetnetError(f"the folder {path.parent} does not exist; create it or choose another")
     network = NetworkLayout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
-    _check_other_sheets(spec, training)
+    _check_other_sheets(spec, training, options)
     with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
         reference = train(spec)  # a diverging run overflows: NaN there, #NUM! in the sheet
     warn_if_diverged(spec, reference)
@@ -85,9 +87,11 @@ def build_workbook(
     return path
 
 
-def _check_other_sheets(spec: Spec, training: TrainingLayout) -> None:
+def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
     working.check_formulas(spec, training)
+    if options.decision_map:
+        decision_map.check_grid(spec, options.decision_map)
 
 
 def _close(book: xlsxwriter.Workbook) -> None:
@@ -114,6 +118,10 @@ def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
     ]
     if ctx.options.compare_lr:
         writers.append(("sheet.compare", rates.write_compare_sheet))
+    if ctx.options.decision_map:  # two inputs: the decision map; one input: the fitted curve
+        writers.append((f"sheet.{decision_map.kind(ctx.spec)}", decision_map.write_map_sheet))
+    if ctx.options.compare_optim:
+        writers.append(("sheet.compare_optim", optimizers_sheet.write_compare_optim_sheet))
     after_network = [w[0] for w in writers].index("sheet.network") + 1
     writers[after_network:after_network] = [(e.key, e.writer) for e in ctx.options.extra_sheets]
     if ctx.options.only_sheets:

@@ -1,4 +1,5 @@
-"""The check of the Network sheet's standardised inputs: μ, σ and x̃ = (x − μ)/σ per input column.
+"""The check of the Network sheet's formulas: the standardised inputs (μ, σ and x̃ = (x − μ)/σ per
+input column) and the optimizer's complements 1 − β₁, 1 − β₂, 1 − α.
 
 The expected values come from the NumPy standardisation of the raw data read back from the
 sheet (so an edited raw value is checked against itself). Like the Training cells, each
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sheetnet.equations import graph
+from sheetnet.equations import graph, updates
 from sheetnet.model import standardize
 from sheetnet.sheets import layout
 from sheetnet.sheets.layout import NetworkLayout
@@ -40,18 +41,26 @@ class Expected:
 
 
 def expected_cells(book: Workbook) -> list[Expected]:
-    """μ, σ (per input column) and every x̃, with their NumPy values; empty when not standardised."""
+    """μ, σ (per input column) and every x̃, with their NumPy values, and the optimizer's 1 − β."""
     spec = book.spec
-    if not spec.standardize:
-        return []
     net = NetworkLayout(spec)
+    complements = [(net.input_cells[key], _complement_name(field), 1 - getattr(spec, field))
+                   for field, key in updates.COMPLEMENTS.items() if key in net.input_cells]
+    if not spec.standardize:
+        return [Expected(cell, name, float(value), book.network.get(cell))
+                for cell, name, value in complements]
     mu, sigma = standardize.statistics(spec.inputs)
     x_tilde = standardize.standardized(spec.inputs)
     cells = [(net.mean_cells[i], f"μ(x[{i + 1}])", mu[i]) for i in range(spec.sizes[0])]
     cells += [(net.std_cells[i], f"σ(x[{i + 1}])", sigma[i]) for i in range(spec.sizes[0])]
     cells += [(net.input_cells[graph.input_key(i, k).key], f"x̃[{i + 1}]@{k + 1}", x_tilde[k, i])
               for k in range(spec.n_samples) for i in range(spec.sizes[0])]
+    cells += complements
     return [Expected(cell, name, float(value), book.network.get(cell)) for cell, name, value in cells]
+
+
+def _complement_name(field: str) -> str:
+    return f"1 − {field}"
 
 
 def reference_cells(book: Workbook, expected: list[Expected]) -> None:
@@ -140,11 +149,13 @@ def compare(book: Workbook, expected: list[Expected], got: dict[Address, float],
         return
     stats = report.groups.setdefault(GROUP, GroupResult())
     first: Expected | None = None
-    # μ, σ and each x̃ column separately, so each is judged against its own scale.
-    for kind in ("μ", "σ", "x̃"):
-        for i in range(book.spec.sizes[0]):
-            members = [e for e in expected if e.name.startswith(f"{kind}(x[{i + 1}])")
-                       or e.name.startswith(f"{kind}[{i + 1}]@")]
+    # μ, σ and each x̃ column separately, so each is judged against its own scale; each 1 − β alone.
+    groups = [[e for e in expected if e.name.startswith(f"{kind}(x[{i + 1}])")
+               or e.name.startswith(f"{kind}[{i + 1}]@")]
+              for kind in ("μ", "σ", "x̃") for i in range(book.spec.sizes[0])]
+    groups += [[e] for e in expected if e.name.startswith("1 − ")]
+    for members in groups:
+        if members:
             want = np.array([e.value for e in members])
             have = np.array([got.get(e.cell, math.nan) for e in members])
             bad, abs_err, rel_err = disagree(want, have, report.rtol)

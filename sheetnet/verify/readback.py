@@ -21,7 +21,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from sheetnet.equations import graph
 from sheetnet.errors import SheetnetError
-from sheetnet.model import ids
+from sheetnet.model import ids, optimizers
 from sheetnet.model.spec import DEFAULT_LEAKY_SLOPE, Spec, parse_spec
 from sheetnet.sheets import layout
 from sheetnet.sheets.i18n import sheet_names
@@ -67,7 +67,7 @@ def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) 
         if on_spec is not None:
             on_spec(spec)
         contents = training_cells(formulas[training_sheet], spec, len(columns))
-        network_formulas = _formula_texts(formulas[network_sheet]) if spec.standardize else {}
+        network_formulas = _formula_texts(formulas[network_sheet])  # x̃, μ, σ and 1 − β
     return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas)
 
 
@@ -202,12 +202,24 @@ def _table(
         "training": {"learning_rate": get("lr", 1.0), "iterations": settings["iterations"],
                      "reduction": settings["reduction"],
                      **{k: settings[k] for k in ("mode", "batch_size", "shuffle", "seed")
-                        if k in settings}},
+                        if k in settings},
+                     **_optimizer_table(settings["optimizer"], get)},
         "init": {"weights": weights},
         "data": {"inputs": inputs, "targets": targets},
     }
     if bias in ("shared", "per-neuron") and len(sizes) > 1:
         table["init"]["biases"] = _bias_table(sizes, bias, get)
+    return table
+
+
+def _optimizer_table(name: str, get: Callable[[str, float], float]) -> dict[str, Any]:
+    """The optimizer and the hyperparameters it reads, from their Network cells (λ only when not 0)."""
+    entry = optimizers.OPTIMIZERS[name]
+    table: dict[str, Any] = {"optimizer": name}
+    for key in entry.fields:
+        value = get(key, entry.default(key))
+        if key != "weight_decay" or value:
+            table[key] = value
     return table
 
 

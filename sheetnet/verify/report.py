@@ -14,8 +14,9 @@ import numpy as np
 from sheetnet.equations import graph
 
 ENGINES = ("formulas", "libreoffice")
-# iter is checked, not listed; "data" is the Network sheet's standardised inputs (datacheck.py)
-REPORTED_GROUPS = ("data", *(g for g in graph.GROUPS if g != "iter"))
+# iter is checked, not listed; "data" is the Network sheet's formulas (datacheck.py), "map" the
+# Decision map or Fitted curve sheet (mapcheck.py)
+REPORTED_GROUPS = ("data", *(g for g in graph.GROUPS if g != "iter"), "map")
 
 # --- the report ----------------------------------------------------------------------------
 

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sheetnet.errors import SheetnetError
+from sheetnet.model import ids
 from sheetnet.progress import Progress, stage
 from sheetnet.sheets import layout
 from sheetnet.sheets.layout import FIRST_DATA_ROW
-from sheetnet.verify import datacheck
+from sheetnet.verify import datacheck, mapcheck
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values, training_cells
 from sheetnet.verify.recompute import as_float, is_formula, recompute_training
 from sheetnet.verify.report import (
@@ -58,8 +60,9 @@ def run_check(
     datacheck.reference_cells(book, data)
     with stage(progress, "training with NumPy"):
         reference = training()
+    frame = pd.DataFrame(reference, columns=ids.all_ids(book.spec))  # the map check reads row t
     report = Report(path, engine, rtol)
-    raw, seconds, notes = None, {}, {}
+    raw, seconds, notes, map_values = None, {}, {}, None
     if engine == "formulas":
         got, seconds, notes = recompute_training(book, reference, progress)
         data_start = time.perf_counter()
@@ -67,11 +70,15 @@ def run_check(
         seconds["data"] = time.perf_counter() - data_start
     else:
         with stage(progress, "recalculating in LibreOffice"):
-            raw, got, network = _recalculate(path, book)
+            raw, got, network, map_values = _recalculate(path, book)
         data_got = {e.cell: as_float(network.get(e.cell)) for e in data}
         data_notes = datacheck.missing_formulas(book, data)
     _compare(book, reference, got, report, notes, raw)
     datacheck.compare(book, data, data_got, data_notes, report)
+    map_start = time.perf_counter()
+    mapcheck.check_map(book, frame, report, map_values)  # a Decision map or Fitted curve sheet
+    if mapcheck.GROUP in report.groups:
+        report.groups[mapcheck.GROUP].seconds += time.perf_counter() - map_start
     for group, spent in seconds.items():
         if group in report.groups:
             report.groups[group].seconds += spent
@@ -82,9 +89,10 @@ def run_check(
 # --- the LibreOffice engine ----------------------------------------------------------------
 
 
-def _recalculate(path: Path, book: Workbook) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], Any]]:
+def _recalculate(path: Path, book: Workbook) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], Any],
+                                                      dict[tuple[int, int], Any] | None]:
     """The Training values after a full recalculation in headless LibreOffice (raw and as
-    floats), and the recalculated Network sheet's values."""
+    floats), the recalculated Network sheet's values and those of the map sheet (if any)."""
     from sheetnet.engines.libreoffice import LibreOfficeError, recalculate
 
     with tempfile.TemporaryDirectory(prefix="sheetnet-check-") as tmp:
@@ -94,8 +102,10 @@ def _recalculate(path: Path, book: Workbook) -> tuple[np.ndarray, np.ndarray, di
             raise SheetnetError(f"{path}: {exc}") from None
         with open_workbook(out, data_only=True) as values:
             raw = training_cells(values[book.training_sheet], book.spec, len(book.columns))
-            network = sheet_values(values[book.network_sheet]) if book.spec.standardize else {}
-    return raw, np.vectorize(as_float, otypes=[float])(raw), network
+            network = sheet_values(values[book.network_sheet])  # x̃, μ, σ and 1 − β recalculated
+            map_sheet = mapcheck.map_sheet(values.sheetnames)
+            map_values = sheet_values(values[map_sheet]) if map_sheet else None
+    return raw, np.vectorize(as_float, otypes=[float])(raw), network, map_values
 
 
 # --- comparison ----------------------------------------------------------------------------

@@ -1,0 +1,185 @@
+"""The Decision map and the fitted curve: live forward passes at iteration t, against NumPy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from sheetnet.cli import app
+from sheetnet.engines.libreoffice import recalculate
+from sheetnet.errors import SheetnetError
+from sheetnet.model.reference import train
+from sheetnet.model.spec import Spec, load_template, parse_spec
+from sheetnet.sheets import decision_map as dm
+from tests.conftest import build, needs_libreoffice
+
+runner = CliRunner()
+N = 25
+
+
+def grid(ws: openpyxl.worksheet.worksheet.Worksheet, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x₁ axis, x₂ axis, outputs[row of x₂, column of x₁]) as the sheet holds them."""
+    x1 = np.array([ws.cell(dm.GRID_ROW, dm.AXIS_COL + 1 + c).value for c in range(n)], dtype=float)
+    x2 = np.array([ws.cell(dm.GRID_ROW + 1 + r, dm.AXIS_COL).value for r in range(n)], dtype=float)
+    out = np.array([[ws.cell(dm.GRID_ROW + 1 + r, dm.AXIS_COL + 1 + c).value for c in range(n)]
+                    for r in range(n)], dtype=float)
+    return x1, x2, out
+
+
+def numpy_map(spec: Spec, t: int, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """The network's output at the parameters of NumPy's row t, computed here from the frame."""
+    params = dm.parameters_at(spec, train(spec), t)
+    points = np.array([[a, b] for b in x2 for a in x1])
+    return dm.outputs(spec, params, points).reshape(len(x2), len(x1))
+
+
+def independent_output(spec: Spec, row: object, x: np.ndarray) -> float:
+    """xor's 2-2-1 sigmoid net, from the definitions: σ(w·σ(W·x + b) + b)."""
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    w1 = np.array([[row["W1[1,1]"], row["W1[1,2]"]], [row["W1[2,1]"], row["W1[2,2]"]]])
+    b1 = np.array([row["b1[1]"], row["b1[2]"]])
+    h = sig(w1 @ x + b1)
+    return float(sig(row["W2[1,1]"] * h[0] + row["W2[1,2]"] * h[1] + row["b2[1]"]))
+
+
+def test_stored_map_is_numpy_forward_pass_at_the_last_row(tmp_path: Path) -> None:
+    spec = load_template("xor").replace(iterations=300)
+    ws = openpyxl.load_workbook(build(tmp_path, spec, decision_map=N), data_only=True)["Decision map"]
+    x1, x2, out = grid(ws, N)
+    assert x1[0] == pytest.approx(-0.1) and x1[-1] == pytest.approx(1.1) and len(x1) == N
+    row = train(spec).loc[spec.iterations]
+    for r, c in ((0, 0), (3, 17), (N - 1, N - 1)):
+        assert out[r, c] == pytest.approx(independent_output(spec, row, np.array([x1[c], x2[r]])), rel=1e-12)
+    assert ws.cell(dm.T_ROW, 2).value == spec.iterations
+
+
+def test_the_formulas_read_row_t_with_index(tmp_path: Path) -> None:
+    spec = load_template("xor").replace(iterations=50)
+    ws = openpyxl.load_workbook(build(tmp_path, spec, decision_map=N))["Decision map"]
+    assert ws.cell(dm.PARAM_ROW, 2).value == "=INDEX(Training!$B$4:$B$54,$B$4+1)"
+    formula = ws.cell(dm.GRID_ROW + 1, dm.AXIS_COL + 1).value
+    assert "C$12" in formula and "$B13" in formula and "$B$10" in formula  # x₁, x₂, w₃₁ at t
+
+
+@needs_libreoffice
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("t", [0, 10, 120])
+def test_libreoffice_map_at_iteration_t_equals_numpy(tmp_path: Path, t: int) -> None:
+    spec = load_template("xor").replace(iterations=120, optimizer="adam", learning_rate=0.1)
+    path = build(tmp_path, spec, decision_map=N)
+    book = openpyxl.load_workbook(path)
+    book["Decision map"].cell(dm.T_ROW, 2).value = t
+    book.save(tmp_path / "edited.xlsx")
+    ws = openpyxl.load_workbook(recalculate(tmp_path / "edited.xlsx", tmp_path / "re.xlsx"),
+                                data_only=True)["Decision map"]
+    x1, x2, out = grid(ws, N)
+    assert out == pytest.approx(numpy_map(spec, t, x1, x2), rel=1e-12, abs=1e-15)
+
+
+def regression(**changes: object) -> Spec:
+    return parse_spec({
+        "network": {"sizes": [1, 3, 1], "activations": ["tanh", "linear"], "loss": "half_sse"},
+        "training": {"learning_rate": 0.1, "iterations": 60, "optimizer": "momentum"},
+        "init": {"seed": 2},
+        "data": {"inputs": [[-2.0], [-1.0], [0.0], [1.0], [2.5]],
+                 "targets": [[4.0], [1.0], [0.0], [1.0], [6.0]], **changes},
+    })
+
+
+@needs_libreoffice
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("standardize", [False, True])
+def test_fitted_curve_recomputes_to_numpy(tmp_path: Path, standardize: bool) -> None:
+    spec = regression(standardize=standardize) if standardize else regression()
+    path = build(tmp_path, spec, decision_map=40)
+    book = openpyxl.load_workbook(path)
+    assert "Fitted curve" in book.sheetnames
+    ws = book["Fitted curve"]
+    (chart,) = ws._charts
+    assert len(chart.series) == 2  # the curve and the data points
+    ws.cell(dm.T_ROW, 2).value = 30
+    book.save(tmp_path / "edited.xlsx")
+    ws = openpyxl.load_workbook(recalculate(tmp_path / "edited.xlsx", tmp_path / "re.xlsx"),
+                                data_only=True)["Fitted curve"]
+    xs = np.array([ws.cell(dm.GRID_ROW + 1 + r, dm.AXIS_COL).value for r in range(40)], dtype=float)
+    ys = np.array([ws.cell(dm.GRID_ROW + 1 + r, dm.AXIS_COL + 1).value for r in range(40)], dtype=float)
+    assert xs[0] == pytest.approx(-2.45) and xs[-1] == pytest.approx(2.95)  # raw units, 10% margin
+    params = dm.parameters_at(spec, train(spec), 30)
+    assert ys == pytest.approx(dm.outputs(spec, params, xs.reshape(-1, 1)), rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize(("template", "args", "message"), [
+    ("seed-004-2-2-2", ["--decision-map", "30"],
+     "--decision-map: a decision map is drawn for networks with two inputs and one output, a fitted curve"
+     " for one input and one output; this network is 2-2-2"),
+    ("iris", ["--decision-map", "30"], "this network is 4-4-3"),
+    ("xor", ["--decision-map", "500"], "--decision-map: the grid must have 2 to 200 points a side"),
+    ("xor", ["--decision-map", "1"], "got 1"),
+])
+def test_bad_decision_maps_are_one_line_errors(tmp_path: Path, template: str, args: list[str],
+                                               message: str) -> None:
+    out = tmp_path / "m.xlsx"
+    result = runner.invoke(app, ["build", "--template", template, "--iters", "3", *args, str(out)])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and message in result.output
+    assert not out.exists()
+
+
+def test_a_deep_network_whose_map_formula_is_too_long_is_refused() -> None:
+    spec = parse_spec({
+        "network": {"sizes": [2, 6, 6, 6, 6, 1], "activations": ["sigmoid"] * 5, "loss": "half_sse"},
+        "training": {"learning_rate": 0.1, "iterations": 2}, "init": {"seed": 1},
+        "data": {"inputs": [[0.0, 1.0]], "targets": [[1.0]]},
+    })
+    with pytest.raises(SheetnetError, match=r"formula of .* characters, more than the 8,192"):
+        dm.check_grid(spec, 30)
+
+
+def test_chinese_sheet_name(tmp_path: Path) -> None:
+    path = build(tmp_path, load_template("xor").replace(iterations=5), decision_map=N, lang="zh")
+    assert "决策图" in openpyxl.load_workbook(path).sheetnames
+
+
+# --- sheetnet check covers the map -------------------------------------------------------------
+
+
+def test_check_covers_the_map_at_an_edited_t(tmp_path: Path) -> None:
+    from sheetnet.verify.run import run_check
+
+    spec = load_template("xor").replace(iterations=60, optimizer="momentum", learning_rate=0.5)
+    path = build(tmp_path, spec, decision_map=N)
+    book = openpyxl.load_workbook(path)
+    book["Decision map"].cell(dm.T_ROW, 2).value = 17
+    book.save(path)
+    report = run_check(path)
+    assert report.ok, report.summary()
+    assert report.groups["map"].cells == N * N
+
+
+def test_check_names_a_tampered_map_cell(tmp_path: Path) -> None:
+    from sheetnet.verify.run import run_check
+
+    path = build(tmp_path, load_template("xor").replace(iterations=20), decision_map=N)
+    book = openpyxl.load_workbook(path)
+    cell = book["Decision map"].cell(dm.GRID_ROW + 5, dm.AXIS_COL + 7)
+    cell.value = cell.value.replace("+$J$10", "-$J$10")  # the output bias b₅ with the wrong sign
+    book.save(path)
+    report = run_check(path)
+    assert not report.ok and report.wrong == 1
+    assert report.first_wrong is not None
+    assert report.first_wrong.address == f"'Decision map'!{cell.coordinate}"
+
+
+@needs_libreoffice
+@pytest.mark.libreoffice
+def test_libreoffice_check_covers_the_fitted_curve(tmp_path: Path) -> None:
+    from sheetnet.verify.run import run_check
+
+    report = run_check(build(tmp_path, regression(standardize=True), decision_map=30), engine="libreoffice")
+    assert report.ok, report.summary()
+    assert report.groups["map"].cells == 30
+    assert run_check(build(tmp_path, regression(), "f.xlsx", decision_map=30)).groups["map"].cells == 30
