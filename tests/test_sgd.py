@@ -129,8 +129,8 @@ def test_first_two_sgd_updates_of_a_linear_neuron_by_hand(tmp_path: Path) -> Non
         assert ref[qid].tolist()[: len(values)] == pytest.approx(values, rel=1e-12), qid
     path = build(tmp_path, spec)
     formulas = _training_values(path, ["z1[1]", "loss"], data_only=False)
-    assert formulas["z1[1]"][1] == "=D5*INDEX(Network!$B$20:$B$21,C5)+E5"
-    assert formulas["loss"][1] == "=0.5*(G5-INDEX(Network!$C$20:$C$21,C5))^2"
+    assert formulas["z1[1]"][1] == "=D5*INDEX(Network!$B$30:$B$31,C5)+E5"
+    assert formulas["loss"][1] == "=0.5*(G5-INDEX(Network!$C$30:$C$31,C5))^2"
     report = run_check(path)
     assert report.ok, report.summary()
 
