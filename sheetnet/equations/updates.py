@@ -52,6 +52,11 @@ def network_keys(spec: Spec) -> list[str]:
     return keys
 
 
+def _squared(g: Expr) -> Expr:
+    """g·g rather than g^2: LibreOffice's ^ gives #NUM! where the square underflows, · gives 0."""
+    return mul(g, g)
+
+
 def _sqrt(x: Expr) -> Expr:
     return Call("SQRT", (x,))
 
@@ -87,7 +92,7 @@ def _columns_of(spec: Spec, qid: str) -> list[tuple[str, Expr, Expr]]:
         step = mul(lr, b) if name == "momentum" else mul(lr, add(g, mul(hyper("momentum"), b)))
         return [("b", g, later), ("step", step, step)]
     if name == "rmsprop":
-        first, later = _average("alpha", _state("s", qid, prev=True), power(g, Num(2)))
+        first, later = _average("alpha", _state("s", qid, prev=True), _squared(g))
         scaled = div(g, add(_sqrt(_state("s", qid)), hyper("eps")))
         result = [("s", first, later)]
         if spec.momentum:
@@ -97,12 +102,12 @@ def _columns_of(spec: Spec, qid: str) -> list[tuple[str, Expr, Expr]]:
         step = mul(lr, scaled)
         return [*result, ("step", step, step)]
     if name == "adagrad":
-        squared = power(g, Num(2))
+        squared = _squared(g)
         step = div(mul(lr, g), add(_sqrt(_state("G", qid)), hyper("eps")))
         return [("G", squared, add(_state("G", qid, prev=True), squared)), ("step", step, step)]
     # adam, adamw
     m0, m = _average("beta1", _state("m", qid, prev=True), g)
-    v0, v = _average("beta2", _state("v", qid, prev=True), power(g, Num(2)))
+    v0, v = _average("beta2", _state("v", qid, prev=True), _squared(g))
     direction = div(div(_state("m", qid), Cell("bc1")),
                     add(_sqrt(div(_state("v", qid), Cell("bc2"))), hyper("eps")))
     if name == "adamw":
