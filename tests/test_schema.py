@@ -76,7 +76,9 @@ def test_declared_defaults_are_what_the_parser_applies() -> None:
     attribute = {"network.bias": "bias", "network.train_bias": "train_bias", "network.loss": "loss",
                  "network.leaky_slope": "leaky_slope", "training.iterations": "iterations",
                  "training.reduction": "reduction", "training.mode": "mode", "training.shuffle": "shuffle",
-                 "training.seed": "seed", "data.standardize": "standardize", "description": "description"}
+                 "training.seed": "seed", "data.standardize": "standardize", "description": "description",
+                 "training.optimizer": "optimizer", "training.beta1": "beta1", "training.beta2": "beta2",
+                 "training.alpha": "alpha", "training.weight_decay": "weight_decay"}
     with_default = [f for f in fields.DECLARED if f.default is not None and not f.path.startswith("zh.")]
     assert sorted(f.path for f in with_default) == sorted(attribute)
     for f in with_default:
