@@ -5,7 +5,7 @@ same equation with the numbers substituted, and the value. All three come from t
 trees of graph.py (the same ones the Training sheet prints), with different leaves:
 the value is that tree as a formula over this sheet's own earlier lines and the Network inputs,
 so the sheet recomputes the hand calculation top to bottom by itself; the numbers are a formula
-that concatenates TEXT() of those same cells, so editing the Network sheet rewrites the text.
+joining the text of those same cells (numbertext.py), so editing the Network sheet rewrites the text.
 """
 
 from __future__ import annotations
@@ -322,7 +322,8 @@ def check_formulas(spec: Spec, training: TrainingLayout) -> None:
 
     Each line's value is its Training column's expression over this sheet's value cells and the
     same Network cells (parameters: their initial values), addressed as Leaves.address does.
-    The text formulas need no check: they shorten long sums (textprint.MAX_TERMS).
+    The text formulas are checked too: they shorten long sums (textprint.MAX_TERMS), but each
+    number in them is a formula of its own (numbertext.py).
     """
     entries = items(spec)
     rows = rows_of(entries)
@@ -340,3 +341,6 @@ def check_formulas(spec: Spec, training: TrainingLayout) -> None:
     lines = [graph.Column(e.qid, e.group, e.expr) for e in entries if isinstance(e, Line)]
     limits.check_formulas(lines, lambda expr: to_excel(expr, ref), rows[-1],
                           what="the Working sheet's formula for {qid}")
+    for line in lines:
+        limits.check_formula_length(len(textprint.text_formula(line.formula, ref)),
+                                    f"the Working sheet's text for {line.qid}")
