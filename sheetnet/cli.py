@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import typer
 
 from sheetnet import __version__, api
-from sheetnet.errors import SheetnetError
+from sheetnet.atomic import check_target
+from sheetnet.errors import SheetnetError, counted
 from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec
 from sheetnet.progress import stderr_is_terminal, terminal_progress
 
@@ -97,10 +98,13 @@ def _with_batches(
         if batch_size is not None or shuffle or seed is not None:
             raise SheetnetError("--batch-size, --shuffle and --seed need --mode sgd or minibatch")
         return spec.replace(mode="batch", batch_size=0, shuffle=False, seed=0)
+    if mode == "sgd" and batch_size not in (None, 1):
+        raise SheetnetError(f"--batch-size {batch_size} needs --mode minibatch (or no --mode);"
+                            " --mode sgd updates after each single sample")
     if mode == "minibatch" and batch_size is None:
         if spec.mode != "minibatch":
             raise SheetnetError(f"--mode minibatch needs --batch-size N, a divisor of the"
-                                f" {spec.n_samples} samples")
+                                f" {counted(spec.n_samples, 'sample')}")
         batch_size = spec.batch_size
     shuffle = spec.shuffle if shuffle is None else shuffle
     if seed is not None and not shuffle:
@@ -158,6 +162,7 @@ def build(
 
     if output.suffix.lower() != ".xlsx":  # before the spec: a wrong name is the first thing to say
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
+    check_target(output)
     spec = _with_batches(_choose_spec(template, config, iters, lr), mode, batch_size, shuffle, seed)
     rates = parse_rates(compare_lr) if compare_lr is not None else ()
     if pdf is not None:
@@ -166,7 +171,7 @@ def build(
         api.build(spec, output, lang=lang, paper=paper, compare_lr=rates, summary_every=summary_every,
                   progress=progress)
     # Said before the PDF is printed: if printing fails or is interrupted, the workbook is there.
-    typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.in_language(lang).title})")
+    typer.echo(f"wrote {output} ({counted(spec.iterations, 'iteration')} of {spec.in_language(lang).title})")
     if pdf is not None:
         with terminal_progress(_shows_progress(quiet)) as progress:
             api.pdf(output, pdf, progress=progress)
@@ -241,6 +246,8 @@ def train(
     """Train with the NumPy reference core only and print (or save) the trajectory."""
     from sheetnet.model.tables import write_csv
 
+    if csv is not None and csv.suffix.lower() != ".csv":
+        raise SheetnetError(f"{csv}: the table is CSV text; give a name ending in .csv")
     spec = _choose_spec(template, config, iters, lr)
     with _divergence_warnings():
         frame = api.train(spec)

@@ -97,6 +97,8 @@ def _csv_path(value: Any, base_dir: Path | None) -> Path:
 
 def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     """The header and the columns (as lists of stripped text) of the CSV at path."""
+    if path.is_dir():
+        raise SheetnetError(f"data.csv: {path} is a folder; give the path of a CSV file")
     if not path.is_file():
         raise SheetnetError(f"data.csv: {path}: no such file (a relative path is relative to the TOML file)")
     try:

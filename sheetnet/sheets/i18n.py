@@ -218,7 +218,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "charts.more_samples": "Output charts are drawn for the first {n} of the {total} samples.",
         "sheet.summary": "Summary",
         "summary.title": "Summary: selected iterations",
-        "summary.rows": "Rows t = 0, 1, 2, 5, 10, 20, 50, … (steps of 1-2-5), every {k}th iteration and "
+        "summary.rows": "Rows t = 0, 1, 2, 5, 10, 20, 50, … (steps of 1-2-5), every {kth} iteration and "
         "the last.",
         "summary.live": "Each cell refers to its row on the Training sheet, so it stays live.",
         "summary.outputs": "Outputs",

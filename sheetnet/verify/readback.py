@@ -47,6 +47,8 @@ class Workbook:
 
 def read_workbook(path: Path) -> Workbook:
     """Read the network back from the Network sheet and the Training sheet's formula texts."""
+    if path.is_dir():
+        raise SheetnetError(f"{path} is a folder; give a workbook written by `sheetnet build`")
     if not path.is_file():
         raise SheetnetError(f"{path}: no such file; give a workbook written by `sheetnet build`")
     unpacked = check_archive(path)  # a zip bomb is refused before openpyxl unpacks anything

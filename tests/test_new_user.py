@@ -1,0 +1,146 @@
+"""Defects a new user met (issue 15): each test here failed on the code before its fix."""
+
+from __future__ import annotations
+
+import copy
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from sheetnet.errors import counted, ordinal
+from tests.test_cli import SENTINEL, assert_one_line_error, invoke, write_config
+from tests.test_spec import default_table, seeded_table
+
+# --- spec files a teacher writes ---------------------------------------------------------------
+
+
+def test_a_negative_init_seed_is_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path, seeded_table(-1, [2, 2, 1]))
+    assert_one_line_error(invoke("build", "--config", config, tmp_path / "out.xlsx"),
+                          "init.seed must be a non-negative integer, got -1")
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_an_array_nested_2000_deep_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "deep.toml"
+    config.write_text("x = " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+    assert_one_line_error(invoke("build", "--config", config, tmp_path / "out.xlsx"),
+                          "deep.toml", "nested thousands deep")
+
+
+@pytest.mark.parametrize(("where", "words"), [
+    ("", "title must be a string, got 42"),
+    ("zh", "zh.title must be a string, got 42"),
+    ("description", "description must be a string, got 42"),
+])
+def test_a_title_must_be_text_in_both_places(tmp_path: Path, where: str, words: str) -> None:
+    table = copy.deepcopy(default_table())
+    if where == "zh":
+        table["zh"] = {"title": 42}
+    else:
+        table[where or "title"] = 42
+    config = write_config(tmp_path, table)
+    assert_one_line_error(invoke("build", "--config", config, tmp_path / "out.xlsx"), words)
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def test_sgd_with_a_batch_size_is_refused_as_in_a_file(tmp_path: Path) -> None:
+    result = invoke("build", "-t", "xor", "--mode", "sgd", "--batch-size", "2", tmp_path / "out.xlsx")
+    assert_one_line_error(result, "--batch-size 2 needs --mode minibatch")
+    assert invoke("build", "-t", "xor", "--mode", "sgd", "--batch-size", "1",
+                  tmp_path / "out.xlsx").exit_code == 0
+
+
+def test_one_sample_is_singular(tmp_path: Path) -> None:
+    result = invoke("build", "--batch-size", "2", tmp_path / "out.xlsx")
+    assert_one_line_error(result, "the data has 1 sample, got 2")
+    result = invoke("build", "--iters", "1", tmp_path / "out.xlsx")
+    assert result.exit_code == 0
+    assert "(1 iteration of" in result.stdout
+
+
+def test_counts_and_ordinals() -> None:
+    assert [counted(n, "sample") for n in (1, 2, 1000)] == ["1 sample", "2 samples", "1,000 samples"]
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th",
+        "112th"]
+
+
+@pytest.mark.parametrize(("k", "text"), [(1, "every 1st iteration"), (2, "every 2nd iteration"),
+                                         (22, "every 22nd iteration"), (13, "every 13th iteration")])
+def test_summary_says_english_ordinals(tmp_path: Path, k: int, text: str) -> None:
+    import openpyxl
+
+    out = tmp_path / "out.xlsx"
+    assert invoke("build", "--iters", "30", "--summary-every", str(k), out).exit_code == 0
+    notes = [c.value for row in openpyxl.load_workbook(out)["Summary"].iter_rows(max_row=5)
+             for c in row if isinstance(c.value, str)]
+    assert any(text in note for note in notes), notes
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def test_a_read_only_output_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "ro.xlsx"
+    out.write_bytes(SENTINEL)
+    out.chmod(0o444)
+    result = invoke("build", "--iters", "2", out)
+    assert_one_line_error(result, "ro.xlsx", "permission denied", "read-only")
+    assert out.read_bytes() == SENTINEL
+    assert stat.S_IMODE(out.stat().st_mode) == 0o444
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ro.xlsx"]
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    out.write_bytes(SENTINEL)
+    out.chmod(0o600)
+    assert invoke("build", "--iters", "2", out).exit_code == 0
+    assert out.read_bytes() != SENTINEL
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_a_symlink_is_written_through(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "book.xlsx"
+    target.write_bytes(SENTINEL)
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(target)
+    assert invoke("build", "--iters", "2", link).exit_code == 0
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_bytes().startswith(b"PK")  # the workbook, a zip
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["book.xlsx"]
+
+
+def test_a_pdf_into_a_write_protected_folder_is_refused_before_building(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        result = invoke("build", "--iters", "2", "--pdf", locked / "out.pdf", tmp_path / "out.xlsx")
+        assert_one_line_error(result, "locked", "permission denied")
+        assert not (tmp_path / "out.xlsx").exists()
+    finally:
+        locked.chmod(0o755)
+
+
+def test_train_csv_must_be_named_csv(tmp_path: Path) -> None:
+    assert_one_line_error(invoke("train", "--csv", tmp_path / "t.xlsx"), "t.xlsx", ".csv")
+    assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_a_folder_is_called_a_folder(tmp_path: Path) -> None:
+    assert_one_line_error(invoke("check", tmp_path), "is a folder")
+    assert_one_line_error(invoke("pdf", tmp_path, tmp_path / "x.pdf"), "is a folder")
+    assert_one_line_error(invoke("build", "--config", tmp_path, tmp_path / "o.xlsx"), "is a folder")
+    (tmp_path / "out.xlsx").mkdir()
+    assert_one_line_error(invoke("build", tmp_path / "out.xlsx"), "is a folder")
+    table = copy.deepcopy(default_table())
+    table["data"] = {"csv": ".", "input_columns": ["a"], "target_columns": ["b"]}
+    config = write_config(tmp_path, table)
+    assert_one_line_error(invoke("build", "--config", config, tmp_path / "o.xlsx"), "is a folder")
