@@ -7,6 +7,9 @@ into one line on stderr with exit code 2. Progress bars are drawn here, never in
 from __future__ import annotations
 
 import functools
+import math
+import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,6 +17,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
+
+try:  # typer ≥ 0.2x carries its own copy of click; older ones use the click package
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from sheetnet import __version__, api
 from sheetnet.atomic import check_target
@@ -21,7 +30,52 @@ from sheetnet.errors import SheetnetError, counted
 from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec
 from sheetnet.progress import stderr_is_terminal, terminal_progress
 
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help shows no type for flags and plain names in its usage line.
+
+    Typer prints `--shuffle/--no-shuffle <bool>` and `Usage: sheetnet build [OPTIONS] {output}`;
+    a flag takes no value and braces are no shell syntax, so both only puzzle a reader.
+    """
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [re.sub(r"^\{(.*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+class _Group(typer.core.TyperGroup):
+    """The app: a usage error (`--iters abc`) is one line and exit 2, like every other error."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as exc:  # `sheetnet` alone: the help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click_errors.UsageError as exc:
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            where = exc.ctx.command_path if exc.ctx else "sheetnet"
+            typer.echo(f"sheetnet: error: {message}; see `{where} --help`", err=True)
+            sys.exit(2)
+        except click_errors.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -80,7 +134,7 @@ def _choose_spec(
             raise SheetnetError(f"--iters must be a positive integer, got {iters}")
         changes["iterations"] = iters
     if lr is not None:
-        if not lr > 0:
+        if not (lr > 0 and math.isfinite(lr)):  # inf and nan alike
             raise SheetnetError(f"--lr must be a positive number, got {lr}")
         changes["learning_rate"] = lr
     return spec.replace(**changes) if changes else spec
@@ -113,6 +167,7 @@ def _with_batches(
                         shuffle=shuffle, seed=spec.seed if seed is None else seed)
 
 
+WORKBOOK_HELP = "A workbook written by `sheetnet build`."
 TemplateOpt = Annotated[
     str | None, typer.Option("--template", "-t", help="Template name (see `sheetnet templates`).")
 ]
@@ -128,10 +183,10 @@ LrOpt = Annotated[float | None, typer.Option("--lr", help="Learning rate (overri
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def build(
-    output: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
+    output: Annotated[Path, typer.Argument(metavar="OUTPUT", help="The .xlsx file to write.")],
     template: TemplateOpt = None,
     config: ConfigOpt = None,
     iters: ItersOpt = None,
@@ -205,11 +260,11 @@ def _divergence_warnings() -> Iterator[None]:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
-@app.command("pdf")
+@app.command("pdf", cls=_Command)
 @friendly_errors
 def pdf_command(
-    workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet build`.")],
-    output: Annotated[Path, typer.Argument(help="The PDF file to write.")],
+    workbook: Annotated[Path, typer.Argument(metavar="WORKBOOK", help=WORKBOOK_HELP)],
+    output: Annotated[Path, typer.Argument(metavar="OUTPUT", help="The PDF file to write.")],
     quiet: QuietOpt = False,
 ) -> None:
     """Print every sheet of a workbook to a PDF through headless LibreOffice."""
@@ -218,10 +273,10 @@ def pdf_command(
     typer.echo(f"wrote {output}")
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def check(
-    workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet build`.")],
+    workbook: Annotated[Path, typer.Argument(metavar="WORKBOOK", help=WORKBOOK_HELP)],
     engine: Annotated[str, typer.Option(help="formulas or libreoffice.")] = "formulas",
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-9,
     quiet: QuietOpt = False,
@@ -234,7 +289,7 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def train(
     template: TemplateOpt = None,
@@ -258,7 +313,7 @@ def train(
         typer.echo(frame.to_string(max_rows=20, max_cols=12))
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def templates() -> None:
     """List the network templates: name, shape and title."""
@@ -276,7 +331,7 @@ AskOpt = Annotated[str | None, typer.Option(
 LangOpt = Annotated[str, typer.Option(help="Language of labels and sheets: en or zh.")]
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def exercise(
     output: Annotated[Path, typer.Argument(help="The practice workbook (.xlsx) to write.")],
@@ -314,7 +369,7 @@ def _sig_figs(n: int) -> int:
     return n
 
 
-@app.command("class")
+@app.command("class", cls=_Command)
 @friendly_errors
 def class_command(
     roster: Annotated[Path, typer.Argument(help="CSV with a header, an id column and maybe a name column.")],
@@ -363,7 +418,7 @@ def class_command(
                "their keys (key/) and class.toml")
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def grade(
     folder: Annotated[Path, typer.Argument(help="The class folder `sheetnet class` wrote.")],
@@ -402,7 +457,7 @@ def grade(
         typer.echo(f"wrote {gradebook} (tolerance: {sig_figs} significant figures)")
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def schema() -> None:
     """Print the spec's JSON Schema (sheetnet.schema.json, for TOML editors)."""

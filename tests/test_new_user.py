@@ -144,3 +144,34 @@ def test_a_folder_is_called_a_folder(tmp_path: Path) -> None:
     table["data"] = {"csv": ".", "input_columns": ["a"], "target_columns": ["b"]}
     config = write_config(tmp_path, table)
     assert_one_line_error(invoke("build", "--config", config, tmp_path / "o.xlsx"), "is a folder")
+
+
+# --- help and usage errors ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["build", "check", "pdf", "train", "templates"])
+def test_help_shows_no_bool_type_and_no_braces(command: str) -> None:
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert "<bool>" not in result.stdout
+    usage = next(line for line in result.stdout.splitlines() if "Usage:" in line)
+    assert "{" not in usage and "}" not in usage, usage
+    if command == "build":
+        assert "OUTPUT" in usage
+        assert "--no-shuffle" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["build", "--iters", "abc", "o.xlsx"], ["--iters", "valid integer", "build --help`"]),
+    (["build", "--lr", "fast", "o.xlsx"], ["--lr", "build --help`"]),
+    (["build"], ["Missing argument 'OUTPUT'"]),
+    (["bogus"], ["No such command 'bogus'"]),
+])
+def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], words: list[str]) -> None:
+    assert_one_line_error(invoke(*args), *words)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_lr_inf_and_nan_get_the_same_words(tmp_path: Path, value: str) -> None:
+    assert_one_line_error(invoke("build", "--lr", value, tmp_path / "o.xlsx"),
+                          f"--lr must be a positive number, got {value}")
