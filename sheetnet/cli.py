@@ -299,7 +299,7 @@ def train(
     csv: Annotated[Path | None, typer.Option(help="Write every iteration to this CSV file.")] = None,
 ) -> None:
     """Train with the NumPy reference core only and print (or save) the trajectory."""
-    from sheetnet.model.tables import write_csv
+    from sheetnet.model.tables import overview, write_csv
 
     if csv is not None and csv.suffix.lower() != ".csv":
         raise SheetnetError(f"{csv}: the table is CSV text; give a name ending in .csv")
@@ -310,7 +310,9 @@ def train(
         write_csv(frame, csv)
         typer.echo(f"wrote {csv} ({len(frame)} rows, {len(frame.columns)} columns)")
     else:
-        typer.echo(frame.to_string(max_rows=20, max_cols=12))
+        shown = overview(spec, frame)
+        typer.echo(shown.to_string(index=False, max_rows=20))
+        typer.echo(f"({len(shown.columns)} of {len(frame.columns)} columns; --csv run.csv writes them all)")
 
 
 @app.command(cls=_Command)

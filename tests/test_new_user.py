@@ -175,3 +175,33 @@ def test_usage_errors_are_one_line(tmp_path: Path, args: list[str], words: list[
 def test_lr_inf_and_nan_get_the_same_words(tmp_path: Path, value: str) -> None:
     assert_one_line_error(invoke("build", "--lr", value, tmp_path / "o.xlsx"),
                           f"--lr must be a positive number, got {value}")
+
+
+# --- train's table ------------------------------------------------------------------------------
+
+
+def test_train_shows_loss_and_accuracy_and_says_how_to_get_everything() -> None:
+    result = invoke("train", "-t", "xor", "--iters", "30")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["iter", "loss", "accuracy", "W1[1,1]", "W1[1,2]", "W1[2,1]", "W1[2,2]"]
+    assert lines[1].split()[:3] == ["0", "0.701963", "0.50"]
+    assert "…" not in result.stdout and "..." in result.stdout  # rows elided, no column hidden
+    assert lines[-1] == "(7 of 61 columns; --csv run.csv writes them all)"
+
+
+def test_train_csv_writes_the_shortest_text_that_reads_back(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from sheetnet.model.reference import train
+    from sheetnet.model.spec import load_template
+
+    csv = tmp_path / "run.csv"
+    assert invoke("train", "-t", "seed-001-bp-demo", "--iters", "3", "--csv", csv).exit_code == 0
+    rows = csv.read_text(encoding="utf-8").splitlines()
+    assert pd.read_csv(csv, dtype=str).loc[0, "b1"] == "0.35"
+    assert "0.34999999999999998" not in rows[1]
+    expected = train(load_template("seed-001-bp-demo").replace(iterations=3))
+    pd.testing.assert_frame_equal(pd.read_csv(csv),
+                                  expected.reset_index(drop=True), check_exact=True,
+                                  check_dtype=False)
