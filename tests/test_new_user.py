@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import os
 import stat
 from pathlib import Path
@@ -205,3 +206,52 @@ def test_train_csv_writes_the_shortest_text_that_reads_back(tmp_path: Path) -> N
     pd.testing.assert_frame_equal(pd.read_csv(csv),
                                   expected.reset_index(drop=True), check_exact=True,
                                   check_dtype=False)
+
+
+# --- numbers too large or too small -------------------------------------------------------------
+
+
+def _one_input_table(inputs: list[float], *, standardize: bool, activation: str = "sigmoid") -> dict:
+    return {
+        "network": {"sizes": [1, 1], "activations": [activation]},
+        "training": {"learning_rate": 0.1, "iterations": 3},
+        "init": {"weights": [[[0.5]]], "biases": [[0.1]]},
+        "data": {"inputs": [[x] for x in inputs], "targets": [[0.0], [1.0]][:len(inputs)],
+                 "standardize": standardize},
+    }
+
+
+@pytest.mark.parametrize(("inputs", "what"), [([1e200, 3e200], "overflows"),
+                                              ([1e-320, 2e-320], "underflows to 0")])
+def test_data_that_cannot_be_standardised_is_refused(tmp_path: Path, inputs: list[float],
+                                                     what: str) -> None:
+    config = write_config(tmp_path, _one_input_table(inputs, standardize=True))
+    result = invoke("build", "--config", config, tmp_path / "out.xlsx")
+    assert_one_line_error(result, "input column 'x1' cannot be standardised", f"σ {what}")
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_no_workbook_cell_stores_inf_or_nan(tmp_path: Path) -> None:
+    import zipfile
+
+    # A start that overflows at once: every non-finite value is stored as the error it shows.
+    config = write_config(tmp_path, _one_input_table([1e308, 1e308], standardize=False,
+                                                     activation="linear"))
+    out = tmp_path / "out.xlsx"
+    assert invoke("build", "--config", config, out).exit_code == 0
+    with zipfile.ZipFile(out) as book:
+        for name in book.namelist():
+            if name.startswith("xl/worksheets/"):
+                xml = book.read(name).decode("utf-8")
+                assert not re.search(r"<v>-?(inf|nan)</v>", xml, flags=re.IGNORECASE), name
+
+
+def test_a_loss_not_finite_at_the_start_blames_the_numbers_not_the_rate(tmp_path: Path) -> None:
+    config = write_config(tmp_path, _one_input_table([1e308, 1e308], standardize=False,
+                                                     activation="linear"))
+    result = invoke("build", "--config", config, tmp_path / "out.xlsx")
+    assert result.exit_code == 0
+    warning = result.stderr.strip()
+    assert warning.startswith("sheetnet: warning: the loss is not finite at the start (iteration 0")
+    assert "inputs or the initial weights are too large" in warning
+    assert "learning rate" not in warning

@@ -255,6 +255,10 @@ def diverged_at(frame: pd.DataFrame) -> int | None:
 
 
 def divergence_message(spec: Spec, iteration: int) -> str:
+    if iteration == 0:  # before any update: no learning rate can help
+        return ("the loss is not finite at the start (iteration 0, before any update; the workbook "
+                "shows #NUM! there): a number overflowed because the inputs or the initial weights "
+                "are too large; scale the inputs (data.standardize = true) or use smaller weights")
     return (f"training diverged: the loss is not finite from iteration {iteration} on (a number "
             f"overflowed; the workbook shows #NUM! there); try a learning rate smaller than "
             f"{spec.learning_rate:g}")

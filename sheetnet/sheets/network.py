@@ -12,9 +12,7 @@ from sheetnet.expr.formula import Expr
 from sheetnet.model import standardize
 from sheetnet.model.spec import Spec
 from sheetnet.sheets import layout, limits, styles
-from sheetnet.sheets.context import (
-    Context,
-)
+from sheetnet.sheets.context import Context, stored_value
 from sheetnet.sheets.layout import NetworkLayout
 from sheetnet.sheets.settings import SETTINGS
 
@@ -115,13 +113,13 @@ def _write_statistics(ws: Worksheet, spec: Spec, net: NetworkLayout, fmt: styles
         ws.write(cells[0][0] - 1, 0, words[word], fmt.label)
         for i, (row, col) in enumerate(cells):
             ws.write_formula(row - 1, col - 1, net.standardization_formula(expr(i)), fmt.computed,
-                             float(values[i]))
+                             stored_value(values[i]))
 
 
 def _write_standardization_cell(ws: Worksheet, net: NetworkLayout, key: str, expr: Expr, value: float,
                                 fmt: styles.Formats) -> None:
     row, col = net.input_cells[key]
-    ws.write_formula(row - 1, col - 1, net.standardization_formula(expr), fmt.computed, float(value))
+    ws.write_formula(row - 1, col - 1, net.standardization_formula(expr), fmt.computed, stored_value(value))
 
 
 def _write_weight_blocks(
