@@ -255,3 +255,25 @@ def test_a_loss_not_finite_at_the_start_blames_the_numbers_not_the_rate(tmp_path
     assert warning.startswith("sheetnet: warning: the loss is not finite at the start (iteration 0")
     assert "inputs or the initial weights are too large" in warning
     assert "learning rate" not in warning
+
+
+# --- labels -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("template", "lang", "loss", "z"), [
+    ("iris", "en", "L (slot 1)", "z₉ (slot 1)"),
+    ("iris", "zh", "L (槽1)", "z₉ (槽1)"),
+    ("xor", "en", "L (sample 1)", "z₅ (sample 1)"),  # batch mode: column k is sample k
+])
+def test_per_slot_loss_columns_say_slot_like_their_neighbours(template: str, lang: str, loss: str,
+                                                               z: str) -> None:
+    from sheetnet.model import ids
+    from sheetnet.model.spec import load_template
+    from sheetnet.sheets.context import column_label
+    from sheetnet.sheets.i18n import STRINGS
+
+    spec = load_template(template)
+    words = STRINGS[lang]
+    names = {q: column_label(spec, q, words) for q in ids.all_ids(spec)}
+    assert names["loss@1"] == loss
+    assert z in names.values()
