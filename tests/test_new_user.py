@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import copy
-import re
 import os
+import re
 import stat
+import zipfile
 from pathlib import Path
 
+import openpyxl
+import pandas as pd
 import pytest
 
 from sheetnet.errors import counted, ordinal
+from sheetnet.model import ids
+from sheetnet.model.reference import train
+from sheetnet.model.spec import load_template
+from sheetnet.sheets.context import column_label
+from sheetnet.sheets.i18n import STRINGS
+from sheetnet.sheets.layout import NetworkLayout
+from tests.conftest import build
 from tests.test_cli import SENTINEL, assert_one_line_error, invoke, write_config
 from tests.test_spec import default_table, seeded_table
 
@@ -74,8 +84,6 @@ def test_counts_and_ordinals() -> None:
 @pytest.mark.parametrize(("k", "text"), [(1, "every 1st iteration"), (2, "every 2nd iteration"),
                                          (22, "every 22nd iteration"), (13, "every 13th iteration")])
 def test_summary_says_english_ordinals(tmp_path: Path, k: int, text: str) -> None:
-    import openpyxl
-
     out = tmp_path / "out.xlsx"
     assert invoke("build", "--iters", "30", "--summary-every", str(k), out).exit_code == 0
     notes = [c.value for row in openpyxl.load_workbook(out)["Summary"].iter_rows(max_row=5)
@@ -192,11 +200,6 @@ def test_train_shows_loss_and_accuracy_and_says_how_to_get_everything() -> None:
 
 
 def test_train_csv_writes_the_shortest_text_that_reads_back(tmp_path: Path) -> None:
-    import pandas as pd
-
-    from sheetnet.model.reference import train
-    from sheetnet.model.spec import load_template
-
     csv = tmp_path / "run.csv"
     assert invoke("train", "-t", "seed-001-bp-demo", "--iters", "3", "--csv", csv).exit_code == 0
     rows = csv.read_text(encoding="utf-8").splitlines()
@@ -232,8 +235,6 @@ def test_data_that_cannot_be_standardised_is_refused(tmp_path: Path, inputs: lis
 
 
 def test_no_workbook_cell_stores_inf_or_nan(tmp_path: Path) -> None:
-    import zipfile
-
     # A start that overflows at once: every non-finite value is stored as the error it shows.
     config = write_config(tmp_path, _one_input_table([1e308, 1e308], standardize=False,
                                                      activation="linear"))
@@ -267,13 +268,29 @@ def test_a_loss_not_finite_at_the_start_blames_the_numbers_not_the_rate(tmp_path
 ])
 def test_per_slot_loss_columns_say_slot_like_their_neighbours(template: str, lang: str, loss: str,
                                                                z: str) -> None:
-    from sheetnet.model import ids
-    from sheetnet.model.spec import load_template
-    from sheetnet.sheets.context import column_label
-    from sheetnet.sheets.i18n import STRINGS
-
     spec = load_template(template)
     words = STRINGS[lang]
     names = {q: column_label(spec, q, words) for q in ids.all_ids(spec)}
     assert names["loss@1"] == loss
     assert z in names.values()
+
+
+def test_the_chinese_network_sheet_glosses_the_specs_words(tmp_path: Path) -> None:
+    cells = NetworkLayout(load_template("xor")).setting_cells
+    for lang in ("zh", "en"):
+        path = build(tmp_path, "xor", name=f"{lang}.xlsx", lang=lang)
+        ws = openpyxl.load_workbook(path)[STRINGS[lang]["sheet.network"]]
+        beside = {name: (ws.cell(row, col).value, ws.cell(row, col + 1).value)
+                  for name, (row, col) in cells.items()}
+        # The values stay as the spec spells them (the check reads them back) ...
+        assert beside["bias"][0] == "per-neuron" and beside["reduction"][0] == "mean"
+        assert beside["loss"][0] == "binary_cross_entropy" and beside["train_bias"][0] == "true"
+        # ... and in Chinese the words stand beside them.
+        if lang == "zh":
+            assert beside["bias"][1] == "每个神经元一个偏置"
+            assert beside["reduction"][1] == "取平均"
+            assert beside["loss"][1] == "二元交叉熵"
+            assert beside["train_bias"][1] == "是"
+            assert beside["activations"][1] == "S 型函数、S 型函数"
+        else:
+            assert beside["bias"][1] is None

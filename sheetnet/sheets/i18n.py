@@ -448,6 +448,31 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
+# The spec's own words for its settings (per-neuron, true, mean, half_sse …) stay on the Network
+# sheet as the spec spells them, since the check reads them back; in Chinese a gloss stands beside.
+VALUE_GLOSSES: dict[str, dict[str, str]] = {
+    "zh": {
+        "none": "无偏置", "shared": "每层共用一个偏置", "per-neuron": "每个神经元一个偏置",
+        "true": "是", "false": "否",
+        "mean": "取平均", "sum": "求和",
+        "half_sse": "误差平方和的一半", "sse": "误差平方和", "mse": "均方误差",
+        "cross_entropy": "交叉熵", "binary_cross_entropy": "二元交叉熵",
+        "batch": "全部样本", "sgd": "每次一个样本", "minibatch": "小批量",
+        "linear": "线性", "sigmoid": "S 型函数", "tanh": "双曲正切", "relu": "线性整流",
+        "leaky_relu": "带泄漏线性整流", "softmax": "归一化指数",
+    },
+}
+
+
+def gloss(lang: str, value: object) -> str | None:
+    """The words for a setting's value in `lang` (sigmoid, tanh → S 型函数、双曲正切), or None."""
+    glosses = VALUE_GLOSSES.get(lang, {})
+    if not isinstance(value, str) or not value:
+        return None
+    parts = [glosses.get(part.strip()) for part in value.split(",")]
+    return "、".join(p for p in parts if p) if all(parts) else None
+
+
 def strings(lang: str) -> dict[str, str]:
     if lang not in STRINGS:
         raise SheetnetError(f"unknown language {lang!r}; expected one of: {', '.join(LANGUAGES)}")

@@ -13,6 +13,7 @@ from sheetnet.model import standardize
 from sheetnet.model.spec import Spec
 from sheetnet.sheets import layout, limits, styles
 from sheetnet.sheets.context import Context, stored_value
+from sheetnet.sheets.i18n import gloss
 from sheetnet.sheets.layout import NetworkLayout
 from sheetnet.sheets.settings import SETTINGS
 
@@ -37,6 +38,8 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
         ws.write(row - 1, col - 1, setting.write(spec), fmt.input if setting.editable(spec) else fmt.fixed)
         if name == "learning_rate":  # beside η, in this row: constant_memory writes rows in order
             ws.write(row - 1, col, words["network.lr_diverged"], fmt.note)
+        elif (words_for_value := gloss(ctx.options.lang, value)) is not None:
+            ws.write_string(row - 1, col, words_for_value, fmt.note)
     lr_row, lr_col = net.setting_cells["learning_rate"]
     ws.data_validation(lr_row - 1, lr_col - 1, lr_row - 1, lr_col - 1, {
         "validate": "decimal", "criteria": ">", "value": 0,
