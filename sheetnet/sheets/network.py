@@ -13,7 +13,7 @@ from sheetnet.model import standardize
 from sheetnet.model.spec import Spec
 from sheetnet.sheets import layout, limits, styles
 from sheetnet.sheets.context import Context, stored_value
-from sheetnet.sheets.i18n import gloss
+from sheetnet.sheets.i18n import VALUE_GLOSSES, gloss
 from sheetnet.sheets.layout import NetworkLayout
 from sheetnet.sheets.settings import SETTINGS
 
@@ -25,6 +25,9 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1 + max(spec.sizes) + spec.sizes[-1] + (1 + spec.sizes[0]) * spec.standardize, 12)
     _widen_for_headers(ws, spec, net)
+    if VALUE_GLOSSES.get(ctx.options.lang):  # a gloss stands right of each value: show it whole
+        widest = max(len(str(v)) for v in setting_values(spec).values())
+        ws.set_column(1, 1, max(12, widest * 1.1 + 1, len(data_headers(spec)[0]) + 3))
     ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
     ws.set_row(layout.DESCRIPTION_ROW - 1,
                limits.row_height(15 * _wrapped_lines(spec.description, width=110)))
