@@ -294,3 +294,42 @@ def test_the_chinese_network_sheet_glosses_the_specs_words(tmp_path: Path) -> No
             assert beside["activations"][1] == "S 型函数、S 型函数"
         else:
             assert beside["bias"][1] is None
+
+
+# --- check messages -----------------------------------------------------------------------------
+
+
+def _edited(tmp_path: Path, cell: tuple[int, int], value: object) -> Path:
+    path = build(tmp_path, load_template("seed-004-2-2-2").replace(iterations=200))
+    book = openpyxl.load_workbook(path)
+    book[STRINGS["en"]["sheet.network"]].cell(*cell).value = value
+    book.save(tmp_path / "edited.xlsx")
+    return tmp_path / "edited.xlsx"
+
+
+@pytest.mark.parametrize(("name", "value", "words"), [
+    ("iterations", 500, ["Network!B5 says 500 iterations but the Training sheet has 200",
+                         "settings in grey describe the workbook and cannot be edited"]),
+    ("activations", "tanh, sigmoid", ["(activations) says 'tanh, sigmoid' but the workbook was built "
+                                      "with 'sigmoid, sigmoid'", "build a new one"]),
+    ("loss", "mse", ["(loss) says 'mse'", "'half_sse'"]),
+])
+def test_an_edited_grey_setting_is_named(tmp_path: Path, name: str, value: object,
+                                         words: list[str]) -> None:
+    cells = NetworkLayout(load_template("seed-004-2-2-2")).setting_cells
+    path = _edited(tmp_path, cells[name], value)
+    assert_one_line_error(invoke("check", path), "edited.xlsx: ", *words)
+
+
+def test_an_edited_learning_rate_is_still_checked(tmp_path: Path) -> None:
+    cells = NetworkLayout(load_template("seed-004-2-2-2")).setting_cells
+    result = invoke("check", _edited(tmp_path, cells["learning_rate"], 0.7))
+    assert result.exit_code == 0, result.output  # the formulas recompute with the new rate
+    assert "OK:" in result.stdout
+
+
+def test_a_formula_without_a_stored_value_is_called_so(tmp_path: Path) -> None:
+    at = NetworkLayout(load_template("seed-004-2-2-2")).input_cells["x[1]@1"]
+    result = invoke("check", _edited(tmp_path, at, "=1/2"))
+    assert_one_line_error(result, "holds the formula =1/2 without a computed value",
+                          "save the file in a spreadsheet program")

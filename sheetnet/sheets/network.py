@@ -26,7 +26,7 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.set_column(1, 1 + max(spec.sizes) + spec.sizes[-1] + (1 + spec.sizes[0]) * spec.standardize, 12)
     _widen_for_headers(ws, spec, net)
     if VALUE_GLOSSES.get(ctx.options.lang):  # a gloss stands right of each value: show it whole
-        widest = max(len(str(v)) for v in setting_values(spec).values())
+        widest = max(len(str(setting.write(spec))) for setting in SETTINGS)
         ws.set_column(1, 1, max(12, widest * 1.1 + 1, len(data_headers(spec)[0]) + 3))
     ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
     ws.set_row(layout.DESCRIPTION_ROW - 1,
@@ -38,7 +38,8 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
         name = setting.name
         row, col = net.setting_cells[name]
         ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
-        ws.write(row - 1, col - 1, setting.write(spec), fmt.input if setting.editable(spec) else fmt.fixed)
+        value = setting.write(spec)
+        ws.write(row - 1, col - 1, value, fmt.input if setting.editable(spec) else fmt.fixed)
         if name == "learning_rate":  # beside η, in this row: constant_memory writes rows in order
             ws.write(row - 1, col, words["network.lr_diverged"], fmt.note)
         elif (words_for_value := gloss(ctx.options.lang, value)) is not None:

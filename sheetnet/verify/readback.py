@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from sheetnet.sheets import layout
 from sheetnet.sheets.i18n import sheet_names
 from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
 from sheetnet.sheets.settings import read_settings
+from sheetnet.verify.edits import explain_edits
 from sheetnet.verify.untrusted import check_archive, check_claimed_cells, reading, why
 
 
@@ -57,13 +58,21 @@ def read_workbook(path: Path) -> Workbook:
         network_sheet = _find_sheet(path, values.sheetnames, "sheet.network")
         training_sheet = _find_sheet(path, values.sheetnames, "sheet.training")
         network = _sheet_values(values[network_sheet])
-        spec = _read_spec(path, network_sheet, network)
+        explain_edits(path.name, network_sheet, _custom_properties(values), network, layout.setting_cells())
+        network_texts = _formula_texts(formulas[network_sheet])
+        spec = _read_spec(path, network_sheet, network, network_texts)
         columns = graph.training_columns(spec)
         check_claimed_cells(path, (spec.iterations + 1) * len(columns), unpacked)
         _check_ids(path, formulas[training_sheet], training_sheet, spec)
         contents = training_cells(formulas[training_sheet], spec, len(columns))
-        network_formulas = _formula_texts(formulas[network_sheet]) if spec.standardize else {}
+        network_formulas = network_texts if spec.standardize else {}
     return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas)
+
+
+def _custom_properties(book: Any) -> dict[str, str]:
+    """The workbook's text custom properties (the grey settings as built), by name."""
+    props = getattr(book, "custom_doc_props", None)
+    return {p.name: str(p.value) for p in getattr(props, "props", [])}
 
 
 def _formula_texts(ws: Any) -> dict[tuple[int, int], str]:
@@ -107,7 +116,8 @@ def _sheet_values(ws: Any) -> dict[tuple[int, int], Any]:
     return cells
 
 
-def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any]) -> Spec:
+def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any],
+               texts: Mapping[tuple[int, int], str] | None = None) -> Spec:
     """Rebuild the Spec from the settings and inputs at the Network sheet's fixed cells."""
     where = f"{path.name}, sheet {sheet}"
     settings, n_samples = _settings(where, cells), _count_samples(cells)
@@ -117,7 +127,7 @@ def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any]) -> Spe
     # (standardised only after parsing: its placeholder columns are constant).
     placeholder = parse_spec(table, source=where)
     placed = NetworkLayout(dataclasses.replace(placeholder, standardize=settings["standardize"]))
-    values = {key: _number(where, cells, at, key) for key, at in placed.typed_cells().items()}
+    values = {key: _number(where, cells, at, key, texts or {}) for key, at in placed.typed_cells().items()}
     table = _table(settings, cells, n_samples=n_samples, values=values)
     if settings["standardize"]:
         table["data"]["standardize"] = True
@@ -160,10 +170,15 @@ def _count_samples(cells: dict[tuple[int, int], Any]) -> int:
     return max(k, 1)
 
 
-def _number(where: str, cells: dict[tuple[int, int], Any], at: tuple[int, int], key: str) -> float:
+def _number(where: str, cells: dict[tuple[int, int], Any], at: tuple[int, int], key: str,
+            texts: Mapping[tuple[int, int], str]) -> float:
     value = cells.get(at)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
+    if value is None and at in texts:  # a script wrote a formula and no value (openpyxl does)
+        raise SheetnetError(f"{where}: cell {_cell_name(at)} ({key}) holds the formula {texts[at]} "
+                            "without a computed value; open and save the file in a spreadsheet "
+                            "program, or type the number")
     hint = "; save it in a spreadsheet program first" if isinstance(value, str) and value[:1] == "=" else ""
     got = "an empty cell" if value is None else repr(value)
     raise SheetnetError(f"{where}: cell {_cell_name(at)} ({key}) must hold a number, got {got}{hint}")
