@@ -16,12 +16,13 @@ import pytest
 from sheetnet.errors import counted, ordinal
 from sheetnet.model import ids
 from sheetnet.model.reference import train
-from sheetnet.model.spec import load_template
+from sheetnet.model.spec import load_spec, load_template
 from sheetnet.sheets.context import column_label
 from sheetnet.sheets.i18n import STRINGS
 from sheetnet.sheets.layout import NetworkLayout
 from tests.conftest import build
 from tests.test_cli import SENTINEL, assert_one_line_error, invoke, write_config
+from tests.test_csvdata import write_spec
 from tests.test_spec import default_table, seeded_table
 
 # --- spec files a teacher writes ---------------------------------------------------------------
@@ -333,3 +334,56 @@ def test_a_formula_without_a_stored_value_is_called_so(tmp_path: Path) -> None:
     result = invoke("check", _edited(tmp_path, at, "=1/2"))
     assert_one_line_error(result, "holds the formula =1/2 without a computed value",
                           "save the file in a spreadsheet program")
+
+
+# --- CSV files from European Excel --------------------------------------------------------------
+
+EUROPEAN = "Länge (cm);宽度;Ω;类别\n5,1;3,5;1,4;setosa\n\n7,0;3,2;4,7;versicolor\n6,3;3,3;6,0;virginica\n"
+
+
+def _csv_spec(tmp_path: Path, text: str, **data: object) -> Path:
+    fields = {"csv": "small.csv", "input_columns": ["Länge (cm)", "宽度", "Ω"], "label_column": "类别",
+              **data}
+    return write_spec(tmp_path, fields, text, sizes=(3, 3))
+
+
+def test_a_semicolon_file_with_decimal_commas_reads_with_decimal_comma(tmp_path: Path) -> None:
+    spec = load_spec(_csv_spec(tmp_path, EUROPEAN, decimal=","))
+    assert spec.inputs == ((5.1, 3.5, 1.4), (7.0, 3.2, 4.7), (6.3, 3.3, 6.0))
+    assert spec.class_names == ("setosa", "versicolor", "virginica")
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_semicolons_and_tabs_are_found_from_the_header(tmp_path: Path, separator: str) -> None:
+    text = "a,b,y\n1.5,2,0\n3,4.25,1\n".replace(",", separator)
+    config = write_config_csv(tmp_path, text)
+    assert load_spec(config).inputs == ((1.5, 2.0), (3.0, 4.25))
+
+
+def write_config_csv(tmp_path: Path, text: str) -> Path:
+    return write_spec(tmp_path, {"csv": "small.csv", "input_columns": ["a", "b"], "target_columns": ["y"]},
+                      text, sizes=(2, 1))
+
+
+def test_decimal_commas_without_the_option_get_a_hint(tmp_path: Path) -> None:
+    result = invoke("build", "--config", _csv_spec(tmp_path, EUROPEAN), tmp_path / "o.xlsx")
+    assert_one_line_error(result, "data row 1 (line 2), column 'Länge (cm)' holds '5,1'",
+                          'set decimal = "," in [data]')
+
+
+def test_line_numbers_count_blank_lines(tmp_path: Path) -> None:
+    text = EUROPEAN.replace("6,3;", "6,x;")
+    result = invoke("build", "--config", _csv_spec(tmp_path, text, decimal=","), tmp_path / "o.xlsx")
+    assert_one_line_error(result, "data row 3 (line 5), column 'Länge (cm)' holds '6,x'")
+
+
+def test_a_header_mixing_separators_is_pointed_out(tmp_path: Path) -> None:
+    text = "a;b,y\n1;2,0\n3;4,1\n"  # commas win the header, but a name holds a semicolon
+    result = invoke("build", "--config", write_config_csv(tmp_path, text), tmp_path / "o.xlsx")
+    assert_one_line_error(result, "has no column 'a'", "a column name holds a semicolon")
+
+
+def test_a_row_with_too_few_fields_is_named_by_its_line(tmp_path: Path) -> None:
+    text = "a,b,y\n1,2,0\n\n3,4\n"
+    result = invoke("build", "--config", write_config_csv(tmp_path, text), tmp_path / "o.xlsx")
+    assert_one_line_error(result, "line 4 has 2 fields but the header has 3 (separated by commas)")
