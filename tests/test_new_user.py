@@ -197,7 +197,7 @@ def test_train_shows_loss_and_accuracy_and_says_how_to_get_everything() -> None:
     assert lines[0].split() == ["iter", "loss", "accuracy", "W1[1,1]", "W1[1,2]", "W1[2,1]", "W1[2,2]"]
     assert lines[1].split()[:3] == ["0", "0.701963", "0.50"]
     assert "…" not in result.stdout and "..." in result.stdout  # rows elided, no column hidden
-    assert lines[-1] == "(7 of 61 columns; --csv run.csv writes them all)"
+    assert lines[-1] == "(7 of 65 columns; --csv run.csv writes them all)"
 
 
 def test_train_csv_writes_the_shortest_text_that_reads_back(tmp_path: Path) -> None:
@@ -387,3 +387,50 @@ def test_a_row_with_too_few_fields_is_named_by_its_line(tmp_path: Path) -> None:
     text = "a,b,y\n1,2,0\n\n3,4\n"
     result = invoke("build", "--config", write_config_csv(tmp_path, text), tmp_path / "o.xlsx")
     assert_one_line_error(result, "line 4 has 2 fields but the header has 3 (separated by commas)")
+
+
+# --- accuracy as the mean of per-sample correct@k columns ---------------------------------------
+
+
+def _many_samples(n: int) -> dict:
+    """A 1-1-2 softmax classifier in batch mode: one row holds all n samples."""
+    return {
+        "network": {"sizes": [1, 1, 2], "activations": ["tanh", "softmax"], "loss": "cross_entropy",
+                    "bias": "none"},
+        "training": {"learning_rate": 0.5, "iterations": 2},
+        "init": {"weights": [[[0.5]], [[0.3], [-0.2]]]},
+        "data": {"inputs": [[k / n - 0.5] for k in range(n)],
+                 "targets": [[1.0, 0.0] if k < n // 2 else [0.0, 1.0] for k in range(n)]},
+    }
+
+
+def test_accuracy_no_longer_limits_the_number_of_samples(tmp_path: Path) -> None:
+    # Inlined, the accuracy of 100 samples was some 12,000 characters long and refused.
+    config = write_config(tmp_path, _many_samples(100))
+    out = tmp_path / "out.xlsx"
+    result = invoke("build", "--config", config, out)
+    assert result.exit_code == 0, result.output
+    spec = load_spec(config)
+    reference = train(spec)
+    correct = [ids.sample_correct(k) for k in range(100)]
+    assert correct == [q for q in ids.all_ids(spec) if q.startswith("correct@")]
+    # The NumPy core: each correct@k is 0 or 1, and the accuracy is their mean.
+    assert set(reference[correct].to_numpy().ravel()) <= {0.0, 1.0}
+    assert reference["accuracy"].tolist() == pytest.approx(reference[correct].mean(axis=1).tolist())
+    ws = openpyxl.load_workbook(out)[STRINGS["en"]["sheet.training"]]
+    accuracy_formula = next(c.value for row in ws.iter_rows(min_row=5, max_row=5) for c in row
+                            if isinstance(c.value, str) and c.value.startswith("=(") and "/100" in c.value)
+    assert len(accuracy_formula) < 2000
+
+
+def test_correct_columns_are_checked_and_show_which_sample_is_wrong(tmp_path: Path) -> None:
+    spec = load_template("seed-000-classification")
+    names = [column_label(spec, ids.sample_correct(k), STRINGS["en"]) for k in range(spec.slots)]
+    assert names == ["right (sample 1)", "right (sample 2)", "right (sample 3)", "right (sample 4)"]
+    out = build(tmp_path, spec.replace(iterations=40))
+    result = invoke("check", out)
+    assert result.exit_code == 0 and "OK:" in result.stdout, result.output
+    reference = train(spec.replace(iterations=40))
+    # Accuracy 50% → 100% at iteration 35 (README): the columns show which samples flip.
+    assert reference.loc[0, "accuracy"] == 0.5 and reference.loc[35, "accuracy"] == 1.0
+    assert reference.loc[35, [ids.sample_correct(k) for k in range(4)]].tolist() == [1.0] * 4

@@ -106,6 +106,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "group.gradient": "Gradients ∂L/∂θ",
         "label.iter": "t",
         "label.loss": "L",
+        "label.correct": "right",
         "label.sample": "sample {k}",
         "label.slot": "slot {k}",
         "label.epoch": "epoch",
@@ -144,6 +145,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "Σⱼ tⱼ over the outputs j where aⱼ = max(a).",
         "note.accuracy_threshold": "A sample counts as right when a ≥ 0.5 and t ≥ 0.5 agree.",
         "note.sample_loss": "Loss of sample {k} alone:",
+        "note.sample_correct": "1 when sample {k} is predicted right, else 0; the accuracy is the mean "
+        "of these columns.",
         "note.stable": "Computed through z without ln of 0: m = max(z) of the sample, "
         "ln aⱼ = zⱼ − m − ln Σᵢ e^(zᵢ − m).",
         "note.stable_bce": "Computed through z without ln of 0: max(z, 0) − z·t + ln(1 + e^−|z|).",
@@ -323,6 +326,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "group.gradient": "梯度 ∂L/∂θ",
         "label.iter": "t",
         "label.loss": "L",
+        "label.correct": "正确",
         "label.sample": "样本{k}",
         "label.slot": "槽{k}",
         "label.epoch": "轮次",
@@ -357,6 +361,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "note.accuracy_max": "目标类别的输出最大时，该样本算判断正确：对 aⱼ = max(a) 的输出 j 求 Σⱼ tⱼ。",
         "note.accuracy_threshold": "a ≥ 0.5 与 t ≥ 0.5 一致时，该样本算判断正确。",
         "note.sample_loss": "样本{k}单独的损失：",
+        "note.sample_correct": "样本{k}预测正确时为 1，否则为 0；准确率是这些列的平均值。",
         "note.stable": "通过 z 计算，不会出现 ln 0：m = 该样本 z 的最大值，"
         "ln aⱼ = zⱼ − m − ln Σᵢ e^(zᵢ − m)。",
         "note.stable_bce": "通过 z 计算，不会出现 ln 0：max(z, 0) − z·t + ln(1 + e^−|z|)。",

@@ -165,6 +165,8 @@ def quantity_label(spec: Spec, qid: str) -> str:
     k = "" if slot is None else str(slot + 1 if spec.mode == "batch" else first_batch(spec)[slot])
     if parts.kind == "loss":  # a sample's loss
         return "L" + labels.sup(f"({k})")
+    if base == "correct":  # whether the sample is right: 1 or 0
+        return "c" + labels.sup(f"({k})")
     return labels.label(spec, base) + (labels.sup(f"({k})") if k else "")
 
 
