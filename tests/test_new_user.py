@@ -434,3 +434,45 @@ def test_correct_columns_are_checked_and_show_which_sample_is_wrong(tmp_path: Pa
     # Accuracy 50% → 100% at iteration 35 (README): the columns show which samples flip.
     assert reference.loc[0, "accuracy"] == 0.5 and reference.loc[35, "accuracy"] == 1.0
     assert reference.loc[35, [ids.sample_correct(k) for k in range(4)]].tolist() == [1.0] * 4
+
+
+# --- only the settings that apply, read back by their labels -------------------------------------
+
+
+@pytest.mark.parametrize(("name", "changes", "absent", "present"), [
+    ("xor", {}, ["leaky_slope", "batch_size", "shuffle", "seed"], ["mode"]),
+    ("iris", {}, ["leaky_slope"], ["batch_size", "shuffle", "seed"]),
+    ("seed-000-classification", {"mode": "sgd", "batch_size": 1}, ["leaky_slope", "seed"],
+     ["batch_size", "shuffle"]),
+    ("seed-003-single-update", {"activations": ("leaky_relu",), "leaky_slope": 0.1},
+     ["batch_size", "shuffle", "seed"], ["leaky_slope"]),
+])
+def test_the_network_sheet_shows_only_the_settings_that_apply(
+    tmp_path: Path, name: str, changes: dict, absent: list[str], present: list[str]
+) -> None:
+    from sheetnet.sheets import layout
+
+    spec = load_template(name).replace(**changes, iterations=3)
+    path = build(tmp_path, spec)
+    ws = openpyxl.load_workbook(path)[STRINGS["en"]["sheet.network"]]
+    labels_shown = [ws.cell(r, 1).value for r in range(layout.FIRST_SETTING_ROW, layout.DATA_HEADER_ROW)]
+    words = STRINGS["en"]
+    for setting in absent:
+        assert words[f"setting.{setting}"] not in labels_shown, setting
+    for setting in present:
+        assert words[f"setting.{setting}"] in labels_shown, setting
+    result = invoke("check", path)  # the check finds every setting by its label
+    assert result.exit_code == 0 and "OK:" in result.stdout, result.output
+
+
+def test_an_edited_leaky_slope_is_read_from_its_own_row(tmp_path: Path) -> None:
+    spec = load_template("seed-003-single-update").replace(activations=("leaky_relu",), leaky_slope=0.1,
+                                                           iterations=3)
+    path = build(tmp_path, spec)
+    book = openpyxl.load_workbook(path)
+    row, col = NetworkLayout(spec).setting_cells["leaky_slope"]
+    book[STRINGS["en"]["sheet.network"]].cell(row, col).value = 0.2
+    book.save(tmp_path / "edited.xlsx")
+    from sheetnet.verify.readback import read_workbook
+
+    assert read_workbook(tmp_path / "edited.xlsx").spec.leaky_slope == 0.2

@@ -36,6 +36,8 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
     for setting in SETTINGS:
         name = setting.name
+        if name not in net.setting_cells:  # a setting that does not apply to this network
+            continue
         row, col = net.setting_cells[name]
         ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
         value = setting.write(spec)
@@ -49,11 +51,12 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
         "validate": "decimal", "criteria": ">", "value": 0,
         "error_title": words["setting.learning_rate"], "error_message": words["network.lr_error"],
     })
-    slope_row, slope_col = net.setting_cells["leaky_slope"]
-    ws.data_validation(slope_row - 1, slope_col - 1, slope_row - 1, slope_col - 1, {
-        "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999,
-        "error_title": words["setting.leaky_slope"], "error_message": words["network.slope_error"],
-    })
+    if "leaky_slope" in net.setting_cells:
+        slope_row, slope_col = net.setting_cells["leaky_slope"]
+        ws.data_validation(slope_row - 1, slope_col - 1, slope_row - 1, slope_col - 1, {
+            "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999,
+            "error_title": words["setting.leaky_slope"], "error_message": words["network.slope_error"],
+        })
     _write_data_table(ws, spec, net, fmt, words)
     _write_weight_blocks(ws, spec, net, fmt, words)
 

@@ -88,6 +88,16 @@ SETTINGS: tuple[Setting, ...] = (
 NAMES = tuple(setting.name for setting in SETTINGS)
 
 
+def applies(setting: Setting, spec: Spec) -> bool:
+    """Whether the Network sheet shows this setting's row: no leaky slope without leaky_relu,
+    no batch rows in batch mode, no shuffle seed without shuffling."""
+    if setting.name == "leaky_slope":
+        return _uses_slope(spec)
+    if setting.batches_only:
+        return spec.mode != "batch" and (setting.name != "seed" or spec.shuffle)
+    return True
+
+
 def read_settings(raw: dict[str, Any], fail: Callable[[str, str], Exception]) -> dict[str, Any]:
     """The settings of the cells' values `raw` (by name), as the spec's TOML keys hold them:
     in batch mode without the batch keys, and the seed only when the samples are shuffled."""

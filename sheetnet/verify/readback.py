@@ -24,9 +24,9 @@ from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
 from sheetnet.model.spec import DEFAULT_LEAKY_SLOPE, Spec, parse_spec
 from sheetnet.sheets import layout
-from sheetnet.sheets.i18n import sheet_names
+from sheetnet.sheets.i18n import STRINGS, sheet_names
 from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
-from sheetnet.sheets.settings import read_settings
+from sheetnet.sheets.settings import NAMES, SETTINGS, read_settings
 from sheetnet.verify.edits import explain_edits
 from sheetnet.verify.untrusted import check_archive, check_claimed_cells, reading, why
 
@@ -58,7 +58,7 @@ def read_workbook(path: Path) -> Workbook:
         network_sheet = _find_sheet(path, values.sheetnames, "sheet.network")
         training_sheet = _find_sheet(path, values.sheetnames, "sheet.training")
         network = _sheet_values(values[network_sheet])
-        explain_edits(path.name, network_sheet, _custom_properties(values), network, layout.setting_cells())
+        explain_edits(path.name, network_sheet, _custom_properties(values), network, _setting_cells(network))
         network_texts = _formula_texts(formulas[network_sheet])
         spec = _read_spec(path, network_sheet, network, network_texts)
         columns = graph.training_columns(spec)
@@ -151,14 +151,33 @@ def _cell_name(at: tuple[int, int]) -> str:
     return layout.address(*at)
 
 
+def _setting_cells(cells: dict[tuple[int, int], Any]) -> dict[str, tuple[int, int]]:
+    """Each setting's value cell, found by the label beside it (in any language): a network
+    shows only the settings that apply to it (settings.applies)."""
+    names = {words[f"setting.{name}"]: name for words in STRINGS.values() for name in NAMES}
+    found: dict[str, tuple[int, int]] = {}
+    for row in range(layout.FIRST_SETTING_ROW, layout.DATA_HEADER_ROW):
+        name = names.get(str(cells.get((row, 1), "")).strip())
+        if name is not None:
+            found.setdefault(name, (row, 2))
+    return found
+
+
 def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:
-    positions = layout.setting_cells()
+    positions = _setting_cells(cells)
     raw = {name: cells.get(pos) for name, pos in positions.items()}
+    if "seed" not in raw:
+        raw["seed"] = 0  # no seed row without shuffling (or in batch mode): never read then
 
     def fail(name: str, what: str) -> SheetnetError:
         return SheetnetError(f"{where}: cell {_cell_name(positions[name])} ({name}) must be {what},"
                              f" got {raw[name]!r}; is this a workbook written by `sheetnet build`?")
 
+    batches = isinstance(raw.get("mode"), str) and raw["mode"].strip() != "batch"
+    for setting in SETTINGS:
+        if setting.read is not None and setting.name not in raw and (batches or not setting.batches_only):
+            raise SheetnetError(f"{where}: it has no row for the setting {setting.name}; is this a "
+                                "workbook written by `sheetnet build`?")
     return read_settings(raw, fail)
 
 
@@ -192,6 +211,8 @@ def _table(
     sizes, bias = settings["sizes"], settings["bias"]
 
     def get(key: str, default: float = 0.0) -> float:
+        if key == graph.LEAKY.key:  # a row only where leaky_relu is used
+            return default if values is None else values.get(key, default)
         return default if values is None else values[key]
 
     n_in, n_out = sizes[0], sizes[-1]
