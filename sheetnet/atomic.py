@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,13 +52,16 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """
     check_target(path)
     path = target_of(path)
+    # The name is chosen before the file exists, so a Ctrl-C at any moment after its creation
+    # (even inside the call that creates it) finds the name in `finally` and removes the file.
+    tmp = path.parent / f".sheetnet-{secrets.token_hex(6)}{path.suffix}"
+    ours = True  # False only if that name was somebody else's file
     try:
-        fd, name = tempfile.mkstemp(suffix=path.suffix, prefix=".sheetnet-", dir=path.parent)
-    except OSError as exc:
-        raise SheetnetError(f"cannot write in the folder {path.parent}: {exc.strerror}") from None
-    tmp = Path(name)
-    try:  # from the moment the file exists, so even a Ctrl-C right here removes it
-        os.close(fd)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            ours = not isinstance(exc, FileExistsError)
+            raise SheetnetError(f"cannot write in the folder {path.parent}: {exc.strerror}") from None
         yield tmp
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
@@ -66,13 +69,14 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise SheetnetError(f"could not write {path}: {exc.strerror or exc}; "
                             "an earlier file of that name is unchanged") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if ours:
+            tmp.unlink(missing_ok=True)
 
 
 def _mode_for(path: Path) -> int:
     """The earlier file's permissions, or those a plain open() would give a new file.
 
-    mkstemp makes the file private (0600), which is right for neither.
+    The temporary file is made private (0600), which is right for neither.
     """
     if path.exists():
         return stat.S_IMODE(path.stat().st_mode)

@@ -6,8 +6,8 @@ class SheetnetError(Exception):
 
 
 def counted(n: int, noun: str) -> str:
-    """'1 sample', '2 samples', '1,000 iterations': a count with its noun, singular for one."""
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+    """'1 sample', '2 samples', '1000 iterations': a count with its noun, singular for one."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def ordinal(n: int) -> str:

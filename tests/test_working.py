@@ -343,3 +343,21 @@ def test_gnumeric_computes_the_same_texts(tmp_path: Path) -> None:
     stored = _lines(path)
     recomputed = _lines(out)
     assert {s: r.numbers for s, r in recomputed.items()} == {s: r.numbers for s, r in stored.items()}
+
+
+def test_a_line_whose_text_formula_would_be_too_long_is_written_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each number's text is a formula of its own (numbertext.py), so a line of many numbers can
+    # pass Excel's 8,192 characters; such a line is written as its text (not refused). Shown
+    # here with a limit of 1,500 characters, which seed 004's z₃ line (Network cells) passes and
+    # δ₃ (this sheet's cells) does not.
+    from sheetnet.sheets import limits
+
+    monkeypatch.setattr(limits, "MAX_FORMULA_CHARS", 1500)
+    path = build(tmp_path, SEED_004)
+    formulas_ = _lines(path, data_only=False)
+    stored = _lines(path)
+    assert stored["z₃"].numbers == "0.05×0.02 + 0.1×0.04 + 0.5"
+    assert formulas_["z₃"].numbers == stored["z₃"].numbers  # plain text, computed here
+    assert str(formulas_["δ₃"].numbers).startswith("=")  # a shorter line stays a live formula

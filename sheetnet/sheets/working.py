@@ -309,8 +309,11 @@ def _write_line(ws: Worksheet, r0: int, line: Line, texts: tuple[str, str | None
     for col in (EQ1, EQ2, EQ3):
         ws.write_string(r0, col - 1, "=", fmt.equals)
     ws.write_string(r0, EQUATION - 1, symbolic, fmt.text)
-    ws.write_formula(r0, NUMBERS - 1, textprint.text_formula(line.expr, leaves.address), fmt.text,
-                     numbers if numbers is not None else "#NUM!")
+    text = textprint.text_formula(line.expr, leaves.address)
+    if len(text) <= limits.MAX_FORMULA_CHARS:
+        ws.write_formula(r0, NUMBERS - 1, text, fmt.text, numbers if numbers is not None else "#NUM!")
+    else:  # each number is a formula of its own (numbertext.py): a line of many is written as text
+        ws.write_string(r0, NUMBERS - 1, numbers if numbers is not None else "#NUM!", fmt.text)
     t = 1 if line.group == "update" else 0  # an update's value is the parameter of row t = 1
     ws.write_formula(r0, VALUE - 1, to_excel(line.expr, leaves.address), fmt.value[line.group],
                      stored_value(float(leaves.reference.loc[t, line.qid])))
@@ -324,8 +327,8 @@ def check_formulas(spec: Spec, training: TrainingLayout) -> None:
 
     Each line's value is its Training column's expression over this sheet's value cells and the
     same Network cells (parameters: their initial values), addressed as Leaves.address does.
-    The text formulas are checked too: they shorten long sums (textprint.MAX_TERMS), but each
-    number in them is a formula of its own (numbertext.py).
+    A text formula that would be too long (each number in it is a formula of its own,
+    numbertext.py) is written as its text instead: that line does not follow an edit.
     """
     entries = items(spec)
     rows = rows_of(entries)
@@ -343,6 +346,3 @@ def check_formulas(spec: Spec, training: TrainingLayout) -> None:
     lines = [graph.Column(e.qid, e.group, e.expr) for e in entries if isinstance(e, Line)]
     limits.check_formulas(lines, lambda expr: to_excel(expr, ref), rows[-1],
                           what="the Working sheet's formula for {qid}")
-    for line in lines:
-        limits.check_formula_length(len(textprint.text_formula(line.formula, ref)),
-                                    f"the Working sheet's text for {line.qid}")
