@@ -25,7 +25,8 @@ def command_lines(page: Path) -> list[str]:
     """The `sheetnet …` commands in the page's shell blocks, comments removed.
 
     A line such as `… && .venv/bin/sheetnet build --iters 100 out.xlsx` contributes its
-    sheetnet part; the pip install before it is the environment these tests already run in.
+    sheetnet part; the pip install before it is the environment these tests already run in. A
+    usage synopsis (`[--gradebook grades.csv]`: optional parts in brackets) is not a command.
     """
     commands = []
     for block in re.findall(r"```(?:sh|bash|shell|console)\n(.*?)```", page.read_text(encoding="utf-8"),
@@ -33,7 +34,7 @@ def command_lines(page: Path) -> list[str]:
         for line in block.splitlines():
             for part in line.split("&&"):
                 words = shlex.split(part, comments=True)
-                if words and Path(words[0]).name == "sheetnet":
+                if words and Path(words[0]).name == "sheetnet" and not any(w.startswith("[") for w in words):
                     commands.append(shlex.join(["sheetnet", *words[1:]]))
     return commands
 
@@ -64,12 +65,24 @@ def test_every_command_line_runs_as_written(tmp_path: Path, page: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     commands = command_lines(page)
     monkeypatch.chdir(tmp_path)
-    # The user's own spec, which the README's --config lines name: a copy of a template.
+    # What the user brings: their own spec (the --config lines), a class roster, and, once
+    # `sheetnet class` has written the students' workbooks, the files they hand back.
     shutil.copy(templates_dir() / "xor.toml", tmp_path / "my-net.toml")
+    (tmp_path / "roster.csv").write_text("id,name\ns1,Ada\ns2,李雷\n", encoding="utf-8")
     runner = CliRunner()
     for command in commands:
         words = shlex.split(command)
         if _needs_libreoffice(words) and find_soffice() is None and not IN_CI:
             continue  # the LibreOffice lines run wherever LibreOffice is installed (always in CI)
+        if words[1] == "grade":
+            _hand_back(tmp_path)
         result = runner.invoke(app, _shortened(words)[1:])
         assert result.exit_code == 0, f"{page.name}: `{command}` failed: {result.output}"
+
+
+def _hand_back(folder: Path) -> None:
+    """The students' workbooks of the class the commands made, handed back unchanged."""
+    (folder / "submissions").mkdir(exist_ok=True)
+    for book in (folder / "class1").rglob("*.xlsx"):
+        if "students" in book.parts:
+            shutil.copy(book, folder / "submissions" / book.name)
