@@ -122,7 +122,7 @@ DECLARED: tuple[Field, ...] = (
     Field("data.standardize", BOOLEAN, "Feed x̃ = (x − μ)/σ per input column, live on the Network sheet.",
           default=False),
     Field("data.decimal", {"enum": [".", ","]},
-          'The CSV\'s decimal separator: "," for numbers written 5,1 (European Excel).', default="."),
+          'The CSV\'s decimal separator (default "."): "," for numbers written 5,1 (European Excel).'),
 )
 
 _BY_PATH = {f.path: f for f in DECLARED}
