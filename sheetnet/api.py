@@ -153,6 +153,8 @@ def pdf(workbook: PathArg, output: PathArg, *, progress: Progress | None = None)
     from sheetnet.verify.untrusted import check_archive
 
     workbook, output = Path(workbook), Path(output)
+    if workbook.is_dir():
+        raise SheetnetError(f"{workbook} is a folder; give a workbook written by `sheetnet build`")
     if not workbook.is_file():
         raise SheetnetError(f"{workbook}: no such workbook")
     check_archive(workbook)  # LibreOffice would print an empty or foreign file without complaint

@@ -7,6 +7,9 @@ into one line on stderr with exit code 2. Progress bars are drawn here, never in
 from __future__ import annotations
 
 import functools
+import math
+import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,13 +17,65 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
+
+try:  # typer ≥ 0.2x carries its own copy of click; older ones use the click package
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from sheetnet import __version__, api
-from sheetnet.errors import SheetnetError
+from sheetnet.atomic import check_target
+from sheetnet.errors import SheetnetError, counted
 from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec
 from sheetnet.progress import stderr_is_terminal, terminal_progress
 
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help shows no type for flags and plain names in its usage line.
+
+    Typer prints `--shuffle/--no-shuffle <bool>` and `Usage: sheetnet build [OPTIONS] {output}`;
+    a flag takes no value and braces are no shell syntax, so both only puzzle a reader.
+    """
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [re.sub(r"^\{(.*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+class _Group(typer.core.TyperGroup):
+    """The app: a usage error (`--iters abc`) is one line and exit 2, like every other error."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as exc:  # `sheetnet` alone: the help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click_errors.UsageError as exc:
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            where = exc.ctx.command_path if exc.ctx else "sheetnet"
+            typer.echo(f"sheetnet: error: {message}; see `{where} --help`", err=True)
+            sys.exit(2)
+        except click_errors.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -82,7 +137,7 @@ def _choose_spec(
             raise SheetnetError(f"--iters must be a positive integer, got {iters}")
         changes["iterations"] = iters
     if lr is not None:
-        if not lr > 0:
+        if not (lr > 0 and math.isfinite(lr)):  # inf and nan alike
             raise SheetnetError(f"--lr must be a positive number, got {lr}")
         changes["learning_rate"] = lr
     return spec.replace(**changes) if changes else spec
@@ -110,10 +165,13 @@ def _with_batches(
         if batch_size is not None or shuffle or seed is not None:
             raise SheetnetError("--batch-size, --shuffle and --seed need --mode sgd or minibatch")
         return spec.replace(mode="batch", batch_size=0, shuffle=False, seed=0)
+    if mode == "sgd" and batch_size not in (None, 1):
+        raise SheetnetError(f"--batch-size {batch_size} needs --mode minibatch (or no --mode);"
+                            " --mode sgd updates after each single sample")
     if mode == "minibatch" and batch_size is None:
         if spec.mode != "minibatch":
             raise SheetnetError(f"--mode minibatch needs --batch-size N, a divisor of the"
-                                f" {spec.n_samples} samples")
+                                f" {counted(spec.n_samples, 'sample')}")
         batch_size = spec.batch_size
     shuffle = spec.shuffle if shuffle is None else shuffle
     if seed is not None and not shuffle:
@@ -122,6 +180,7 @@ def _with_batches(
                         shuffle=shuffle, seed=spec.seed if seed is None else seed)
 
 
+WORKBOOK_HELP = "A workbook written by `sheetnet build`."
 TemplateOpt = Annotated[
     str | None, typer.Option("--template", "-t", help="Template name (see `sheetnet templates`).")
 ]
@@ -140,10 +199,10 @@ OptimizerOpt = Annotated[str | None, typer.Option(
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def build(
-    output: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
+    output: Annotated[Path, typer.Argument(metavar="OUTPUT", help="The .xlsx file to write.")],
     template: TemplateOpt = None,
     config: ConfigOpt = None,
     iters: ItersOpt = None,
@@ -186,6 +245,7 @@ def build(
 
     if output.suffix.lower() != ".xlsx":  # before the spec: a wrong name is the first thing to say
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
+    check_target(output)
     spec = _with_batches(_choose_spec(template, config, iters, lr, optimizer), mode, batch_size, shuffle,
                          seed)
     rates = parse_rates(compare_lr) if compare_lr is not None else ()
@@ -198,7 +258,7 @@ def build(
         api.build(spec, output, lang=lang, paper=paper, compare_lr=rates, summary_every=summary_every,
                   progress=progress, compare_optim=compared, decision_map=decision_map or 0)
     # Said before the PDF is printed: if printing fails or is interrupted, the workbook is there.
-    typer.echo(f"wrote {output} ({spec.iterations} iterations of {spec.in_language(lang).title})")
+    typer.echo(f"wrote {output} ({counted(spec.iterations, 'iteration')} of {spec.in_language(lang).title})")
     if pdf is not None:
         with terminal_progress(_shows_progress(quiet)) as progress:
             api.pdf(output, pdf, progress=progress)
@@ -232,11 +292,11 @@ def _divergence_warnings() -> Iterator[None]:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
-@app.command("pdf")
+@app.command("pdf", cls=_Command)
 @friendly_errors
 def pdf_command(
-    workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet build`.")],
-    output: Annotated[Path, typer.Argument(help="The PDF file to write.")],
+    workbook: Annotated[Path, typer.Argument(metavar="WORKBOOK", help=WORKBOOK_HELP)],
+    output: Annotated[Path, typer.Argument(metavar="OUTPUT", help="The PDF file to write.")],
     quiet: QuietOpt = False,
 ) -> None:
     """Print every sheet of a workbook to a PDF through headless LibreOffice."""
@@ -245,10 +305,10 @@ def pdf_command(
     typer.echo(f"wrote {output}")
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def check(
-    workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet build`.")],
+    workbook: Annotated[Path, typer.Argument(metavar="WORKBOOK", help=WORKBOOK_HELP)],
     engine: Annotated[str, typer.Option(help="formulas or libreoffice.")] = "formulas",
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-9,
     quiet: QuietOpt = False,
@@ -261,7 +321,7 @@ def check(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def train(
     template: TemplateOpt = None,
@@ -272,8 +332,10 @@ def train(
     csv: Annotated[Path | None, typer.Option(help="Write every iteration to this CSV file.")] = None,
 ) -> None:
     """Train with the NumPy reference core only and print (or save) the trajectory."""
-    from sheetnet.model.tables import write_csv
+    from sheetnet.model.tables import overview, write_csv
 
+    if csv is not None and csv.suffix.lower() != ".csv":
+        raise SheetnetError(f"{csv}: the table is CSV text; give a name ending in .csv")
     spec = _choose_spec(template, config, iters, lr, optimizer)
     with _divergence_warnings():
         frame = api.train(spec)
@@ -281,10 +343,12 @@ def train(
         write_csv(frame, csv)
         typer.echo(f"wrote {csv} ({len(frame)} rows, {len(frame.columns)} columns)")
     else:
-        typer.echo(frame.to_string(max_rows=20, max_cols=12))
+        shown = overview(spec, frame)
+        typer.echo(shown.to_string(index=False, max_rows=20))
+        typer.echo(f"({len(shown.columns)} of {len(frame.columns)} columns; --csv run.csv writes them all)")
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def templates() -> None:
     """List the network templates: name, shape and title."""
@@ -302,7 +366,7 @@ AskOpt = Annotated[str | None, typer.Option(
 LangOpt = Annotated[str, typer.Option(help="Language of labels and sheets: en or zh.")]
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def exercise(
     output: Annotated[Path, typer.Argument(help="The practice workbook (.xlsx) to write.")],
@@ -340,7 +404,7 @@ def _sig_figs(n: int) -> int:
     return n
 
 
-@app.command("class")
+@app.command("class", cls=_Command)
 @friendly_errors
 def class_command(
     roster: Annotated[Path, typer.Argument(help="CSV with a header, an id column and maybe a name column.")],
@@ -389,7 +453,7 @@ def class_command(
                "their keys (key/) and class.toml")
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def grade(
     folder: Annotated[Path, typer.Argument(help="The class folder `sheetnet class` wrote.")],
@@ -428,7 +492,7 @@ def grade(
         typer.echo(f"wrote {gradebook} (tolerance: {sig_figs} significant figures)")
 
 
-@app.command()
+@app.command(cls=_Command)
 @friendly_errors
 def schema() -> None:
     """Print the spec's JSON Schema (sheetnet.schema.json, for TOML editors)."""

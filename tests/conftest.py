@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,11 @@ TEMPLATES = [
 # loudly if it is missing), so a green CI always means LibreOffice really recomputed.
 needs_libreoffice = pytest.mark.skipif(
     find_soffice() is None and not IN_CI, reason="LibreOffice (soffice) not installed"
+)
+
+# Gnumeric (ssconvert), the third spreadsheet program the workbook must compute the same in.
+needs_gnumeric = pytest.mark.skipif(
+    shutil.which("ssconvert") is None and not IN_CI, reason="Gnumeric (ssconvert) not installed"
 )
 
 

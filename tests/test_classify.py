@@ -187,10 +187,14 @@ def test_accuracy_counts_a_tie_when_the_target_is_among_the_largest() -> None:
     spec = spec_of([1, 2], ["softmax"], "cross_entropy", [[[0.0], [0.0]]], [[1.0], [2.0]],
                    [[1.0, 0.0], [0.0, 1.0]])
     assert train(spec).loc[0, "accuracy"] == 1.0
-    expr = graph._accuracy(spec)
     values = {"a1[1]@1": 0.5, "a1[2]@1": 0.5, "a1[1]@2": 0.5, "a1[2]@2": 0.5}
     targets = {"t[1]@1": 1.0, "t[2]@1": 0.0, "t[1]@2": 0.0, "t[2]@2": 1.0}
-    assert evaluate(expr, lambda n: values[n.qid] if isinstance(n, Cell) else targets[n.key]) == 1.0
+    # Each sample's correct@k column, then the accuracy as their mean (issue 15 item 20).
+    for k in range(2):
+        values[ids.sample_correct(k)] = evaluate(
+            graph._correct(spec, k), lambda n: values[n.qid] if isinstance(n, Cell) else targets[n.key])
+    assert [values["correct@1"], values["correct@2"]] == [1.0, 1.0]
+    assert evaluate(graph._accuracy(spec), lambda n: values[n.qid]) == 1.0
 
 
 def test_xor_learns_in_numpy() -> None:
@@ -312,7 +316,7 @@ def test_check_evaluates_max_formulas_for_all_rows_at_once(tmp_path: Path) -> No
     spec = load_template("seed-000-classification").replace(iterations=3)
     book = read_workbook(build(tmp_path, spec))
     own, network = book.training_sheet.upper(), book.network_sheet.upper()
-    for qid in ("a2[1]@1", "loss@1", "accuracy"):
+    for qid in ("a2[1]@1", "loss@1", "correct@1"):
         text = book.contents[1, column(spec, qid)]
         assert "MAX(" in text
         assert compile_formula(text, FIRST_DATA_ROW + 1, own, network).elementwise, qid
@@ -348,8 +352,9 @@ def test_loss_group_ids_and_the_accuracy_chart(tmp_path: Path) -> None:
     spec = load_template("xor").replace(iterations=5)
     all_ids = ids.all_ids(spec)
     start = all_ids.index("loss@1")
-    assert all_ids[start:start + 6] == ["loss@1", "loss@2", "loss@3", "loss@4", "loss", "accuracy"]
-    assert all_ids[start - 1] == "a2[1]@4" and all_ids[start + 6] == "delta2[1]@1"
+    assert all_ids[start:start + 10] == ["loss@1", "loss@2", "loss@3", "loss@4", "correct@1", "correct@2",
+                                         "correct@3", "correct@4", "loss", "accuracy"]
+    assert all_ids[start - 1] == "a2[1]@4" and all_ids[start + 10] == "delta2[1]@1"
     assert ids.losses(load_template("seed-004-2-2-2")) == ["loss"]  # squared losses: unchanged
     one = spec_of([2, 2], ["softmax"], "cross_entropy", [[[0.1, 0.2], [0.3, 0.4]]], [[1.0, 2.0]],
                   [[0.0, 1.0]])

@@ -24,12 +24,17 @@ _REGISTRY = """<?xml version="1.0" encoding="UTF-8"?>
 oor:op="fuse"><value>0</value></prop></item>
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" \
 oor:op="fuse"><value>0</value></prop></item>
-</oor:items>
+{locale}</oor:items>
+"""
+# The locale LibreOffice computes in (decimal separator, how TEXT reads a format code), as a
+# student's machine set to German or French would: tests use it, a build never does.
+_LOCALE = """<item oor:path="/org.openoffice.Setup/L10N"><prop oor:name="ooSetupSystemLocale" \
+oor:op="fuse"><value>{locale}</value></prop></item>
 """
 
-# One profile per process (keyed by pid so forked workers don't share a locked profile);
-# the lock serialises threads, since one profile cannot be used by two soffice at once.
-_profile: tuple[int, Path] | None = None
+# One profile per process and locale (keyed by pid so forked workers don't share a locked
+# profile); the lock serialises threads, since one profile cannot be used by two soffice at once.
+_profiles: dict[tuple[int, str], Path] = {}
 _lock = threading.Lock()
 
 
@@ -45,17 +50,19 @@ def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def _profile_dir() -> Path:
-    global _profile
-    if _profile is None or _profile[0] != os.getpid():
+def _profile_dir(locale: str = "") -> Path:
+    key = (os.getpid(), locale)
+    if key not in _profiles:
         root = Path(tempfile.mkdtemp(prefix="sheetnet-lo-profile-"))
         (root / "user").mkdir()
-        (root / "user" / "registrymodifications.xcu").write_text(_REGISTRY, encoding="utf-8")
+        setting = _LOCALE.format(locale=locale) if locale else ""
+        (root / "user" / "registrymodifications.xcu").write_text(
+            _REGISTRY.format(locale=setting), encoding="utf-8")
         # Not atexit: pool workers leave via os._exit, and a forked child must not delete its
         # parent's profile. multiprocessing finalizers run in both cases and check the pid.
         Finalize(None, shutil.rmtree, args=(root, True), exitpriority=0)
-        _profile = (os.getpid(), root)
-    return _profile[1]
+        _profiles[key] = root
+    return _profiles[key]
 
 
 def _last_line(text: str) -> str:
@@ -83,7 +90,8 @@ def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def _convert(src: Path, dst: Path, target: str, suffix: str, timeout: float) -> Path:
+def _convert(src: Path, dst: Path, target: str, suffix: str, timeout: float,
+             locale: str = "") -> Path:
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise LibreOfficeError(f"input file not found: {src}")
@@ -95,7 +103,7 @@ def _convert(src: Path, dst: Path, target: str, suffix: str, timeout: float) -> 
     with _lock, tempfile.TemporaryDirectory(prefix="sheetnet-lo-out-") as outdir:
         cmd = [
             soffice,
-            f"-env:UserInstallation={_profile_dir().as_uri()}",
+            f"-env:UserInstallation={_profile_dir(locale).as_uri()}",
             "--headless",
             "--norestore",
             "--nologo",
@@ -119,9 +127,13 @@ def _convert(src: Path, dst: Path, target: str, suffix: str, timeout: float) -> 
     return dst
 
 
-def recalculate(src: Path, dst: Path, *, timeout: float = 600) -> Path:
-    """Fully recompute every formula of the .xlsx `src` in LibreOffice; save it as `dst`."""
-    return _convert(src, dst, "xlsx:Calc MS Excel 2007 XML", "xlsx", timeout)
+def recalculate(src: Path, dst: Path, *, timeout: float = 600, locale: str = "") -> Path:
+    """Fully recompute every formula of the .xlsx `src` in LibreOffice; save it as `dst`.
+
+    `locale` (such as "de-DE") computes as LibreOffice set to that language would; "" is the
+    machine's.
+    """
+    return _convert(src, dst, "xlsx:Calc MS Excel 2007 XML", "xlsx", timeout, locale)
 
 
 def to_pdf(src: Path, dst: Path, *, timeout: float = 600) -> Path:

@@ -257,20 +257,29 @@ def _classification_loss_columns(spec: Spec) -> list[Column]:
         columns = [Column("loss", "loss", _sample_loss(spec, 0))]
     else:
         columns = [Column(ids.sample_loss(k), "loss", _sample_loss(spec, k)) for k in range(K)]
+        columns += [Column(ids.sample_correct(k), "loss", _correct(spec, k)) for k in range(K)]
         total = add(*(Cell(ids.sample_loss(k)) for k in range(K)))
         columns.append(Column("loss", "loss", _per_sample_mean(spec, total)))
     columns.append(Column(ids.ACCURACY, "loss", _accuracy(spec)))
     return columns
 
 
+def _correct(spec: Spec, k: int) -> Expr:
+    """1 when sample k is predicted right; it reads the targets, so it follows their edits."""
+    targets = [sample_target(spec, j, k) for j in range(spec.sizes[-1])]
+    return excel_correct(_output_cells(spec, "a", k), targets)
+
+
 def _accuracy(spec: Spec) -> Expr:
-    """The share of samples predicted right; it reads the targets, so it follows their edits."""
+    """The share of samples predicted right: the mean of the correct@k columns.
+
+    A column per sample keeps the accuracy short whatever the number of samples (inlined, it
+    grew as K·n² and passed Excel's 8,192 characters), and shows which sample is wrong.
+    """
     K = spec.slots
-    right = add(*(
-        excel_correct(_output_cells(spec, "a", k), [sample_target(spec, j, k) for j in range(spec.sizes[-1])])
-        for k in range(K)
-    ))
-    return div(right, Num(K)) if K > 1 else right
+    if K == 1:
+        return _correct(spec, 0)
+    return div(add(*(Cell(ids.sample_correct(k)) for k in range(K))), Num(K))
 
 
 def _derivative_factor(spec: Spec, layer: int, j: int, k: int) -> Expr | None:

@@ -2,7 +2,7 @@
 
 Both renderings come from one token list, so the symbolic line and the numeric line always have
 the same shape (w₃₁·x₁ + w₃₂·x₂ + b₃ and 0.05×0.02 + 0.1×0.04 + 0.5). The numeric line exists
-twice: as an Excel formula that concatenates TEXT(<cell>) pieces, so editing an input rewrites it,
+twice: as an Excel formula joining the text of cells (numbertext.py), so editing an input rewrites it,
 and as the same string computed in Python, stored in the file as the formula's cached value.
 Brackets follow formula.py's Excel precedence table, so the text groups exactly like the value.
 """
@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Context, Decimal
 from itertools import groupby
 from typing import NamedTuple
 
 from sheetnet.equations.labels import sup
+from sheetnet.equations.numbertext import number_text, number_text_formula
 from sheetnet.expr import formula
 from sheetnet.expr.formula import PRECEDENCE, Bin, Call, Cell, Const, Expr, Neg, Num
-
-# One section only: `formulas` (1.3) applies a second ";(...)" section to positive numbers too,
-# so negatives get their brackets from an IF around TEXT instead. "0.0######" prints the seeds'
-# way (0.05, 0.5, 0.6236336) and agrees in LibreOffice and `formulas` except at exact ties.
-TEXT_FORMAT = "0.0######"
-DECIMALS = 7
 
 # Long sums (a wide layer, many samples) are shortened to their first and last terms, so the
 # line stays readable and its formula far below Excel's 8,192-character limit.
@@ -60,7 +54,7 @@ def symbolic(expr: Expr, name: Callable[[Cell | Const], str], style: Style = SYM
 
 
 def text_formula(expr: Expr, address: Callable[[Cell | Const], str]) -> str:
-    """An Excel formula whose result is the line with numbers, e.g. ="σ("&TEXT(G7,"0.0######")&")"."""
+    """An Excel formula whose result is the line with numbers, e.g. ="σ("&<G7 as text>&")"."""
     pieces: list[str] = []
     for literal, run in groupby(tokens(expr, NUMBERS), key=lambda token: isinstance(token, str)):
         if literal:  # a run of text between two numbers: one quoted piece
@@ -86,25 +80,16 @@ def text_value(expr: Expr, value: Callable[[Cell | Const], float]) -> str | None
 
 
 def format_number(x: float) -> str:
-    """x as TEXT(x, "0.0######") shows it in LibreOffice (and Excel).
-
-    They round the 15-significant-digit decimal form half away from zero, and LibreOffice drops
-    the sign of a negative number that rounds to zero.
-    """
-    exact = Decimal(format(x, ".15g"))
-    rounded = exact.quantize(Decimal(1).scaleb(-DECIMALS), rounding=ROUND_HALF_UP,
-                             context=Context(prec=400))
-    if rounded.is_zero():
-        return "0.0"
-    text = format(rounded, "f").rstrip("0")
-    return text + "0" if text.endswith(".") else text
+    """x as the Working sheet's text formula shows it (numbertext: 7 significant digits)."""
+    return number_text(x)
 
 
 def _text_of(address: str, bracket: bool) -> str:
-    text = f'TEXT({address},"{TEXT_FORMAT}")'
+    text = number_text_formula(address)
     if not bracket:
         return text
-    return f'IF({address}<0,"("&{text}&")",{text})'
+    # The number once, brackets around it only when negative: 0.5 − (-0.2).
+    return f'IF({address}<0,"(","")&{text}&IF({address}<0,")","")'
 
 
 def _quote(literal: str) -> str:

@@ -3,23 +3,25 @@
 Targets come either from numeric `target_columns` or from one `label_column` of class names,
 one-hot encoded: one output per class, classes in sorted order (numerically when every class
 name is a number), so the order does not depend on the order of the rows. The CSV is read with
-pandas, every cell as text, so each number is parsed here and a bad one is named by its row
-and column.
+Python's csv module, every cell as text, so each number is parsed here and a bad one is named
+by its row, its line in the file (blank lines count) and its column. The separator is found
+from the header row (comma, semicolon as European Excel writes, or tab); `decimal = ","`
+reads decimal commas.
 """
 
 from __future__ import annotations
 
+import csv
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from sheetnet.errors import SheetnetError
 
 Matrix = tuple[tuple[float, ...], ...]
-CSV_FIELDS = ("csv", "input_columns", "target_columns", "label_column")
+CSV_FIELDS = ("csv", "input_columns", "target_columns", "label_column", "decimal")
 
 
 @dataclass(frozen=True)
@@ -47,19 +49,37 @@ def read_csv_data(table: dict[str, Any], base_dir: Path | None) -> CsvData:
         if name in inputs_wanted:
             raise SheetnetError(f"data: column {name!r} is both an input and a target; use it as one")
     path = _csv_path(table["csv"], base_dir)
-    header, rows = _read_table(path)
+    decimal = _decimal(table)
+    found = _read_table(path, decimal)
+    header = found.header
     for field, wanted in (("input_columns", inputs_wanted), ("label_column" if label else "target_columns",
                                                             targets_wanted)):
         for name in wanted:
             if name not in header:
                 raise SheetnetError(f"data.{field}: {path.name} has no column {name!r};"
-                                    f" its columns are: {', '.join(header)}")
-    inputs = _numbers(path, header, rows, inputs_wanted)
+                                    f" its columns are: {', '.join(header)}{_mixed_hint(header)}")
+    inputs = _numbers(path, found, inputs_wanted, decimal)
     if label is not None:
-        class_names, targets = _one_hot(path, rows[header.index(label)], label)
+        column = found.columns[header.index(label)]
+        class_names, targets = _one_hot(path, column, found.lines, label)
         return CsvData(inputs, targets, tuple(inputs_wanted), class_names, class_names)
-    targets = _numbers(path, header, rows, targets_wanted)
+    targets = _numbers(path, found, targets_wanted, decimal)
     return CsvData(inputs, targets, tuple(inputs_wanted), tuple(targets_wanted), ())
+
+
+def _decimal(table: dict[str, Any]) -> str:
+    decimal = table.get("decimal", ".")
+    if decimal not in (".", ","):
+        raise SheetnetError(f'data.decimal must be "." or ",", got {decimal!r}')
+    return decimal
+
+
+def _mixed_hint(header: list[str]) -> str:
+    """A column name holding another separator: the file mixes separators, or quotes one."""
+    for mark, name in ((";", "a semicolon"), ("	", "a tab")):
+        if any(mark in h for h in header):
+            return f" (a column name holds {name}: are some lines separated by {_SHOWN[mark]}?)"
+    return ""
 
 
 def _check_combination(table: dict[str, Any]) -> None:
@@ -95,59 +115,108 @@ def _csv_path(value: Any, base_dir: Path | None) -> Path:
     return path
 
 
-def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    """The header and the columns (as lists of stripped text) of the CSV at path."""
+SEPARATORS = (",", ";", "\t")  # Excel writes ";" where the decimal separator is a comma
+_SHOWN = {",": "commas", ";": "semicolons", "\t": "tabs"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A CSV file's header and columns (stripped text), and each data row's line in the file."""
+
+    header: list[str]
+    columns: list[list[str]]
+    lines: list[int]  # blank lines count, as an editor numbers them
+
+
+def _read_table(path: Path, decimal: str = ".") -> Table:
+    """The header and the columns of the CSV at path; the separator is found from the header."""
+    if path.is_dir():
+        raise SheetnetError(f"data.csv: {path} is a folder; give the path of a CSV file")
     if not path.is_file():
         raise SheetnetError(f"data.csv: {path}: no such file (a relative path is relative to the TOML file)")
     try:
-        frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise SheetnetError(f"data.csv: {path} is empty; it needs a header row and data rows") from None
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise SheetnetError(f"data.csv: {path} is not UTF-8 text; save it as UTF-8 CSV") from None
-    except (OSError, pd.errors.ParserError, ValueError) as exc:
-        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SheetnetError(f"data.csv: {path} is not a readable CSV ({why})") from None
-    header = [_text(v) for v in frame.iloc[0]]
-    if len(frame) < 2:
+    except OSError as exc:
+        raise SheetnetError(f"data.csv: {path} is not a readable CSV ({exc.strerror})") from None
+    separator, records = _records(path, text.splitlines(), decimal)
+    if not records:
+        raise SheetnetError(f"data.csv: {path} is empty; it needs a header row and data rows")
+    header = records[0][1]
+    if len(records) < 2:
         raise SheetnetError(f"data.csv: {path} has a header row but no data rows")
     twice = sorted({h for h in header if header.count(h) > 1})
     if twice:
         raise SheetnetError(f"data.csv: {path} has more than one column named {twice[0]!r}; rename one")
-    columns = [[_text(v) for v in frame.iloc[1:, c]] for c in range(frame.shape[1])]
-    return header, columns
+    for line, fields in records[1:]:
+        if len(fields) != len(header):
+            raise SheetnetError(
+                f"data.csv: {path.name}, line {line} has {len(fields)} fields but the header has "
+                f"{len(header)} (separated by {_SHOWN[separator]}); check that line's separators")
+    columns = [[fields[c] for _, fields in records[1:]] for c in range(len(header))]
+    return Table(header, columns, [line for line, _ in records[1:]])
 
 
-def _text(value: Any) -> str:
-    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+def _records(path: Path, lines: list[str], decimal: str) -> tuple[str, list[tuple[int, list[str]]]]:
+    """The separator, and (line number, stripped fields) of every record that is not blank."""
+    header = next((line for line in lines if line.strip()), None)
+    if header is None:
+        return ",", []
+    separator = _separator(header, decimal)
+    reader = csv.reader(lines, delimiter=separator)
+    records = []
+    try:
+        while True:
+            start = reader.line_num + 1
+            fields = next(reader, None)
+            if fields is None:
+                break
+            if any(f.strip() for f in fields):  # a blank line is skipped, but counted
+                records.append((start, [f.strip() for f in fields]))
+    except csv.Error as exc:
+        why = f"line {reader.line_num}: {exc}"
+        raise SheetnetError(f"data.csv: {path} is not a readable CSV ({why})") from None
+    return separator, records
 
 
-def _numbers(path: Path, header: list[str], columns: list[list[str]], wanted: list[str]) -> Matrix:
+def _separator(header: str, decimal: str) -> str:
+    """The separator that splits the header row into the most columns (a comma first on a tie).
+
+    With decimal commas the comma is no separator: such files use semicolons or tabs.
+    """
+    candidates = [s for s in SEPARATORS if not (s == "," and decimal == ",")]
+    return max(candidates, key=lambda s: len(next(csv.reader([header], delimiter=s))))
+
+
+def _numbers(path: Path, table: Table, wanted: list[str], decimal: str) -> Matrix:
     picked = []
     for name in wanted:
-        values = []
-        for k, text in enumerate(columns[header.index(name)], start=1):
-            values.append(_number(path, text, k, name))
-        picked.append(values)
+        column = table.columns[table.header.index(name)]
+        picked.append([_number(path, text, k, table.lines[k - 1], name, decimal)
+                       for k, text in enumerate(column, start=1)])
     return tuple(zip(*picked, strict=True))
 
 
-def _number(path: Path, text: str, k: int, column: str) -> float:
+def _number(path: Path, text: str, k: int, line: int, column: str, decimal: str) -> float:
     try:
-        value = float(text)
+        value = float(text.replace(",", ".") if decimal == "," else text)
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
         what = "is empty" if text == "" else f"holds {text!r}, not a finite number"
-        raise SheetnetError(f"data.csv: {path.name}, data row {k} (line {k + 1}), column {column!r} {what}")
+        hint = ('; for decimal commas set decimal = "," in [data]'
+                if decimal != "," and re.fullmatch(r"[-+]?\d*,\d+", text) else "")
+        raise SheetnetError(f"data.csv: {path.name}, data row {k} (line {line}), column {column!r} "
+                            f"{what}{hint}")
     return value
 
 
-def _one_hot(path: Path, values: list[str], label: str) -> tuple[tuple[str, ...], Matrix]:
+def _one_hot(path: Path, values: list[str], lines: list[int], label: str) -> tuple[tuple[str, ...], Matrix]:
     """Class names (sorted) and one row per sample with 1 for its class, 0 for the others."""
     for k, text in enumerate(values, start=1):
         if text == "":
-            raise SheetnetError(f"data.csv: {path.name}, data row {k} (line {k + 1}), column {label!r}"
+            raise SheetnetError(f"data.csv: {path.name}, data row {k} (line {lines[k - 1]}), column {label!r}"
                                 " is empty; every sample needs a class")
     classes = sorted(set(values), key=_class_order)
     if len(classes) < 2:

@@ -135,6 +135,8 @@ DECLARED: tuple[Field, ...] = (
     Field("data.label_column", STRING, "A CSV column of class names, one-hot encoded in sorted order."),
     Field("data.standardize", BOOLEAN, "Feed x̃ = (x − μ)/σ per input column, live on the Network sheet.",
           default=False),
+    Field("data.decimal", {"enum": [".", ","]},
+          'The CSV\'s decimal separator (default "."): "," for numbers written 5,1 (European Excel).'),
 )
 
 _BY_PATH = {f.path: f for f in DECLARED}

@@ -144,6 +144,11 @@ def sample_loss(k: int) -> str:
     return str(Qid("loss", sample=k))
 
 
+def sample_correct(k: int) -> str:
+    """1 when slot k (0-based arg) is predicted right, else 0: a column beside sample_loss(k)."""
+    return str(Qid("correct", sample=k))
+
+
 ACCURACY = "accuracy"
 
 
@@ -151,7 +156,8 @@ def losses(spec: Spec) -> list[str]:
     """The loss group: `loss`; for classification each sample's loss before it, accuracy after."""
     if not spec.classifies:
         return ["loss"]
-    per_sample = [sample_loss(k) for k in range(spec.slots)] if spec.slots > 1 else []
+    K = spec.slots
+    per_sample = [*map(sample_loss, range(K)), *map(sample_correct, range(K))] if K > 1 else []
     return [*per_sample, "loss", ACCURACY]
 
 

@@ -53,6 +53,7 @@ class Step:
     db: list[np.ndarray]
     sample_losses: np.ndarray | None = None  # classification: each sample's loss
     accuracy: float | None = None  # classification: the share of samples predicted right
+    sample_correct: np.ndarray | None = None  # classification: 1 for each sample predicted right
 
 
 def initial_parameters(spec: Spec) -> Parameters:
@@ -125,12 +126,18 @@ def classification_loss(spec: Spec, z_out: np.ndarray, T: np.ndarray) -> np.ndar
     return np.where(np.isfinite(z_out).all(axis=0) & np.isfinite(losses), losses, np.nan)
 
 
+def sample_correct(output: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """1 or 0 per sample (ops.correct); an error (NaN) for a sample whose output is one, as the
+    sheet's comparison of an error is an error."""
+    with np.errstate(invalid="ignore"):
+        right = correct(output, T).astype(float)
+    return np.where(np.isfinite(output).all(axis=0), right, np.nan)
+
+
 def accuracy(spec: Spec, output: np.ndarray, T: np.ndarray) -> float:
-    """The share of the row's samples predicted right (ops.correct), whatever the reduction;
-    an error (NaN) when an output is one, as the sheet's comparison of an error is an error."""
-    if not np.isfinite(output).all():
-        return np.nan
-    return float(_summed(correct(output, T).astype(float), axis=0) / spec.slots)
+    """The share of the row's samples predicted right, whatever the reduction: the mean of
+    sample_correct, an error (NaN) when any of them is one."""
+    return float(_summed(sample_correct(output, T), axis=0) / spec.slots)
 
 
 def step(spec: Spec, params: Parameters, X: np.ndarray, T: np.ndarray) -> Step:
@@ -157,7 +164,7 @@ def step(spec: Spec, params: Parameters, X: np.ndarray, T: np.ndarray) -> Step:
     if spec.classifies:
         per_sample = classification_loss(spec, z[L - 1], T)
         return Step(z, a, float(r * _summed(per_sample, axis=0)), delta, dW, db, per_sample,
-                    accuracy(spec, a[L], T))
+                    accuracy(spec, a[L], T), sample_correct(a[L], T))
     return Step(z, a, loss_value(spec, a[L], T), delta, dW, db)
 
 
@@ -287,7 +294,8 @@ def train(spec: Spec) -> pd.DataFrame:
 
 def _state_values(spec: Spec, params: Parameters, s: Step) -> np.ndarray:
     """Parameters (W row by row, then biases), then per sample z and a of each layer, the loss
-    (for classification: each sample's loss first when there are several, the accuracy after)."""
+    (for classification: each sample's loss and correct@k first when there are several, the
+    accuracy after)."""
     parts = [p.ravel() for layer in range(spec.n_layers)
              for p in (params.weights[layer], params.biases[layer])]
     # Rows: z then a of layer 1, layer 2, ...; columns: samples. Its transpose, flattened,
@@ -296,8 +304,8 @@ def _state_values(spec: Spec, params: Parameters, s: Step) -> np.ndarray:
                               for layer in range(spec.n_layers)])
     if not spec.classifies:
         return np.concatenate((*parts, forward.T.ravel(), [s.loss]))
-    per_sample = s.sample_losses if spec.slots > 1 else []
-    return np.concatenate((*parts, forward.T.ravel(), per_sample, [s.loss, s.accuracy]))
+    per_sample = [s.sample_losses, s.sample_correct] if spec.slots > 1 else []
+    return np.concatenate((*parts, forward.T.ravel(), *per_sample, [s.loss, s.accuracy]))
 
 
 def _backprop_values(spec: Spec, s: Step) -> np.ndarray:
@@ -325,6 +333,10 @@ def diverged_at(frame: pd.DataFrame) -> int | None:
 
 
 def divergence_message(spec: Spec, iteration: int) -> str:
+    if iteration == 0:  # before any update: no learning rate can help
+        return ("the loss is not finite at the start (iteration 0, before any update; the workbook "
+                "shows #NUM! there): a number overflowed because the inputs or the initial weights "
+                "are too large; scale the inputs (data.standardize = true) or use smaller weights")
     return (f"training diverged: the loss is not finite from iteration {iteration} on (a number "
             f"overflowed; the workbook shows #NUM! there); try a learning rate smaller than "
             f"{spec.learning_rate:g}")

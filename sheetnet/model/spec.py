@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sheetnet.errors import SheetnetError
+from sheetnet.errors import SheetnetError, counted
 from sheetnet.model import fields, ops, optimizers, standardize
 from sheetnet.model.dataset import CsvData, read_csv_data, uses_csv
 from sheetnet.model.fields import (  # the choices, declared with the fields
@@ -143,12 +143,17 @@ def load_spec(path: Path) -> Spec:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SheetnetError(f"{path}: no such file; give the path of a network TOML") from None
+    except IsADirectoryError:
+        raise SheetnetError(f"{path} is a folder; give the path of a network TOML") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SheetnetError(f"{path}: cannot read it ({exc})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SheetnetError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise SheetnetError(f"{path}: not valid TOML for a network (arrays or tables nested "
+                            "thousands deep); a spec nests at most three deep") from None
     return parse_spec(data, name=Path(path).stem, source=str(path), base_dir=Path(path).parent)
 
 
@@ -222,8 +227,8 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
     optimizer = _optimizer(training)
     return Spec(
         translations=_translations(data),
-        title=str(data.get("title", name or "sheetnet network")),
-        description=str(data.get("description", "")),
+        title=_get(data, "title", str, "title", name or "sheetnet network"),
+        description=_get(data, "description", str, "description", ""),
         sizes=tuple(sizes),
         activations=tuple(activations),
         bias=bias,
@@ -297,7 +302,7 @@ def _batches(training: dict[str, Any], n_samples: int) -> tuple[str, int, bool, 
     batch_size = 1 if mode == "sgd" else 0
     if mode == "minibatch" and "batch_size" not in training:
         raise SheetnetError('training.batch_size is missing: mode = "minibatch" needs it,'
-                            f" e.g. a divisor of the {n_samples} samples")
+                            f" e.g. a divisor of the {counted(n_samples, 'sample')}")
     if "batch_size" in training:
         batch_size = _get(training, "batch_size", int, "training.batch_size", None)
         check_batch_size(batch_size, n_samples, mode)
@@ -320,6 +325,9 @@ def check_batch_size(batch_size: int, n_samples: int, mode: str = "minibatch") -
         raise SheetnetError(f'training.batch_size is {batch_size}, but mode = "sgd" means 1;'
                             ' use mode = "minibatch" for larger batches')
     if batch_size < 1 or batch_size > n_samples:
+        if n_samples == 1:
+            raise SheetnetError(f"training.batch_size must be 1: the data has 1 sample, got {batch_size};"
+                                " add samples for larger batches")
         raise SheetnetError(f"training.batch_size must be between 1 and the {n_samples} samples,"
                             f" got {batch_size}")
     if n_samples % batch_size:
@@ -403,7 +411,7 @@ def _translations(data: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
     for lang in ("zh",):
         table = _table(data, lang, required=False)
         if table:
-            title = _get(table, "title", str, f"{lang}.title", str(data.get("title", "")))
+            title = _get(table, "title", str, f"{lang}.title", _get(data, "title", str, "title", ""))
             description = _get(table, "description", str, f"{lang}.description", "")
             result.append((lang, title, description))
     return tuple(result)

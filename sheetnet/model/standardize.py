@@ -38,15 +38,26 @@ def standardized(inputs: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
 
 
 def check_spread(inputs: Sequence[Sequence[float]], names: Sequence[str]) -> None:
-    """A constant column has σ = 0 and cannot be standardised: say which one."""
+    """Refuse a column that cannot be standardised: constant (σ = 0), or so large or so small
+    that σ overflows or underflows in floating point (x̃ would be ±inf or NaN)."""
     X = np.asarray(inputs, dtype=float)
+    with np.errstate(all="ignore"):
+        mu, sigma = statistics(X)
+        x_tilde = (X - mu) / sigma
     for i in range(X.shape[1]):
+        name = names[i] if i < len(names) else f"x{i + 1}"
         # max == min is exact; a computed σ of a constant column may round to 1e-17 instead of 0.
         if X[:, i].max() == X[:, i].min():
-            name = names[i] if i < len(names) else f"x{i + 1}"
             raise SheetnetError(
                 f"data.standardize: input column {name!r} is constant ({X[0, i]:g} in every sample),"
                 " so σ = 0 and (x − μ)/σ is undefined; drop that column or set standardize = false")
+        if not (np.isfinite(mu[i]) and np.isfinite(sigma[i]) and sigma[i] > 0
+                and np.isfinite(x_tilde[:, i]).all()):
+            what = "overflows" if not np.isfinite(sigma[i]) or not np.isfinite(mu[i]) else "underflows to 0"
+            raise SheetnetError(
+                f"data.standardize: input column {name!r} cannot be standardised: its σ {what} in"
+                f" floating point (values as large as {np.abs(X[:, i]).max():g}); rescale the column"
+                " to numbers nearer 1 or set standardize = false")
 
 
 # --- the same equations as expressions over Network-sheet cells -----------------------------

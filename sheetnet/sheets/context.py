@@ -145,8 +145,9 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
         return words["label.epoch"]
     parts = ids.parse(qid)
     slot = None if parts.sample is None else parts.sample + 1
-    if parts.kind == "loss":  # a sample's loss (classification)
-        return words["label.loss"] + " (" + words["label.sample"].format(k=slot) + ")"
+    if parts.kind in ("loss", "correct"):  # a sample's loss, and whether it is right (classification)
+        word = words["label.loss" if parts.kind == "loss" else "label.correct"]
+        return word + " (" + labels.sample_word(spec, words).format(k=slot) + ")"
     if parts.kind == "sample":
         if slot is None:
             return words["label.sample_no"]

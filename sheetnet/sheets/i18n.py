@@ -106,6 +106,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "group.gradient": "Gradients ∂L/∂θ",
         "label.iter": "t",
         "label.loss": "L",
+        "label.correct": "right",
         "label.sample": "sample {k}",
         "label.slot": "slot {k}",
         "label.epoch": "epoch",
@@ -144,6 +145,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "Σⱼ tⱼ over the outputs j where aⱼ = max(a).",
         "note.accuracy_threshold": "A sample counts as right when a ≥ 0.5 and t ≥ 0.5 agree.",
         "note.sample_loss": "Loss of sample {k} alone:",
+        "note.sample_correct": "1 when sample {k} is predicted right, else 0; the accuracy is the mean "
+        "of these columns.",
         "note.stable": "Computed through z without ln of 0: m = max(z) of the sample, "
         "ln aⱼ = zⱼ − m − ln Σᵢ e^(zᵢ − m).",
         "note.stable_bce": "Computed through z without ln of 0: max(z, 0) − z·t + ln(1 + e^−|z|).",
@@ -218,7 +221,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "charts.more_samples": "Output charts are drawn for the first {n} of the {total} samples.",
         "sheet.summary": "Summary",
         "summary.title": "Summary: selected iterations",
-        "summary.rows": "Rows t = 0, 1, 2, 5, 10, 20, 50, … (steps of 1-2-5), every {k}th iteration and "
+        "summary.rows": "Rows t = 0, 1, 2, 5, 10, 20, 50, … (steps of 1-2-5), every {kth} iteration and "
         "the last.",
         "summary.live": "Each cell refers to its row on the Training sheet, so it stays live.",
         "summary.outputs": "Outputs",
@@ -323,6 +326,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "group.gradient": "梯度 ∂L/∂θ",
         "label.iter": "t",
         "label.loss": "L",
+        "label.correct": "正确",
         "label.sample": "样本{k}",
         "label.slot": "槽{k}",
         "label.epoch": "轮次",
@@ -357,6 +361,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "note.accuracy_max": "目标类别的输出最大时，该样本算判断正确：对 aⱼ = max(a) 的输出 j 求 Σⱼ tⱼ。",
         "note.accuracy_threshold": "a ≥ 0.5 与 t ≥ 0.5 一致时，该样本算判断正确。",
         "note.sample_loss": "样本{k}单独的损失：",
+        "note.sample_correct": "样本{k}预测正确时为 1，否则为 0；准确率是这些列的平均值。",
         "note.stable": "通过 z 计算，不会出现 ln 0：m = 该样本 z 的最大值，"
         "ln aⱼ = zⱼ − m − ln Σᵢ e^(zᵢ − m)。",
         "note.stable_bce": "通过 z 计算，不会出现 ln 0：max(z, 0) − z·t + ln(1 + e^−|z|)。",
@@ -446,6 +451,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "compare.chart_log_title": "各学习率下的损失 L（对数坐标）",
     },
 }
+
+
+# The spec's own words for its settings (per-neuron, true, mean, half_sse …) stay on the Network
+# sheet as the spec spells them, since the check reads them back; in Chinese a gloss stands beside.
+VALUE_GLOSSES: dict[str, dict[str, str]] = {
+    "zh": {
+        "none": "无偏置", "shared": "每层共用一个偏置", "per-neuron": "每个神经元一个偏置",
+        "true": "是", "false": "否",
+        "mean": "取平均", "sum": "求和",
+        "half_sse": "误差平方和的一半", "sse": "误差平方和", "mse": "均方误差",
+        "cross_entropy": "交叉熵", "binary_cross_entropy": "二元交叉熵",
+        "batch": "全部样本", "sgd": "每次一个样本", "minibatch": "小批量",
+        "linear": "线性", "sigmoid": "S 型函数", "tanh": "双曲正切", "relu": "线性整流",
+        "leaky_relu": "带泄漏线性整流", "softmax": "归一化指数",
+    },
+}
+
+
+def gloss(lang: str, value: object) -> str | None:
+    """The words for a setting's value in `lang` (sigmoid, tanh → S 型函数、双曲正切), or None."""
+    glosses = VALUE_GLOSSES.get(lang, {})
+    if not isinstance(value, str) or not value:
+        return None
+    parts = [glosses.get(part.strip()) for part in value.split(",")]
+    return "、".join(p for p in parts if p) if all(parts) else None
 
 
 def strings(lang: str) -> dict[str, str]:

@@ -19,15 +19,17 @@ MAX_ROWS, MAX_COLS = limits.MAX_ROWS, limits.MAX_COLS
 BAND_ROW, LABEL_ROW, ID_ROW = 1, 2, 3
 FIRST_DATA_ROW = 4
 
-# Network sheet: fixed rows for the settings, so the check can read them back.
+# Network sheet: the settings that apply to the network, one a row (settings.py; the check finds
+# each by its label), then the data table, always at DATA_HEADER_ROW.
 TITLE_ROW, DESCRIPTION_ROW = 1, 2
 FIRST_SETTING_ROW = 4  # then one row per setting (settings.py), value in column B
 DATA_HEADER_ROW = FIRST_SETTING_ROW + len(settings.NAMES) + 1
 
 
-def setting_cells() -> dict[str, tuple[int, int]]:
-    """(row, column) of each setting's value: the same for every network."""
-    return {name: (FIRST_SETTING_ROW + n, 2) for n, name in enumerate(settings.NAMES)}
+def setting_cells(spec: Spec | None = None) -> dict[str, tuple[int, int]]:
+    """(row, column) of each setting's value: those that apply to spec (all without one)."""
+    shown = [s.name for s in settings.SETTINGS if spec is None or settings.applies(s, spec)]
+    return {name: (FIRST_SETTING_ROW + n, 2) for n, name in enumerate(shown)}
 
 
 def column_letter(col: int) -> str:
@@ -70,9 +72,10 @@ class NetworkLayout:
     last_row: int = 0
 
     def __post_init__(self) -> None:
-        self.setting_cells = setting_cells()
+        self.setting_cells = setting_cells(self.spec)
         self.input_cells["lr"] = self.setting_cells["learning_rate"]
-        self.input_cells[graph.LEAKY.key] = self.setting_cells["leaky_slope"]
+        if "leaky_slope" in self.setting_cells:  # read by every leaky_relu formula
+            self.input_cells[graph.LEAKY.key] = self.setting_cells["leaky_slope"]
         for key in updates.network_keys(self.spec):  # only the cells the optimizer reads
             self.input_cells[key] = self.setting_cells[key]
         self._place_data()

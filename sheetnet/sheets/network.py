@@ -12,9 +12,8 @@ from sheetnet.expr.formula import Expr
 from sheetnet.model import optimizers, standardize
 from sheetnet.model.spec import Spec
 from sheetnet.sheets import layout, limits, styles
-from sheetnet.sheets.context import (
-    Context,
-)
+from sheetnet.sheets.context import Context, stored_value
+from sheetnet.sheets.i18n import VALUE_GLOSSES, gloss
 from sheetnet.sheets.layout import NetworkLayout
 from sheetnet.sheets.settings import SETTINGS
 
@@ -26,6 +25,9 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1 + max(spec.sizes) + spec.sizes[-1] + (1 + spec.sizes[0]) * spec.standardize, 12)
     _widen_for_headers(ws, spec, net)
+    if VALUE_GLOSSES.get(ctx.options.lang):  # a gloss stands right of each value: show it whole
+        widest = max(len(str(setting.write(spec))) for setting in SETTINGS)
+        ws.set_column(1, 1, max(12, widest * 1.1 + 1, len(data_headers(spec)[0]) + 3))
     ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
     ws.set_row(layout.DESCRIPTION_ROW - 1,
                limits.row_height(15 * _wrapped_lines(spec.description, width=110)))
@@ -34,24 +36,30 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
     for setting in SETTINGS:
         name = setting.name
+        if name not in net.setting_cells:  # a setting that does not apply to this network
+            continue
         row, col = net.setting_cells[name]
         ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
         if name in optimizers.HYPERPARAMETERS or name in updates.COMPLEMENTS.values():
             _write_hyperparameter(ws, ctx, name)
             continue
-        ws.write(row - 1, col - 1, setting.write(spec), fmt.input if setting.editable(spec) else fmt.fixed)
+        value = setting.write(spec)
+        ws.write(row - 1, col - 1, value, fmt.input if setting.editable(spec) else fmt.fixed)
         if name == "learning_rate":  # beside η, in this row: constant_memory writes rows in order
             ws.write(row - 1, col, words["network.lr_diverged"], fmt.note)
+        elif (words_for_value := gloss(ctx.options.lang, value)) is not None:
+            ws.write_string(row - 1, col, words_for_value, fmt.note)
     lr_row, lr_col = net.setting_cells["learning_rate"]
     ws.data_validation(lr_row - 1, lr_col - 1, lr_row - 1, lr_col - 1, {
         "validate": "decimal", "criteria": ">", "value": 0,
         "error_title": words["setting.learning_rate"], "error_message": words["network.lr_error"],
     })
-    slope_row, slope_col = net.setting_cells["leaky_slope"]
-    ws.data_validation(slope_row - 1, slope_col - 1, slope_row - 1, slope_col - 1, {
-        "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999,
-        "error_title": words["setting.leaky_slope"], "error_message": words["network.slope_error"],
-    })
+    if "leaky_slope" in net.setting_cells:
+        slope_row, slope_col = net.setting_cells["leaky_slope"]
+        ws.data_validation(slope_row - 1, slope_col - 1, slope_row - 1, slope_col - 1, {
+            "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 0.999999,
+            "error_title": words["setting.leaky_slope"], "error_message": words["network.slope_error"],
+        })
     _write_data_table(ws, spec, net, fmt, words)
     _write_weight_blocks(ws, spec, net, fmt, words)
 
@@ -156,13 +164,13 @@ def _write_statistics(ws: Worksheet, spec: Spec, net: NetworkLayout, fmt: styles
         ws.write(cells[0][0] - 1, 0, words[word], fmt.label)
         for i, (row, col) in enumerate(cells):
             ws.write_formula(row - 1, col - 1, net.standardization_formula(expr(i)), fmt.computed,
-                             float(values[i]))
+                             stored_value(values[i]))
 
 
 def _write_standardization_cell(ws: Worksheet, net: NetworkLayout, key: str, expr: Expr, value: float,
                                 fmt: styles.Formats) -> None:
     row, col = net.input_cells[key]
-    ws.write_formula(row - 1, col - 1, net.standardization_formula(expr), fmt.computed, float(value))
+    ws.write_formula(row - 1, col - 1, net.standardization_formula(expr), fmt.computed, stored_value(value))
 
 
 def _write_weight_blocks(

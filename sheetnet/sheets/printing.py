@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet.atomic import atomic_path
+from sheetnet.atomic import atomic_path, check_target
 from sheetnet.engines.libreoffice import LibreOfficeError, find_soffice, to_pdf
 from sheetnet.errors import SheetnetError
 from sheetnet.sheets import layout
@@ -117,8 +117,7 @@ def check_pdf_path(pdf: Path) -> None:
     pdf = Path(pdf)
     if pdf.suffix.lower() != ".pdf":
         raise SheetnetError(f"{pdf}: the PDF output must be a .pdf file")
-    if not pdf.parent.is_dir():
-        raise SheetnetError(f"the folder {pdf.parent} does not exist; create it or choose another")
+    check_target(pdf)  # a missing or write-protected folder, a read-only file: before any work
 
 
 def export_pdf(workbook: Path, pdf: Path) -> Path:

@@ -107,6 +107,16 @@ SETTINGS += (
 NAMES = tuple(setting.name for setting in SETTINGS)
 
 
+def applies(setting: Setting, spec: Spec) -> bool:
+    """Whether the Network sheet shows this setting's row: no leaky slope without leaky_relu,
+    no batch rows in batch mode, no shuffle seed without shuffling."""
+    if setting.name == "leaky_slope":
+        return _uses_slope(spec)
+    if setting.batches_only:
+        return spec.mode != "batch" and (setting.name != "seed" or spec.shuffle)
+    return True
+
+
 def read_settings(raw: dict[str, Any], fail: Callable[[str, str], Exception]) -> dict[str, Any]:
     """The settings of the cells' values `raw` (by name), as the spec's TOML keys hold them:
     in batch mode without the batch keys, and the seed only when the samples are shuffled."""
@@ -124,3 +134,26 @@ def read_settings(raw: dict[str, Any], fail: Callable[[str, str], Exception]) ->
     if batches and not result["shuffle"]:
         del result["seed"]
     return result
+
+
+# --- the grey settings as built ------------------------------------------------------------
+# One custom document property each, so that the check can name a setting a student edited
+# (verify/edits.py) instead of reporting a distant wrong cell.
+
+PROPERTY_PREFIX = "sheetnet:"  # custom property names: sheetnet:iterations, sheetnet:activations, ...
+MAX_PROPERTY = 255  # Excel's limit for a text custom property
+
+
+def recorded(spec: Spec) -> dict[str, str]:
+    """The custom properties recording the grey settings (not η, α: inputs) as text."""
+    props = {PROPERTY_PREFIX + s.name: as_text(s.write(spec)) for s in SETTINGS if s.read is not None}
+    return {name: value for name, value in props.items() if len(value) <= MAX_PROPERTY}
+
+
+def as_text(value: Any) -> str:
+    """A setting as text, the same whether written by sheetnet or saved by a spreadsheet program."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value).strip()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import graph
-from sheetnet.errors import SheetnetError
+from sheetnet.errors import SheetnetError, ordinal
 from sheetnet.model import ids
 from sheetnet.sheets import layout
 from sheetnet.sheets.context import column_label, stored_value
@@ -75,7 +75,7 @@ def write_summary_sheet(ctx: Context, ws: Worksheet) -> None:
     columns = summary_columns(ctx)
     k = every or default_every(ctx.spec.iterations)
     ws.write(TITLE_ROW - 1, 0, ctx.words["summary.title"], ctx.fmt.title)
-    ws.write(NOTE_ROW - 1, 0, ctx.words["summary.rows"].format(k=k), ctx.fmt.note)
+    ws.write(NOTE_ROW - 1, 0, ctx.words["summary.rows"].format(k=k, kth=ordinal(k)), ctx.fmt.note)
     ws.write(LIVE_ROW - 1, 0, ctx.words["summary.live"], ctx.fmt.note)
     _write_headers(ctx, ws, columns)
     _write_targets(ctx, ws, columns)

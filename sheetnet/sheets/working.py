@@ -5,7 +5,7 @@ same equation with the numbers substituted, and the value. All three come from t
 trees of graph.py (the same ones the Training sheet prints), with different leaves:
 the value is that tree as a formula over this sheet's own earlier lines and the Network inputs,
 so the sheet recomputes the hand calculation top to bottom by itself; the numbers are a formula
-that concatenates TEXT() of those same cells, so editing the Network sheet rewrites the text.
+joining the text of those same cells (numbertext.py), so editing the Network sheet rewrites the text.
 """
 
 from __future__ import annotations
@@ -197,6 +197,8 @@ def quantity_label(spec: Spec, qid: str) -> str:
     k = "" if slot is None else str(slot + 1 if spec.mode == "batch" else first_batch(spec)[slot])
     if parts.kind == "loss":  # a sample's loss
         return "L" + labels.sup(f"({k})")
+    if base == "correct":  # whether the sample is right: 1 or 0
+        return "c" + labels.sup(f"({k})")
     return labels.label(spec, base) + (labels.sup(f"({k})") if k else "")
 
 
@@ -345,8 +347,11 @@ def _write_line(ws: Worksheet, r0: int, line: Line, texts: tuple[str, str | None
     for col in (EQ1, EQ2, EQ3):
         ws.write_string(r0, col - 1, "=", fmt.equals)
     ws.write_string(r0, EQUATION - 1, symbolic, fmt.text)
-    ws.write_formula(r0, NUMBERS - 1, textprint.text_formula(line.expr, leaves.address), fmt.text,
-                     numbers if numbers is not None else "#NUM!")
+    text = textprint.text_formula(line.expr, leaves.address)
+    if len(text) <= limits.MAX_FORMULA_CHARS:
+        ws.write_formula(r0, NUMBERS - 1, text, fmt.text, numbers if numbers is not None else "#NUM!")
+    else:  # each number is a formula of its own (numbertext.py): a line of many is written as text
+        ws.write_string(r0, NUMBERS - 1, numbers if numbers is not None else "#NUM!", fmt.text)
     t = 1 if line.group == "update" else 0  # an update's value is the parameter of row t = 1
     ws.write_formula(r0, VALUE - 1, to_excel(line.expr, leaves.address), fmt.value[line.group],
                      stored_value(float(leaves.reference.loc[t, line.qid])))
@@ -360,7 +365,8 @@ def check_formulas(spec: Spec, training: TrainingLayout) -> None:
 
     Each line's value is its Training column's expression over this sheet's value cells and the
     same Network cells (parameters: their initial values), addressed as Leaves.address does.
-    The text formulas need no check: they shorten long sums (textprint.MAX_TERMS).
+    A text formula that would be too long (each number in it is a formula of its own,
+    numbertext.py) is written as its text instead: that line does not follow an edit.
     """
     entries = items(spec)
     rows = rows_of(entries)

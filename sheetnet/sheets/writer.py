@@ -29,6 +29,7 @@ from sheetnet.sheets import (
     optimizers_sheet,
     printing,
     rates,
+    settings,
     styles,
     summary,
     training,
@@ -140,6 +141,9 @@ def _write(ctx: Context) -> None:
     ctx.book.set_custom_property("sheetnet", "1")
     for name, text in ctx.options.custom_properties:
         ctx.book.set_custom_property(name, text)
+    # The grey settings as built: the check names one a student edited (verify/edits.py).
+    for name, value in settings.recorded(spec).items():
+        ctx.book.set_custom_property(name, value)
     writers = _sheet_writers(ctx)
     # Add every sheet first so each writer can refer to the others (charts, cross-sheet formulas).
     for key, _ in writers:

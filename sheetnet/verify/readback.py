@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +24,11 @@ from sheetnet.errors import SheetnetError
 from sheetnet.model import ids, optimizers
 from sheetnet.model.spec import DEFAULT_LEAKY_SLOPE, Spec, parse_spec
 from sheetnet.sheets import layout
-from sheetnet.sheets.i18n import sheet_names
+from sheetnet.sheets.i18n import STRINGS, sheet_names
 from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
-from sheetnet.sheets.settings import read_settings
+from sheetnet.sheets.settings import NAMES, SETTINGS, read_settings
 from sheetnet.verify import sheetxml
+from sheetnet.verify.edits import explain_edits
 from sheetnet.verify.untrusted import check_archive, check_claimed_cells, reading, why
 
 
@@ -52,6 +53,8 @@ def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) 
     on_spec is called with the network as soon as it is known, before the long read of the
     Training sheet (the check starts its reference training then, in another process).
     """
+    if path.is_dir():
+        raise SheetnetError(f"{path} is a folder; give a workbook written by `sheetnet build`")
     if not path.is_file():
         raise SheetnetError(f"{path}: no such file; give a workbook written by `sheetnet build`")
     unpacked = check_archive(path)  # a zip bomb is refused before openpyxl unpacks anything
@@ -60,15 +63,23 @@ def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) 
         network_sheet = _find_sheet(path, values.sheetnames, "sheet.network")
         training_sheet = _find_sheet(path, values.sheetnames, "sheet.training")
         network = _sheet_values(values[network_sheet])
-        spec = _read_spec(path, network_sheet, network)
+        explain_edits(path.name, network_sheet, _custom_properties(values), network, _setting_cells(network))
+        network_texts = _formula_texts(formulas[network_sheet])
+        spec = _read_spec(path, network_sheet, network, network_texts)
         columns = graph.training_columns(spec)
         check_claimed_cells(path, (spec.iterations + 1) * len(columns), unpacked)
         _check_ids(path, formulas[training_sheet], training_sheet, spec)
         if on_spec is not None:
             on_spec(spec)
         contents = training_cells(formulas[training_sheet], spec, len(columns))
-        network_formulas = _formula_texts(formulas[network_sheet])  # x̃, μ, σ and 1 − β
+        network_formulas = network_texts  # x̃, μ, σ and 1 − β
     return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas)
+
+
+def _custom_properties(book: Any) -> dict[str, str]:
+    """The workbook's text custom properties (the grey settings as built), by name."""
+    props = getattr(book, "custom_doc_props", None)
+    return {p.name: str(p.value) for p in getattr(props, "props", [])}
 
 
 def _formula_texts(ws: Any) -> dict[tuple[int, int], str]:
@@ -112,7 +123,8 @@ def _sheet_values(ws: Any) -> dict[tuple[int, int], Any]:
     return cells
 
 
-def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any]) -> Spec:
+def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any],
+               texts: Mapping[tuple[int, int], str] | None = None) -> Spec:
     """Rebuild the Spec from the settings and inputs at the Network sheet's fixed cells."""
     where = f"{path.name}, sheet {sheet}"
     settings, n_samples = _settings(where, cells), _count_samples(cells)
@@ -122,7 +134,7 @@ def _read_spec(path: Path, sheet: str, cells: dict[tuple[int, int], Any]) -> Spe
     # (standardised only after parsing: its placeholder columns are constant).
     placeholder = parse_spec(table, source=where)
     placed = NetworkLayout(dataclasses.replace(placeholder, standardize=settings["standardize"]))
-    values = {key: _number(where, cells, at, key) for key, at in placed.typed_cells().items()}
+    values = {key: _number(where, cells, at, key, texts or {}) for key, at in placed.typed_cells().items()}
     table = _table(settings, cells, n_samples=n_samples, values=values)
     if settings["standardize"]:
         table["data"]["standardize"] = True
@@ -146,14 +158,33 @@ def _cell_name(at: tuple[int, int]) -> str:
     return layout.address(*at)
 
 
+def _setting_cells(cells: dict[tuple[int, int], Any]) -> dict[str, tuple[int, int]]:
+    """Each setting's value cell, found by the label beside it (in any language): a network
+    shows only the settings that apply to it (settings.applies)."""
+    names = {words[f"setting.{name}"]: name for words in STRINGS.values() for name in NAMES}
+    found: dict[str, tuple[int, int]] = {}
+    for row in range(layout.FIRST_SETTING_ROW, layout.DATA_HEADER_ROW):
+        name = names.get(str(cells.get((row, 1), "")).strip())
+        if name is not None:
+            found.setdefault(name, (row, 2))
+    return found
+
+
 def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:
-    positions = layout.setting_cells()
+    positions = _setting_cells(cells)
     raw = {name: cells.get(pos) for name, pos in positions.items()}
+    if "seed" not in raw:
+        raw["seed"] = 0  # no seed row without shuffling (or in batch mode): never read then
 
     def fail(name: str, what: str) -> SheetnetError:
         return SheetnetError(f"{where}: cell {_cell_name(positions[name])} ({name}) must be {what},"
                              f" got {raw[name]!r}; is this a workbook written by `sheetnet build`?")
 
+    batches = isinstance(raw.get("mode"), str) and raw["mode"].strip() != "batch"
+    for setting in SETTINGS:
+        if setting.read is not None and setting.name not in raw and (batches or not setting.batches_only):
+            raise SheetnetError(f"{where}: it has no row for the setting {setting.name}; is this a "
+                                "workbook written by `sheetnet build`?")
     return read_settings(raw, fail)
 
 
@@ -165,10 +196,15 @@ def _count_samples(cells: dict[tuple[int, int], Any]) -> int:
     return max(k, 1)
 
 
-def _number(where: str, cells: dict[tuple[int, int], Any], at: tuple[int, int], key: str) -> float:
+def _number(where: str, cells: dict[tuple[int, int], Any], at: tuple[int, int], key: str,
+            texts: Mapping[tuple[int, int], str]) -> float:
     value = cells.get(at)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
+    if value is None and at in texts:  # a script wrote a formula and no value (openpyxl does)
+        raise SheetnetError(f"{where}: cell {_cell_name(at)} ({key}) holds the formula {texts[at]} "
+                            "without a computed value; open and save the file in a spreadsheet "
+                            "program, or type the number")
     hint = "; save it in a spreadsheet program first" if isinstance(value, str) and value[:1] == "=" else ""
     got = "an empty cell" if value is None else repr(value)
     raise SheetnetError(f"{where}: cell {_cell_name(at)} ({key}) must hold a number, got {got}{hint}")
@@ -182,6 +218,8 @@ def _table(
     sizes, bias = settings["sizes"], settings["bias"]
 
     def get(key: str, default: float = 0.0) -> float:
+        if key == graph.LEAKY.key:  # a row only where leaky_relu is used
+            return default if values is None else values.get(key, default)
         return default if values is None else values[key]
 
     n_in, n_out = sizes[0], sizes[-1]
