@@ -171,7 +171,8 @@ def _export_pdf(workbook: Path, output: Path, progress: Progress | None) -> Path
 
 
 def check(
-    path: PathArg, *, engine: str = "formulas", rtol: float = 1e-9, progress: Progress | None = None
+    path: PathArg, *, engine: str = "formulas", rtol: float = 1e-9, strict: bool = False,
+    progress: Progress | None = None,
 ) -> Report:
     """Recompute a workbook's formulas and compare every cell with the NumPy core.
 
@@ -180,9 +181,10 @@ def check(
 
     Args:
         path: a workbook written by build().
-        engine: "formulas" (each cell from its own formula text, in Python) or "libreoffice"
-            (headless LibreOffice recalculates the whole file).
-        rtol: the relative tolerance of the agreement rule (docs/check.md).
+        engine: "formulas" (each cell from its own formula text, in Python), "libreoffice" or
+            "gnumeric" (the program recalculates the whole file; each cell is checked locally).
+        rtol: the least relative tolerance of every cell, beside its rounding bound (docs/check.md).
+        strict: stale stored values fail the check too.
         progress: progress(done, total, what), called now and then (sheetnet.progress).
 
     Returns:
@@ -197,4 +199,4 @@ def check(
 
     if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol >= 0):
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
-    return run_check(Path(path), engine=engine, rtol=rtol, progress=progress)
+    return run_check(Path(path), engine=engine, rtol=rtol, strict=strict, progress=progress)

@@ -309,15 +309,24 @@ def pdf_command(
 @friendly_errors
 def check(
     workbook: Annotated[Path, typer.Argument(metavar="WORKBOOK", help=WORKBOOK_HELP)],
-    engine: Annotated[str, typer.Option(help="formulas or libreoffice.")] = "formulas",
-    rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-9,
+    engine: Annotated[str, typer.Option(help="formulas, libreoffice, gnumeric or all.")] = "formulas",
+    rtol: Annotated[float, typer.Option(help="Least relative tolerance of every cell.")] = 1e-9,
+    strict: Annotated[bool, typer.Option(help="Fail (exit 1) on stale stored values too.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Recompute the workbook's formulas and compare every cell with the NumPy core."""
-    with terminal_progress(_shows_progress(quiet)) as progress:
-        report = api.check(workbook, engine=engine, rtol=rtol, progress=progress)
-    typer.echo(report.summary())
-    if not report.ok:
+    from sheetnet.verify.report import ENGINES, table, to_json
+
+    engines = ENGINES if engine == "all" else (engine,)
+    with terminal_progress(_shows_progress(quiet or json)) as progress:
+        reports = [api.check(workbook, engine=e, rtol=rtol, strict=strict, progress=progress)
+                   for e in engines]
+    if json:
+        typer.echo(to_json(reports))
+    else:
+        typer.echo(table(reports) if len(reports) > 1 else reports[0].summary())
+    if not all(r.ok for r in reports):
         raise typer.Exit(1)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from sheetnet.engines.gnumeric import find_ssconvert
 from sheetnet.engines.libreoffice import find_soffice
 from sheetnet.model.spec import Spec, load_template
 from sheetnet.sheets.context import BuildOptions
@@ -39,6 +40,9 @@ TEMPLATES = [
 # loudly if it is missing), so a green CI always means LibreOffice really recomputed.
 needs_libreoffice = pytest.mark.skipif(
     find_soffice() is None and not IN_CI, reason="LibreOffice (soffice) not installed"
+)
+needs_gnumeric = pytest.mark.skipif(
+    find_ssconvert() is None and not IN_CI, reason="Gnumeric (ssconvert) not installed"
 )
 
 # Gnumeric (ssconvert), the third spreadsheet program the workbook must compute the same in.

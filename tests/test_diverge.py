@@ -149,7 +149,7 @@ def test_a_weighted_sum_overflows_when_a_partial_sum_does(tmp_path: Path) -> Non
     assert report.ok, report.summary()
     # Every cell but t and the 16 initial weights (rows t = 0, 1; no gradients in row 1).
     n_columns = 16 + 3  # W, z, a, loss in both rows; δ and ∂L/∂W in row 0 only
-    assert (report.cells, report.not_finite) == (2 * (n_columns + 1) + 17, 2 * n_columns + 17 - 16)
+    assert (report.training_cells, report.not_finite) == (2 * (n_columns + 1) + 17, 2 * n_columns + 17 - 16)
 
 
 @pytest.mark.parametrize(("sizes", "hidden", "lr", "first"), DIVERGING)

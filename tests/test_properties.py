@@ -32,7 +32,7 @@ from sheetnet.model.schedule import batches
 from sheetnet.model.spec import ACTIVATIONS, BIAS_MODES, LOSSES, MODES, REDUCTIONS, Spec, parse_spec
 from sheetnet.sheets.writer import build_workbook
 from sheetnet.verify.run import run_check
-from tests.conftest import needs_libreoffice
+from tests.conftest import needs_gnumeric, needs_libreoffice
 
 # Some drawn rates make training overflow: that is a case to test, not a warning to show.
 pytestmark = pytest.mark.filterwarnings("ignore::sheetnet.model.reference.DivergedWarning")
@@ -281,4 +281,19 @@ def test_formulas_recompute_equals_numpy(tmp_path: Path, spec: Spec) -> None:
 def test_libreoffice_recompute_equals_numpy(tmp_path: Path, spec: Spec) -> None:
     path = build_workbook(spec, tmp_path / "random.xlsx")
     report = run_check(path, engine="libreoffice", rtol=1e-9)
+    assert report.ok, report.summary()
+
+
+@pytest.mark.gnumeric
+@needs_gnumeric
+@settings(max_examples=LIBREOFFICE_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                 HealthCheck.function_scoped_fixture])
+@given(spec=specs(max_layers=3, max_width=4, max_samples=3))
+def test_gnumeric_recompute_equals_numpy(tmp_path: Path, spec: Spec) -> None:
+    # Gnumeric 1.12 gives #REF! for INDEX over a one-cell range (an sgd run of a single sample,
+    # INDEX(Network!$B$20:$B$20,1)); LibreOffice, Excel's documentation and `formulas` give the cell.
+    assume(spec.mode == "batch" or spec.n_samples > 1)
+    path = build_workbook(spec, tmp_path / "random.xlsx")
+    report = run_check(path, engine="gnumeric", rtol=1e-9)
     assert report.ok, report.summary()

@@ -142,7 +142,7 @@ def test_formulas_engine_recomputes_sgd_and_minibatch(tmp_path: Path, training: 
     assert report.ok, report.summary()
     # Every cell is compared, the constant epoch and sample numbers too (group "iter").
     columns = TrainingLayout(spec, NetworkLayout(spec), "Network").columns
-    assert report.cells == sum(21 if c.in_final_row else 20 for c in columns)
+    assert report.training_cells == sum(21 if c.in_final_row else 20 for c in columns)
     assert len(ids.schedule(spec)) == 1 + spec.slots
 
 

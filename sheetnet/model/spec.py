@@ -556,7 +556,7 @@ def _biases(value: Any, sizes: list[int], bias: str) -> tuple[tuple[float, ...],
         if bias == "shared":
             if not _is_number(entry):
                 raise SheetnetError(f'{field} must be one number (network.bias = "shared")')
-            result.append((float(entry),))
+            result.append((as_stored(float(entry)),))
         else:
             result.append(_row(entry, n, f"{field} (per-neuron)"))
     return tuple(result)
@@ -576,10 +576,17 @@ def _matrix(table: dict[str, Any], key: str, field: str, width: int) -> Matrix:
 def _row(value: Any, width: int, field: str) -> tuple[float, ...]:
     if not isinstance(value, list) or len(value) != width or not all(map(_is_number, value)):
         raise SheetnetError(f"{field} must be a list of {width} numbers, got {value!r}")
-    numbers = tuple(float(x) for x in value)
+    numbers = tuple(as_stored(float(x)) for x in value)
     if not all(math.isfinite(x) for x in numbers):
         raise SheetnetError(f"{field} must hold finite numbers, got {value!r}")
     return numbers
+
+
+def as_stored(x: float) -> float:
+    """x as the workbook stores it: XlsxWriter writes numbers with 16 significant digits, so a
+    17-digit number (1.5842638289297661) would be read back one unit in the last place off
+    (1.584263828929766). The spec keeps the stored number, so workbook and NumPy train the same."""
+    return float(f"{x:.16g}") if math.isfinite(x) else x
 
 
 def _is_number(value: Any) -> bool:
@@ -626,7 +633,7 @@ def _number(table: dict[str, Any], key: str, field: str) -> float:
     value = table[key]
     if not _is_number(value) or not math.isfinite(value):
         raise SheetnetError(f"{field} must be a number, got {value!r}")
-    return float(value)
+    return as_stored(float(value))
 
 
 def _int_list(table: dict[str, Any], field: str, key: str) -> list[int]:

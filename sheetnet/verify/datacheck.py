@@ -22,9 +22,10 @@ from sheetnet.equations import graph, updates
 from sheetnet.model import standardize
 from sheetnet.sheets import layout
 from sheetnet.sheets.layout import NetworkLayout
+from sheetnet.verify.bound import U
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float, call_formula, compile_formula, formula_shape, input_cell
-from sheetnet.verify.report import GroupResult, Report, WrongCell, disagree
+from sheetnet.verify.report import Report, WrongCell, judge
 
 GROUP = "data"
 Address = tuple[int, int]
@@ -38,25 +39,43 @@ class Expected:
     name: str  # e.g. "μ(x[1])", "σ(x[2])", "x̃[1]@5"
     value: float
     held: Any = None  # what the workbook stored there (a typed number where a formula belongs)
+    bound: float = 0.0  # its rounding-error bound (report.judge)
 
 
 def expected_cells(book: Workbook) -> list[Expected]:
     """μ, σ (per input column) and every x̃, with their NumPy values, and the optimizer's 1 − β."""
     spec = book.spec
     net = NetworkLayout(spec)
-    complements = [(net.input_cells[key], _complement_name(field), 1 - getattr(spec, field))
-                   for field, key in updates.COMPLEMENTS.items() if key in net.input_cells]
-    if not spec.standardize:
-        return [Expected(cell, name, float(value), book.network.get(cell))
-                for cell, name, value in complements]
-    mu, sigma = standardize.statistics(spec.inputs)
-    x_tilde = standardize.standardized(spec.inputs)
-    cells = [(net.mean_cells[i], f"μ(x[{i + 1}])", mu[i]) for i in range(spec.sizes[0])]
-    cells += [(net.std_cells[i], f"σ(x[{i + 1}])", sigma[i]) for i in range(spec.sizes[0])]
-    cells += [(net.input_cells[graph.input_key(i, k).key], f"x̃[{i + 1}]@{k + 1}", x_tilde[k, i])
-              for k in range(spec.n_samples) for i in range(spec.sizes[0])]
-    cells += complements
-    return [Expected(cell, name, float(value), book.network.get(cell)) for cell, name, value in cells]
+    # 1 − β: one subtraction of exact inputs, so its bound is one rounding of the result
+    cells = [(net.input_cells[key], _complement_name(field), 1 - getattr(spec, field),
+              U * abs(1 - getattr(spec, field)))
+             for field, key in updates.COMPLEMENTS.items() if key in net.input_cells]
+    if spec.standardize:
+        x = np.asarray(spec.inputs, dtype=float)
+        mu, sigma = standardize.statistics(spec.inputs)
+        x_tilde = standardize.standardized(spec.inputs)
+        e_mu, e_sigma, e_x = _bounds(x, mu, sigma, x_tilde)
+        n_in = spec.sizes[0]
+        cells += [(net.mean_cells[i], f"μ(x[{i + 1}])", mu[i], e_mu[i]) for i in range(n_in)]
+        cells += [(net.std_cells[i], f"σ(x[{i + 1}])", sigma[i], e_sigma[i]) for i in range(n_in)]
+        cells += [(net.input_cells[graph.input_key(i, k).key], f"x̃[{i + 1}]@{k + 1}", x_tilde[k, i],
+                   e_x[k, i]) for k in range(spec.n_samples) for i in range(n_in)]
+    return [Expected(cell, name, float(value), book.network.get(cell), float(bound))
+            for cell, name, value, bound in cells]
+
+
+def _bounds(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray, x_tilde: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rounding-error bounds of μ = Σx/n, σ = √(Σ(x − μ)²/n) and x̃ = (x − μ)/σ, as bound.py
+    would carry them: a sum of n terms adds up to n units of roundoff of Σ|term|."""
+    n = x.shape[0]
+    e_mu = (n + 1) * U * np.abs(x).mean(axis=0)
+    dev = np.abs(x - mu)
+    e_dev = e_mu + U * (np.abs(x) + np.abs(mu))  # the rounding of each x − μ
+    e_var = (n + 3) * U * ((dev + e_dev) ** 2).mean(axis=0) + (2 * dev * e_dev + e_dev**2).mean(axis=0)
+    with np.errstate(all="ignore"):
+        e_sigma = np.where(sigma > 0, e_var / (2 * sigma), np.inf) + U * sigma
+        e_x = (e_dev + np.abs(x_tilde) * e_sigma) / sigma + U * np.abs(x_tilde)
+    return e_mu, e_sigma, e_x
 
 
 def _complement_name(field: str) -> str:
@@ -142,31 +161,23 @@ def _evaluate_range_formula(text: str, values: dict[Address, Any]) -> tuple[floa
 
 
 def compare(book: Workbook, expected: list[Expected], got: dict[Address, float],
-            notes: dict[Address, str], report: Report) -> None:
+            notes: dict[Address, str], report: Report, leaf_rel: float = 0.0) -> None:
     """Add the standardisation cells to the report; a wrong one is the first wrong cell (it
     comes before every Training cell that reads it)."""
     if not expected:
         return
-    stats = report.groups.setdefault(GROUP, GroupResult())
+    stats = report.group(GROUP, book.network_sheet)
     first: Expected | None = None
-    # μ, σ and each x̃ column separately, so each is judged against its own scale; each 1 − β alone.
-    groups = [[e for e in expected if e.name.startswith(f"{kind}(x[{i + 1}])")
-               or e.name.startswith(f"{kind}[{i + 1}]@")]
-              for kind in ("μ", "σ", "x̃") for i in range(book.spec.sizes[0])]
-    groups += [[e] for e in expected if e.name.startswith("1 − ")]
-    for members in groups:
-        if members:
-            want = np.array([e.value for e in members])
-            have = np.array([got.get(e.cell, math.nan) for e in members])
-            bad, abs_err, rel_err = disagree(want, have, report.rtol)
-            bad |= np.array([e.cell in notes for e in members], dtype=bool)
-            stats.cells += len(members)
-            stats.max_abs = max(stats.max_abs, float(abs_err.max(initial=0.0)))
-            stats.max_rel = max(stats.max_rel, float(rel_err.max(initial=0.0)))
-            report.cells += len(members)
-            report.wrong += int(bad.sum())
-            if bad.any() and first is None:
-                first = members[int(np.argmax(bad))]
+    # Each cell within its own bound (plus the engine's rounding of what it wrote, leaf_rel).
+    want = np.array([e.value for e in expected])
+    have = np.array([got.get(e.cell, math.nan) for e in expected])
+    verdict = judge(want, have, np.array([e.bound for e in expected]) + leaf_rel * np.abs(have), report.rtol)
+    bad = verdict.bad | np.array([e.cell in notes for e in expected], dtype=bool)
+    stats.add(verdict)
+    report.cells += len(expected)
+    report.wrong += int(bad.sum())
+    if bad.any():
+        first = expected[int(np.argmax(bad))]
     if first is not None:
         at = layout.sheet_prefix(book.network_sheet) + layout.address(*first.cell)
         report.first_wrong = WrongCell(at, first.name, 0, book.network_formulas.get(first.cell),

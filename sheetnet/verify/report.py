@@ -1,9 +1,15 @@
-"""The check's report: per-group figures, the first wrong cell, and the rule that decides
-whether a recomputed cell agrees with the NumPy core.
+"""The check's report: per sheet and group figures, the first wrong cell, stale stored values,
+and the rule that decides whether a cell agrees (`judge`).
+
+A cell agrees when |got − expected| ≤ max(SAFETY · bound, rtol · |expected|), where bound is the
+rounding-error bound carried through that cell's own expression (bound.py): the tolerance comes
+from the cell, never from its column's history, so a wrong cell cannot hide behind a column
+that was once large.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,26 +19,48 @@ import numpy as np
 
 from sheetnet.equations import graph
 
-ENGINES = ("formulas", "libreoffice")
-# iter is checked, not listed; "data" is the Network sheet's formulas (datacheck.py), "map" the
-# Decision map or Fitted curve sheet (mapcheck.py)
-REPORTED_GROUPS = ("data", *(g for g in graph.GROUPS if g != "iter"), "map")
-
-# --- the report ----------------------------------------------------------------------------
+ENGINES = ("formulas", "libreoffice", "gnumeric")
+WHOLE_CHAIN = ("libreoffice", "gnumeric")  # engines that recalculate the whole file themselves
+# The bound counts one side's rounding; the NumPy core rounds too (in another order) and the
+# bound's per-operation rules are estimates: four times the bound covers both with room to spare
+# (the largest error measured over every template was 0.47 of one bound).
+SAFETY = 4.0
+LOOSE = 1e-6  # a cell whose allowed error exceeds this share of its value is reported as loose
+# How far a whole-chain engine's trajectory may drift from NumPy's, relative to the largest
+# |value| of the column so far: rounding accumulated over thousands of iterations stays far
+# below; a chaotic (diverging) run may exceed it, which is reported, not failed.
+DRIFT_RTOL = 1e-6
+# Training groups in order; "data" is the Network sheet's formulas (datacheck.py), "map" the
+# Decision map or Fitted curve sheet (mapcheck.py); iter is checked, not listed.
+TRAINING_GROUPS = tuple(g for g in graph.GROUPS if g != "iter")
+REPORTED_GROUPS = ("data", *TRAINING_GROUPS, "map")
 
 
 @dataclass
 class GroupResult:
-    """Cells of one column group: how many were checked and how far the worst one was off."""
+    """Cells of one group of one sheet: how many were checked and how far the worst one was off."""
 
+    sheet: str = ""
     cells: int = 0
     max_abs: float = 0.0
-    max_rel: float = 0.0  # relative to max(|expected|, the column's scale): what rtol bounds
+    max_bound: float = 0.0  # largest |error| / (SAFETY·bound): above 1 fails unless rtol allows it
+    max_rel: float = 0.0  # largest |error| / |expected|: what "relative error" means
+    loose: int = 0  # cells whose allowed error exceeds LOOSE of their value
+    drift: float | None = None  # whole-chain engines: largest drift from NumPy (DRIFT_RTOL rule)
     seconds: float = 0.0
 
+    def add(self, verdict: Verdict) -> None:
+        self.cells += verdict.bad.size
+        self.max_abs = max(self.max_abs, _max(verdict.abs_err))
+        self.max_bound = max(self.max_bound, _max(verdict.of_bound))
+        self.max_rel = max(self.max_rel, _max(verdict.of_value))
+        self.loose += int(verdict.loose.sum())
+
     def line(self, name: str) -> str:
-        return (f"{name:<9} {self.cells:>9,} cells  max abs error {self.max_abs:.2e}"
-                f"  max rel error {self.max_rel:.2e}  {self.seconds:6.2f} s")
+        drift = "" if self.drift is None else f"  drift {self.drift:.1e}"
+        return (f"{self.sheet:<14} {name:<16} {self.cells:>9,} cells  max error {self.max_abs:.1e}"
+                f" = {self.max_bound:.2g} of its bound, {self.max_rel:.1e} of its value"
+                f"{drift}  {self.loose:,} loose  {self.seconds:5.2f} s")
 
 
 @dataclass(frozen=True)
@@ -52,6 +80,15 @@ class WrongCell:
         return f"{text} ({self.note})" if self.note else text
 
 
+@dataclass(frozen=True)
+class StaleValue:
+    """A stored value that differs from what its formula computes."""
+
+    address: str
+    stored: Any
+    computed: float
+
+
 @dataclass
 class Report:
     path: Path
@@ -64,6 +101,21 @@ class Report:
     seconds: float = 0.0
     not_finite: int = 0  # cells not finite in both the workbook and NumPy: training diverged
     not_finite_from: int | None = None  # the first iteration with such a cell
+    stale: int = 0  # stored values that differ from the formulas' results
+    first_stale: StaleValue | None = None
+    strict: bool = False  # stale stored values fail the check
+
+    @property
+    def training_cells(self) -> int:
+        """Cells of the Training sheet's columns that were checked (its groups, iter included)."""
+        return sum(g.cells for name, g in self.groups.items() if name in graph.GROUPS)
+
+    def group(self, name: str, sheet: str) -> GroupResult:
+        return self.groups.setdefault(name, GroupResult(sheet))
+
+    def count(self, verdict: Verdict) -> None:
+        self.cells += verdict.bad.size
+        self.wrong += int(verdict.bad.sum())
 
     def divergence_line(self) -> str | None:
         """Why cells that show an error still agree: both sides overflowed in the same cells."""
@@ -72,23 +124,95 @@ class Report:
         return (f"{self.not_finite:,} cells are not finite in both the workbook and NumPy, from "
                 f"iteration {self.not_finite_from} on (training diverged; they count as agreeing)")
 
+    def stale_line(self) -> str | None:
+        if self.first_stale is None:
+            return None
+        s = self.first_stale
+        return (f"{self.stale:,} stored values differ from the formulas' results, first {s.address}: "
+                f"stored {_show(s.stored)}, computed {_show(s.computed)}; a spreadsheet program that "
+                f"does not recalculate on load shows the stored numbers")
+
+    def drift_line(self) -> str | None:
+        drifted = [n for n, g in self.groups.items() if g.drift is not None and g.drift > DRIFT_RTOL]
+        if not drifted:
+            return None
+        return (f"the {self.engine} trajectory drifts from NumPy's by more than {DRIFT_RTOL:g} in "
+                f"{', '.join(drifted)} (rounding amplified over the iterations; each cell agrees locally)")
+
     @property
     def ok(self) -> bool:
-        return self.wrong == 0
+        return self.wrong == 0 and not (self.strict and self.stale)
+
+    def listed(self) -> list[str]:
+        """The groups in report order: the Network sheet's data, the Training groups (iter is
+        checked, not listed), then the other sheets as they were checked."""
+        known = [g for g in REPORTED_GROUPS if g in self.groups]
+        return known + [g for g in self.groups if g not in known and g != "iter"]
 
     def summary(self) -> str:
-        lines = [self.groups[g].line(g) for g in REPORTED_GROUPS if g in self.groups]
-        if (diverged := self.divergence_line()) is not None:
-            lines.append(diverged)
-        if self.ok:
-            lines.append(f"OK: {self.cells:,} cells agree with the NumPy core within rtol={self.rtol:g}"
-                         f" ({self.engine}, {self.seconds:.1f} s)")
+        lines = [self.groups[name].line(name) for name in self.listed()]
+        lines += [x for x in (self.divergence_line(), self.drift_line(), self.stale_line()) if x]
+        what = f"({self.engine}, {self.seconds:.1f} s)"
+        if self.wrong == 0:
+            if self.ok:
+                lines.append(f"OK: {self.cells:,} cells agree with the NumPy core, each within "
+                             f"{SAFETY:g}× its rounding bound or rtol={self.rtol:g} of its value {what}")
+            else:
+                lines.append(f"FAIL: {self.stale:,} stale stored values (--strict) {what}")
         else:
             assert self.first_wrong is not None
             lines.append(f"FAIL: {self.first_wrong.describe()}")
             lines.append(f"{self.wrong:,} of {self.cells:,} cells differ from the NumPy core"
-                         f" beyond rtol={self.rtol:g} ({self.engine}, {self.seconds:.1f} s)")
+                         f" beyond their bound {what}")
         return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The figures for `check --json`."""
+        first = self.first_wrong
+        stale = self.first_stale
+        return {
+            "path": str(self.path), "engine": self.engine, "ok": self.ok, "rtol": self.rtol,
+            "safety": SAFETY, "cells": self.cells, "wrong": self.wrong, "seconds": self.seconds,
+            "groups": [{"group": n, "sheet": g.sheet, "cells": g.cells, "max_abs_error": _num(g.max_abs),
+                        "max_error_of_bound": _num(g.max_bound), "max_error_of_value": _num(g.max_rel),
+                        "loose": g.loose, "drift": _num(g.drift) if g.drift is not None else None}
+                       for n, g in self.groups.items()],
+            "first_wrong": None if first is None else {
+                "address": first.address, "id": first.qid, "iteration": first.iteration,
+                "formula": first.formula, "expected": _num(first.expected), "got": _value(first.got),
+                "note": first.note},
+            "flags": {"diverged_cells": self.not_finite, "diverged_from": self.not_finite_from,
+                      "drift_over_tolerance": self.drift_line() is not None,
+                      "stale": self.stale, "strict": self.strict},
+            "first_stale": None if stale is None else {
+                "address": stale.address, "stored": _value(stale.stored), "computed": _num(stale.computed)},
+        }
+
+
+def to_json(reports: list[Report]) -> str:
+    body: Any = reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports]
+    return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def table(reports: list[Report]) -> str:
+    """One table for several engines: per group the largest error as a share of its bound."""
+    names = list(dict.fromkeys(n for r in reports for n in r.listed()))
+    head = f"{'sheet':<14} {'group':<16} {'cells':>9}  " + "  ".join(f"{r.engine:>12}" for r in reports)
+    lines = [head, "error / bound".rjust(len(head))]
+    for n in names:
+        first = next(r.groups[n] for r in reports if n in r.groups)
+        cols = "  ".join(f"{r.groups[n].max_bound:>12.2g}" if n in r.groups else f"{'-':>12}"
+                         for r in reports)
+        lines.append(f"{first.sheet:<14} {n:<16} {first.cells:>9,}  {cols}")
+    for r in reports:
+        verdict = "OK" if r.ok else "FAIL"
+        extra = [x for x in (r.drift_line(), r.stale_line(), r.divergence_line()) if x]
+        wrong = f": {r.first_wrong.describe()}" if r.first_wrong else ""
+        drifts = [g.drift for g in r.groups.values() if g.drift is not None]
+        drifted = f", drift from NumPy ≤ {max(drifts):.1e}" if drifts else ""
+        lines.append(f"{r.engine}: {verdict}{wrong}{drifted} ({r.seconds:.1f} s)")
+        lines += [f"  {x}" for x in extra]
+    return "\n".join(lines)
 
 
 def _show(value: Any) -> str:
@@ -99,31 +223,71 @@ def _show(value: Any) -> str:
     return "an empty cell" if value is None else repr(value)
 
 
-# --- entry point ---------------------------------------------------------------------------
+def _num(value: float) -> float | str:
+    return float(value) if math.isfinite(value) else repr(float(value))
 
 
-def disagree(expected: np.ndarray, got: np.ndarray, rtol: float) -> tuple[np.ndarray, ...]:
-    """Which cells are off, their absolute errors and their errors relative to the bound.
+def _value(value: Any) -> Any:
+    if isinstance(value, float | int | np.number) and not isinstance(value, bool):
+        return _num(float(value))
+    return None if value is None else str(value)
 
-    A cell passes iff |got − expected| ≤ rtol·max(|expected|, scale), scale = max |reference|
-    over the column up to that row. With the formulas engine each cell is evaluated from exact
-    reference inputs, so only rounding differs; a value that is the small difference of large
-    numbers (a gradient near convergence) carries rounding error of the size of those numbers,
-    i.e. of the size the column had before, not of its own tiny size. Only rows up to the cell's
-    own count: a diverging column ends near 1e308, which would excuse any error in its first rows.
-    Both sides not finite (NumPy overflowed where the spreadsheet shows #NUM!) counts as agreement,
-    and the report counts those cells; a non-finite value on one side only is a mismatch.
+
+def _max(values: np.ndarray) -> float:
+    return float(np.max(values, initial=0.0))
+
+
+# --- the rule ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Per cell: off or not, the absolute error, the error as a share of SAFETY times its rounding
+    bound and of its own value, and whether the allowed error is loose (above LOOSE of the value)."""
+
+    bad: np.ndarray
+    abs_err: np.ndarray
+    of_bound: np.ndarray
+    of_value: np.ndarray
+    loose: np.ndarray
+
+
+def judge(expected: np.ndarray, got: np.ndarray, bound: np.ndarray | float, rtol: float) -> Verdict:
+    """Compare cell by cell: |got − expected| ≤ max(SAFETY·bound, rtol·|expected|).
+
+    Both sides not finite (NumPy overflowed where the spreadsheet shows #NUM!) counts as
+    agreement, and the report counts those cells; a non-finite value on one side only is a
+    mismatch. A cell whose bound is not finite (a division by a number that may be 0) is only
+    held to rtol.
     """
-    finite = np.isfinite(expected)
-    scale = np.maximum.accumulate(np.where(finite, np.abs(expected), 0.0)) if expected.size else 0.0
-    bound = np.maximum(np.abs(expected), scale)
+    expected, got = np.asarray(expected, dtype=float), np.asarray(got, dtype=float)
     both_off = both_not_finite(expected, got)
     with np.errstate(all="ignore"):
+        scale = np.abs(expected)
+        bound = np.where(np.isfinite(bound), np.asarray(bound, dtype=float), 0.0)
+        allowed = np.maximum(SAFETY * bound, rtol * scale)
         err = np.where(both_off, 0.0, np.abs(got - expected))
         err = np.where(np.isnan(err), np.inf, err)
-        bad = ~((err <= rtol * bound) | both_off)
-        rel = np.where(err == 0, 0.0, err / bound)
-    return bad, err, np.where(np.isnan(rel), np.inf, rel)
+        bad = ~((err <= allowed) | both_off)
+        of_bound = np.where(err == 0, 0.0, err / (SAFETY * bound))
+        of_value = np.where(err == 0, 0.0, err / scale)
+        loose = np.isfinite(expected) & (allowed > LOOSE * scale)
+    return Verdict(bad, err, _no_nan(of_bound), _no_nan(of_value), loose)
+
+
+def _no_nan(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), np.inf, values)
+
+
+def drift(expected: np.ndarray, got: np.ndarray) -> float:
+    """Largest |got − expected| relative to max(|expected|, the column's largest |value| so far)."""
+    finite = np.isfinite(expected) & np.isfinite(got)
+    if not finite.any():
+        return 0.0
+    scale = np.maximum.accumulate(np.where(finite, np.abs(expected), 0.0))
+    with np.errstate(all="ignore"):
+        rel = np.where(finite, np.abs(got - expected) / np.maximum(np.abs(expected), scale), 0.0)
+    return float(np.nanmax(rel, initial=0.0))
 
 
 def both_not_finite(expected: np.ndarray, got: np.ndarray) -> np.ndarray:

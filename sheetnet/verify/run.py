@@ -1,20 +1,25 @@
-"""`sheetnet check`: recompute a workbook's Training sheet and compare every cell with the NumPy core.
+"""`sheetnet check`: recompute a workbook and compare every cell with the NumPy core.
 
 The network is read back from the workbook's own Network sheet, so a workbook whose inputs a
-student edited is checked against those edited inputs. Two engines:
+student edited is checked against those edited inputs. Each cell is judged within its own
+rounding-error bound (bound.py, report.judge). Three engines:
 
 * "formulas" recomputes every Training formula from its text with the `formulas` package
   (recompute.py). Each cell is evaluated on the reference values of the cells it reads, so a
   wrong formula shows up in exactly the cell that holds it.
-* "libreoffice" lets headless LibreOffice recalculate the whole file and compares the values it
-  writes with the reference chained from the Network inputs (a whole-chain comparison).
+* "libreoffice" and "gnumeric" recalculate the whole file themselves. Each of their cells is
+  checked locally (the intended expression evaluated in NumPy on that engine's own inputs,
+  local.py), and how far their trajectory drifts from NumPy's is reported per group.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 import time
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,123 +31,211 @@ from sheetnet.model import ids
 from sheetnet.progress import Progress, stage
 from sheetnet.sheets import layout
 from sheetnet.sheets.layout import FIRST_DATA_ROW
-from sheetnet.verify import datacheck, mapcheck
+from sheetnet.verify import datacheck, mapcheck, othersheets
+from sheetnet.verify.local import intended_training
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values, training_cells
 from sheetnet.verify.recompute import as_float, is_formula, recompute_training
 from sheetnet.verify.report import (
+    DRIFT_RTOL,
     ENGINES,
-    GroupResult,
     Report,
+    StaleValue,
     WrongCell,
     both_not_finite,
     count_not_finite,
-    disagree,
+    drift,
+    judge,
 )
+from sheetnet.verify.stored import Stored, stored_formula_values
 from sheetnet.verify.trajectory import read_while_training
+
+# How exactly each whole-chain engine's written results are known: LibreOffice keeps 15
+# significant digits (a relative rounding of up to 5e-15); Gnumeric writes 21 digits, but its
+# results differ from an IEEE double evaluation of the same inputs by up to two units in the
+# last place (measured: 0.5 of the bound without this allowance), so 4 units of roundoff.
+LEAF_REL = {"libreoffice": 5e-15, "gnumeric": 4 * 2.0**-53}
+ENGINE_NAMES = {"libreoffice": "LibreOffice", "gnumeric": "Gnumeric"}
 
 
 def run_check(
-    path: Path, *, engine: str = "formulas", rtol: float = 1e-9, progress: Progress | None = None
+    path: Path, *, engine: str = "formulas", rtol: float = 1e-9, strict: bool = False,
+    progress: Progress | None = None,
 ) -> Report:
-    """Check every Training cell of the workbook at path against the NumPy reference core.
+    """Check every formula cell of the workbook at path against the NumPy reference core.
 
-    progress (see sheetnet.progress) hears of the reading, the recomputing and LibreOffice.
+    progress (see sheetnet.progress) hears of the reading, the recomputing and the engines.
     """
     start = time.perf_counter()
     path = Path(path)
     if engine not in ENGINES:
-        raise SheetnetError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}")
+        raise SheetnetError(f"unknown engine {engine!r}; expected one of: {', '.join(ENGINES)}, all")
     if not (rtol >= 0 and math.isfinite(rtol)):
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
     with stage(progress, "reading the workbook"):
         book, training = read_while_training(path)  # the NumPy training runs meanwhile
     data = datacheck.expected_cells(book)
     datacheck.reference_cells(book, data)
-    with stage(progress, "training with NumPy"):
-        reference = training()
-    frame = pd.DataFrame(reference, columns=ids.all_ids(book.spec))  # the map check reads row t
-    report = Report(path, engine, rtol)
-    raw, seconds, notes, map_values = None, {}, {}, None
+    with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
+        reference = training()  # a diverging run overflows, in NumPy as in the workbook
+    frame = pd.DataFrame(reference, columns=ids.all_ids(book.spec))  # other sheets read rows of it
+    report = Report(path, engine, rtol, strict=strict)
     if engine == "formulas":
-        got, seconds, notes = recompute_training(book, reference, progress)
-        data_start = time.perf_counter()
-        data_got, data_notes = datacheck.recompute(book, data)
-        seconds["data"] = time.perf_counter() - data_start
+        run = _formulas(book, data, reference, progress)
     else:
-        with stage(progress, "recalculating in LibreOffice"):
-            raw, got, network, map_values = _recalculate(path, book)
-        data_got = {e.cell: as_float(network.get(e.cell)) for e in data}
-        data_notes = datacheck.missing_formulas(book, data)
-    _compare(book, reference, got, report, notes, raw)
-    datacheck.compare(book, data, data_got, data_notes, report)
+        with stage(progress, f"recalculating in {ENGINE_NAMES[engine]}"):
+            run = _whole_chain(book, data, reference, engine)
+    compare_training(book, run.expected, run.got, run.bound, report, run.notes, run.raw)
+    if engine != "formulas":
+        _drift(book, reference, run.got, report)
+    datacheck.compare(book, data, run.data_got, run.data_notes, report, LEAF_REL.get(engine, 0.0))
+    sheets_start = time.perf_counter()
+    othersheets.check_sheets(run.book, reference if engine == "formulas" else run.got, report,
+                             run.engine_cells, LEAF_REL.get(engine, 0.0), frame)
+    stored = stored_formula_values(book.path, book.training_sheet, FIRST_DATA_ROW, run.got.shape)
+    othersheets.check_rules(book, stored.rules, report)
+    _stale(book, run.got, stored, report)
+    run.seconds["other sheets"] = time.perf_counter() - sheets_start
     map_start = time.perf_counter()
+    map_values = (run.engine_cells or {}).get(mapcheck.GROUP) if engine != "formulas" else None
     mapcheck.check_map(book, frame, report, map_values)  # a Decision map or Fitted curve sheet
-    if mapcheck.GROUP in report.groups:
-        report.groups[mapcheck.GROUP].seconds += time.perf_counter() - map_start
-    for group, spent in seconds.items():
+    run.seconds[mapcheck.GROUP] = time.perf_counter() - map_start
+    for group, spent in run.seconds.items():
         if group in report.groups:
             report.groups[group].seconds += spent
     report.seconds = time.perf_counter() - start
     return report
 
 
-# --- the LibreOffice engine ----------------------------------------------------------------
+@dataclass
+class _Run:
+    """What an engine computed and what each Training cell should be, with its bound."""
+
+    book: Workbook  # with the engine's own Network values (x̃) for a whole-chain engine
+    got: np.ndarray
+    expected: np.ndarray
+    bound: np.ndarray
+    data_got: dict[tuple[int, int], float]
+    data_notes: dict[tuple[int, int], str]
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)
+    raw: np.ndarray | None = None
+    engine_cells: dict[str, dict[tuple[int, int], Any]] | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _recalculate(path: Path, book: Workbook) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], Any],
-                                                      dict[tuple[int, int], Any] | None]:
-    """The Training values after a full recalculation in headless LibreOffice (raw and as
-    floats), the recalculated Network sheet's values and those of the map sheet (if any)."""
-    from sheetnet.engines.libreoffice import LibreOfficeError, recalculate
+def _formulas(
+    book: Workbook, data: list[datacheck.Expected], reference: np.ndarray, progress: Progress | None
+) -> _Run:
+    """Each cell evaluated from its formula text on NumPy's inputs; expected: NumPy's value."""
+    got, seconds, notes = recompute_training(book, reference, progress)
+    expected, bound = _reference_bound(book, reference)
+    data_start = time.perf_counter()
+    data_got, data_notes = datacheck.recompute(book, data)
+    seconds["data"] = time.perf_counter() - data_start
+    return _Run(book, got, expected, bound, data_got, data_notes, notes, seconds=seconds)
+
+
+def _whole_chain(book: Workbook, data: list[datacheck.Expected], reference: np.ndarray, engine: str) -> _Run:
+    """The engine's own chain; expected: each cell's expression on the engine's own inputs."""
+    raw, got, network, engine_cells = _recalculate(book.path, book, engine)
+    data_got = {e.cell: as_float(network.get(e.cell)) for e in data}
+    engine_book = dataclasses.replace(book, network={**book.network, **network})  # its own x̃
+    expected, bound = _local_bound(book, reference, got, engine_book.network, LEAF_REL[engine])
+    return _Run(engine_book, got, expected, bound, data_got, datacheck.missing_formulas(book, data),
+                raw=raw, engine_cells=engine_cells)
+
+
+def _reference_bound(book: Workbook, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reference values and each cell's rounding bound when evaluated on them."""
+    _, bound = intended_training(book, reference, book.network)
+    return reference, bound
+
+
+def _local_bound(
+    book: Workbook, reference: np.ndarray, got: np.ndarray, network: dict[tuple[int, int], Any],
+    leaf_rel: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each cell should be given the engine's own inputs, and its bound (including the
+    rounding of the engine's written result). Columns without a formula keep the reference."""
+    intended, bound = intended_training(book, got, network, leaf_rel)
+    fixed = [c for c, column in enumerate(book.columns) if column.formula is None]
+    intended[:, fixed] = reference[:, fixed]
+    with np.errstate(all="ignore"):
+        bound = bound + leaf_rel * np.abs(got)
+    return intended, bound
+
+
+# --- the whole-chain engines ---------------------------------------------------------------
+
+
+def _recalculate(
+    path: Path, book: Workbook, engine: str
+) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], Any], dict[str, dict[tuple[int, int], Any]]]:
+    """The Training values after a full recalculation in the engine (raw and as floats), the
+    recalculated Network sheet's values, and those of the Summary and Charts sheets."""
+    if engine == "libreoffice":
+        from sheetnet.engines.libreoffice import LibreOfficeError as EngineError
+        from sheetnet.engines.libreoffice import recalculate
+    else:
+        from sheetnet.engines.gnumeric import GnumericError as EngineError  # type: ignore[assignment]
+        from sheetnet.engines.gnumeric import recalculate  # type: ignore[assignment]
 
     with tempfile.TemporaryDirectory(prefix="sheetnet-check-") as tmp:
         try:
             out = recalculate(path, Path(tmp) / "recalculated.xlsx")
-        except LibreOfficeError as exc:
+        except EngineError as exc:
             raise SheetnetError(f"{path}: {exc}") from None
-        with open_workbook(out, data_only=True) as values:
-            raw = training_cells(values[book.training_sheet], book.spec, len(book.columns))
-            network = sheet_values(values[book.network_sheet])  # x̃, μ, σ and 1 − β recalculated
-            map_sheet = mapcheck.map_sheet(values.sheetnames)
-            map_values = sheet_values(values[map_sheet]) if map_sheet else None
-    return raw, np.vectorize(as_float, otypes=[float])(raw), network, map_values
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Gnumeric's files have no default style
+            with open_workbook(out, data_only=True) as values:
+                raw = training_cells(values[book.training_sheet], book.spec, len(book.columns))
+                network = sheet_values(values[book.network_sheet])  # x̃, μ, σ and 1 − β recalculated
+                present = othersheets.present_sheets(path).items()
+                others = {key: sheet_values(values[n]) for key, n in present if n in values.sheetnames}
+                if (map_sheet := mapcheck.map_sheet(values.sheetnames)) is not None:
+                    others[mapcheck.GROUP] = sheet_values(values[map_sheet])
+    return raw, np.vectorize(as_float, otypes=[float])(raw), network, others
+
+
+def _drift(book: Workbook, reference: np.ndarray, got: np.ndarray, report: Report) -> None:
+    """Per group, how far the engine's own chain drifted from NumPy's (reported, not failed)."""
+    for c, column in enumerate(book.columns):
+        if column.group in report.groups:
+            group = report.groups[column.group]
+            group.drift = max(group.drift or 0.0, drift(reference[:, c], got[:, c]))
 
 
 # --- comparison ----------------------------------------------------------------------------
 
 
-def _compare(
-    book: Workbook, reference: np.ndarray, got: np.ndarray, report: Report,
+def compare_training(
+    book: Workbook, expected: np.ndarray, got: np.ndarray, bound: np.ndarray, report: Report,
     notes: dict[tuple[int, int], str], raw: np.ndarray | None = None,
 ) -> None:
     """Fill the report: per-group statistics and the first wrong cell (lowest row, then column)."""
     first: tuple[int, int] | None = None
-    n_rows = reference.shape[0]
+    n_rows = expected.shape[0]
     for c, column in enumerate(book.columns):
         start = time.perf_counter()
         n = n_rows if column.in_final_row else n_rows - 1
-        expected, values = reference[:n, c], got[:n, c]
-        bad, abs_err, rel_err = disagree(expected, values, report.rtol)
-        count_not_finite(report, both_not_finite(expected, values))
+        verdict = judge(expected[:n, c], got[:n, c], bound[:n, c], report.rtol)
+        count_not_finite(report, both_not_finite(expected[:n, c], got[:n, c]))
+        bad = verdict.bad
         if column.formula is not None:  # every cell of a computed column must be a live formula
             bad |= ~np.fromiter((is_formula(v) for v in book.contents[:n, c]), bool, n)
-        stats = report.groups.setdefault(column.group, GroupResult())
-        stats.cells += n
-        stats.max_abs = max(stats.max_abs, float(abs_err.max(initial=0.0)))
-        stats.max_rel = max(stats.max_rel, float(rel_err.max(initial=0.0)))
-        stats.seconds += time.perf_counter() - start
+        report.group(column.group, book.training_sheet).add(verdict)
         report.cells += n
         report.wrong += int(bad.sum())
+        report.groups[column.group].seconds += time.perf_counter() - start
         if bad.any():
             t = int(np.argmax(bad))
             if first is None or t < first[0]:
                 first = (t, c)
     if first is not None:
-        report.first_wrong = _wrong_cell(book, reference, got, raw, notes, *first)
+        report.first_wrong = _wrong_cell(book, expected, got, raw, notes, *first)
 
 
 def _wrong_cell(
-    book: Workbook, reference: np.ndarray, got: np.ndarray, raw: np.ndarray | None,
+    book: Workbook, expected: np.ndarray, got: np.ndarray, raw: np.ndarray | None,
     notes: dict[tuple[int, int], str], t: int, c: int,
 ) -> WrongCell:
     content = book.contents[t, c]
@@ -154,4 +247,42 @@ def _wrong_cell(
     address = layout.sheet_prefix(book.training_sheet) + layout.address(FIRST_DATA_ROW + t, c + 1)
     value = raw[t, c] if raw is not None and not isinstance(raw[t, c], int | float) else got[t, c]
     return WrongCell(address, column.qid, t, content if is_formula(content) else None,
-                     float(reference[t, c]), value, note)
+                     float(expected[t, c]), value, note)
+
+
+# --- stored values -------------------------------------------------------------------------
+
+
+def _stale(book: Workbook, got: np.ndarray, stored: Stored, report: Report) -> None:
+    """Count the stored values of formula cells that differ from what the engine computed.
+
+    A value differs when it is off by more than DRIFT_RTOL of its column's scale (so values
+    written by another spreadsheet program, which drift a little from NumPy, are not stale),
+    or is an error or text where a number was computed. Formulas without a stored value are
+    not counted: such a file shows nothing stale, it shows nothing until recalculated.
+    """
+    if not stored.present.any():
+        return
+    first: tuple[int, int] | None = None
+    for c in range(got.shape[1]):
+        rows = stored.present[:, c]
+        if not rows.any():
+            continue
+        off = _off(got[:, c], stored.numbers[:, c]) & rows
+        report.stale += int(off.sum())
+        if off.any():
+            t = int(np.argmax(off))
+            if first is None or t < first[0]:
+                first = (t, c)
+    if first is not None:
+        t, c = first
+        at = layout.sheet_prefix(book.training_sheet) + layout.address(FIRST_DATA_ROW + t, c + 1)
+        report.first_stale = StaleValue(at, stored.value(t, c), float(got[t, c]))
+
+
+def _off(computed: np.ndarray, stored: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(computed)
+    scale = np.maximum.accumulate(np.where(finite, np.abs(computed), 0.0))
+    with np.errstate(all="ignore"):
+        far = np.abs(stored - computed) > DRIFT_RTOL * np.maximum(np.abs(computed), scale)
+    return np.where(finite, far | ~np.isfinite(stored), np.isfinite(stored))

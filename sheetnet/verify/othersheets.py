@@ -1,0 +1,228 @@
+"""The check of the sheets beside Training: the Summary's references, the Charts sheet's epoch
+means and the conditional formats that paint divergence red.
+
+Each formula cell is judged like a Training cell: with the formulas engine it is evaluated
+here on the reference values of the Training cells it reads (a Summary cell is one reference,
+an epoch mean one AVERAGEIF) and compared with what it should show, NumPy's value at the right
+iteration; with a whole-chain engine, the value the engine computed is compared with what the
+cell should show given that engine's own Training values.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl.utils import column_index_from_string
+
+from sheetnet.model import ids
+from sheetnet.sheets import layout, summary
+from sheetnet.sheets.i18n import STRINGS, sheet_names
+from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout, TrainingLayout
+from sheetnet.verify.bound import U
+from sheetnet.verify.ratescheck import check_rates
+from sheetnet.verify.readback import Workbook, open_workbook, sheet_values
+from sheetnet.verify.recompute import as_float
+from sheetnet.verify.report import Report, WrongCell, judge
+from sheetnet.verify.workingcheck import check_working
+
+Cells = dict[tuple[int, int], Any]
+_REFERENCE = re.compile(
+    r"=(?:'(?P<qsheet>(?:[^']|'')+)'!|(?P<sheet>[^'!=]+)!)?\$?(?P<col>[A-Z]{1,3})\$?(?P<row>\d+)")
+_AVERAGEIF = re.compile(r"=AVERAGEIF\((?P<range>[^,()]+),(?P<criterion>[^,()]+),(?P<source>[^,()]+)\)")
+_RANGE = re.compile(
+    r"(?:'(?:[^']|'')+'!|[^'!,]+!)?\$?(?P<col>[A-Z]{1,3})\$?(?P<first>\d+):\$?[A-Z]{1,3}\$?(?P<last>\d+)")
+
+
+def present_sheets(path: Path) -> dict[str, str]:
+    """The Summary and Charts sheets the workbook has: key → name."""
+    with open_workbook(path, data_only=False) as wb:
+        names = wb.sheetnames
+    keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.working")
+    return {key: name for key in keys for name in sheet_names(key) if name in names}
+
+
+def read_sheets(path: Path, names: dict[str, str]) -> dict[str, Cells]:
+    """Every non-empty cell of those sheets (formula text or value), by key."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Gnumeric's files have no default style
+        with open_workbook(path, data_only=False) as wb:
+            return {key: sheet_values(wb[name]) for key, name in names.items() if name in wb.sheetnames}
+
+
+def check_sheets(
+    book: Workbook, training: np.ndarray, report: Report, engine_cells: dict[str, Cells] | None = None,
+    leaf_rel: float = 0.0, frame: pd.DataFrame | None = None,
+) -> None:
+    """Check the Summary and Charts formulas; training holds the Training values they read
+    (NumPy's, or the engine's own), engine_cells what a whole-chain engine computed for them."""
+    names = present_sheets(book.path)
+    formulas = read_sheets(book.path, names)
+    if "sheet.summary" in formulas:
+        _summary(book, training, names["sheet.summary"], formulas["sheet.summary"],
+                 (engine_cells or {}).get("sheet.summary"), report)
+    if "sheet.charts" in formulas:
+        _charts(book, training, names["sheet.charts"], formulas["sheet.charts"],
+                (engine_cells or {}).get("sheet.charts"), report, leaf_rel)
+    if "sheet.working" in formulas and frame is not None:
+        check_working(book, names["sheet.working"], formulas["sheet.working"], frame, report,
+                      (engine_cells or {}).get("sheet.working"), leaf_rel)
+    if "sheet.compare" in formulas:
+        check_rates(book, names["sheet.compare"], formulas["sheet.compare"], report,
+                    (engine_cells or {}).get("sheet.compare"), leaf_rel)
+
+
+# --- the Summary: each cell a reference to its Training cell at the row's iteration ---------
+
+
+def _every(cells: Cells) -> int | None:
+    """The k of "every k-th iteration", from the note the Summary writes in any language."""
+    note = cells.get((summary.NOTE_ROW, 1))
+    for words in STRINGS.values():
+        pattern = re.escape(words["summary.rows"]).replace(re.escape("{k}"), r"(\d+)")
+        if isinstance(note, str) and (m := re.fullmatch(pattern, note)):
+            return int(m[1])
+    return None
+
+
+def _summary(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, engine: Cells | None,
+             report: Report) -> None:
+    col_of = {qid: c for c, qid in enumerate(ids.all_ids(book.spec))}
+    qids = [cells.get((summary.ID_ROW, c)) for c in range(1, 1 + max(c for _, c in cells))]
+    iterations = summary.summary_iterations(book.spec.iterations, _every(cells))
+    found: list[tuple[tuple[int, int], float, Any, str | None, float]] = []
+    for n, t in enumerate(iterations):
+        for c, qid in enumerate(qids, start=1):
+            if qid not in col_of:
+                continue
+            at = (summary.FIRST_DATA_ROW + n, c)
+            text = cells.get(at)
+            got = as_float(engine.get(at)) if engine is not None else _resolve(book, training, text)
+            found.append((at, float(training[t, col_of[qid]]), got, text if _is_text(text) else None, 0.0))
+    _judge(book, sheet, "summary", found, report)
+
+
+def _resolve(book: Workbook, training: np.ndarray, text: Any) -> float:
+    """The value of a one-reference formula (=Training!K104, =Network!$B$5); NaN otherwise."""
+    m = _REFERENCE.fullmatch(text) if isinstance(text, str) else None
+    if m is None:
+        return np.nan
+    sheet = (m["qsheet"] or "").replace("''", "'") or m["sheet"]
+    row, col = int(m["row"]), column_index_from_string(m["col"])
+    if sheet == book.training_sheet:
+        t = row - FIRST_DATA_ROW
+        inside = 0 <= t < training.shape[0] and 1 <= col <= training.shape[1]
+        return float(training[t, col - 1]) if inside else np.nan
+    if sheet == book.network_sheet:
+        return as_float(book.network.get((row, col), 0.0))
+    return np.nan
+
+
+# --- the Charts sheet: per-epoch means, =AVERAGEIF(epoch column, e, loss column) ------------
+
+
+def _charts(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, engine: Cells | None,
+            report: Report, leaf_rel: float) -> None:
+    spec = book.spec
+    if spec.mode == "batch":
+        return
+    col_of = {qid: c for c, qid in enumerate(ids.all_ids(spec))}
+    epoch, t_col = training[:, col_of["epoch"]], training[:, col_of["iter"]]
+    per_epoch = spec.n_samples // spec.slots
+    epochs = [e for e in np.unique(epoch) if np.count_nonzero(epoch == e) == per_epoch]
+    means = [q for q in ("loss", ids.ACCURACY) if q in col_of]
+    rows = sorted({r for (r, _), v in cells.items() if isinstance(v, str) and v.startswith("=AVERAGEIF(")})
+    found: list[tuple[tuple[int, int], float, Any, str | None, float]] = []
+    first = rows[0] if rows else None
+    if first is None:
+        if epochs:
+            _missing(book, sheet, "epoch means", "the Charts sheet has no AVERAGEIF epoch means", report)
+        return
+    for n, e in enumerate(epochs):
+        r = first + n
+        mask = epoch == e
+        found.append(((r, 1), float(e), as_float(cells.get((r, 1))), None, 0.0))  # typed: the epoch
+        found.append(((r, 2), float(t_col[mask].max()), as_float(cells.get((r, 2))), None, 0.0))
+        for c, qid in enumerate(means, start=3):
+            text = cells.get((r, c))
+            terms = training[mask, col_of[qid]]
+            want = float(terms.mean())
+            # A mean of n terms: up to n units of roundoff of Σ|term| / n, in any order of summing.
+            bound = (len(terms) + 1) * U * float(np.abs(terms).mean()) + leaf_rel * abs(want)
+            got = _averageif(book, training, cells, text) if engine is None else as_float(engine.get((r, c)))
+            found.append(((r, c), want, got, text if _is_text(text) else None, bound))
+    _judge(book, sheet, "epochs", found, report)
+
+
+def _averageif(book: Workbook, training: np.ndarray, cells: Cells, text: Any) -> float:
+    m = _AVERAGEIF.fullmatch(text) if isinstance(text, str) else None
+    if m is None:
+        return np.nan
+    where, source = _RANGE.fullmatch(m["range"]), _RANGE.fullmatch(m["source"])
+    criterion = _REFERENCE.fullmatch("=" + m["criterion"])
+    if where is None or source is None or criterion is None or criterion["sheet"] or criterion["qsheet"]:
+        return np.nan
+    e = as_float(cells.get((int(criterion["row"]), column_index_from_string(criterion["col"]))))
+    rows = slice(int(where["first"]) - FIRST_DATA_ROW, int(where["last"]) - FIRST_DATA_ROW + 1)
+    if (where["first"], where["last"]) != (source["first"], source["last"]):
+        return np.nan
+    key = training[rows, column_index_from_string(where["col"]) - 1]
+    values = training[rows, column_index_from_string(source["col"]) - 1]
+    chosen = values[key == e]
+    return float(chosen.mean()) if chosen.size else np.nan
+
+
+# --- the conditional formats that paint divergence ------------------------------------------
+
+
+def check_rules(book: Workbook, rules: list[tuple[str, list[str]]], report: Report) -> None:
+    """The Training sheet's two red rules are present, over the whole data area."""
+    training = TrainingLayout(book.spec, NetworkLayout(book.spec), book.network_sheet)
+    first_row, first_col, last_row, last_col = training.data_area()
+    area = f"{layout.address(first_row, first_col)}:{layout.address(last_row, last_col)}"
+    wanted = [training.diverged_row_rule()[1:], training.error_cell_rule()[1:]]
+    present = {f for sqref, formulas in rules if sqref == area for f in formulas}
+    group = report.group("red rows", book.training_sheet)
+    group.cells += len(wanted)
+    report.cells += len(wanted)
+    missing = [w for w in wanted if w not in present]
+    if missing:
+        report.wrong += len(missing)
+        if report.first_wrong is None:
+            note = f"the conditional format ={missing[0]} that paints divergence is missing"
+            report.first_wrong = WrongCell(layout.sheet_prefix(book.training_sheet) + area, "red rows", 0,
+                                           None, np.nan, None, note)
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("=")
+
+
+def _missing(book: Workbook, sheet: str, group: str, note: str, report: Report) -> None:
+    report.group(group, sheet).cells += 1
+    report.cells += 1
+    report.wrong += 1
+    if report.first_wrong is None:
+        report.first_wrong = WrongCell(sheet, group, 0, None, np.nan, None, note)
+
+
+def _judge(book: Workbook, sheet: str, group: str,
+           found: list[tuple[tuple[int, int], float, Any, str | None, float]], report: Report) -> None:
+    if not found:
+        return
+    want = np.array([f[1] for f in found])
+    got = np.array([as_float(f[2]) for f in found])
+    verdict = judge(want, got, np.array([f[4] for f in found]), report.rtol)
+    report.group(group, sheet).add(verdict)
+    report.count(verdict)
+    if verdict.bad.any() and report.first_wrong is None:
+        (row, col), expected, value, text, _ = found[int(np.argmax(verdict.bad))]
+        report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(row, col), group, 0,
+                                       text, expected, value)

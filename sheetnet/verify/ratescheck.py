@@ -1,0 +1,111 @@
+"""The check of the Learning-rates sheet: each block against NumPy trained with that block's rate.
+
+Every block is the Training sheet's columns printed again by the same formula printer, shifted
+right and reading the block's own (editable) rate cell. The rate is read as edited in the file.
+With the formulas engine each cell's formula text must be the text the printer makes for that
+block, row and column (the Training sheet's check proves that printer's formulas right, cell by
+cell), and the block's typed cells must equal NumPy's; with a whole-chain engine every cell
+the engine computed is checked locally (local.py) on that engine's own values of the block,
+with that block's rate, and its drift from NumPy trained with the rate is reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from sheetnet.errors import SheetnetError
+from sheetnet.model import ids
+from sheetnet.model.reference import train
+from sheetnet.sheets import layout, rates
+from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+from sheetnet.verify.local import intended_training
+from sheetnet.verify.readback import Workbook
+from sheetnet.verify.recompute import as_float
+from sheetnet.verify.report import Report, WrongCell, drift, judge
+
+Cells = dict[tuple[int, int], Any]
+
+
+def check_rates(book: Workbook, sheet: str, cells: Cells, report: Report,
+                engine: Cells | None = None, leaf_rel: float = 0.0) -> None:
+    """Add one report group per block of the Learning-rates sheet."""
+    spec, qids = book.spec, ids.all_ids(book.spec)
+    width = len(qids) + 1
+    starts = [c for (r, c), v in cells.items() if r == rates.ID_ROW and v == "iter" and (c - 1) % width == 0]
+    n_blocks = len(starts)
+    net = NetworkLayout(spec)
+    for n in range(n_blocks):
+        offset = n * width
+        rate_at = (rates.RATE_ROW, offset + 2)
+        rate = as_float(cells.get(rate_at))
+        try:
+            with np.errstate(all="ignore"):
+                values = train(spec.replace(learning_rate=rate))[qids].to_numpy(dtype=float)
+        except (SheetnetError, ValueError):
+            values = np.full((spec.iterations + 1, len(qids)), np.nan)  # a rate that is no rate
+        placed = TrainingLayout(spec, net, book.network_sheet, col_offset=offset,
+                                first_data_row=rates.FIRST_DATA_ROW,
+                                overrides={"lr": layout.address(*rate_at, absolute=True)})
+        group = f"block {n + 1} (η={rate:g})"
+        if engine is None:
+            _texts(book, sheet, placed, cells, values, group, report)
+        else:
+            _local(book, sheet, placed, engine, values, rate, group, report, leaf_rel)
+
+
+def _texts(book: Workbook, sheet: str, placed: TrainingLayout, cells: Cells, values: np.ndarray,
+           group: str, report: Report) -> None:
+    want, got, where, texts = [], [], [], []
+    for c, column in enumerate(placed.columns):
+        n = values.shape[0] if column.in_final_row else values.shape[0] - 1
+        for t in range(n):
+            at = (placed.row_of(t), placed.col_of[column.qid])
+            held = cells.get(at)
+            expr = column.formula_for(t)
+            if expr is None:
+                ok = as_float(held) == values[t, c]
+            else:
+                text = placed.template(expr).format(r=at[0], p=at[0] - 1)
+                ok = held == text
+            want.append(values[t, c])
+            got.append(values[t, c] if ok else np.nan)
+            where.append(at)
+            texts.append(held if isinstance(held, str) else None)
+    verdict = judge(np.array(want), np.array(got), 0.0, report.rtol)
+    _add(book, sheet, group, verdict, where, texts, np.array(want), cells, report,
+         "its formula is not the one this block's row and rate call for")
+
+
+def _local(book: Workbook, sheet: str, placed: TrainingLayout, engine: Cells, values: np.ndarray,
+           rate: float, group: str, report: Report, leaf_rel: float) -> None:
+    rows, cols = values.shape
+    got = np.array([[as_float(engine.get((placed.row_of(t), placed.col_of[q.qid]))) for q in placed.columns]
+                    for t in range(rows)])
+    lr_cell = NetworkLayout(book.spec).input_cells["lr"]
+    block_book = dataclasses.replace(book, network={**book.network, lr_cell: rate})
+    intended, bound = intended_training(block_book, got, block_book.network, leaf_rel)
+    fixed = [c for c, column in enumerate(placed.columns) if column.formula is None]
+    intended[:, fixed] = values[:, fixed]
+    keep = np.ones_like(got, dtype=bool)
+    for c, column in enumerate(placed.columns):
+        if not column.in_final_row:
+            keep[-1, c] = False
+    with np.errstate(all="ignore"):
+        verdict = judge(intended[keep], got[keep], (bound + leaf_rel * np.abs(got))[keep], report.rtol)
+    where = [(placed.row_of(t), placed.col_of[q.qid]) for t in range(rows)
+             for c, q in enumerate(placed.columns) if keep[t, c]]
+    _add(book, sheet, group, verdict, where, [None] * len(where), intended[keep], engine, report, "")
+    report.groups[group].drift = max(drift(values[:, c], got[:, c]) for c in range(cols))
+
+
+def _add(book: Workbook, sheet: str, group: str, verdict: Any, where: list[tuple[int, int]],
+         texts: list[str | None], want: np.ndarray, cells: Cells, report: Report, note: str) -> None:
+    report.group(group, sheet).add(verdict)
+    report.count(verdict)
+    if verdict.bad.any() and report.first_wrong is None:
+        i = int(np.argmax(verdict.bad))
+        report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*where[i]), group, 0,
+                                       texts[i], float(want[i]), cells.get(where[i]), note)
