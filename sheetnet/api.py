@@ -108,7 +108,9 @@ def build(
         paper: "a4" or "letter", for printing.
         compare_lr: learning rates for an extra sheet that trains the same network with each.
         summary_every: the Summary sheet shows every k-th iteration (besides 0, 1, 2, 5, 10, …).
-        pdf: also print every sheet to this PDF through headless LibreOffice.
+        pdf: also print a handout to this PDF through headless LibreOffice: Guide, Network,
+            Working, Charts, Summary and the Training sheet's first page (pdf(all_sheets=True)
+            prints every sheet).
         progress: progress(done, total, what), called now and then (sheetnet.progress).
         compare_optim: optimizers for an extra sheet that trains the same network with each.
         decision_map: points a side of a live decision map (two inputs) or fitted curve; 0: none.
@@ -138,12 +140,18 @@ def build(
                            compare_optim=tuple(compare_optim), decision_map=decision_map)
     build_workbook(spec, path, options=options, progress=progress)
     if pdf is not None:
-        _export_pdf(path, Path(pdf), progress)
+        _export_pdf(path, Path(pdf), progress, handout=True)
     return path
 
 
-def pdf(workbook: PathArg, output: PathArg, *, progress: Progress | None = None) -> Path:
-    """Print every sheet of a workbook written by build() to a PDF (needs LibreOffice).
+def pdf(
+    workbook: PathArg, output: PathArg, *, all_sheets: bool = False, progress: Progress | None = None
+) -> Path:
+    """Print a workbook written by build() to a PDF (needs LibreOffice).
+
+    By default the handout: the Guide, Network, Working (or Exercise), Charts and Summary sheets
+    and only the first page of the Training sheet, a few pages however many iterations there are.
+    all_sheets=True prints every sheet in full (a hundred pages and more for 1,000 iterations).
 
     Raises:
         SheetnetError: the workbook is missing or not an .xlsx archive, the output is not a
@@ -158,14 +166,14 @@ def pdf(workbook: PathArg, output: PathArg, *, progress: Progress | None = None)
     check_archive(workbook)  # LibreOffice would print an empty or foreign file without complaint
     check_pdf_path(output)
     ensure_libreoffice()
-    return _export_pdf(workbook, output, progress)
+    return _export_pdf(workbook, output, progress, handout=not all_sheets)
 
 
-def _export_pdf(workbook: Path, output: Path, progress: Progress | None) -> Path:
+def _export_pdf(workbook: Path, output: Path, progress: Progress | None, *, handout: bool) -> Path:
     from sheetnet.sheets.printing import export_pdf
 
     with stage(progress, "printing to PDF in LibreOffice"):
-        return export_pdf(workbook, output)
+        return export_pdf(workbook, output, handout=handout)
 
 
 def check(

@@ -169,7 +169,8 @@ def build(
     )] = None,
     paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
     pdf: Annotated[Path | None, typer.Option(
-        help="Also write this PDF of every sheet (needs LibreOffice).")] = None,
+        help="Also print a handout to this PDF: every sheet but only Training's first page (LibreOffice).",
+    )] = None,
     mode: Annotated[str | None, typer.Option(
         help="Samples per update: batch (all), sgd (one) or minibatch (--batch-size).")] = None,
     batch_size: Annotated[int | None, typer.Option(
@@ -237,11 +238,13 @@ def _divergence_warnings() -> Iterator[None]:
 def pdf_command(
     workbook: Annotated[Path, typer.Argument(help="A workbook written by `sheetnet build`.")],
     output: Annotated[Path, typer.Argument(help="The PDF file to write.")],
+    all_sheets: Annotated[bool, typer.Option(
+        "--all", help="Print every sheet in full, not the handout (Training: every iteration).")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Print every sheet of a workbook to a PDF through headless LibreOffice."""
+    """Print a handout of a workbook to a PDF through headless LibreOffice (--all: every sheet)."""
     with terminal_progress(_shows_progress(quiet)) as progress:
-        api.pdf(workbook, output, progress=progress)
+        api.pdf(workbook, output, all_sheets=all_sheets, progress=progress)
     typer.echo(f"wrote {output}")
 
 
