@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,18 +28,25 @@ from sheetnet.model import spec as spec_module
 from sheetnet.model.reference import DivergedWarning, warn_if_diverged
 from sheetnet.model.reference import train as train_reference
 from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec
-from sheetnet.progress import Progress, stage
+from sheetnet.progress import Progress, report, stage
 from sheetnet.verify.report import Report
+
+if TYPE_CHECKING:
+    from sheetnet.classroom.grading import Result
 
 __all__ = [
     "DEFAULT_TEMPLATE",
     "DivergedWarning",
+    "Grades",
     "Report",
     "SheetnetError",
     "Spec",
     "build",
     "check",
+    "exercise",
+    "grade",
     "load_spec",
+    "make_class",
     "pdf",
     "template",
     "templates",
@@ -108,7 +117,9 @@ def build(
         paper: "a4" or "letter", for printing.
         compare_lr: learning rates for an extra sheet that trains the same network with each.
         summary_every: the Summary sheet shows every k-th iteration (besides 0, 1, 2, 5, 10, …).
-        pdf: also print every sheet to this PDF through headless LibreOffice.
+        pdf: also print a handout to this PDF through headless LibreOffice: Guide, Network,
+            Working, Charts, Summary and the Training sheet's first page (pdf(all_sheets=True)
+            prints every sheet).
         progress: progress(done, total, what), called now and then (sheetnet.progress).
         compare_optim: optimizers for an extra sheet that trains the same network with each.
         decision_map: points a side of a live decision map (two inputs) or fitted curve; 0: none.
@@ -138,12 +149,18 @@ def build(
                            compare_optim=tuple(compare_optim), decision_map=decision_map)
     build_workbook(spec, path, options=options, progress=progress)
     if pdf is not None:
-        _export_pdf(path, Path(pdf), progress)
+        _export_pdf(path, Path(pdf), progress, handout=True)
     return path
 
 
-def pdf(workbook: PathArg, output: PathArg, *, progress: Progress | None = None) -> Path:
-    """Print every sheet of a workbook written by build() to a PDF (needs LibreOffice).
+def pdf(
+    workbook: PathArg, output: PathArg, *, all_sheets: bool = False, progress: Progress | None = None
+) -> Path:
+    """Print a workbook written by build() to a PDF (needs LibreOffice).
+
+    By default the handout: the Guide, Network, Working (or Exercise), Charts and Summary sheets
+    and only the first page of the Training sheet, a few pages however many iterations there are.
+    all_sheets=True prints every sheet in full (a hundred pages and more for 1,000 iterations).
 
     Raises:
         SheetnetError: the workbook is missing or not an .xlsx archive, the output is not a
@@ -160,14 +177,14 @@ def pdf(workbook: PathArg, output: PathArg, *, progress: Progress | None = None)
     check_archive(workbook)  # LibreOffice would print an empty or foreign file without complaint
     check_pdf_path(output)
     ensure_libreoffice()
-    return _export_pdf(workbook, output, progress)
+    return _export_pdf(workbook, output, progress, handout=not all_sheets)
 
 
-def _export_pdf(workbook: Path, output: Path, progress: Progress | None) -> Path:
+def _export_pdf(workbook: Path, output: Path, progress: Progress | None, *, handout: bool) -> Path:
     from sheetnet.sheets.printing import export_pdf
 
     with stage(progress, "printing to PDF in LibreOffice"):
-        return export_pdf(workbook, output)
+        return export_pdf(workbook, output, handout=handout)
 
 
 def check(
@@ -200,3 +217,190 @@ def check(
     if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol >= 0):
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
     return run_check(Path(path), engine=engine, rtol=rtol, strict=strict, progress=progress)
+
+
+# --- the classroom: practice workbooks, a class with a file per student, grading -------------
+
+
+def exercise(
+    spec: Spec,
+    path: PathArg,
+    *,
+    ask: str | Sequence[str] | None = None,
+    sig_figs: int = 4,
+    lang: str = "en",
+    paper: str = "a4",
+    pdf: PathArg | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Write a practice workbook: the full workbook plus an Exercise sheet that checks each answer.
+
+    Args:
+        spec: the network.
+        path: the .xlsx file to write (atomically).
+        ask: the quantity groups to ask, e.g. ["forward", "loss"] or "forward,loss"; None: all
+            (forward, loss, backward, gradients, update).
+        sig_figs: significant figures an answer needs (1 to 12).
+        lang, paper: as for build().
+        pdf: also print the blank handout (Guide, Network, Exercise) to this PDF (LibreOffice).
+        progress: progress(done, total, what), as for build().
+
+    Returns:
+        The path of the workbook.
+
+    Raises:
+        SheetnetError: a bad name, group or sig_figs, or no LibreOffice for the PDF; nothing is
+            written then.
+    """
+    from sheetnet.classroom.exercise import Setup, build_exercise, write_handout
+    from sheetnet.sheets.printing import check_pdf_path, ensure_libreoffice
+
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise SheetnetError(f"{path}: the output must be an .xlsx file")
+    setup = Setup(ask=_groups(ask), sig_figs=_check_sig_figs(sig_figs))
+    if pdf is not None:  # before the workbook, so a missing LibreOffice writes nothing
+        check_pdf_path(Path(pdf))
+        ensure_libreoffice()
+    build_exercise(spec, path, setup=setup, lang=lang, paper=paper, progress=progress)
+    if pdf is not None:
+        with stage(progress, "printing to PDF in LibreOffice"):
+            write_handout(spec, Path(pdf), setup=setup, lang=lang, paper=paper)
+    return path
+
+
+def make_class(
+    spec: Spec,
+    roster: PathArg,
+    folder: PathArg,
+    *,
+    secret: str,
+    vary: str | Sequence[str] | None = None,
+    decimals: int = 2,
+    ask: str | Sequence[str] | None = None,
+    lang: str = "en",
+    sig_figs: int = 4,
+    paper: str = "a4",
+    pdf: bool = False,
+    template_name: str | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Write a class folder: a workbook with its own numbers for every student, and their keys.
+
+    Args:
+        spec: the network every student's variant is drawn around.
+        roster: a CSV file with a header, an id column and maybe a name column.
+        folder: the class folder to write (students/, key/, class.toml); replaced only when it
+            holds a class of the same secret.
+        secret: the numbers are drawn from it; the same secret rebuilds the same class.
+        vary: what varies: inputs, targets, weights, biases, lr; None: all but lr.
+        decimals: decimals of the drawn numbers (0 to 6).
+        ask, sig_figs, lang, paper: as for exercise().
+        pdf: also print students/<id>.pdf and key/<id>.pdf (LibreOffice).
+        template_name: recorded in class.toml; default spec.name.
+        progress: progress(done, total, what): the students' files, then the PDFs.
+
+    Returns:
+        The class folder.
+
+    Raises:
+        SheetnetError: no secret, a bad roster, option or folder, or no LibreOffice for pdf.
+    """
+    from sheetnet.classroom.classfolder import ClassOptions
+    from sheetnet.classroom.classfolder import make_class as write_class
+    from sheetnet.classroom.roster import read_roster
+    from sheetnet.classroom.variants import DEFAULT_VARY, VARY
+    from sheetnet.sheets.i18n import strings
+    from sheetnet.sheets.printing import ensure_libreoffice
+
+    strings(lang)  # an unknown language fails before anything is drawn
+    options = ClassOptions(
+        template=template_name or spec.name,
+        vary=_groups(vary, VARY, "--vary") if vary is not None else DEFAULT_VARY,
+        decimals=decimals, ask=_groups(ask), lang=lang, sig_figs=_check_sig_figs(sig_figs),
+        paper=paper, pdf=pdf,
+    )
+    if not secret:
+        raise SheetnetError("a class needs a secret (--secret TEXT): the students' numbers are drawn "
+                            "from it; keep it to rebuild the same class")
+    students = read_roster(Path(roster))
+    if pdf:
+        ensure_libreoffice()
+    write_class(spec, students, Path(folder), secret=secret, options=options, progress=progress)
+    return Path(folder)
+
+
+@dataclass(frozen=True)
+class Grades:
+    """What grade() found: per-student results, the gradebook's rows and the class summary."""
+
+    results: list[Result]  # one per student of the roster, then files of no student of the class
+    rows: list[list[str]]  # the gradebook CSV: header, then id, name, score, max, percent, verdicts…
+    summary: list[str]  # "n of m students graded", then how many got each question right
+    warnings: list[str]  # files not graded, one line each
+
+
+def grade(
+    folder: PathArg,
+    submissions: Sequence[PathArg],
+    *,
+    gradebook: PathArg | None = None,
+    feedback: PathArg | None = None,
+    ecf_credit: float = 1.0,
+    sig_figs: int = 4,
+    progress: Progress | None = None,
+) -> Grades:
+    """Grade the students' files against each student's own key, with error carried forward.
+
+    Args:
+        folder: the class folder make_class() wrote.
+        submissions: the students' .xlsx files (the newest per student counts).
+        gradebook: also write the gradebook to this CSV file (atomically).
+        feedback: also write one feedback workbook per graded student into this folder.
+        ecf_credit: credit (0 to 1) for an answer right from the student's own earlier answers.
+        sig_figs: significant figures an answer needs.
+        progress: progress(done, total, what): reading the files, then the feedback workbooks.
+
+    Raises:
+        SheetnetError: not a class folder, or a bad option.
+    """
+    from sheetnet.classroom.classfolder import student_spec
+    from sheetnet.classroom.gradebook import gradebook_rows, summary, write_feedback, write_gradebook
+    from sheetnet.classroom.grading import Class, Tolerance, grade_class
+
+    if not 0 <= ecf_credit <= 1:
+        raise SheetnetError(f"--ecf-credit must be between 0 and 1, got {ecf_credit:g}")
+    feedback = Path(feedback) if feedback is not None else None
+    if feedback is not None and (not feedback.parent.is_dir() or feedback.is_file()):
+        raise SheetnetError(f"--feedback {feedback}: give a folder (it is created inside an existing one)")
+    klass = Class.open(Path(folder))
+    tol = Tolerance(_check_sig_figs(sig_figs))
+    warned: list[str] = []
+    files = [Path(p) for p in submissions]
+    results, qs = grade_class(klass, files, tol, warn=warned.append, progress=progress)
+    rows = gradebook_rows(results, qs, ecf_credit)
+    if gradebook is not None:
+        write_gradebook(Path(gradebook), rows)
+    if feedback is not None:
+        feedback.mkdir(exist_ok=True)
+        graded = [r for r in results if r.graded]
+        for n, result in enumerate(graded):
+            write_feedback(feedback / f"{result.student.id}.xlsx", result,
+                           student_spec(klass.folder, result.student.id), klass.lang, tol, ecf_credit)
+            report(progress, n + 1, len(graded), "feedback workbooks")
+    return Grades(results, rows, summary(results, qs), warned)
+
+
+def _groups(
+    words: str | Sequence[str] | None, allowed: Sequence[str] = (), option: str = "--ask"
+) -> tuple[str, ...]:
+    from sheetnet.classroom.questions import GROUPS, parse_groups
+
+    text = words if words is None or isinstance(words, str) else ",".join(words)
+    return parse_groups(text, allowed or GROUPS, option)
+
+
+def _check_sig_figs(n: int) -> int:
+    if not 1 <= n <= 12:
+        raise SheetnetError(f"--sig-figs must be between 1 and 12, got {n}")
+    return n

@@ -228,7 +228,8 @@ def build(
     )] = None,
     paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
     pdf: Annotated[Path | None, typer.Option(
-        help="Also write this PDF of every sheet (needs LibreOffice).")] = None,
+        help="Also print a handout to this PDF: every sheet but only Training's first page (LibreOffice).",
+    )] = None,
     mode: Annotated[str | None, typer.Option(
         help="Samples per update: batch (all), sgd (one) or minibatch (--batch-size).")] = None,
     batch_size: Annotated[int | None, typer.Option(
@@ -297,11 +298,13 @@ def _divergence_warnings() -> Iterator[None]:
 def pdf_command(
     workbook: Annotated[Path, typer.Argument(metavar="WORKBOOK", help=WORKBOOK_HELP)],
     output: Annotated[Path, typer.Argument(metavar="OUTPUT", help="The PDF file to write.")],
+    all_sheets: Annotated[bool, typer.Option(
+        "--all", help="Print every sheet in full, not the handout (Training: every iteration).")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Print every sheet of a workbook to a PDF through headless LibreOffice."""
+    """Print a handout of a workbook to a PDF through headless LibreOffice (--all: every sheet)."""
     with terminal_progress(_shows_progress(quiet)) as progress:
-        api.pdf(workbook, output, progress=progress)
+        api.pdf(workbook, output, all_sheets=all_sheets, progress=progress)
     typer.echo(f"wrote {output}")
 
 
@@ -388,22 +391,17 @@ def exercise(
     paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
     pdf: Annotated[Path | None, typer.Option(
         help="Also print a handout to this PDF: Guide, Network, the blank Exercise (LibreOffice).")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a practice workbook: the full workbook plus an Exercise sheet that checks each answer live."""
-    from sheetnet.classroom.exercise import Setup, build_exercise, write_handout
-    from sheetnet.classroom.questions import GROUPS, parse_groups
-
     if output.suffix.lower() != ".xlsx":
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
     spec = _choose_spec(template, config, iters)
-    setup = Setup(ask=parse_groups(ask, GROUPS, "--ask"), sig_figs=_sig_figs(sig_figs))
-    with _divergence_warnings():
-        if pdf is not None:
-            _check_pdf_target(pdf)  # before the workbook, so a missing LibreOffice writes nothing
-        build_exercise(spec, output, setup=setup, lang=lang, paper=paper)
+    with _divergence_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
+        api.exercise(spec, output, ask=ask, sig_figs=sig_figs, lang=lang, paper=paper, pdf=pdf,
+                     progress=progress)
     typer.echo(f"wrote {output} (an exercise on {spec.in_language(lang).title})")
     if pdf is not None:
-        write_handout(spec, pdf, setup=setup, lang=lang, paper=paper)
         typer.echo(f"wrote {pdf}")
 
 
@@ -432,34 +430,19 @@ def class_command(
     paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
     pdf: Annotated[bool, typer.Option(
         "--pdf", help="Also print each student's file to students/<id>.pdf (LibreOffice).")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Write a class: a workbook with different numbers for every student, and their keys."""
-    from sheetnet.classroom.classfolder import ClassOptions, make_class
-    from sheetnet.classroom.questions import GROUPS, parse_groups
     from sheetnet.classroom.roster import read_roster
-    from sheetnet.classroom.variants import DEFAULT_VARY, VARY
-    from sheetnet.sheets.i18n import strings
 
     spec = _choose_spec(template, config, None)
-    strings(lang)  # an unknown language fails before anything is drawn
-    options = ClassOptions(
-        template=template or (config.name if config else DEFAULT_TEMPLATE),
-        vary=parse_groups(vary, VARY, "--vary") if vary is not None else DEFAULT_VARY,
-        decimals=decimals, ask=parse_groups(ask, GROUPS, "--ask"), lang=lang,
-        sig_figs=_sig_figs(sig_figs), paper=paper, pdf=pdf,
-    )
-    if not secret:
-        raise SheetnetError("a class needs a secret (--secret TEXT): the students' numbers are drawn "
-                            "from it; keep it to rebuild the same class")
-    students = read_roster(roster)
-    if pdf:
-        from sheetnet.sheets.printing import ensure_libreoffice
-
-        ensure_libreoffice()
-    with _divergence_warnings():
-        make_class(spec, students, folder, secret=secret, options=options)
-    typer.echo(f"wrote {folder}: {len(students)} students, each with their own numbers (students/), "
-               "their keys (key/) and class.toml")
+    name = template or (config.name if config else DEFAULT_TEMPLATE)
+    with _divergence_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
+        api.make_class(spec, roster, folder, secret=secret or "", vary=vary, decimals=decimals, ask=ask,
+                       lang=lang, sig_figs=sig_figs, paper=paper, pdf=pdf, template_name=name,
+                       progress=progress)
+    typer.echo(f"wrote {folder}: {len(read_roster(roster))} students, each with their own numbers "
+               "(students/), their keys (key/) and class.toml")
 
 
 @app.command(cls=_Command)
@@ -473,29 +456,15 @@ def grade(
     ecf_credit: Annotated[float, typer.Option(
         "--ecf-credit", help="Credit for an answer right from the student's own earlier answers.")] = 1.0,
     sig_figs: Annotated[int, typer.Option("--sig-figs", help="Significant figures an answer needs.")] = 4,
+    quiet: QuietOpt = False,
 ) -> None:
     """Grade submissions against each student's own key, with error carried forward."""
-    from sheetnet.classroom.classfolder import student_spec
-    from sheetnet.classroom.gradebook import gradebook_rows, summary, write_feedback, write_gradebook
-    from sheetnet.classroom.grading import Class, Tolerance, grade_class
-
-    if not 0 <= ecf_credit <= 1:
-        raise SheetnetError(f"--ecf-credit must be between 0 and 1, got {ecf_credit}")
-    if feedback is not None and (not feedback.parent.is_dir() or feedback.is_file()):
-        raise SheetnetError(f"--feedback {feedback}: give a folder (it is created inside an existing one)")
-    klass = Class.open(folder)
-    tol = Tolerance(_sig_figs(sig_figs))
-    results, qs = grade_class(klass, submissions, tol, warn=lambda line: typer.echo(line, err=True))
-    rows = gradebook_rows(results, qs, ecf_credit)
-    if gradebook is not None:
-        write_gradebook(gradebook, rows)
-    if feedback is not None:
-        feedback.mkdir(exist_ok=True)
-        for result in results:
-            if result.graded:
-                write_feedback(feedback / f"{result.student.id}.xlsx", result,
-                               student_spec(folder, result.student.id), klass.lang, tol, ecf_credit)
-    for line in summary(results, qs):
+    with terminal_progress(_shows_progress(quiet)) as progress:
+        grades = api.grade(folder, submissions, gradebook=gradebook, feedback=feedback,
+                           ecf_credit=ecf_credit, sig_figs=sig_figs, progress=progress)
+    for line in grades.warnings:
+        typer.echo(line, err=True)
+    for line in grades.summary:
         typer.echo(line)
     if gradebook is not None:
         typer.echo(f"wrote {gradebook} (tolerance: {sig_figs} significant figures)")

@@ -116,6 +116,17 @@ def cli_error(*args: str) -> str:
     (lambda tmp: sheetnet.check(tmp / "a.xlsx", rtol=-1.0), ["check", "--rtol", "-1", "{tmp}/a.xlsx"]),
     (lambda tmp: sheetnet.pdf(tmp / "missing.xlsx", tmp / "a.pdf"),
      ["pdf", "{tmp}/missing.xlsx", "{tmp}/a.pdf"]),
+    (lambda tmp: sheetnet.exercise(sheetnet.template(), tmp / "a.xlsx", ask=["forward", "sideways"]),
+     ["exercise", "--ask", "forward,sideways", "{tmp}/a.xlsx"]),
+    (lambda tmp: sheetnet.exercise(sheetnet.template(), tmp / "a.xlsx", sig_figs=0),
+     ["exercise", "--sig-figs", "0", "{tmp}/a.xlsx"]),
+    (lambda tmp: sheetnet.make_class(sheetnet.template(), tmp / "r.csv", tmp / "c", secret=""),
+     ["class", "{tmp}/r.csv", "{tmp}/c"]),
+    (lambda tmp: sheetnet.make_class(sheetnet.template(), tmp / "r.csv", tmp / "c", secret="s",
+                                     vary="size"),
+     ["class", "--secret", "s", "--vary", "size", "{tmp}/r.csv", "{tmp}/c"]),
+    (lambda tmp: sheetnet.grade(tmp, [], ecf_credit=2),
+     ["grade", "--ecf-credit", "2", "{tmp}", "{tmp}/a.xlsx"]),
 ])
 def test_errors_carry_the_clis_one_line_message(tmp_path: Path, call, args: list[str]) -> None:
     with pytest.raises(sheetnet.SheetnetError) as caught:
@@ -135,7 +146,8 @@ def test_the_public_surface() -> None:
     for name in sheetnet.__all__:
         assert getattr(sheetnet, name) is not None
         assert name in dir(sheetnet)
-    for name in ("template", "load_spec", "train", "build", "check", "pdf"):
+    for name in ("template", "load_spec", "train", "build", "check", "pdf", "exercise", "make_class",
+                 "grade"):
         assert getattr(sheetnet, name).__doc__, name
     assert sheetnet.check.__module__ == "sheetnet.api"  # not shadowed by a subpackage
     with pytest.raises(AttributeError):
@@ -184,3 +196,35 @@ def test_build_with_a_pdf_writes_both(tmp_path: Path) -> None:
     assert (tmp_path / "a.xlsx").is_file()
     assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
     assert "printing to PDF in LibreOffice" in stages
+
+
+def test_grade_returns_the_gradebook_the_cli_writes(tmp_path: Path) -> None:
+    """A class of two, one blank file and one with the key's first answer typed in."""
+    from sheetnet.classroom import exercise
+    from sheetnet.classroom.grading import Class
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns1,Ann\ns2,Bo\n", encoding="utf-8")
+    spec = sheetnet.template("seed-004-2-2-2")
+    folder = sheetnet.make_class(spec, roster, tmp_path / "c", secret="x", ask="forward")
+    klass = Class.open(folder)
+    assert [s.id for s in klass.students] == ["s1", "s2"]
+    key = (folder / "key" / "answers.csv").read_text(encoding="utf-8").splitlines()
+    first = key[1].split(",")  # id, iteration, quantity, label, answer of s1's first question
+    assert first[0] == "s1"
+    book = openpyxl.load_workbook(folder / "students" / "s1.xlsx")
+    ws = book["Exercise"]
+    row = next(r for r in range(exercise.FIRST_ROW, ws.max_row + 1)
+               if ws.cell(r, exercise.ID).value == first[2])
+    ws.cell(row, exercise.ANSWER).value = float(first[4])
+    book.save(tmp_path / "s1.xlsx")
+    grades = sheetnet.grade(folder, [tmp_path / "s1.xlsx", folder / "students" / "s2.xlsx"],
+                            gradebook=tmp_path / "book.csv")
+    assert grades.summary[0] == "2 of 2 students graded"
+    header, ann, bo = grades.rows
+    assert header[:5] == ["id", "name", "score", "max", "percent"]
+    n = len(header) - 7  # the questions
+    assert ann[:5] == ["s1", "Ann", "1", str(n), f"{100 / n:.1f}"]
+    assert bo[:3] == ["s2", "Bo", "0"]
+    assert (tmp_path / "book.csv").read_text(encoding="utf-8").splitlines()[1].startswith("s1,Ann,1,")
+    assert grades.warnings == []

@@ -123,3 +123,27 @@ def test_only_seed_templates_compare_with_a_tutorial(tmp_path: Path, name: str, 
     for other in ("guide.try.seed", "guide.try.hand"):
         opening = STRINGS["en"][other].split("{")[0]
         assert (opening in joined) == (other == key), other
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_student_guide_names_only_sheets_the_file_has(tmp_path: Path, lang: str) -> None:
+    """A student's file has no Training or Working sheet: its Guide must not send them there."""
+    from sheetnet.classroom.exercise import Setup, build_exercise
+
+    words = STRINGS[lang]
+    path = build_exercise(load_template("seed-004-2-2-2"), tmp_path / "student.xlsx",
+                          setup=Setup(mode="student"), lang=lang)
+    wb, texts = guide_texts(path)
+    assert wb.sheetnames == [words["sheet.guide"], words["sheet.network"], words["sheet.exercise"]]
+    for sent in (words["guide.subtitle.exercise"], words["guide.sheet.network.exercise"],
+                 words["guide.reading.exercise"], words["guide.try.exercise.order"],
+                 words["guide.try_heading.exercise"], words["guide.eq.param.exercise"]):
+        assert sent in texts
+    # what a full workbook's Guide says about recomputing and about the sheets a student has not got
+    gone = ("guide.subtitle", "guide.sheet.network", "guide.reading", "guide.try.lr", "guide.try.weight",
+            "guide.eq.param", "guide.sheet.training", "guide.sheet.working")
+    for key in gone:
+        assert words[key] not in texts
+    if lang == "en":  # the only text naming the Training or Working sheet: they are in the full workbook
+        naming = [t for t in texts if re.search(r"\b(Training|Working) sheet", t)]
+        assert naming == [words["guide.try.exercise.key"]]

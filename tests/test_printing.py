@@ -195,7 +195,7 @@ def test_pdf_shows_title_and_first_equations(tmp_path: Path, lang: str) -> None:
 def test_pdf_of_1000_iterations_on_letter(tmp_path: Path) -> None:
     xlsx, pdf = tmp_path / "big.xlsx", tmp_path / "big.pdf"
     assert invoke("build", xlsx, "--iters", "1000", "--paper", "letter").exit_code == 0
-    result = invoke("pdf", xlsx, pdf)
+    result = invoke("pdf", xlsx, pdf, "--all")
     assert result.exit_code == 0, result.output
     info = pdf_info(pdf)
     pages = int(info["Pages"])
@@ -208,3 +208,42 @@ def test_pdf_of_1000_iterations_on_letter(tmp_path: Path) -> None:
     assert len(training) >= 4
     for text in training:
         assert re.search(r"^\s*iter\s", text, re.MULTILINE), text[:500]  # the id row's first cell
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+@needs_poppler
+def test_handout_of_1000_iterations_is_a_few_pages(tmp_path: Path) -> None:
+    """build --pdf and plain `sheetnet pdf` print the handout: Training's first page only."""
+    xlsx, pdf = tmp_path / "big.xlsx", tmp_path / "big.pdf"
+    result = invoke("build", xlsx, "--iters", "1000", "--compare-lr", "0.1,2", "--pdf", pdf)
+    assert result.exit_code == 0, result.output
+    pages = int(pdf_info(pdf)["Pages"])
+    print(f"handout of 1000 iterations: {pages} pages")
+    assert 5 <= pages <= 12
+    names = [pdf_text(pdf, n).lstrip().split("\n", 1)[0].split()[-1] for n in range(1, pages + 1)]
+    assert {"Guide", "Network", "Training", "Working", "Charts", "Summary"} <= set(names)
+    assert "rates" not in names  # the learning-rate sheet is left out
+    training = "".join(pdf_text(pdf, n) for n, name in enumerate(names, 1) if name == "Training")
+    rows = re.findall(r"^\s*(\d+)\s+-?\d\.\d", training, re.MULTILINE)
+    assert rows[:2] == ["0", "1"] and int(rows[-1]) == printing.FIRST_PAGE_ITERATIONS - 1
+    again = tmp_path / "again.pdf"
+    assert invoke("pdf", xlsx, again).exit_code == 0
+    assert int(pdf_info(again)["Pages"]) == pages
+
+
+def test_handout_copy_hides_long_sheets_and_cuts_training(tmp_path: Path) -> None:
+    import zipfile
+
+    for lang, training in (("en", "Training"), ("zh", "训练")):
+        xlsx = tmp_path / f"{lang}.xlsx"
+        invoke("build", xlsx, "--iters", "300", "--lang", lang, "--compare-lr", "0.1,2")
+        copy = printing.handout_copy(xlsx, tmp_path / f"{lang}-handout.xlsx")
+        book = zipfile.ZipFile(copy).read("xl/workbook.xml").decode("utf-8")
+        hidden = re.findall(r'<sheet name="([^"]*)" sheetId="\d+" state="hidden"', book)
+        assert hidden == [STRINGS[lang]["sheet.compare"]]
+        last = 3 + printing.FIRST_PAGE_ITERATIONS
+        assert re.search(rf"_xlnm.Print_Area[^>]*>'{training}'!\$A\$1:\$[A-Z]+\${last}<", book), book
+        original = zipfile.ZipFile(xlsx)
+        assert sorted(zipfile.ZipFile(copy).namelist()) == sorted(original.namelist())
+        assert "Print_Area" not in original.read("xl/workbook.xml").decode("utf-8")

@@ -94,3 +94,47 @@ def test_libreoffice_work_shows_as_a_stage(built: Path, monkeypatch: pytest.Monk
     assert "recalculating in LibreOffice" in err
     _, err = run("pdf", built, built.with_suffix(".pdf"), terminal=False, monkeypatch=monkeypatch)
     assert err == ""
+
+
+def test_classroom_commands_draw_progress_only_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns1,Ann\ns2,Bo\ns3,Cy\n", encoding="utf-8")
+    for terminal, quiet, name in ((False, [], "a"), (True, [], "b"), (True, ["--quiet"], "c")):
+        shown = terminal and not quiet
+        out, err = run("exercise", *quiet, "--iters", "40", tmp_path / f"{name}.xlsx",
+                       terminal=terminal, monkeypatch=monkeypatch)
+        assert out.startswith("wrote ") and (("Training sheet rows" in err and "41/41" in err) == shown)
+        assert (err == "") != shown
+        folder = tmp_path / f"class-{name}"
+        out, err = run("class", *quiet, roster, folder, "--secret", "s", terminal=terminal,
+                       monkeypatch=monkeypatch)
+        assert out.startswith(f"wrote {folder}: 3 students")
+        assert (("student files and keys" in err and "3/3" in err) == shown) and (err == "") != shown
+        students = sorted((folder / "students").glob("*.xlsx"))
+        out, err = run("grade", *quiet, folder, *students, terminal=terminal, monkeypatch=monkeypatch)
+        assert out.startswith("3 of 3 students graded")
+        assert (("reading the students' files" in err and "3/3" in err) == shown) and (err == "") != shown
+
+
+def test_classroom_api_reports_through_the_callback(tmp_path: Path) -> None:
+    import sheetnet
+
+    heard: list[tuple[int, int, str]] = []
+    spec = sheetnet.template("seed-004-2-2-2").replace(iterations=20)
+    sheetnet.exercise(spec, tmp_path / "p.xlsx", ask=["forward"], progress=lambda *a: heard.append(a))
+    assert (21, 21, "Training sheet rows") in heard
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id\ns1\ns2\n", encoding="utf-8")
+    heard.clear()
+    folder = sheetnet.make_class(spec, roster, tmp_path / "c", secret="x",
+                                 progress=lambda *a: heard.append(a))
+    assert [h for h in heard if h[2] == "student files and keys"] == [(1, 2, "student files and keys"),
+                                                                      (2, 2, "student files and keys")]
+    heard.clear()
+    files = sorted((folder / "students").glob("*.xlsx"))
+    sheetnet.grade(folder, files, feedback=tmp_path / "fb", progress=lambda *a: heard.append(a))
+    assert heard == [(0, 2, "reading the students' files"), (1, 2, "reading the students' files"),
+                     (2, 2, "reading the students' files"), (1, 2, "feedback workbooks"),
+                     (2, 2, "feedback workbooks")]

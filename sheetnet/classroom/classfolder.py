@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +36,7 @@ from sheetnet.classroom.tomlout import dumps
 from sheetnet.classroom.words import words as classroom_words
 from sheetnet.errors import SheetnetError
 from sheetnet.model.spec import Spec, load_spec, to_table
+from sheetnet.progress import Progress, report
 from sheetnet.sheets.printing import export_pdf
 
 RECORD = "class.toml"
@@ -65,7 +66,7 @@ def make_class(
     *,
     secret: str | None,
     options: ClassOptions,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[variants.Variant]:
     """Write the class folder; returns each student's variant, in roster order."""
     if not secret:
@@ -157,7 +158,7 @@ def _write_class(
     drawn: list[variants.Variant],
     secret: str,
     options: ClassOptions,
-    progress: Callable[[int], None] | None,
+    progress: Progress | None,
     pool: Executor | None,
 ) -> None:
     (work / "students").mkdir()
@@ -168,15 +169,15 @@ def _write_class(
     answers = []
     for n, rows in enumerate(pool.map(write, jobs, chunksize=8) if pool else map(write, jobs)):
         answers += rows
-        if progress:
-            progress(n + 1)
+        report(progress, n + 1, len(jobs), "student files and keys")
     with open(work / "key" / "answers.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "iteration", "quantity", "label", "answer"])
         writer.writerows(answers)
     if options.pdf:  # one LibreOffice at a time (engines/libreoffice.py serialises them anyway)
         mark = classroom_words(options.lang)["key.mark"]
-        for student, variant in jobs:
+        for n, (student, variant) in enumerate(jobs):
+            report(progress, n, len(jobs), "printing handouts in LibreOffice")
             export_pdf(work / "students" / f"{student.id}.xlsx", work / "students" / f"{student.id}.pdf")
             setup = Setup(
                 mode="answers",
@@ -193,6 +194,7 @@ def _write_class(
                 lang=options.lang,
                 paper=options.paper,
             )
+        report(progress, len(jobs), len(jobs), "printing handouts in LibreOffice")
     record = _record(students, drawn, secret, options)
     (work / RECORD).write_text(dumps(record), encoding="utf-8")
 

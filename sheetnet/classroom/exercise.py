@@ -23,6 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 from sheetnet.classroom.questions import GROUPS, Question, questions
 from sheetnet.classroom.words import words as classroom_words
 from sheetnet.model.spec import Spec
+from sheetnet.progress import Progress
 from sheetnet.sheets import styles, working
 from sheetnet.sheets.context import BuildOptions, Context, ExtraSheet
 from sheetnet.sheets.layout import address, sheet_prefix
@@ -70,6 +71,7 @@ def build_exercise(
     paper: str = "a4",
     properties: tuple[tuple[str, str], ...] = (),
     in_memory: bool = False,
+    progress: Progress | None = None,
 ) -> Path:
     """Write a practice, student or key workbook (atomically, as every build)."""
     student = setup.mode in ("student", "answers")  # the sheets a student gets
@@ -83,7 +85,7 @@ def build_exercise(
         custom_properties=properties,
         in_memory=in_memory,
     )
-    return build_workbook(spec, path, options=options)
+    return build_workbook(spec, path, options=options, progress=progress)
 
 
 def _writer(setup: Setup) -> Callable[[Context, Worksheet], None]:

@@ -23,6 +23,7 @@ from sheetnet.classroom.submission import Answer, Submission, read_submission
 from sheetnet.classroom.variants import fingerprint
 from sheetnet.errors import SheetnetError
 from sheetnet.model.spec import Spec, load_spec
+from sheetnet.progress import Progress, report
 from sheetnet.sheets.layout import NetworkLayout, address
 
 VERDICTS = ("right", "ecf", "wrong", "blank")
@@ -158,19 +159,22 @@ def _typed_values(spec: Spec) -> dict[str, float]:
 
 
 def grade_class(
-    klass: Class, files: Sequence[Path], tol: Tolerance, warn: Callable[[str], None] = print
+    klass: Class, files: Sequence[Path], tol: Tolerance, warn: Callable[[str], None] = print,
+    progress: Progress | None = None,
 ) -> tuple[list[Result], list[Question]]:
     """Read every submission, match it to a student, and grade the newest per student."""
     qs = questions(klass.template, klass.ask)
     roster = {s.id: s for s in klass.students}
     by_student: dict[str, list[Submission]] = {}
-    for path in files:
+    for n, path in enumerate(files):
+        report(progress, n, len(files), "reading the students' files")
         try:
             sub = read_submission(path)
         except SheetnetError as exc:
             warn(f"sheetnet: warning: not graded: {exc}")
             continue
         by_student.setdefault(sub.student, []).append(sub)
+    report(progress, len(files), len(files), "reading the students' files")
     results = {s.id: Result(s) for s in klass.students}
     strangers: list[Result] = []
     for sid, subs in by_student.items():

@@ -141,7 +141,7 @@ def _lines(text: str, width: float) -> int:
 def _write_intro(ctx: Context, sheet: _GuideSheet) -> None:
     fmt, words = sheet.fmt, ctx.words
     sheet.line(ctx.spec.title, fmt.title, scale=1.5)
-    sheet.line(words["guide.subtitle"], fmt.subtitle)
+    sheet.line(words["guide.subtitle" if has_training(ctx) else "guide.subtitle.exercise"], fmt.subtitle)
     sheet.gap()
     sheet.line(ctx.spec.description.strip(), fmt.body)
 
@@ -152,6 +152,8 @@ def _write_sheet_list(ctx: Context, sheet: _GuideSheet) -> None:
     sheet.line(words["guide.sheets_heading"], fmt.heading)
     for key in ctx.sheets:
         about = words.get(f"guide.{key}")
+        if key == "sheet.network" and not has_training(ctx):  # nothing recomputes in a student's file
+            about = words["guide.sheet.network.exercise"]
         if key == "sheet.guide" or about is None:
             continue
         sheet.cells([(FIRST_COL, FIRST_COL + 1, words[key], fmt.bold),
@@ -171,11 +173,19 @@ def _write_things_to_try(ctx: Context, sheet: _GuideSheet) -> None:
         texts.append(words[by_hand].format(a=labels.neuron_label(spec, 0, 0),
                                            value=_number(ctx.reference.loc[0, first_a]),
                                            loss=_number(ctx.reference.loc[0, "loss"])))
+    heading = "guide.try_heading"
+    if not has_training(ctx):  # a student's file: nothing recomputes, no Training or Working sheet
+        texts, heading = [words["guide.try.exercise.order"], words["guide.try.exercise.key"]], \
+            "guide.try_heading.exercise"
     sheet.gap()
-    heading = "guide.try_heading.exercise" if ctx.options.hide_answers else "guide.try_heading"
     sheet.line(words[heading], fmt.heading)
     for n, text in enumerate(texts, start=1):
         sheet.cells([(FIRST_COL, FIRST_COL, f"{n}.", fmt.number), (FIRST_COL + 1, LAST_COL, text, fmt.body)])
+
+
+def has_training(ctx: Context) -> bool:
+    """False in a student's file, which holds the Guide, Network and Exercise sheets only."""
+    return "sheet.training" in ctx.sheets
 
 
 def _number(value: float) -> str:
@@ -309,7 +319,7 @@ def _write_chain_rule(ctx: Context, sheet: _GuideSheet) -> None:
     spec, fmt, words = ctx.spec, sheet.fmt, ctx.words
     sheet.gap()
     sheet.line(words["guide.chain_heading"], fmt.heading)
-    sheet.line(words["guide.reading"], fmt.body)
+    sheet.line(words["guide.reading" if has_training(ctx) else "guide.reading.exercise"], fmt.body)
     if spec.slots > 1:
         how = words["guide.mean" if spec.reduction == "mean" else "guide.sum"]
         sheet.line(words["guide.samples"].format(n=spec.slots, how=how), fmt.body)
@@ -366,6 +376,7 @@ def _chain_rows(ctx: Context) -> list[tuple[str, str, str]]:
     last = spec.n_layers - 1
     bias = " + bⱼ" if spec.bias != "none" else ""
     w0, value = _w(spec, 0, 0, 0), f"{spec.weights[0][0][0]:g}"
+    param = "guide.eq.param" if has_training(ctx) else "guide.eq.param.exercise"
     first = {kind: [ids.neuron(kind, layer, 0, 0, spec) for layer in range(spec.n_layers)]
              for kind in ("z", "a", "delta")}
     backward = [eq(first["delta"][last])]
@@ -378,7 +389,7 @@ def _chain_rows(ctx: Context) -> list[tuple[str, str, str]]:
     if spec.has_optimizer_state:  # the optimizer makes the step: θ − Δθ
         update = ("update", "θ (next row) = θ − Δθ", f"{w0}{words['note.next_row']} = {w0} − Δ{w0}")
     return [
-        ("param", words["guide.eq.param"], f"{w0} = {value}  (t = 0)"),
+        ("param", words[param], f"{w0} = {value}  (t = 0)"),
         ("forward", f"zⱼ = Σᵢ wⱼᵢ·aᵢ{bias}\naⱼ = f(zⱼ)", f"{eq(first['z'][0])}\n{eq(first['a'][0])}"),
         ("loss", _general_loss(spec), eq("loss")),
         ("backward", words["guide.eq.backward"], "\n".join(backward)),

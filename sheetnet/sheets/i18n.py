@@ -11,6 +11,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "sheet.network": "Network",
         "sheet.training": "Training",
         "sheet.guide": "Guide",
+        "guide.subtitle.exercise": "An exercise: work one iteration of backpropagation training of this "
+        "neural network by hand, and type your answers into the Exercise sheet.",
+        "guide.sheet.network.exercise": "The settings, the training data and the initial weights and "
+        "biases: the numbers you start from.",
         "guide.subtitle": "How to read this workbook: a neural network trained by backpropagation, one row "
         "per iteration, every number a live formula you can check by hand.",
         "guide.sheets_heading": "What each sheet shows",
@@ -42,6 +46,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.act.relu": "a = max(0, z)",
         "guide.act.linear": "a = z (linear)",
         "guide.chain_heading": "How each column is computed: the chain rule",
+        "guide.reading.exercise": "Each row of this table is one step of iteration 1, from the Network "
+        "sheet's numbers to the updated weights; the last column shows the equation for this network.",
         "guide.reading": "On the Training sheet each row is one iteration t, read from left to right in the "
         "order of this table: every cell is a formula of the cells to its left and of the row above. Point "
         "at a header cell (row 2) to see its equation; row 3 holds each column's id.",
@@ -53,6 +59,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.col_general": "Equation (j: this neuron, i: a neuron of the layer before)",
         "guide.col_example": "In this network, for example",
         "guide.group.update": "Update: the next row's parameters",
+        "guide.eq.param.exercise": "wⱼᵢ and bⱼ, the parameters iteration 1 uses, from the Network sheet",
         "guide.eq.param": "wⱼᵢ and bⱼ, the parameters this row uses; row t = 0 reads them from the Network "
         "sheet",
         "guide.eq.backward": "output layer: δⱼ = ∂L/∂aⱼ · f′(zⱼ)\nhidden layer: δᵢ = (Σⱼ wⱼᵢ·δⱼ) · f′(zᵢ)",
@@ -63,7 +70,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.derivatives": "Derivatives used:",
         "guide.relu_derivative": "ReLU′(z) = 1 if z > 0, else 0",
         "guide.try_heading": "Three things to try",
-        "guide.try_heading.exercise": "Two things to try",
+        "guide.try_heading.exercise": "How to work the exercise",
+        "guide.try.exercise.order": "Work iteration 1 in the order of the table below, from the samples, "
+        "weights and biases on the Network sheet: each quantity needs only the ones above it. Type each "
+        "answer into its yellow cell on the Exercise sheet.",
+        "guide.try.exercise.key": "This file computes nothing, so no cell gives an answer away. The full "
+        "workbook of this network (your teacher's key) works iteration 1 line by line on its Working "
+        "sheet and carries on for every iteration on its Training sheet.",
         "sheet.exercise": "Exercise",
         "guide.sheet.exercise": "The exercise: iteration 1 by hand, one quantity per row. Type each answer "
         "in its yellow cell.",
@@ -243,6 +256,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "sheet.network": "网络",
         "sheet.training": "训练",
         "sheet.guide": "说明",
+        "guide.subtitle.exercise": "练习：手算这个神经网络反向传播的一次迭代，并把答案填进练习表。",
+        "guide.sheet.network.exercise": "网络的设置、训练数据以及初始权重和偏置：你计算的起点。",
         "guide.subtitle": "如何阅读本工作簿：用反向传播训练一个神经网络，每次迭代一行，"
         "每个数字都是可以手算核对的实时公式。",
         "guide.sheets_heading": "各工作表的内容",
@@ -269,6 +284,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.act.relu": "a = max(0, z)",
         "guide.act.linear": "a = z（线性）",
         "guide.chain_heading": "每一列如何计算：链式法则",
+        "guide.reading.exercise": "下表每一行是第 1 次迭代的一步，从网络表中的数字一直算到更新后的权重；"
+        "最后一列给出本网络的公式。",
         "guide.reading": "训练表中每一行是一次迭代 t，按本表的顺序从左到右阅读：每个单元格都是公式，"
         "只用到它左边和上一行的单元格。把鼠标移到表头单元格（第 2 行）上可以看到它的公式；第 3 "
         "行是每一列的编号。",
@@ -280,6 +297,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.col_general": "公式（j：本节点，i：上一层的节点）",
         "guide.col_example": "本网络中的例子",
         "guide.group.update": "更新：下一行的参数",
+        "guide.eq.param.exercise": "wⱼᵢ 和 bⱼ：第 1 次迭代使用的参数，取自网络表",
         "guide.eq.param": "wⱼᵢ 和 bⱼ：本行使用的参数；第 t = 0 行取自网络表",
         "guide.eq.backward": "输出层：δⱼ = ∂L/∂aⱼ · f′(zⱼ)\n隐藏层：δᵢ = (Σⱼ wⱼᵢ·δⱼ) · f′(zᵢ)",
         "guide.eq.update": "wⱼᵢ ← wⱼᵢ − η·∂L/∂wⱼᵢ\n（η：学习率）",
@@ -289,7 +307,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.derivatives": "用到的导数：",
         "guide.relu_derivative": "ReLU′(z) = 1（z > 0 时），否则为 0",
         "guide.try_heading": "动手试三件事",
-        "guide.try_heading.exercise": "动手试两件事",
+        "guide.try_heading.exercise": "如何做练习",
+        "guide.try.exercise.order": "按下表的顺序，从网络表中的样本、权重和偏置出发手算第 1 次迭代：每个量只"
+        "需要它上面的量。把每个答案填进练习表中它的黄色单元格。",
+        "guide.try.exercise.key": "本文件不做任何计算，因此没有单元格会泄露答案。这个网络的完整工作簿（老师"
+        "的答案）在演算表中逐行算出第 1 次迭代，并在训练表中继续算出每一次迭代。",
         "sheet.exercise": "练习",
         "guide.sheet.exercise": "练习：手算第 1 次迭代，每行一个量。把每个答案填进它的黄色单元格。",
         "guide.try.lr": "在网络表中逐步增大学习率 η（当前为 {lr}），×2、×5、×10……，直到训练表中的损失 L "

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import unescape as xml_unescape
 
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.atomic import atomic_path, check_target
 from sheetnet.engines.libreoffice import LibreOfficeError, find_soffice, to_pdf
 from sheetnet.errors import SheetnetError
-from sheetnet.sheets import layout
+from sheetnet.sheets import i18n, layout
 
 if TYPE_CHECKING:
     from sheetnet.sheets.context import Context
@@ -120,15 +124,18 @@ def check_pdf_path(pdf: Path) -> None:
     check_target(pdf)  # a missing or write-protected folder, a read-only file: before any work
 
 
-def export_pdf(workbook: Path, pdf: Path) -> Path:
-    """Write the PDF of an .xlsx through headless LibreOffice, atomically: no partial PDF is left."""
+def export_pdf(workbook: Path, pdf: Path, *, handout: bool = False) -> Path:
+    """Write the PDF of an .xlsx through headless LibreOffice, atomically: no partial PDF is left.
+
+    With handout=True only the handout is printed (see handout_copy), not every sheet."""
     workbook, pdf = Path(workbook), Path(pdf)
     if not workbook.is_file():
         raise SheetnetError(f"{workbook}: no such workbook")
     check_pdf_path(pdf)
     try:
-        with atomic_path(pdf) as tmp:
-            to_pdf(workbook, tmp)
+        with atomic_path(pdf) as tmp, tempfile.TemporaryDirectory(prefix="sheetnet-handout-") as folder:
+            source = handout_copy(workbook, Path(folder) / workbook.name) if handout else workbook
+            to_pdf(source, tmp)
     except LibreOfficeError as exc:
         raise SheetnetError(str(exc)) from None
     return pdf
@@ -141,3 +148,79 @@ def ensure_libreoffice() -> None:
         what = f"not found at SHEETNET_SOFFICE={where}" if where else "is not installed"
         raise SheetnetError(f"cannot write the PDF: LibreOffice {what}; install it (Debian: "
                             "apt-get install libreoffice-calc) or leave out the PDF")
+
+
+# The handout (`build --pdf`, `sheetnet pdf`): these sheets in full, the Training sheet's first
+# page only, nothing else (the learning-rate comparison runs as long as Training). 1,000
+# iterations print in a handful of pages instead of a hundred and more; `sheetnet pdf --all`
+# prints every sheet.
+HANDOUT_SHEETS = ("sheet.guide", "sheet.network", "sheet.exercise", "sheet.working",
+                  "sheet.charts", "sheet.summary")
+HANDOUT_FIRST_PAGE = "sheet.training"
+FIRST_PAGE_ITERATIONS = 25  # iterations on the Training sheet's first page: 28 rows fit landscape A4 at 100%
+_SHEET = re.compile(r'<sheet name="([^"]*)" sheetId="\d+"( state="\w+")? r:id="(rId\d+)"/>')
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+:([A-Z]+)\d+"/>')
+
+
+def handout_copy(workbook: Path, copy: Path) -> Path:
+    """Copy the .xlsx with only the handout's sheets visible and Training's print area cut to its
+    first page: LibreOffice does not print hidden sheets, and prints only a sheet's print area.
+
+    Sheets are known by their names in any language (the workbook keeps no keys)."""
+    names = _sheet_names()
+    with zipfile.ZipFile(workbook) as src:
+        book = src.read("xl/workbook.xml").decode("utf-8")
+        targets = _targets(src.read("xl/_rels/workbook.xml.rels").decode("utf-8"))
+        sheets = _SHEET.findall(book)
+        first_page = ""
+        for index, (name, _state, rid) in enumerate(sheets):
+            key = names.get(xml_unescape(name))
+            if key == HANDOUT_FIRST_PAGE:
+                first_page = _first_page_area(name, index, src.read(targets[rid]))
+        book = _SHEET.sub(lambda m: _hide_unless(m, names), book)
+        book = _with_print_area(book, first_page)
+        with zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as dst:
+            for item in src.infolist():
+                data = book.encode("utf-8") if item.filename == "xl/workbook.xml" else src.read(item)
+                dst.writestr(item, data)
+    return copy
+
+
+def _sheet_names() -> dict[str, str]:
+    """Sheet name (every language) -> sheet key, for the handout's sheets and Training."""
+    keys = (*HANDOUT_SHEETS, HANDOUT_FIRST_PAGE)
+    return {name: key for key in keys for name in i18n.sheet_names(key)}
+
+
+def _targets(rels: str) -> dict[str, str]:
+    """Relationship id -> member of the archive (XlsxWriter writes Id before Target)."""
+    found = re.findall(r'Id="(rId\d+)"[^>]*Target="([^"]+)"', rels)
+    return {rid: "xl/" + target.removeprefix("/xl/") for rid, target in found}
+
+
+def _hide_unless(match: re.Match[str], names: dict[str, str]) -> str:
+    name, state, rid = match.groups()
+    key = names.get(xml_unescape(name))
+    if key in HANDOUT_SHEETS or key == HANDOUT_FIRST_PAGE or state:
+        return match.group(0)
+    return match.group(0).replace(f' r:id="{rid}"', f' state="hidden" r:id="{rid}"')
+
+
+def _first_page_area(name: str, index: int, sheet_xml: bytes) -> str:
+    """The Training sheet's print area: its header rows and the first iterations, every column."""
+    found = _DIMENSION.search(sheet_xml)
+    if found is None:
+        return ""
+    last_col = found.group(1).decode("ascii")
+    last_row = layout.ID_ROW + FIRST_PAGE_ITERATIONS
+    quoted = "'" + name.replace("'", "''") + "'"
+    return (f'<definedName name="_xlnm.Print_Area" localSheetId="{index}">'
+            f"{quoted}!$A$1:${last_col}${last_row}</definedName>")
+
+
+def _with_print_area(book: str, area: str) -> str:
+    if not area:
+        return book
+    if "<definedNames>" in book:
+        return book.replace("<definedNames>", "<definedNames>" + area, 1)
+    return book.replace("</sheets>", "</sheets><definedNames>" + area + "</definedNames>", 1)
