@@ -32,8 +32,8 @@ BLOCK_BYTES = 1 << 22  # read 4 MiB of XML at a time, cut after the last complet
 _CELL = re.compile(
     r'<c r="(?P<col>[A-Z]{1,3})(?P<row>\d+)"(?: s="(?P<s>\d+)")?(?: t="(?P<t>[a-zA-Z]+)")?\s*'
     r"(?:/>|>"
-    r"(?:<f>(?P<f>[^<]*)</f>|(?P<f0><f/>))?"
-    r"(?:<v>(?P<v>[^<]*)</v>|<v/>)?"
+    r"(?:<f>(?P<f>[^<]*)</f>|(?P<f0><f\s*/>))?"
+    r"(?:<v>(?P<v>[^<]*)</v>|<v\s*/>)?"
     r'(?:<is><t(?: xml:space="preserve")?>(?P<is>[^<]*)</t></is>)?'
     r"</c>)"
 )
