@@ -68,7 +68,9 @@ def test_every_optimizer_passes_the_check_in_every_mode(tmp_path: Path, optimize
 def test_libreoffice_agrees_for_every_optimizer(tmp_path: Path, optimizer: str, mode: str) -> None:
     report = run_check(build(tmp_path, xor_with(optimizer, mode, iterations=60)), engine="libreoffice")
     assert report.ok, report.summary()
-    assert report.groups["optimizer"].max_rel < 1e-12
+    optimizer = report.groups["optimizer"]
+    assert optimizer.max_bound < 1  # every cell within its own rounding bound (locally)
+    assert optimizer.drift is not None and optimizer.drift < 1e-12  # the whole chain agrees with NumPy
 
 
 def test_the_optimizer_columns_and_their_formulas(tmp_path: Path) -> None:

@@ -137,6 +137,15 @@ def _tanh(a: Pair) -> Pair:
     return v, np.minimum((1 - v * v) * a[1], 2.0) + FUNCTION_ULPS * U * np.abs(v)
 
 
+def _sqrt(a: Pair) -> Pair:
+    v = np.sqrt(a[0])
+    # |√x − √y| = |x − y|/(√x + √y), and never more than √|x − y| (the optimizers' √v̂ near 0)
+    with np.errstate(all="ignore"):
+        near = np.sqrt(np.maximum(a[0] - a[1], 0.0))
+        e = np.minimum(np.where(v + near > 0, a[1] / (v + near), np.inf), np.sqrt(a[1]))
+    return v, e + U * np.abs(v)
+
+
 def _abs(a: Pair) -> Pair:
     return np.abs(a[0]), a[1]
 
@@ -169,5 +178,5 @@ _OPERATORS: dict[str, Callable[[Pair, Pair], Pair]] = {
     "<": _compare("<"), ">": _compare(">"), "=": _compare("="),
 }
 _FUNCTIONS: dict[str, Callable[..., Pair]] = {
-    "EXP": _exp, "LN": _ln, "TANH": _tanh, "ABS": _abs, "MAX": _max,
+    "EXP": _exp, "LN": _ln, "TANH": _tanh, "ABS": _abs, "MAX": _max, "SQRT": _sqrt,
 }

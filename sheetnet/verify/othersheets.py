@@ -83,7 +83,8 @@ def _every(cells: Cells) -> int | None:
     """The k of "every k-th iteration", from the note the Summary writes in any language."""
     note = cells.get((summary.NOTE_ROW, 1))
     for words in STRINGS.values():
-        pattern = re.escape(words["summary.rows"]).replace(re.escape("{k}"), r"(\d+)")
+        pattern = (re.escape(words["summary.rows"]).replace(re.escape("{kth}"), r"(\d+)(?:st|nd|rd|th)")
+                   .replace(re.escape("{k}"), r"(\d+)"))  # English writes the ordinal (2nd, 21st)
         if isinstance(note, str) and (m := re.fullmatch(pattern, note)):
             return int(m[1])
     return None

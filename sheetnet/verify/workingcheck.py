@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sheetnet.equations import graph, textprint
+from sheetnet.equations import graph, textprint, updates
 from sheetnet.expr.formula import Cell, Const, to_excel
 from sheetnet.model import ids
 from sheetnet.model.spec import model_inputs
@@ -82,6 +82,9 @@ def _constant_values(book: Workbook, frame: pd.DataFrame) -> dict[str, float]:
     """What each Network input holds in NumPy's run (the inputs standardised when they are)."""
     spec = book.spec
     values = {graph.LEARNING_RATE.key: spec.learning_rate, graph.LEAKY.key: spec.leaky_slope}
+    for field in updates.network_keys(spec):  # the optimizer's hyperparameters and their 1 − β
+        base = next((f for f, key in updates.COMPLEMENTS.items() if key == field), None)
+        values[field] = 1 - getattr(spec, base) if base else getattr(spec, field)
     for k, (x, t) in enumerate(zip(model_inputs(spec).tolist(), spec.targets, strict=True)):
         values |= {graph.input_key(i, k).key: v for i, v in enumerate(x)}
         values |= {graph.target_key(j, k).key: v for j, v in enumerate(t)}
