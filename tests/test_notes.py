@@ -13,8 +13,8 @@ from sheetnet.equations.notes import column_notes
 from sheetnet.model import ids
 from sheetnet.model.spec import load_template, parse_spec, template_names
 from sheetnet.sheets import layout
+from sheetnet.sheets.blocks import comment_options
 from sheetnet.sheets.i18n import STRINGS
-from sheetnet.sheets.training import comment_options
 from tests.conftest import build
 
 SEED_004 = {  # column id → the equation its note must hold (seed 004's notation)

@@ -21,11 +21,9 @@ from sheetnet.errors import SheetnetError
 from sheetnet.model import optimizers
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, with_optimizer
-from sheetnet.sheets import charts, layout
-from sheetnet.sheets.context import column_label, mark_divergence, stored_value
+from sheetnet.sheets import blocks as block_sheets
+from sheetnet.sheets import layout
 from sheetnet.sheets.layout import TrainingLayout
-from sheetnet.sheets.rates import CHART_HEIGHT, CHART_WIDTH
-from sheetnet.sheets.training import RowWriter
 
 if TYPE_CHECKING:
     from sheetnet.sheets.context import Context
@@ -35,6 +33,7 @@ TITLE_ROW, NOTE_ROW, OVERVIEW_ROW = 1, 2, 4
 CHART_COL = 3
 BLOCK_TITLE_ROW, HYPER_LABEL_ROW, HYPER_ROW = 22, 23, 24
 BAND_ROW, LABEL_ROW, ID_ROW, FIRST_DATA_ROW = 25, 26, 27, 28
+HEADER_ROWS = block_sheets.HeaderRows(BAND_ROW, LABEL_ROW, ID_ROW)
 
 
 def parse_optimizers(text: str) -> tuple[str, ...]:
@@ -99,30 +98,23 @@ def write_compare_optim_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.write(NOTE_ROW - 1, 0, words["compare_optim.note"], fmt.note)
     names = _write_overview(ctx, ws, blocks)
     _write_block_heads(ctx, ws, blocks)
-    _write_headers(ctx, ws, blocks)
-    _write_data(ctx, ws, blocks)
-    for block in blocks:
-        mark_divergence(ws, block.training, fmt)
+    block_sheets.write_blocks(ctx, ws, blocks, HEADER_ROWS)
     ws.insert_chart(OVERVIEW_ROW - 1, CHART_COL, loss_chart(ctx, blocks, names), {"x_offset": 10})
     ws.freeze_panes(0, 1)
 
 
 def _write_overview(ctx: Context, ws: Worksheet, blocks: list[Block]) -> list[str]:
     """Per optimizer: its name, η and final loss (formulas). Returns the name cells for the legend."""
-    words, fmt, last = ctx.words, ctx.fmt, ctx.spec.iterations
+    words, fmt = ctx.words, ctx.fmt
     header = OVERVIEW_ROW - 1
-    for c, text in enumerate((words["compare_optim.optimizer"], words["compare.rate"],
-                              words["compare.final"].format(n=last))):
-        ws.write(header, c, text, fmt.header)
+    block_sheets.write_overview_head(ctx, ws, header, words["compare_optim.optimizer"])
     prefix = layout.sheet_prefix(words["sheet.compare_optim"])
-    loss = ctx.training.col_of["loss"] - 1
     result = []
     for n, block in enumerate(blocks):
         row = header + 1 + n
         ws.write_string(row, 0, block.name, fmt.label)
         ws.write_formula(row, 1, "=" + block.cells["lr"], None, block.spec.learning_rate)
-        ws.write_formula(row, 2, "=" + block.training.cell("loss", last), fmt.data["loss"],
-                         stored_value(block.values[last, loss]))
+        block_sheets.write_final_loss(ctx, ws, row, 2, block)
         result.append("=" + prefix + layout.address(row + 1, 1, absolute=True))
     return result
 
@@ -174,57 +166,8 @@ def _value(spec: Spec, key: str) -> float:
     return 1 - getattr(spec, field) if field else getattr(spec, key)
 
 
-def _write_headers(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
-    """Each block's band, labels and ids (row by row: constant memory)."""
-    fmt, words = ctx.fmt, ctx.words
-    ws.set_row(BAND_ROW - 1, 45)
-    for block in blocks:
-        columns, start = block.training.columns, 0
-        for c in range(1, len(columns) + 1):
-            if c == len(columns) or columns[c].group != columns[start].group:
-                group, first, last = columns[start].group, block.offset + start, block.offset + c - 1
-                if last > first:
-                    ws.merge_range(BAND_ROW - 1, first, BAND_ROW - 1, last, words[f"group.{group}"],
-                                   fmt.band[group])
-                else:
-                    ws.write(BAND_ROW - 1, first, words[f"group.{group}"], fmt.band[group])
-                start = c
-    for block in blocks:
-        for c, column in enumerate(block.training.columns):
-            ws.write(LABEL_ROW - 1, block.offset + c, column_label(block.spec, column.qid, words),
-                     fmt.label_cell[column.group])
-    for block in blocks:
-        for c, column in enumerate(block.training.columns):
-            ws.write(ID_ROW - 1, block.offset + c, column.qid, fmt.id_cell)
-    for block in blocks:
-        width = len(block.training.columns)
-        ws.set_column(block.offset, block.offset, 16)
-        ws.set_column(block.offset + 1, block.offset + width - 1, 13)
-        ws.set_column(block.offset + width, block.offset + width, 3)
-
-
-def _write_data(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
-    """Every block's rows, row by row across the blocks (constant memory writes rows in order)."""
-    writers = [RowWriter.of(ws, block.training, ctx.fmt) for block in blocks]
-    for t in range(ctx.spec.iterations + 1):
-        for block, rows in zip(blocks, writers, strict=True):
-            rows.write(ws, t, block.values[t].tolist())
-
-
 def loss_chart(ctx: Context, blocks: list[Block], names: list[str]) -> Chart:
     """The loss of every optimizer in one chart (log scale), each series named by its overview cell."""
     words = ctx.words
-    chart = charts.new_chart(ctx, words["compare_optim.chart_title"], words["charts.loss_axis"], log_y=True)
-    chart.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})
-    prefix = "=" + layout.sheet_prefix(words["sheet.compare_optim"])
-    iters = charts.cache(range(ctx.spec.iterations + 1))
-    for n, (block, name) in enumerate(zip(blocks, names, strict=True)):
-        loss = block.training.col_of["loss"] - 1 - block.offset
-        chart.add_series({
-            "name": name,
-            "categories": prefix + block.training.column_range("iter"),
-            "values": prefix + block.training.column_range("loss"),
-            "categories_data": iters, "values_data": charts.cache(block.values[:, loss]),
-            "line": {"color": charts.PALETTE[n % len(charts.PALETTE)], "width": 1.75},
-        })
-    return chart
+    return block_sheets.loss_chart(ctx, words["compare_optim.chart_title"], words["sheet.compare_optim"],
+                                   blocks, names)

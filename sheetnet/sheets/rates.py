@@ -19,10 +19,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.errors import SheetnetError
 from sheetnet.model.reference import train
-from sheetnet.sheets import charts, layout
-from sheetnet.sheets.context import FormulaWorksheet, column_label, mark_divergence, stored_value
+from sheetnet.sheets import blocks as block_sheets
+from sheetnet.sheets import layout
+from sheetnet.sheets.context import FormulaWorksheet
 from sheetnet.sheets.layout import TrainingLayout
-from sheetnet.sheets.training import RowWriter
 
 if TYPE_CHECKING:
     from sheetnet.sheets.context import Context
@@ -32,9 +32,9 @@ MAX_RATES = 8
 # then per block its rate, the group band, labels, ids and the iterations.
 TITLE_ROW, NOTE_ROW, OVERVIEW_ROW = 1, 2, 4
 CHART_COL = 3  # 0-based: the chart sits right of the three-column overview table
-CHART_WIDTH, CHART_HEIGHT = 620, 360  # fits beside the table on a landscape page
 RATE_ROW, BAND_ROW, LABEL_ROW, ID_ROW = 23, 24, 25, 26
 FIRST_DATA_ROW = 27
+HEADER_ROWS = block_sheets.HeaderRows(BAND_ROW, LABEL_ROW, ID_ROW)
 
 
 def parse_rates(text: str) -> tuple[float, ...]:
@@ -106,10 +106,7 @@ def write_compare_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.write(NOTE_ROW - 1, 0, ctx.words["compare.note"], ctx.fmt.note)
     curve_cells = _write_overview(ctx, ws, blocks)
     _write_rate_row(ctx, ws, blocks)
-    _write_headers(ctx, ws, blocks)
-    _write_data(ctx, ws, blocks)
-    for block in blocks:
-        mark_divergence(ws, block.training, ctx.fmt)
+    block_sheets.write_blocks(ctx, ws, blocks, HEADER_ROWS)
     chart = loss_chart(ctx, blocks, curve_cells, log_y=True)
     ws.insert_chart(OVERVIEW_ROW - 1, CHART_COL, chart, {"x_offset": 10})
     ws.freeze_panes(0, 1)
@@ -122,11 +119,9 @@ def _rate_address(block: Block) -> str:
 def _write_overview(ctx: Context, ws: Worksheet, blocks: list[Block]) -> list[str]:
     """Per rate: its legend text, its rate and its final loss, all formulas. Returns the
     legend cells (absolute, with the sheet name) for the chart's series names."""
-    words, fmt, last = ctx.words, ctx.fmt, ctx.spec.iterations
+    words, fmt = ctx.words, ctx.fmt
     header = OVERVIEW_ROW - 1
-    for c, text in enumerate((words["compare.curve"], words["compare.rate"],
-                              words["compare.final"].format(n=last))):
-        ws.write(header, c, text, fmt.header)
+    block_sheets.write_overview_head(ctx, ws, header, words["compare.curve"])
     prefix = layout.sheet_prefix(words["sheet.compare"])
     cells = []
     for n, block in enumerate(blocks):
@@ -135,9 +130,7 @@ def _write_overview(ctx: Context, ws: Worksheet, blocks: list[Block]) -> list[st
         series = words["compare.series"]
         ws.write_formula(row, 0, f'="{series}"&{rate}', fmt.label, f"{series}{block.rate:g}")
         ws.write_formula(row, 1, f"={rate}", None, block.rate)
-        loss = ctx.training.col_of["loss"] - 1  # index into block.values (no offset there)
-        ws.write_formula(row, 2, "=" + block.training.cell("loss", last), fmt.data["loss"],
-                         stored_value(block.values[last, loss]))
+        block_sheets.write_final_loss(ctx, ws, row, 2, block)
         cells.append("=" + prefix + layout.address(row + 1, 1, absolute=True))
     return cells
 
@@ -157,58 +150,7 @@ def _write_rate_row(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
         ws.write(row, block.rate_col + 1, text, fmt.heading)
 
 
-def _write_headers(ctx: Context, ws: Worksheet, blocks: list[Block]) -> None:
-    """The Training sheet's three header rows, once per block (row by row: constant memory)."""
-    fmt, words, columns = ctx.fmt, ctx.words, ctx.training.columns
-    # constant_memory writes a row out once the next is begun: set its height before its cells.
-    ws.set_row(BAND_ROW - 1, 45)
-    for block in blocks:
-        start = 0
-        for c in range(1, len(columns) + 1):
-            if c == len(columns) or columns[c].group != columns[start].group:
-                group, first, last = columns[start].group, block.offset + start, block.offset + c - 1
-                if last > first:
-                    ws.merge_range(BAND_ROW - 1, first, BAND_ROW - 1, last, words[f"group.{group}"],
-                                   fmt.band[group])
-                else:
-                    ws.write(BAND_ROW - 1, first, words[f"group.{group}"], fmt.band[group])
-                start = c
-    for block in blocks:
-        for c, column in enumerate(columns):
-            label = column_label(ctx.spec, column.qid, words)
-            ws.write(LABEL_ROW - 1, block.offset + c, label, fmt.label_cell[column.group])
-    for block in blocks:
-        for c, column in enumerate(columns):
-            ws.write(ID_ROW - 1, block.offset + c, column.qid, fmt.id_cell)
-    for block in blocks:
-        ws.set_column(block.offset, block.offset, 16)  # the t band's text in two lines
-        ws.set_column(block.offset + 1, block.offset + len(columns) - 1, 13)
-        ws.set_column(block.offset + len(columns), block.offset + len(columns), 3)
-
-
-def _write_data(ctx: Context, ws: FormulaWorksheet, blocks: list[Block]) -> None:
-    """Every block's rows, row by row across the blocks (constant memory writes rows in order)."""
-    writers = [RowWriter.of(ws, block.training, ctx.fmt) for block in blocks]
-    for t in range(ctx.spec.iterations + 1):
-        for block, rows in zip(blocks, writers, strict=True):
-            rows.write(ws, t, block.values[t].tolist())
-
-
 def loss_chart(ctx: Context, blocks: list[Block], names: list[str], *, log_y: bool = True) -> Chart:
     """The loss curve of every rate in one chart; each series named by its overview cell."""
-    words = ctx.words
-    title = words["compare.chart_log_title" if log_y else "compare.chart_title"]
-    chart = charts.new_chart(ctx, title, words["charts.loss_axis"], log_y=log_y)
-    chart.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})
-    prefix = "=" + layout.sheet_prefix(words["sheet.compare"])
-    iters = charts.cache(range(ctx.spec.iterations + 1))
-    loss = ctx.training.col_of["loss"] - 1
-    for n, (block, name) in enumerate(zip(blocks, names, strict=True)):
-        chart.add_series({
-            "name": name,
-            "categories": prefix + block.training.column_range("iter"),
-            "values": prefix + block.training.column_range("loss"),
-            "categories_data": iters, "values_data": charts.cache(block.values[:, loss]),
-            "line": {"color": charts.PALETTE[n % len(charts.PALETTE)], "width": 1.75},
-        })
-    return chart
+    title = ctx.words["compare.chart_log_title" if log_y else "compare.chart_title"]
+    return block_sheets.loss_chart(ctx, title, ctx.words["sheet.compare"], blocks, names, log_y=log_y)

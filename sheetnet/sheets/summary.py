@@ -16,7 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 from sheetnet.equations import graph
 from sheetnet.errors import SheetnetError, ordinal
 from sheetnet.model import ids
-from sheetnet.sheets import layout
+from sheetnet.sheets import blocks, layout
 from sheetnet.sheets.context import column_label, stored_value
 
 if TYPE_CHECKING:
@@ -88,22 +88,9 @@ def _write_headers(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]]) 
     fmt, words = ctx.fmt, ctx.words
     band_names = {"iter": "group.iter", "loss": "group.loss", "forward": "summary.outputs",
                   "param": "group.param"}
-    # constant_memory writes a row out once the next is begun: set its height before its cells.
-    ws.set_row(BAND_ROW - 1, 45)
-    start = 0
-    for c in range(1, len(columns) + 1):
-        if c == len(columns) or columns[c][1] != columns[start][1]:
-            group = columns[start][1]
-            text = words[band_names[group]]
-            if c - 1 > start:
-                ws.merge_range(BAND_ROW - 1, start, BAND_ROW - 1, c - 1, text, fmt.band[group])
-            else:
-                ws.write(BAND_ROW - 1, start, text, fmt.band[group])
-            start = c
-    for c, (qid, group) in enumerate(columns):
-        ws.write(LABEL_ROW - 1, c, _label(ctx, qid), fmt.label_cell[group])
-    for c, (qid, _) in enumerate(columns):
-        ws.write(ID_ROW - 1, c, qid, fmt.id_cell)
+    headings = [blocks.Heading(qid, group, _label(ctx, qid)) for qid, group in columns]
+    blocks.write_headers(ws, fmt, blocks.HeaderRows(BAND_ROW, LABEL_ROW, ID_ROW), [(0, headings)],
+                         lambda group: words[band_names[group]])
     ws.set_column(0, 0, 16)  # wide enough for the t column's band text in two lines
     ws.set_column(1, 1, 13)  # the loss, in scientific notation
     ws.set_column(2, len(columns) - 1, 11)
