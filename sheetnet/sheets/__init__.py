@@ -3,7 +3,7 @@ words in each language (i18n), Excel's limits, one module per sheet, printing, a
 assembles them with XlsxWriter (writer.build_workbook).
 
 Every sheet module takes the `context.Context` it is handed and imports nothing of its siblings
-but layout, styles, limits, i18n, context and blocks (the Training columns' block: band, labels,
-ids, rows, shared by the Training, Summary and comparison sheets); only `writer` lists the sheets. It may import
-`equations`, `model`, `expr` and `engines`; never `verify`.
+but layout, styles, limits, i18n, context and blocks (a block of Training columns: its band,
+labels, ids and rows, shared by the Training, Summary and comparison sheets); only `writer` lists
+the sheets. It may import `equations`, `model`, `expr` and `engines`; never `verify`.
 """
