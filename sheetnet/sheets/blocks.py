@@ -229,13 +229,9 @@ def _positional(ws: FormulaWorksheet, training: TrainingLayout, expr: Expr) -> s
     return text.removeprefix("=")
 
 
-def _columns(line: str) -> int:
-    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in line)  # CJK characters are twice as wide
-
-
 def comment_options(note: str) -> dict[str, object]:
     """Size a cell note to its text (XlsxWriter's default box is 128 × 74 px, too small)."""
     lines = note.split("\n")
-    width = min(max(220, 7 * max(map(_columns, lines)) + 16), 520)
-    wrapped = sum(1 + 7 * _columns(line) // (width - 16) for line in lines)
+    width = min(max(220, 7 * max(map(styles.text_width, lines)) + 16), 520)
+    wrapped = sum(1 + 7 * styles.text_width(line) // (width - 16) for line in lines)
     return {"width": width, "height": 18 * wrapped + 12, "font_name": "Calibri", "font_size": 10}

@@ -19,6 +19,8 @@ from sheetnet.sheets.settings import SETTINGS
 
 # --- Network sheet -------------------------------------------------------------------------
 
+DESCRIPTION_WIDTH = 110  # characters of the description a line holds (merged over columns A to I)
+
 
 def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     spec, net, fmt, words = ctx.spec, ctx.network, ctx.fmt, ctx.words
@@ -29,8 +31,9 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
         widest = max(len(str(setting.write(spec))) for setting in SETTINGS)
         ws.set_column(1, 1, max(12, widest * 1.1 + 1, len(data_headers(spec)[0]) + 3))
     ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
+    # Tall enough for every line, or the text runs over the note row below it.
     ws.set_row(layout.DESCRIPTION_ROW - 1,
-               limits.row_height(15 * _wrapped_lines(spec.description, width=110)))
+               limits.row_height(styles.text_height(spec.description, DESCRIPTION_WIDTH, min_lines=2)))
     ws.merge_range(layout.DESCRIPTION_ROW - 1, 0, layout.DESCRIPTION_ROW - 1, 8,
                    spec.description.strip(), fmt.wrap)
     ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
@@ -100,11 +103,6 @@ def _write_hyperparameter(ws: Worksheet, ctx: Context, name: str) -> None:
     criteria, message = _VALID[name]
     ws.data_validation(row - 1, col - 1, row - 1, col - 1, {
         **criteria, "error_title": words[f"setting.{name}"], "error_message": words[message]})
-
-
-def _wrapped_lines(text: str, width: int) -> int:
-    """Lines the text takes when wrapped at about `width` characters (for the row height)."""
-    return max(2, sum(1 + len(line) // width for line in text.strip().splitlines()))
 
 
 def _write_data_table(

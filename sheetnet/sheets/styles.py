@@ -30,6 +30,9 @@ NUMBER_FORMATS = {
 }
 ACCURACY_FORMAT = "0.0%"  # the accuracy column: a share of samples, 75.0%
 INPUT_FILL = "#FFFF99"
+# Points one line of wrapped 11-point text takes. A line with Chinese is drawn in a CJK font
+# (Noto Sans CJK, SimSun, …), some 1.3 times as tall as Calibri's.
+LINE_POINTS, CJK_LINE_POINTS = 15, 20
 # Conditional formats where training diverged: the first row whose loss is an error, then
 # every cell that shows an error (#NUM!) after it.
 DIVERGED_ROW_FILL, ERROR_CELL_FILL, ERROR_FONT = "#FF7C80", "#FFC7CE", "#9C0006"
@@ -75,3 +78,24 @@ class Formats:
     def data_format(self, qid: str, group: str) -> Format:
         """The format of a Training data cell: its group's, a percentage for the accuracy."""
         return self.accuracy if qid == "accuracy" else self.data[group]
+
+
+def is_wide(ch: str) -> bool:
+    """A CJK character (or full-width punctuation): as wide as two Latin ones, and taller."""
+    return ord(ch) >= 0x2E80
+
+
+def text_width(line: str) -> int:
+    """A line's width in Latin characters: CJK characters count twice."""
+    return sum(2 if is_wide(ch) else 1 for ch in line)
+
+
+def text_height(text: str, width: int, *, min_lines: int = 1) -> float:
+    """Points that text, wrapped at about `width` Latin characters, takes in a cell."""
+    lines = text.strip().splitlines() or [""]
+    points = sum((1 + text_width(line) // width) * line_points(line) for line in lines)
+    return max(points, min_lines * LINE_POINTS)
+
+
+def line_points(line: str) -> int:
+    return CJK_LINE_POINTS if any(map(is_wide, line)) else LINE_POINTS

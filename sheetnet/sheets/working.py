@@ -10,6 +10,8 @@ joining the text of those same cells (numbertext.py), so editing the Network she
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,7 @@ import pandas as pd
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from sheetnet.equations import graph, labels, textprint, updates
+from sheetnet.equations import graph, labels, numbertext, textprint, updates
 from sheetnet.equations.update_notes import leaf_name
 from sheetnet.expr.formula import Bin, Call, Cell, Const, Expr, Neg, Num, to_excel
 from sheetnet.model import ids, schedule
@@ -243,7 +245,15 @@ class _Formats:
     symbol: dict[str, Format]
     equals: Format
     text: Format
-    value: dict[str, Format]
+    value: dict[tuple[str, str], Format]  # (group, number format) → the value cell's format, made once
+    add: Callable[..., Format]
+
+    def value_cell(self, group: str, x: float) -> Format:
+        """A value cell's format: bold on its section's colour, 7 significant digits of x."""
+        key = (group, value_format(x))
+        if key not in self.value:
+            self.value[key] = self.add(bold=True, bg_color=styles.GROUP_COLOURS[group][1], num_format=key[1])
+        return self.value[key]
 
 
 def _formats(ctx: Context) -> _Formats:
@@ -260,13 +270,24 @@ def _formats(ctx: Context) -> _Formats:
         symbol={g: add(bold=True, bg_color=colours[g][1], align="right") for g in SECTIONS},
         equals=add(align="center", font_color="#7F7F7F"),
         text=add(),
-        # Seven decimals for every value, as the hand calculations print them (0.6236336);
-        # the Training sheet keeps scientific notation for quantities that shrink over training.
-        value={g: add(bold=True, bg_color=colours[g][1], num_format=WORKED_FORMAT) for g in SECTIONS},
+        value={},
+        add=add,
     )
 
 
-WORKED_FORMAT = "0.0000000"
+def value_format(x: float) -> str:
+    """The number format that shows x with 7 significant digits, as the text beside it does
+    (numbertext): 0.6236336, 12.34568, 1.234568E-05; fixed decimals from 10⁻⁴ to 10⁷, else
+    scientific, where numbertext switches. Chosen from the NumPy value at build time; a plain
+    format code (no locale's separators, no conditions), so every engine and locale reads it
+    alike, and an edited input that moves the value a decade or two still shows it readably."""
+    if not math.isfinite(x) or x == 0:
+        return "0." + "0" * numbertext.DIGITS  # nothing to size it by: seven decimals
+    exponent = int(f"{x:.{numbertext.DIGITS - 1}e}".split("e")[1])  # of x rounded to 7 digits
+    if not numbertext.SMALL <= abs(x) < numbertext.LARGE or exponent >= 7:
+        return "0." + "0" * (numbertext.DIGITS - 1) + "E+00"
+    decimals = numbertext.DIGITS - 1 - exponent
+    return "0." + "0" * decimals if decimals else "0"
 
 
 def write_working_sheet(ctx: Context, ws: Worksheet) -> None:
@@ -353,8 +374,9 @@ def _write_line(ws: Worksheet, r0: int, line: Line, texts: tuple[str, str | None
     else:  # each number is a formula of its own (numbertext.py): a line of many is written as text
         ws.write_string(r0, NUMBERS - 1, numbers if numbers is not None else "#NUM!", fmt.text)
     t = 1 if line.group == "update" else 0  # an update's value is the parameter of row t = 1
-    ws.write_formula(r0, VALUE - 1, to_excel(line.expr, leaves.address), fmt.value[line.group],
-                     stored_value(float(leaves.reference.loc[t, line.qid])))
+    value = float(leaves.reference.loc[t, line.qid])
+    ws.write_formula(r0, VALUE - 1, to_excel(line.expr, leaves.address), fmt.value_cell(line.group, value),
+                     stored_value(value))
 
 
 # --- limits --------------------------------------------------------------------------------
