@@ -7,16 +7,18 @@ from __future__ import annotations
 import math
 import random
 import re
+import subprocess
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from sheetnet.engines.gnumeric import find_ssconvert
 from sheetnet.equations.numbertext import number_text
 from sheetnet.model.spec import Spec, load_template
 from sheetnet.sheets import layout, styles, working
 from sheetnet.sheets.working import value_format
-from tests.conftest import build
+from tests.conftest import build, needs_gnumeric
 
 
 def _short(template: str) -> Spec:
@@ -106,3 +108,26 @@ def test_working_value_cells_show_seven_significant_digits(tmp_path: Path) -> No
         checked.add(code)
     # xor's first iteration spans several decades: the formats differ, all of seven digits.
     assert {"0.0000000", "0.00000000", "0.000000000"} <= checked
+
+
+@needs_gnumeric
+def test_gnumeric_shows_the_value_as_the_text_beside_it(tmp_path: Path) -> None:
+    """Recomputed and printed as shown by Gnumeric: each value cell, 7 significant digits, the
+    same number as numbertext prints (the text column's digits)."""
+    path = build(tmp_path, _short("xor"))
+    csv_path = tmp_path / "working.csv"
+    subprocess.run([find_ssconvert() or "ssconvert", "--recalc", "--export-type=Gnumeric_stf:stf_assistant",
+                    "-O", "sheet=Working format=preserve separator=;", str(path), str(csv_path)],
+                   check=True, capture_output=True, timeout=300)
+    values = openpyxl.load_workbook(path, data_only=True)["Working"]
+    rows = csv_path.read_text(encoding="utf-8").splitlines()
+    compared = 0
+    for row in range(working.FIRST_ROW, values.max_row + 1):
+        value = values.cell(row, working.VALUE).value
+        if not isinstance(value, float) or value == 0:
+            continue
+        shown = rows[row - 1].split(";")[working.VALUE - 1].replace("\u2212", "-")
+        assert _significant(shown) == 7, (row, shown)
+        assert float(shown) == float(number_text(value)), (row, shown)
+        compared += 1
+    assert compared > 40
