@@ -2,7 +2,7 @@
 comparisons put one block per run side by side. What every block has is written here once: the
 band of group headings ("forward", "backward", …) merged over each group's columns, the row of
 labels, the row of ids, the column widths, the rows of iterations, and the loss chart of several
-blocks.
+blocks. The Summary sheet's heading (its own columns, one block) is written by write_headers too.
 
 A block is a TrainingLayout (its spec and its columns, shifted right by its col_offset) and, for
 the rows, the NumPy values it shows. XlsxWriter's constant_memory mode writes a row out once a
@@ -166,7 +166,6 @@ def loss_chart(ctx: Context, title: str, sheet: str, blocks: Sequence[Block], na
             "line": {"color": charts.PALETTE[n % len(charts.PALETTE)], "width": 1.75},
         })
     return chart
-
 
 
 @dataclass(frozen=True)
