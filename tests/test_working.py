@@ -362,3 +362,9 @@ def test_a_line_whose_text_formula_would_be_too_long_is_written_as_text(
     assert stored["z₃"].numbers == "0.05×0.02 + 0.1×0.04 + 0.5"
     assert formulas_["z₃"].numbers == stored["z₃"].numbers  # plain text, computed here
     assert str(formulas_["δ₃"].numbers).startswith("=")  # a shorter line stays a live formula
+    # The check expects what the writer wrote: the plain text where the formula would be too long.
+    from sheetnet.verify.run import run_check
+
+    report = run_check(path)
+    assert report.ok, report.summary()
+    assert report.group("texts", "Working").cells > 0

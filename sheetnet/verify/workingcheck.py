@@ -22,7 +22,7 @@ from sheetnet.equations import graph, textprint, updates
 from sheetnet.expr.formula import Cell, Const, to_excel
 from sheetnet.model import ids
 from sheetnet.model.spec import model_inputs
-from sheetnet.sheets import layout, working
+from sheetnet.sheets import layout, limits, working
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
 from sheetnet.verify.bound import Leaves, evaluate
 from sheetnet.verify.readback import Workbook
@@ -66,6 +66,9 @@ def check_working(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame,
             got = want if cells.get(value_at) == value_formula else np.nan
             values.append((value_at, want, got, bound, cells.get(value_at)))
             held = cells.get(text_at)
+            if len(text_formula) > limits.MAX_FORMULA_CHARS:  # written as the reference numbers' text
+                plain = textprint.text_value(line.expr, leaves.value)
+                text_formula = plain if plain is not None else "#NUM!"
             texts.append((text_at, text_formula, text_formula if held == text_formula else held, held))
         else:  # locally: the line's expression on the engine's own earlier lines and inputs
             got = as_float(engine.get(value_at))
