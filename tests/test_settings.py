@@ -49,3 +49,14 @@ def test_one_row_per_setting_above_the_data() -> None:
     assert list(cells) == list(NAMES)
     assert sorted(row for row, _ in cells.values()) == list(range(layout.FIRST_SETTING_ROW,
                                                                   layout.DATA_HEADER_ROW - 1))
+
+
+def test_every_setting_label_fits_column_a() -> None:
+    # Column A of the Network sheet is 30 characters wide and its labels are bold; a label wider
+    # than about 26 was cut at the cell's edge ("Samples per update (batch, sgd, minibat").
+    from sheetnet.sheets.i18n import STRINGS
+    from sheetnet.sheets.styles import text_width
+
+    too_wide = {(lang, key): text for lang, words in STRINGS.items() for key, text in words.items()
+                if key.startswith("setting.") and isinstance(text, str) and text_width(text) > 26}
+    assert too_wide == {}
