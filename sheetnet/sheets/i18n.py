@@ -126,7 +126,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "label.sample_no": "sample no.",
         "label.sample_no_slot": "sample{k}",
         "setting.mode": "Samples per update",
-        "setting.batch_size": "Batch size (samples a row)",
+        "setting.batch_size": "Samples per row",
         "setting.shuffle": "Shuffle every epoch",
         "setting.seed": "Shuffle seed",
         "note.epoch": "Epoch: one pass over all the samples; each row uses one batch of them.",
