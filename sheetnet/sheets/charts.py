@@ -27,6 +27,7 @@ from sheetnet.model import ids
 from sheetnet.sheets import layout
 
 if TYPE_CHECKING:
+    from sheetnet.model.spec import Spec
     from sheetnet.sheets.context import Context
 
 # Series colours (Excel's Office palette); output j and its target share colour j.
@@ -44,7 +45,7 @@ def write_charts_sheet(ctx: Context, ws: Worksheet) -> None:
     words = ctx.words
     # In sgd/minibatch mode a row's outputs belong to a different sample every row: no output
     # charts with flat target lines then, only the loss (of each row's batch).
-    n_samples = min(ctx.spec.n_samples, MAX_SAMPLE_CHARTS) if ctx.spec.mode == "batch" else 0
+    n_samples = len(sample_charts(ctx.spec))
     ws.set_column(0, 2 * GRID_COLS - 1, 12)
     ws.write(0, 0, words["charts.title"], ctx.fmt.title)
     ws.write(1, 0, words["charts.note"], ctx.fmt.note)
@@ -52,7 +53,7 @@ def write_charts_sheet(ctx: Context, ws: Worksheet) -> None:
         ws.write(2, 0, words["charts.more_samples"].format(n=n_samples, total=ctx.spec.n_samples),
                  ctx.fmt.note)
     n_accuracy = 1 if ids.ACCURACY in ctx.training.col_of else 0
-    table_row = FIRST_CHART_ROW + GRID_ROWS * math.ceil((2 + n_accuracy + n_samples) / 2) + 1
+    table_row = first_table_row(ctx.spec)
     target_ranges = _write_target_table(ctx, ws, table_row) if n_samples else {}
     epochs = _write_epoch_table(ctx, ws, table_row) if ctx.spec.mode != "batch" else None
     charts = [loss_chart(ctx, log_y=False, epochs=epochs), loss_chart(ctx, log_y=True, epochs=epochs)]
@@ -64,6 +65,22 @@ def write_charts_sheet(ctx: Context, ws: Worksheet) -> None:
     # Two charts side by side need a landscape page; the page setup judges width by the cells
     # in use only (here the narrow target table) and keeps a landscape that a module chose.
     ws.set_landscape()
+
+
+def sample_charts(spec: Spec) -> range:
+    """The samples that get an output chart (and columns in the target table): batch mode only."""
+    return range(min(spec.n_samples, MAX_SAMPLE_CHARTS) if spec.mode == "batch" else 0)
+
+
+def target_keys(spec: Spec) -> list[tuple[int, int]]:
+    """(output j, sample k) of each column of the target table, in order."""
+    return [(j, k) for k in sample_charts(spec) for j in range(spec.sizes[-1])]
+
+
+def first_table_row(spec: Spec) -> int:
+    """0-based row of the table below the charts (the target table or the epoch table)."""
+    n_accuracy = 1 if ids.ACCURACY in ids.all_ids(spec) else 0
+    return FIRST_CHART_ROW + GRID_ROWS * math.ceil((2 + n_accuracy + len(sample_charts(spec))) / 2) + 1
 
 
 def training_range(ctx: Context, qid: str) -> str:
@@ -168,7 +185,7 @@ def _write_target_table(ctx: Context, ws: Worksheet, row: int) -> dict[str, tupl
     Returns each target key's (x range, y range) on this sheet for the chart series.
     """
     spec, fmt, training = ctx.spec, ctx.fmt, ctx.training
-    keys = [(j, k) for k in range(min(spec.n_samples, MAX_SAMPLE_CHARTS)) for j in range(spec.sizes[-1])]
+    keys = target_keys(spec)
     prefix = "=" + layout.sheet_prefix(ctx.words["sheet.charts"])
     ws.write(row, 0, ctx.words["charts.targets_table"], fmt.heading)
     ws.write(row + 1, 0, ctx.words["label.iter"], fmt.header)

@@ -174,6 +174,7 @@ def compare(book: Workbook, expected: list[Expected], got: dict[Address, float],
     verdict = judge(want, have, np.array([e.bound for e in expected]) + leaf_rel * np.abs(have), report.rtol)
     bad = verdict.bad | np.array([e.cell in notes for e in expected], dtype=bool)
     stats.add(verdict)
+    report.covered.add(book.network_sheet, (e.cell for e in expected))
     report.cells += len(expected)
     report.wrong += int(bad.sum())
     if bad.any():

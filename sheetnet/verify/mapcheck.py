@@ -147,6 +147,7 @@ def _compare(report: Report, sheet: str, where: list[tuple[int, int]], cells: di
     for k in notes:
         bad[k] = True
     report.group(GROUP, sheet).add(verdict)
+    report.covered.add(sheet, where)
     report.cells += len(where)
     report.wrong += int(bad.sum())
     if bad.any() and report.first_wrong is None:

@@ -20,7 +20,7 @@ import pandas as pd
 from openpyxl.utils import column_index_from_string
 
 from sheetnet.model import ids
-from sheetnet.sheets import layout, summary
+from sheetnet.sheets import charts, layout, summary
 from sheetnet.sheets.i18n import STRINGS, sheet_names
 from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout, TrainingLayout
 from sheetnet.verify.bound import U
@@ -31,6 +31,7 @@ from sheetnet.verify.report import Report, WrongCell, judge
 from sheetnet.verify.workingcheck import check_working
 
 Cells = dict[tuple[int, int], Any]
+Found = tuple[tuple[int, int], float, Any, str | None, float]  # cell, expected, got, formula, bound
 _REFERENCE = re.compile(
     r"=(?:'(?P<qsheet>(?:[^']|'')+)'!|(?P<sheet>[^'!=]+)!)?\$?(?P<col>[A-Z]{1,3})\$?(?P<row>\d+)")
 _AVERAGEIF = re.compile(r"=AVERAGEIF\((?P<range>[^,()]+),(?P<criterion>[^,()]+),(?P<source>[^,()]+)\)")
@@ -104,7 +105,28 @@ def _summary(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, eng
             text = cells.get(at)
             got = as_float(engine.get(at)) if engine is not None else _resolve(book, training, text)
             found.append((at, float(training[t, col_of[qid]]), got, text if _is_text(text) else None, 0.0))
+    if book.spec.mode == "batch":  # each output's target under its column
+        column = {qid: c for c, qid in enumerate(qids, start=1)}
+        where = [((summary.TARGET_ROW, column[_output(book, j, k)]), j, k)
+                 for k in range(book.spec.n_samples) for j in range(book.spec.sizes[-1])]
+        found += _targets(book, training, cells, engine, where)
     _judge(book, sheet, "summary", found, report)
+
+
+def _output(book: Workbook, j: int, k: int) -> str:
+    return ids.neuron("a", book.spec.n_layers - 1, j, k, book.spec)
+
+
+def _targets(book: Workbook, training: np.ndarray, cells: Cells, engine: Cells | None,
+             where: list[tuple[tuple[int, int], int, int]]) -> list[Found]:
+    """Cells that show target j of sample k (a reference to its Network cell): the target NumPy
+    trained on, against the value of the cell's reference (or the engine's value)."""
+    found: list[Found] = []
+    for at, j, k in where:
+        text = cells.get(at)
+        got = as_float(engine.get(at)) if engine is not None else _resolve(book, training, text)
+        found.append((at, float(book.spec.targets[k][j]), got, text if _is_text(text) else None, 0.0))
+    return found
 
 
 def _resolve(book: Workbook, training: np.ndarray, text: Any) -> float:
@@ -126,10 +148,31 @@ def _resolve(book: Workbook, training: np.ndarray, text: Any) -> float:
 # --- the Charts sheet: per-epoch means, =AVERAGEIF(epoch column, e, loss column) ------------
 
 
+def _chart_targets(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, engine: Cells | None,
+                   report: Report) -> None:
+    """The target table (batch mode): t = 0 and t = N, each a reference to Training's t cell,
+    and each target a reference to its Network cell."""
+    spec = book.spec
+    first = charts.first_table_row(spec) + 3  # 1-based row of t = 0
+    keys = charts.target_keys(spec)
+    if not keys:
+        return
+    found: list[Found] = []
+    for n, t in enumerate((0, spec.iterations)):
+        at = (first + n, 1)
+        text = cells.get(at)
+        got = as_float(engine.get(at)) if engine is not None else _resolve(book, training, text)
+        found.append((at, float(t), got, text if _is_text(text) else None, 0.0))
+        found += _targets(book, training, cells, engine,
+                          [((first + n, 2 + c), j, k) for c, (j, k) in enumerate(keys)])
+    _judge(book, sheet, "targets", found, report)
+
+
 def _charts(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, engine: Cells | None,
             report: Report, leaf_rel: float) -> None:
     spec = book.spec
     if spec.mode == "batch":
+        _chart_targets(book, training, sheet, cells, engine, report)
         return
     col_of = {qid: c for c, qid in enumerate(ids.all_ids(spec))}
     epoch, t_col = training[:, col_of["epoch"]], training[:, col_of["iter"]]
@@ -223,6 +266,7 @@ def _judge(book: Workbook, sheet: str, group: str,
     verdict = judge(want, got, np.array([f[4] for f in found]), report.rtol)
     report.group(group, sheet).add(verdict)
     report.count(verdict)
+    report.covered.add(sheet, (f[0] for f in found))
     if verdict.bad.any() and report.first_wrong is None:
         (row, col), expected, value, text, _ = found[int(np.argmax(verdict.bad))]
         report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(row, col), group, 0,

@@ -105,6 +105,7 @@ def _add(book: Workbook, sheet: str, group: str, verdict: Any, where: list[tuple
          texts: list[str | None], want: np.ndarray, cells: Cells, report: Report, note: str) -> None:
     report.group(group, sheet).add(verdict)
     report.count(verdict)
+    report.covered.add(sheet, where)
     if verdict.bad.any() and report.first_wrong is None:
         i = int(np.argmax(verdict.bad))
         report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*where[i]), group, 0,

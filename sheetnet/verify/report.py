@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,29 @@ class StaleValue:
 
 
 @dataclass
+class Coverage:
+    """Which cells the check compared, per sheet: the proof that every formula cell is checked
+    (tests/test_check_coverage.py compares it with the formula cells each sheet holds).
+
+    Whole columns are kept as row ranges, so a million-row Training sheet costs a few tuples.
+    """
+
+    cells: dict[str, set[tuple[int, int]]] = field(default_factory=dict)
+    columns: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)  # (col, first, last row)
+
+    def add(self, sheet: str, cells: Iterable[tuple[int, int]]) -> None:
+        self.cells.setdefault(sheet, set()).update(cells)
+
+    def add_column(self, sheet: str, col: int, first_row: int, last_row: int) -> None:
+        self.columns.setdefault(sheet, []).append((col, first_row, last_row))
+
+    def of(self, sheet: str) -> set[tuple[int, int]]:
+        """Every (row, col) of the sheet the check compared (1-based, as in an address)."""
+        spans = {(r, c) for c, first, last in self.columns.get(sheet, []) for r in range(first, last + 1)}
+        return spans | self.cells.get(sheet, set())
+
+
+@dataclass
 class Report:
     path: Path
     engine: str
@@ -104,6 +128,7 @@ class Report:
     stale: int = 0  # stored values that differ from the formulas' results
     first_stale: StaleValue | None = None
     strict: bool = False  # stale stored values fail the check
+    covered: Coverage = field(default_factory=Coverage)  # the cells compared, per sheet
 
     @property
     def training_cells(self) -> int:

@@ -223,6 +223,7 @@ def compare_training(
         if column.formula is not None:  # every cell of a computed column must be a live formula
             bad |= ~np.fromiter((is_formula(v) for v in book.contents[:n, c]), bool, n)
         report.group(column.group, book.training_sheet).add(verdict)
+        report.covered.add_column(book.training_sheet, c + 1, FIRST_DATA_ROW, FIRST_DATA_ROW + n - 1)
         report.cells += n
         report.wrong += int(bad.sum())
         report.groups[column.group].seconds += time.perf_counter() - start

@@ -110,6 +110,7 @@ def _values(book: Workbook, sheet: str, found: list[tuple[tuple[int, int], float
                     np.array([f[3] for f in found]), report.rtol)
     report.group("values", sheet).add(verdict)
     report.count(verdict)
+    report.covered.add(sheet, (f[0] for f in found))
     if verdict.bad.any() and report.first_wrong is None:
         at, want, got, _, held = found[int(np.argmax(verdict.bad))]
         note = "" if np.isfinite(got) else "its formula is not this line's expression"
@@ -123,6 +124,7 @@ def _texts(book: Workbook, sheet: str, found: list[tuple[tuple[int, int], str | 
     bad = [f for f in found if not _same_text(f[1], f[2])]
     group.cells += len(found)
     report.cells += len(found)
+    report.covered.add(sheet, (f[0] for f in found))
     report.wrong += len(bad)
     if bad and report.first_wrong is None:
         at, want, got, held = bad[0]
