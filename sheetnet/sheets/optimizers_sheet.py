@@ -23,7 +23,7 @@ from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, with_optimizer
 from sheetnet.sheets import blocks as block_sheets
 from sheetnet.sheets import layout
-from sheetnet.sheets.layout import TrainingLayout
+from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
 
 if TYPE_CHECKING:
     from sheetnet.sheets.context import Context
@@ -73,22 +73,33 @@ def block_spec(spec: Spec, name: str) -> Spec:
 
 
 def make_blocks(ctx: Context, names: tuple[str, ...]) -> list[Block]:
-    blocks, offset = [], 0
-    for name in names:
-        spec = block_spec(ctx.spec, name)
-        keys = ["lr", *updates.network_keys(spec)]
-        cells = {key: layout.address(HYPER_ROW, offset + 2 + n, absolute=True) for n, key in enumerate(keys)}
-        training = TrainingLayout(spec, ctx.network, ctx.training.network_sheet, col_offset=offset,
-                                  first_data_row=FIRST_DATA_ROW, overrides=cells)
+    blocks = []
+    for spec, offset, training, cells in placements(ctx.spec, ctx.network, ctx.training.network_sheet, names):
         with np.errstate(all="ignore"):  # a large rate may diverge: inf and NaN are expected
             frame = train(spec)
         values = frame[[c.qid for c in training.columns]].to_numpy()
         blocks.append(Block(spec, offset, training, values, cells))
+    return blocks
+
+
+def placements(
+    spec: Spec, network: NetworkLayout, network_sheet: str, names: tuple[str, ...]
+) -> list[tuple[Spec, int, TrainingLayout, dict[str, str]]]:
+    """Where each optimizer's block sits: (its spec, its column offset, its columns, its
+    hyperparameter cells by key). The check reads the sheet back with the same placement."""
+    result, offset = [], 0
+    for name in names:
+        own = block_spec(spec, name)
+        keys = ["lr", *updates.network_keys(own)]
+        cells = {key: layout.address(HYPER_ROW, offset + 2 + n, absolute=True) for n, key in enumerate(keys)}
+        training = TrainingLayout(own, network, network_sheet, col_offset=offset,
+                                  first_data_row=FIRST_DATA_ROW, overrides=cells)
+        result.append((own, offset, training, cells))
         offset += max(len(training.columns), len(keys) + 1) + 1  # one empty column between blocks
     if offset - 1 > layout.MAX_COLS:
         raise SheetnetError(f"--compare-optim: {len(names)} optimizers need {offset - 1} columns, more "
                             f"than a spreadsheet holds ({layout.MAX_COLS}); give fewer optimizers")
-    return blocks
+    return result
 
 
 def write_compare_optim_sheet(ctx: Context, ws: Worksheet) -> None:

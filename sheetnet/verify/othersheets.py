@@ -24,6 +24,7 @@ from sheetnet.sheets import charts, layout, summary
 from sheetnet.sheets.i18n import STRINGS, sheet_names
 from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout, TrainingLayout
 from sheetnet.verify.bound import U
+from sheetnet.verify.optimcheck import check_optimizers
 from sheetnet.verify.ratescheck import check_rates
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values
 from sheetnet.verify.recompute import as_float
@@ -43,7 +44,7 @@ def present_sheets(path: Path) -> dict[str, str]:
     """The Summary and Charts sheets the workbook has: key → name."""
     with open_workbook(path, data_only=False) as wb:
         names = wb.sheetnames
-    keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.working")
+    keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.compare_optim", "sheet.working")
     return {key: name for key in keys for name in sheet_names(key) if name in names}
 
 
@@ -75,6 +76,9 @@ def check_sheets(
     if "sheet.compare" in formulas:
         check_rates(book, names["sheet.compare"], formulas["sheet.compare"], report,
                     (engine_cells or {}).get("sheet.compare"), leaf_rel)
+    if "sheet.compare_optim" in formulas:
+        check_optimizers(book, names["sheet.compare_optim"], formulas["sheet.compare_optim"], report,
+                         (engine_cells or {}).get("sheet.compare_optim"), leaf_rel)
 
 
 # --- the Summary: each cell a reference to its Training cell at the row's iteration ---------

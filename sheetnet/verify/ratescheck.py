@@ -15,16 +15,19 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+from openpyxl.utils import column_index_from_string
 
 from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
 from sheetnet.model.reference import train
 from sheetnet.sheets import layout, rates
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+from sheetnet.verify.cellformula import Lookup
 from sheetnet.verify.local import intended_training
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float
 from sheetnet.verify.report import Report, WrongCell, drift, judge
+from sheetnet.verify.sheetcells import Found, judge_found, label_cell, value_cell, words_of
 
 Cells = dict[tuple[int, int], Any]
 
@@ -37,6 +40,7 @@ def check_rates(book: Workbook, sheet: str, cells: Cells, report: Report,
     starts = [c for (r, c), v in cells.items() if r == rates.ID_ROW and v == "iter" and (c - 1) % width == 0]
     n_blocks = len(starts)
     net = NetworkLayout(spec)
+    finals: list[tuple[float, np.ndarray, TrainingLayout]] = []
     for n in range(n_blocks):
         offset = n * width
         rate_at = (rates.RATE_ROW, offset + 2)
@@ -51,12 +55,16 @@ def check_rates(book: Workbook, sheet: str, cells: Cells, report: Report,
                                 overrides={"lr": layout.address(*rate_at, absolute=True)})
         group = f"block {n + 1} (η={rate:g})"
         if engine is None:
-            _texts(book, sheet, placed, cells, values, group, report)
+            block_texts(book, sheet, placed, cells, values, group, report)
         else:
-            _local(book, sheet, placed, engine, values, rate, group, report, leaf_rel)
+            lr_cell = NetworkLayout(book.spec).input_cells["lr"]
+            block_book = dataclasses.replace(book, network={**book.network, lr_cell: rate})
+            block_local(block_book, sheet, placed, engine, values, group, report, leaf_rel)
+        finals.append((rate, values, placed))
+    _overview(book, sheet, cells, engine, finals, report)
 
 
-def _texts(book: Workbook, sheet: str, placed: TrainingLayout, cells: Cells, values: np.ndarray,
+def block_texts(book: Workbook, sheet: str, placed: TrainingLayout, cells: Cells, values: np.ndarray,
            group: str, report: Report) -> None:
     want, got, where, texts = [], [], [], []
     for c, column in enumerate(placed.columns):
@@ -79,13 +87,15 @@ def _texts(book: Workbook, sheet: str, placed: TrainingLayout, cells: Cells, val
          "its formula is not the one this block's row and rate call for")
 
 
-def _local(book: Workbook, sheet: str, placed: TrainingLayout, engine: Cells, values: np.ndarray,
-           rate: float, group: str, report: Report, leaf_rel: float) -> None:
+def block_local(block_book: Workbook, sheet: str, placed: TrainingLayout, engine: Cells, values: np.ndarray,
+                group: str, report: Report, leaf_rel: float) -> None:
+    """Every cell of a block as the engine computed it, against the intended expression on the
+    engine's own values of the block (block_book: the block's spec, columns and Network values,
+    its own hyperparameters included), and the block's drift from NumPy (values)."""
+    book = block_book
     rows, cols = values.shape
     got = np.array([[as_float(engine.get((placed.row_of(t), placed.col_of[q.qid]))) for q in placed.columns]
                     for t in range(rows)])
-    lr_cell = NetworkLayout(book.spec).input_cells["lr"]
-    block_book = dataclasses.replace(book, network={**book.network, lr_cell: rate})
     intended, bound = intended_training(block_book, got, block_book.network, leaf_rel)
     fixed = [c for c, column in enumerate(placed.columns) if column.formula is None]
     intended[:, fixed] = values[:, fixed]
@@ -110,3 +120,39 @@ def _add(book: Workbook, sheet: str, group: str, verdict: Any, where: list[tuple
         i = int(np.argmax(verdict.bad))
         report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*where[i]), group, 0,
                                        texts[i], float(want[i]), cells.get(where[i]), note)
+
+
+# --- the overview: per rate its legend text, its rate and its final loss --------------------
+
+
+def _overview(book: Workbook, sheet: str, cells: Cells, engine: Cells | None,
+              finals: list[tuple[float, np.ndarray, TrainingLayout]], report: Report) -> None:
+    """Each overview row against its block: the legend names the rate, the rate cell shows it,
+    the final-loss cell shows the block's last loss (NumPy's; a whole-chain engine's own)."""
+    series = words_of(sheet, "sheet.compare")["compare.series"]
+    last = book.spec.iterations
+    found: list[Found] = []
+    for n, (rate, values, placed) in enumerate(finals):
+        row = rates.OVERVIEW_ROW + 1 + n
+        loss_at = (placed.row_of(last), placed.col_of["loss"])
+        final = float(values[last, [c.qid for c in placed.columns].index("loss")])
+        if engine is not None:
+            final = as_float(engine.get(loss_at))  # the block's own cells are checked locally
+        here = _here(finals, cells)
+        found += [label_cell((row, 1), series, rate, cells, engine, here),
+                  value_cell((row, 2), rate, cells, engine, here),
+                  value_cell((row, 3), final, cells, engine, here)]
+    judge_found(sheet, "rate overview", found, report)
+
+
+def _here(finals: list[tuple[float, np.ndarray, TrainingLayout]], cells: Cells) -> Lookup:
+    """A reference on this sheet: a block's cell reads NumPy's value, any other cell its content."""
+    blocks = {(placed.row_of(t), placed.col_of[c.qid]): values[t, k]
+              for _, values, placed in finals for k, c in enumerate(placed.columns)
+              for t in range(values.shape[0]) if c.qid == "loss"}
+
+    def lookup(sheet: str, letters: str, row: int) -> Any:
+        at = (row, column_index_from_string(letters))
+        return float(blocks[at]) if sheet == "" and at in blocks else cells.get(at) if sheet == "" else None
+
+    return lookup
