@@ -212,11 +212,13 @@ def check(
         SheetnetError: not a sheetnet workbook, unreadable or refused as unsafe, a bad engine
             or rtol, or LibreOffice missing or failing.
     """
+    from sheetnet.classroom.exercisecheck import SHEET_CHECK
     from sheetnet.verify.run import run_check
 
     if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol >= 0):
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
-    return run_check(Path(path), engine=engine, rtol=rtol, strict=strict, progress=progress)
+    return run_check(Path(path), engine=engine, rtol=rtol, strict=strict, progress=progress,
+                     sheet_checks=(SHEET_CHECK,))
 
 
 # --- the classroom: practice workbooks, a class with a file per student, grading -------------

@@ -31,7 +31,7 @@ def uncovered(path: Path, report: Report) -> dict[str, list[str]]:
     for sheet, cells in formula_cells(path).items():
         left = cells - report.covered.of(sheet)
         if left:
-            missing[sheet] = [address(r, c) for r, c in sorted(left)][:10] + [f"({len(left)} cells)"]
+            missing[sheet] = [*[address(r, c) for r, c in sorted(left)][:10], f"({len(left)} cells)"]
     return missing
 
 

@@ -40,10 +40,15 @@ _RANGE = re.compile(
     r"(?:'(?:[^']|'')+'!|[^'!,]+!)?\$?(?P<col>[A-Z]{1,3})\$?(?P<first>\d+):\$?[A-Z]{1,3}\$?(?P<last>\d+)")
 
 
+def sheet_list(path: Path) -> list[str]:
+    """The names of the workbook's sheets, in order."""
+    with open_workbook(path, data_only=False) as wb:
+        return list(wb.sheetnames)
+
+
 def present_sheets(path: Path) -> dict[str, str]:
     """The Summary and Charts sheets the workbook has: key → name."""
-    with open_workbook(path, data_only=False) as wb:
-        names = wb.sheetnames
+    names = sheet_list(path)
     keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.compare_optim", "sheet.working")
     return {key: name for key in keys for name in sheet_names(key) if name in names}
 

@@ -19,6 +19,7 @@ import math
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ from sheetnet.verify.report import (
 from sheetnet.verify.stored import Stored, stored_formula_values
 from sheetnet.verify.trajectory import read_while_training
 
+Cells = dict[tuple[int, int], Any]
+
 # How exactly each whole-chain engine's written results are known: LibreOffice keeps 15
 # significant digits (a relative rounding of up to 5e-15); Gnumeric writes 21 digits, but its
 # results differ from an IEEE double evaluation of the same inputs by up to two units in the
@@ -57,13 +60,27 @@ LEAF_REL = {"libreoffice": 5e-15, "gnumeric": 4 * 2.0**-53}
 ENGINE_NAMES = {"libreoffice": "LibreOffice", "gnumeric": "Gnumeric"}
 
 
+@dataclass(frozen=True)
+class SheetCheck:
+    """The check of a sheet that a higher layer writes (the classroom's Exercise sheet).
+
+    check(book, sheet, cells, frame, report, recalculated) adds the sheet's cells to the report:
+    cells are its formula texts and typed values, frame NumPy's run, recalculated the values a
+    whole-chain engine computed for the sheet (None with the formulas engine).
+    """
+
+    names: tuple[str, ...]  # the sheet's name in every language
+    check: Callable[[Workbook, str, Cells, pd.DataFrame, Report, Cells | None], None]
+
+
 def run_check(
     path: Path, *, engine: str = "formulas", rtol: float = 1e-9, strict: bool = False,
-    progress: Progress | None = None,
+    progress: Progress | None = None, sheet_checks: Sequence[SheetCheck] = (),
 ) -> Report:
     """Check every formula cell of the workbook at path against the NumPy reference core.
 
-    progress (see sheetnet.progress) hears of the reading, the recomputing and the engines.
+    progress (see sheetnet.progress) hears of the reading, the recomputing and the engines;
+    sheet_checks check the sheets of higher layers (api.check passes the Exercise sheet's).
     """
     start = time.perf_counter()
     path = Path(path)
@@ -83,7 +100,7 @@ def run_check(
         run = _formulas(book, data, reference, progress)
     else:
         with stage(progress, f"recalculating in {ENGINE_NAMES[engine]}"):
-            run = _whole_chain(book, data, reference, engine)
+            run = _whole_chain(book, data, reference, engine, sheet_checks)
     compare_training(book, run.expected, run.got, run.bound, report, run.notes, run.raw)
     if engine != "formulas":
         _drift(book, reference, run.got, report)
@@ -99,6 +116,7 @@ def run_check(
     map_values = (run.engine_cells or {}).get(mapcheck.GROUP) if engine != "formulas" else None
     mapcheck.check_map(book, frame, report, map_values)  # a Decision map or Fitted curve sheet
     run.seconds[mapcheck.GROUP] = time.perf_counter() - map_start
+    _sheet_checks(book, frame, report, sheet_checks, run.engine_cells if engine != "formulas" else None)
     for group, spent in run.seconds.items():
         if group in report.groups:
             report.groups[group].seconds += spent
@@ -134,9 +152,11 @@ def _formulas(
     return _Run(book, got, expected, bound, data_got, data_notes, notes, seconds=seconds)
 
 
-def _whole_chain(book: Workbook, data: list[datacheck.Expected], reference: np.ndarray, engine: str) -> _Run:
+def _whole_chain(book: Workbook, data: list[datacheck.Expected], reference: np.ndarray, engine: str,
+                 sheet_checks: Sequence[SheetCheck] = ()) -> _Run:
     """The engine's own chain; expected: each cell's expression on the engine's own inputs."""
-    raw, got, network, engine_cells = _recalculate(book.path, book, engine)
+    extra = tuple(name for c in sheet_checks for name in c.names)
+    raw, got, network, engine_cells = _recalculate(book.path, book, engine, extra)
     data_got = {e.cell: as_float(network.get(e.cell)) for e in data}
     engine_book = dataclasses.replace(book, network={**book.network, **network})  # its own x̃
     expected, bound = _local_bound(book, reference, got, engine_book.network, LEAF_REL[engine])
@@ -168,7 +188,7 @@ def _local_bound(
 
 
 def _recalculate(
-    path: Path, book: Workbook, engine: str
+    path: Path, book: Workbook, engine: str, extra: tuple[str, ...] = ()
 ) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], Any], dict[str, dict[tuple[int, int], Any]]]:
     """The Training values after a full recalculation in the engine (raw and as floats), the
     recalculated Network sheet's values, and those of the Summary and Charts sheets."""
@@ -193,7 +213,19 @@ def _recalculate(
                 others = {key: sheet_values(values[n]) for key, n in present if n in values.sheetnames}
                 if (map_sheet := mapcheck.map_sheet(values.sheetnames)) is not None:
                     others[mapcheck.GROUP] = sheet_values(values[map_sheet])
+                others |= {name: sheet_values(values[name]) for name in extra if name in values.sheetnames}
     return raw, np.vectorize(as_float, otypes=[float])(raw), network, others
+
+
+def _sheet_checks(book: Workbook, frame: pd.DataFrame, report: Report, checks: Sequence[SheetCheck],
+                  recalculated: dict[str, Cells] | None) -> None:
+    """Each higher layer's sheet the workbook has, checked by its own check."""
+    present = othersheets.sheet_list(book.path) if checks else []
+    for sheet_check in checks:
+        for name in (name for name in sheet_check.names if name in present):
+            cells = othersheets.read_sheets(book.path, {name: name})[name]
+            sheet_check.check(book, name, cells, frame, report,
+                              None if recalculated is None else recalculated.get(name, {}))
 
 
 def _drift(book: Workbook, reference: np.ndarray, got: np.ndarray, report: Report) -> None:
