@@ -224,3 +224,21 @@ def test_a_tampered_self_check_fails(tmp_path: Path, tampered) -> None:
     text = _formula(path, "Exercise", "F10")
     assert tampered(text) != text
     _fails_at(_edit(path, "Exercise", {"F10": tampered(text)}), "formulas", "Exercise!F10")
+
+
+# --- the Decision map's ranges, parameters and axes -----------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("address", "change"), [
+    ("B5", lambda text: text.replace("0.1*", "0.2*")),  # a wider margin
+    ("C10", lambda text: text.replace("+1)", "+0)")),  # the parameters of row t − 1
+    ("E12", lambda text: f"=({text[1:]})*(1+1E-6)"),  # an x₁ point
+    ("B14", lambda text: text.replace("+1*", "+2*")),  # the next x₂ point
+])
+def test_a_tampered_map_cell_fails(tmp_path: Path, engine: str, address: str, change) -> None:
+    path = build(tmp_path, load_template("xor").replace(iterations=10), decision_map=5)
+    assert check(path, engine=engine).ok
+    text = _formula(path, "Decision map", address)
+    assert change(text) != text
+    _fails_at(_edit(path, "Decision map", {address: change(text)}), engine, f"'Decision map'!{address}")

@@ -22,6 +22,7 @@ from sheetnet.model import ids
 from sheetnet.sheets import decision_map as dm
 from sheetnet.sheets import layout
 from sheetnet.sheets.i18n import sheet_names
+from sheetnet.verify.mapcells import check_helpers
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values
 from sheetnet.verify.recompute import Unsupported, as_float, input_cell
 from sheetnet.verify.report import SAFETY, Report, WrongCell, judge
@@ -64,6 +65,8 @@ def check_map(book: Workbook, frame: pd.DataFrame, report: Report,
         got, notes = np.array([as_float(recalculated.get(w)) for w in where]), {}
     else:
         got, notes = _recompute(book, frame, t, cells, where, points)
+    # The ranges, parameters and axes first: a wrong one is the cause of the grid's errors.
+    check_helpers(book, sheet, cells, frame, t, axes, report, recalculated, GROUP)
     _compare(report, sheet, where, cells, expected, got, notes, t)
 
 
