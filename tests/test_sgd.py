@@ -22,11 +22,11 @@ from sheetnet.expr.formula import Bin, Cell, Const, evaluate
 from sheetnet.model import ids, schedule
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, load_template, parse_spec, to_table
-from sheetnet.sheets import summary
+from sheetnet.sheets import layout, summary
 from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout, TrainingLayout
 from sheetnet.verify.readback import read_workbook
 from sheetnet.verify.run import run_check
-from tests.conftest import build, needs_libreoffice
+from tests.conftest import build, needs_gnumeric, needs_libreoffice
 
 runner = CliRunner()
 
@@ -363,3 +363,21 @@ def test_graph_formulas_evaluated_in_python_equal_the_reference() -> None:
         if column.formula is not None:
             value = evaluate(column.formula, lookup)
             assert value == pytest.approx(float(ref.loc[t, column.qid]), rel=1e-12), column.qid
+
+
+@pytest.mark.parametrize("engine", [
+    "formulas",
+    pytest.param("libreoffice", marks=[needs_libreoffice, pytest.mark.libreoffice]),
+    pytest.param("gnumeric", marks=[needs_gnumeric, pytest.mark.gnumeric]),
+])
+def test_sgd_on_a_single_sample_reads_its_cells_directly(tmp_path: Path, engine: str) -> None:
+    # INDEX over a one-cell range is #REF! in Gnumeric 1.12: with one sample every row reads
+    # the sample's Network cells themselves, the same number in every engine.
+    spec = load_template("seed-003-single-update").replace(mode="sgd", iterations=5)
+    path = build(tmp_path, spec)
+    ws = openpyxl.load_workbook(path)["Training"]
+    z = ws.cell(FIRST_DATA_ROW + 3, ids.all_ids(spec).index("z1[1]") + 1).value
+    cell = NetworkLayout(spec).input_cells[graph.input_key(0, 0).key]
+    assert "INDEX" not in z and f"Network!{layout.address(*cell, absolute=True)}" in z, z
+    report = run_check(path, engine=engine)
+    assert report.ok, report.summary()

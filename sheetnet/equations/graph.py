@@ -127,6 +127,10 @@ def bind_samples(spec: Spec, expr: Expr, samples: Sequence[int]) -> Expr:
 def _sample_value(spec: Spec, key: Const) -> Expr:
     if spec.mode == "batch":
         return key
+    if spec.n_samples == 1:
+        # Every row uses the one sample: its cell itself, not INDEX over a one-cell range
+        # (Gnumeric gives #REF! for that; the cell is the same number in every engine).
+        return Const(f"{data_column(key).key}@1")
     k = ids.parse(key.key).sample
     assert k is not None, key
     return Call("INDEX", (data_column(key), Cell(ids.sample(k, spec))))
