@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -212,13 +212,22 @@ def check(
         SheetnetError: not a sheetnet workbook, unreadable or refused as unsafe, a bad engine
             or rtol, or LibreOffice missing or failing.
     """
-    from sheetnet.classroom.exercisecheck import SHEET_CHECK
-    from sheetnet.verify.run import run_check
+    from sheetnet.sheets.i18n import sheet_names
+    from sheetnet.verify.run import SheetCheck, run_check
 
     if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol >= 0):
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
+    exercise_sheet = SheetCheck(tuple(sheet_names("sheet.exercise")), _check_exercise)
     return run_check(Path(path), engine=engine, rtol=rtol, strict=strict, progress=progress,
-                     sheet_checks=(SHEET_CHECK,))
+                     sheet_checks=(exercise_sheet,))
+
+
+def _check_exercise(*args: Any) -> None:
+    """The Exercise sheet's check, imported only for a workbook that has one (it loads the
+    classroom's writer)."""
+    from sheetnet.classroom.exercisecheck import check_exercise
+
+    check_exercise(*args)
 
 
 # --- the classroom: practice workbooks, a class with a file per student, grading -------------

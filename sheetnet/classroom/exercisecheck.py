@@ -33,13 +33,12 @@ from sheetnet.verify.cellformula import evaluate
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float
 from sheetnet.verify.report import DRIFT_RTOL, Report
-from sheetnet.verify.run import SheetCheck
 from sheetnet.verify.sheetcells import Cells, Found, judge_found
 
 RIGHT, WRONG = "✓", "✗"
 
 
-def _check(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame, report: Report,
+def check_exercise(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame, report: Report,
            recalculated: Cells | None) -> None:
     lang = next(code for code, words in STRINGS.items() if words["sheet.exercise"] == sheet)
     yes, no = WORDS[lang]["exercise.yes"], WORDS[lang]["exercise.no"]
@@ -61,9 +60,6 @@ def _check(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame, report
             check_found.append(_found(row, CHECK, want, ok, cells))
     judge_found(sheet, "expected", expected_found, report, iteration=1)
     judge_found(sheet, "self-check", check_found, report, iteration=1)
-
-
-SHEET_CHECK = SheetCheck(tuple(words["sheet.exercise"] for words in STRINGS.values()), _check)
 
 
 def _question_rows(cells: Cells) -> list[int]:
