@@ -72,11 +72,12 @@ def test_report_lists_each_group_then_ok(tmp_path: Path) -> None:
     lines = report.summary().splitlines()
     assert [line.split()[:2] for line in lines[:-1]] == [
         *(["Training", g] for g in ("param", "forward", "loss", "backward", "gradient")),
-        ["Summary", "summary"], ["Working", "values"], ["Working", "texts"], ["Training", "red"]]
+        ["Summary", "summary"], ["Charts", "targets"], ["Working", "values"], ["Working", "texts"],
+        ["Training", "red"]]
     n_formulas = sum((spec.iterations + 1) if c.in_final_row else spec.iterations
                      for c in read_workbook(tmp_path / "out.xlsx").columns)
     assert report.training_cells == n_formulas
-    others = sum(report.groups[g].cells for g in ("summary", "values", "texts"))
+    others = sum(report.groups[g].cells for g in ("summary", "targets", "values", "texts"))
     assert report.cells == n_formulas + others + 2  # and the two red rules
     assert f"{report.cells:,} cells agree with the NumPy core, each within 4× its rounding bound" in lines[-1]
 

@@ -68,8 +68,18 @@ def test_every_formula_cell_of_a_decision_map_is_checked(tmp_path: Path, name: s
     assert not (missing := uncovered(path, report)), missing
 
 
-def test_every_formula_cell_of_an_exercise_is_checked(tmp_path: Path) -> None:
-    path = exercise(_small("seed-004-2-2-2"), tmp_path / "exercise.xlsx")
+def test_every_formula_cell_of_a_fitted_curve_is_checked(tmp_path: Path) -> None:
+    from tests.test_decision_map import regression
+
+    path = build(tmp_path, regression(standardize=True), decision_map=7)
+    report = check(path)
+    assert report.ok, report.summary()
+    assert not (missing := uncovered(path, report)), missing
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_formula_cell_of_an_exercise_is_checked(tmp_path: Path, lang: str) -> None:
+    path = exercise(_small("seed-004-2-2-2"), tmp_path / "exercise.xlsx", lang=lang)
     report = check(path)
     assert report.ok, report.summary()
     assert not (missing := uncovered(path, report)), missing

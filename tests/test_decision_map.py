@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from sheetnet.cli import app
 from sheetnet.engines.libreoffice import recalculate
 from sheetnet.errors import SheetnetError
+from sheetnet.model import ids
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, load_template, parse_spec
 from sheetnet.sheets import decision_map as dm
@@ -157,7 +158,8 @@ def test_check_covers_the_map_at_an_edited_t(tmp_path: Path) -> None:
     book.save(path)
     report = run_check(path)
     assert report.ok, report.summary()
-    assert report.groups["map"].cells == N * N
+    # the grid, the four ends of the axes, the parameters at t, and the 2N axis points
+    assert report.groups["map"].cells == N * N + 4 + len(ids.params(spec)) + 2 * N
 
 
 def test_check_names_a_tampered_map_cell(tmp_path: Path) -> None:
@@ -179,7 +181,10 @@ def test_check_names_a_tampered_map_cell(tmp_path: Path) -> None:
 def test_libreoffice_check_covers_the_fitted_curve(tmp_path: Path) -> None:
     from sheetnet.verify.run import run_check
 
-    report = run_check(build(tmp_path, regression(standardize=True), decision_map=30), engine="libreoffice")
+    spec = regression(standardize=True)
+    report = run_check(build(tmp_path, spec, decision_map=30), engine="libreoffice")
     assert report.ok, report.summary()
-    assert report.groups["map"].cells == 30
-    assert run_check(build(tmp_path, regression(), "f.xlsx", decision_map=30)).groups["map"].cells == 30
+    # the curve's 30 outputs, the two ends of x, the parameters at t and the 30 points of x
+    cells = 30 + 2 + len(ids.params(spec)) + 30
+    assert report.groups["map"].cells == cells
+    assert run_check(build(tmp_path, regression(), "f.xlsx", decision_map=30)).groups["map"].cells == cells
