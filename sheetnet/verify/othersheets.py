@@ -28,11 +28,10 @@ from sheetnet.verify.optimcheck import check_optimizers
 from sheetnet.verify.ratescheck import check_rates
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values
 from sheetnet.verify.recompute import as_float
-from sheetnet.verify.report import Report, WrongCell, judge
+from sheetnet.verify.report import Report, WrongCell
+from sheetnet.verify.sheetcells import Cells, Found, judge_found
 from sheetnet.verify.workingcheck import check_working
 
-Cells = dict[tuple[int, int], Any]
-Found = tuple[tuple[int, int], float, Any, str | None, float]  # cell, expected, got, formula, bound
 _REFERENCE = re.compile(
     r"=(?:'(?P<qsheet>(?:[^']|'')+)'!|(?P<sheet>[^'!=]+)!)?\$?(?P<col>[A-Z]{1,3})\$?(?P<row>\d+)")
 _AVERAGEIF = re.compile(r"=AVERAGEIF\((?P<range>[^,()]+),(?P<criterion>[^,()]+),(?P<source>[^,()]+)\)")
@@ -105,7 +104,7 @@ def _summary(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, eng
     col_of = {qid: c for c, qid in enumerate(ids.all_ids(book.spec))}
     qids = [cells.get((summary.ID_ROW, c)) for c in range(1, 1 + max(c for _, c in cells))]
     iterations = summary.summary_iterations(book.spec.iterations, _every(cells))
-    found: list[tuple[tuple[int, int], float, Any, str | None, float]] = []
+    found: list[Found] = []
     for n, t in enumerate(iterations):
         for c, qid in enumerate(qids, start=1):
             if qid not in col_of:
@@ -189,7 +188,7 @@ def _charts(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, engi
     epochs = [e for e in np.unique(epoch) if np.count_nonzero(epoch == e) == per_epoch]
     means = [q for q in ("loss", ids.ACCURACY) if q in col_of]
     rows = sorted({r for (r, _), v in cells.items() if isinstance(v, str) and v.startswith("=AVERAGEIF(")})
-    found: list[tuple[tuple[int, int], float, Any, str | None, float]] = []
+    found: list[Found] = []
     first = rows[0] if rows else None
     if first is None:
         if epochs:
@@ -266,17 +265,5 @@ def _missing(book: Workbook, sheet: str, group: str, note: str, report: Report) 
         report.first_wrong = WrongCell(sheet, group, 0, None, np.nan, None, note)
 
 
-def _judge(book: Workbook, sheet: str, group: str,
-           found: list[tuple[tuple[int, int], float, Any, str | None, float]], report: Report) -> None:
-    if not found:
-        return
-    want = np.array([f[1] for f in found])
-    got = np.array([as_float(f[2]) for f in found])
-    verdict = judge(want, got, np.array([f[4] for f in found]), report.rtol)
-    report.group(group, sheet).add(verdict)
-    report.count(verdict)
-    report.covered.add(sheet, (f[0] for f in found))
-    if verdict.bad.any() and report.first_wrong is None:
-        (row, col), expected, value, text, _ = found[int(np.argmax(verdict.bad))]
-        report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(row, col), group, 0,
-                                       text, expected, value)
+def _judge(book: Workbook, sheet: str, group: str, found: list[Found], report: Report) -> None:
+    judge_found(sheet, group, found, report)
