@@ -92,7 +92,6 @@ def block_local(block_book: Workbook, sheet: str, placed: TrainingLayout, engine
     """Every cell of a block as the engine computed it, against the intended expression on the
     engine's own values of the block (block_book: the block's spec, columns and Network values,
     its own hyperparameters included), and the block's drift from NumPy (values)."""
-    book = block_book
     rows, cols = values.shape
     got = np.array([[as_float(engine.get((placed.row_of(t), placed.col_of[q.qid]))) for q in placed.columns]
                     for t in range(rows)])
@@ -107,7 +106,7 @@ def block_local(block_book: Workbook, sheet: str, placed: TrainingLayout, engine
         verdict = judge(intended[keep], got[keep], (bound + leaf_rel * np.abs(got))[keep], report.rtol)
     where = [(placed.row_of(t), placed.col_of[q.qid]) for t in range(rows)
              for c, q in enumerate(placed.columns) if keep[t, c]]
-    _add(book, sheet, group, verdict, where, [None] * len(where), intended[keep], engine, report, "")
+    _add(block_book, sheet, group, verdict, where, [None] * len(where), intended[keep], engine, report, "")
     report.groups[group].drift = max(drift(values[:, c], got[:, c]) for c in range(cols))
 
 
@@ -132,13 +131,13 @@ def _overview(book: Workbook, sheet: str, cells: Cells, engine: Cells | None,
     series = words_of(sheet, "sheet.compare")["compare.series"]
     last = book.spec.iterations
     found: list[Found] = []
+    here = _here(finals, cells)
     for n, (rate, values, placed) in enumerate(finals):
         row = rates.OVERVIEW_ROW + 1 + n
         loss_at = (placed.row_of(last), placed.col_of["loss"])
         final = float(values[last, [c.qid for c in placed.columns].index("loss")])
         if engine is not None:
             final = as_float(engine.get(loss_at))  # the block's own cells are checked locally
-        here = _here(finals, cells)
         found += [label_cell((row, 1), series, rate, cells, engine, here),
                   value_cell((row, 2), rate, cells, engine, here),
                   value_cell((row, 3), final, cells, engine, here)]
@@ -147,12 +146,16 @@ def _overview(book: Workbook, sheet: str, cells: Cells, engine: Cells | None,
 
 def _here(finals: list[tuple[float, np.ndarray, TrainingLayout]], cells: Cells) -> Lookup:
     """A reference on this sheet: a block's cell reads NumPy's value, any other cell its content."""
-    blocks = {(placed.row_of(t), placed.col_of[c.qid]): values[t, k]
-              for _, values, placed in finals for k, c in enumerate(placed.columns)
-              for t in range(values.shape[0]) if c.qid == "loss"}
+    columns = [{placed.col_of[c.qid]: k for k, c in enumerate(placed.columns)} for _, _, placed in finals]
 
     def lookup(sheet: str, letters: str, row: int) -> Any:
-        at = (row, column_index_from_string(letters))
-        return float(blocks[at]) if sheet == "" and at in blocks else cells.get(at) if sheet == "" else None
+        if sheet != "":
+            return None
+        col = column_index_from_string(letters)
+        for (_, values, placed), of_block in zip(finals, columns, strict=True):
+            t = row - placed.first_data_row
+            if col in of_block and 0 <= t < values.shape[0]:
+                return float(values[t, of_block[col]])
+        return cells.get((row, col))
 
     return lookup
