@@ -242,3 +242,12 @@ def test_a_tampered_map_cell_fails(tmp_path: Path, engine: str, address: str, ch
     text = _formula(path, "Decision map", address)
     assert change(text) != text
     _fails_at(_edit(path, "Decision map", {address: change(text)}), engine, f"'Decision map'!{address}")
+
+
+@pytest.mark.parametrize("sig_figs", [1, 8])
+def test_an_exercise_with_another_tolerance_passes(tmp_path: Path, sig_figs: int) -> None:
+    # The file does not record --sig-figs: the check reads the tolerance most rows use.
+    path = exercise(_spec(), tmp_path / "exercise.xlsx", sig_figs=sig_figs)
+    report = check(path)
+    assert report.ok, report.summary()
+    assert report.groups["self-check"].cells == 37

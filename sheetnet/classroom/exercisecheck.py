@@ -7,9 +7,9 @@ Working cells it reads holding NumPy's iteration-1 values:
 
 * expected: with the switch on it must show NumPy's value of the row's quantity (iteration,
   id), with it off nothing;
-* self-check: with the answer typed right, off by a hundred-thousandth of it (within every
-  tolerance the sheet offers), wrong by a tenth, left blank, and typed as text, it must show
-  ✓, ✓, ✗, nothing and ✗.
+* self-check: with the answer typed right, off by a tenth of the sheet's tolerance, off by ten
+  times it either way, left blank, and typed as text, it must show ✓, ✓, ✗, ✗, nothing and ✗.
+  The tolerance (5·10⁻ˢ for --sig-figs s, not recorded in the file) is the one most rows use.
 
 With a whole-chain engine the value the engine shows for the file as it is (its answers and
 switch) must also be what its formula gives for them. A
@@ -18,6 +18,9 @@ student's sheet (no formulas) has nothing to check.
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -36,6 +39,7 @@ from sheetnet.verify.report import DRIFT_RTOL, Report
 from sheetnet.verify.sheetcells import Cells, Found, judge_found
 
 RIGHT, WRONG = "✓", "✗"
+_TOLERANCE = re.compile(r"MAX\(([0-9.]+E-?\d+)\*ABS\(", re.IGNORECASE)
 
 
 def check_exercise(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame, report: Report,
@@ -46,7 +50,9 @@ def check_exercise(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame
     numpy_working = _working_values(book, frame)
     expected_found: list[Found] = []
     check_found: list[Found] = []
-    for row in _question_rows(cells):
+    rows = _question_rows(cells)
+    rel = sheet_tolerance(cells, rows)
+    for row in rows:
         want = float(frame.loc[int(cells[row, ITER]), str(cells[row, ID])])
         if _is_formula(cells.get((row, EXPECTED))):
             ok = _expected_ok(cells, row, want, yes, no, working_sheet, numpy_working)
@@ -54,7 +60,7 @@ def check_exercise(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame
                 ok = _shows_as_file(cells, recalculated, (row, EXPECTED), working_sheet, numpy_working)
             expected_found.append(_found(row, EXPECTED, want, ok, cells))
         if _is_formula(cells.get((row, CHECK))):
-            ok = _check_ok(cells, row, want, working_sheet, numpy_working)
+            ok = _check_ok(cells, row, want, rel, working_sheet, numpy_working)
             if ok and recalculated is not None:
                 ok = _shows_as_file(cells, recalculated, (row, CHECK), working_sheet, numpy_working)
             check_found.append(_found(row, CHECK, want, ok, cells))
@@ -102,11 +108,23 @@ def _expected_ok(cells: Cells, row: int, want: float, yes: str, no: str, working
     return as_float(shown) == want and hidden == ""
 
 
-def _check_ok(cells: Cells, row: int, want: float, working_sheet: str,
+def sheet_tolerance(cells: Cells, rows: list[int]) -> float:
+    """The relative tolerance the sheet's self-checks use, 5·10⁻ˢ for --sig-figs s: the one most
+    rows' formulas give (the file does not record s; a row with another tolerance is then wrong)."""
+    found = [float(m[1]) for r in rows if isinstance(text := cells.get((r, CHECK)), str)
+             if (m := _TOLERANCE.search(text))]
+    allowed = [5 * 10.0**-s for s in range(1, 13)]
+    common = Counter(found).most_common(1)
+    rel = common[0][0] if common else 5e-4
+    return rel if any(math.isclose(rel, a) for a in allowed) else 5e-4
+
+
+def _check_ok(cells: Cells, row: int, want: float, rel: float, working_sheet: str,
               working_values: dict[tuple[int, int], float]) -> bool:
-    """The self-check shows ✓ for right answers, ✗ for wrong ones and nothing for a blank."""
-    off = 0.1 * abs(want) + 10 * ABS_TOL
-    answers = [(want, RIGHT), (want * (1 + 1e-5), RIGHT), (want + off, WRONG), (want - off, WRONG),
+    """The self-check shows ✓ for right answers (exact, and within a tenth of the tolerance),
+    ✗ for wrong ones (ten times the tolerance off, either way, or text) and nothing for a blank."""
+    off = 10 * rel * abs(want) + 10 * ABS_TOL
+    answers = [(want, RIGHT), (want * (1 + rel / 10), RIGHT), (want + off, WRONG), (want - off, WRONG),
                (None, ""), ("x", WRONG)]
     text = cells[row, CHECK]
     for answer, mark in answers:
