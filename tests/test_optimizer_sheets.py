@@ -197,7 +197,7 @@ def test_working_sheet_works_the_first_adam_step(tmp_path: Path) -> None:
     rows = {r[0].value: r for r in sheet.iter_rows() if r[0].value}
     frame = train(spec)
     assert rows["m₃₁"][2].value == "(1 − β₁)·∂L/∂w₃₁"
-    assert rows["Δw₃₁"][2].value == "η·(m₃₁/(1 − β₁ᵗ⁺¹)/(√(v₃₁/(1 − β₂ᵗ⁺¹)) + ε))"
+    assert rows["Δw₃₁"][2].value == "η/(1 − β₁ᵗ⁺¹)·m₃₁/(√v₃₁/√(1 − β₂ᵗ⁺¹) + ε)"  # torch's order
     assert rows["Δw₃₁"][6].value == pytest.approx(frame.loc[0, "step:W1[1,1]"], rel=1e-15)
     assert rows["w₃₁′"][2].value == "w₃₁ − Δw₃₁"
     assert rows["w₃₁′"][6].value == pytest.approx(frame.loc[1, "W1[1,1]"], rel=1e-15)

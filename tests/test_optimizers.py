@@ -50,6 +50,7 @@ def by_hand(optimizer: str, **h: float) -> list[dict[str, float]]:
                 p = p - lr * wd * p  # θ_t ← θ_{t−1} − γλθ_{t−1}
             elif wd != 0:
                 g = g + wd * p  # g_t ← g_t + λθ_{t−1}
+            decayed = p  # adamw's step column holds the Adam step that follows the decay
             if optimizer in ("momentum", "nesterov"):
                 mu = h["momentum"]
                 st["b"] = g if t == 1 else mu * st["b"] + (1 - 0) * g  # dampening τ = 0
@@ -76,7 +77,7 @@ def by_hand(optimizer: str, **h: float) -> list[dict[str, float]]:
                 v_hat = st["v"] / (1 - b2**t)
                 p = p - lr * m_hat / (math.sqrt(v_hat) + eps)
             row.update({f"{k}:{name}": v for k, v in st.items()})
-            row[f"step:{name}"] = theta[name] - p
+            row[f"step:{name}"] = decayed - p
             theta[name] = p
         rows.append(row)
     rows.append({"w": theta["w"], "b": theta["b"]})

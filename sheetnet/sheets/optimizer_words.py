@@ -78,8 +78,8 @@ EN: dict[str, str] = {
     "guide.opt.adam": "Adam: m = β₁·m + (1 − β₁)·g and v = β₂·v + (1 − β₂)·g², corrected for starting at 0 "
     "(m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)); Δθ = η·m̂/(√v̂ + ε), ε outside the root. Pitfall: each step is "
     "about η whatever the gradient's size, so η = 0.5 that suits plain descent is far too large here.",
-    "guide.opt.adamw": "AdamW: Adam on the plain gradient, and the weights decay directly: "
-    "Δθ = η·(λ·θ + m̂/(√v̂ + ε)), i.e. θ·(1 − η·λ) first. Pitfall: λ here is not Adam's L2 weight_decay; "
+    "guide.opt.adamw": "AdamW: Adam on the plain gradient, and the weights decay directly, first: "
+    "the next θ is θ·(1 − η·λ) − Δθ with Adam's Δθ = η·m̂/(√v̂ + ε). Pitfall: λ here is not Adam's L2 weight_decay; "
     "the same number decays the weights far more strongly.",
     "guide.opt.columns": "Optimizer group (its own colour, right of the gradients): per parameter the "
     "state ({states}) and the step Δ; the next row is θ − Δθ. Every hyperparameter is a yellow cell on the "
@@ -159,8 +159,8 @@ ZH: dict[str, str] = {
     "guide.opt.adam": "Adam：m = β₁·m + (1 − β₁)·g，v = β₂·v + (1 − β₂)·g²，并修正从 0 开始的偏差"
     "（m̂ = m/(1 − β₁ᵗ)，v̂ = v/(1 − β₂ᵗ)）；Δθ = η·m̂/(√v̂ + ε)，ε 在根号外。陷阱：每一步约为 η，"
     "与梯度大小无关，所以适合普通梯度下降的 η = 0.5 在这里太大了。",
-    "guide.opt.adamw": "AdamW：对原始梯度做 Adam，权重直接衰减：Δθ = η·(λ·θ + m̂/(√v̂ + ε))，"
-    "即先 θ·(1 − η·λ)。陷阱：这里的 λ 不是 Adam 的 L2 weight_decay，同一个数衰减得强得多。",
+    "guide.opt.adamw": "AdamW：对原始梯度做 Adam，权重先直接衰减：下一行的 θ 为 θ·(1 − η·λ) − Δθ，"
+    "其中 Adam 的 Δθ = η·m̂/(√v̂ + ε)。陷阱：这里的 λ 不是 Adam 的 L2 weight_decay，同一个数衰减得强得多。",
     "guide.opt.columns": "优化器组（单独的颜色，在梯度右侧）：每个参数的状态（{states}）和步长 Δ；"
     "下一行为 θ − Δθ。每个超参数都是网络表上的黄色单元格。",
 }
