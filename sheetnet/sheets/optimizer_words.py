@@ -47,8 +47,8 @@ EN: dict[str, str] = {
     "map.note.classes": "Each cell is the predicted class plus its probability at its x₁ (top row) and x₂ "
     "(left column), with the parameters of row t of the {training} sheet: 2.87 is class 2 with "
     "probability 0.87 (2.99: 0.99 or more). The class is the largest z of the grids below, the "
-    "probability its softmax; the colour is the class, darker where the network is surer. Change t to replay training; framed cells "
-    "hold a data point.",
+    "probability its softmax; the colour is the class, darker where the network is surer. Change t to "
+    "replay training; framed cells hold a data point.",
     "map.z_grid": "{z} ({name}) at each point of the map above",
     "map.class": "class {n}",
     "map.legend": "Classes:",

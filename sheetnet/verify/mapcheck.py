@@ -28,8 +28,11 @@ from sheetnet.sheets.i18n import sheet_names
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values
 from sheetnet.verify.recompute import Unsupported, as_float, input_cell
 from sheetnet.verify.report import SAFETY, Report, WrongCell, judge
+from sheetnet.verify.vectorised import ROW_MAX, ROW_MIN, fast_functions
 
 GROUP = "map"
+_MAX_CALL = re.compile(r"(?<![\w.])MAX\s*\(", re.IGNORECASE)
+_MIN_CALL = re.compile(r"(?<![\w.])MIN\s*\(", re.IGNORECASE)
 _X1, _X2 = "SHEETNETXA!A1", "SHEETNETXB!A1"
 
 
@@ -74,7 +77,9 @@ def check_map(book: Workbook, frame: pd.DataFrame, report: Report,
         z_subs = subs * k
         class_subs = [[(layout.address(dm.z_grid_row(n, j) + 1 + r, dm.AXIS_COL + 1 + c), f"SHEETNETZ{j}!A1")
                        for j in range(k)] for r in range(n) for c in range(n)]
-        columns |= {f"SHEETNETZ{j}": z[j] for j in range(k)}
+        # every placeholder's value per checked cell: the class cells first, then the z cells
+        columns = {name: np.tile(values, k + 1) for name, values in columns.items()}
+        columns |= {f"SHEETNETZ{j}": np.concatenate((z[j], np.full(k * n * n, math.nan))) for j in range(k)}
         where, subs = where + z_where, class_subs + z_subs
         expected = np.concatenate((expected, z.ravel()))
     if recalculated is not None:
@@ -146,10 +151,13 @@ def _recompute(book: Workbook, frame: pd.DataFrame, t: int, cells: dict[tuple[in
 
 def _evaluate(text: str, frame: pd.DataFrame, t: int, book: Workbook,
               columns: dict[str, np.ndarray]) -> np.ndarray:
-    """One formula shape for all its cells at once: x₁, x₂ (and z) go in as columns."""
+    """One formula shape for all its cells at once: x₁, x₂ (and z) go in as columns. MAX and MIN
+    of single cells (a softmax map's class cells) are taken per cell, not over the column."""
     import formulas
 
-    function = formulas.Parser().ast(text)[1].compile()
+    text = _MIN_CALL.sub(ROW_MIN + "(", _MAX_CALL.sub(ROW_MAX + "(", text))
+    with fast_functions():
+        function = formulas.Parser().ast(text)[1].compile()
     args = [_input(name, frame, t, book, columns) for name in function.inputs]
     with np.errstate(all="ignore"):
         result = np.asarray(function(*args), dtype=object).reshape(-1)
