@@ -245,8 +245,8 @@ def test_softmax_map_formulas_and_colours(tmp_path: Path) -> None:
     bands = sorted((float(rule.formula[0]), float(rule.formula[1])) for rule in rules)
     assert all(rule.type == "cellIs" and rule.operator == "between" for rule in rules)
     assert len(rules) == 3 * len(dm.BANDS) and bands[0] == (1.0, 1.6) and bands[-1] == (3.9, 4.0)
-    assert [ws.cell(dm.T_ROW, dm.LEGEND_COL + 1 + j).value for j in range(3)] == ["1: class 1", "2: class 2",
-                                                                                   "3: class 3"]
+    legend = [ws.cell(dm.T_ROW, dm.LEGEND_COL + 1 + dm.LEGEND_SPAN * j).value for j in range(3)]
+    assert legend == ["1: class 1", "2: class 2", "3: class 3"]
 
 
 @needs_libreoffice

@@ -46,7 +46,7 @@ TITLE_ROW, NOTE_ROW, T_ROW, X1_ROW, X2_ROW = 1, 2, 4, 5, 6
 PARAM_LABEL_ROW, PARAM_ID_ROW, PARAM_ROW = 8, 9, 10
 GRID_ROW = 12  # the x₁ axis; the grid's cells start one row lower, one column right of the x₂ axis
 AXIS_COL = 2  # 1-based column of the x₂ axis (and of the curve's x)
-LEGEND_COL = 6  # a softmax map's class colours, in the t row
+LEGEND_COL, LEGEND_SPAN = 6, 3  # a softmax map's class colours in the t row, 3 grid columns each
 
 
 CAP = 0.99  # a softmax map cell is class + min(p, CAP): 2.99 never rounds to 3.00
@@ -382,7 +382,9 @@ def _write_legend(ctx: Context, ws: Worksheet) -> None:
     for j in range(classes(ctx.spec)):
         cell = ctx.book.add_format({"bg_color": CLASS_COLOURS[j], "font_color": "#FFFFFF", "bold": True,
                                     "align": "center"})
-        ws.write(T_ROW - 1, LEGEND_COL + j, f"{j + 1}: {class_name(ctx, j)}", cell)
+        first = LEGEND_COL + LEGEND_SPAN * j  # 0-based: one right of the label
+        ws.merge_range(T_ROW - 1, first, T_ROW - 1, first + LEGEND_SPAN - 1, f"{j + 1}: {class_name(ctx, j)}",
+                       cell)
 
 
 def _data_cells(spec: Spec, axes: list[Axis]) -> set[tuple[int, int]]:
