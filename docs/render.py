@@ -4,7 +4,8 @@ Run from the top of the repository: `python docs/render.py` (needs LibreOffice a
 pdftoppm/pdftotext). Writes docs/img/{en,zh}-{guide,training,working,charts}.png from the
 default template, docs/img/iris-{network,charts}.png from the iris template (minibatches),
 docs/img/optimizers.png (xor trained by sgd, momentum and adam) and docs/img/xor-map-{0,end}.png
-(xor's decision map at t = 0 and after the last update).
+(xor's decision map at t = 0 and after the last update), docs/img/softmax-map.png (a three-class
+softmax classifier's map after training).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import openpyxl
 
 from sheetnet.engines.libreoffice import to_pdf
-from sheetnet.model.spec import load_template
+from sheetnet.model.spec import load_template, parse_spec
 from sheetnet.sheets.context import BuildOptions
 from sheetnet.sheets.i18n import STRINGS
 from sheetnet.sheets.writer import build_workbook
@@ -97,6 +98,21 @@ def render_optimizers(work: Path) -> None:
          (40, 40, 1090, 560))
 
 
+def render_softmax_map(work: Path) -> None:
+    """A softmax classifier of three clusters: each class its colour, darker where surer."""
+    spec = parse_spec({
+        "title": "Three classes on two inputs (softmax)",
+        "network": {"sizes": [2, 3, 3], "activations": ["tanh", "softmax"], "loss": "cross_entropy"},
+        "training": {"learning_rate": 0.5, "iterations": 200}, "init": {"seed": 1},
+        "data": {"inputs": [[0.0, 0.0], [0.2, 0.3], [1.0, 0.1], [0.8, 0.3], [0.4, 1.0], [0.6, 0.9]],
+                 "targets": [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]},
+    })
+    xlsx = build_workbook(spec, work / "softmax.xlsx", options=BuildOptions(decision_map=25))
+    pdf = to_pdf(xlsx, work / "softmax.pdf")
+    crop(pdf, first_page_of(STRINGS["en"]["sheet.map"], page_texts(pdf)), OUT / "softmax-map",
+         (40, 40, 1000, 450), dpi=120)
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,6 +120,7 @@ def main() -> None:
             render(lang, Path(tmp))
         render_iris(Path(tmp))
         render_optimizers(Path(tmp))
+        render_softmax_map(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from sheetnet.model import ids
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, load_template, parse_spec
 from sheetnet.sheets import decision_map as dm
+from sheetnet.sheets import layout
 from tests.conftest import build, needs_libreoffice
 
 runner = CliRunner()
@@ -115,8 +116,8 @@ def test_fitted_curve_recomputes_to_numpy(tmp_path: Path, standardize: bool) -> 
 
 @pytest.mark.parametrize(("template", "args", "message"), [
     ("seed-004-2-2-2", ["--decision-map", "30"],
-     "--decision-map: a decision map is drawn for networks with two inputs and one output, a fitted curve"
-     " for one input and one output; this network is 2-2-2"),
+     "--decision-map: a decision map is drawn for networks with two inputs and one output or a softmax "
+     "output, a fitted curve for one input and one output; this network is 2-2-2"),
     ("iris", ["--decision-map", "30"], "this network is 4-4-3"),
     ("xor", ["--decision-map", "500"], "--decision-map: the grid must have 2 to 200 points a side"),
     ("xor", ["--decision-map", "1"], "got 1"),
@@ -188,3 +189,126 @@ def test_libreoffice_check_covers_the_fitted_curve(tmp_path: Path) -> None:
     cells = 30 + 2 + len(ids.params(spec)) + 30
     assert report.groups["map"].cells == cells
     assert run_check(build(tmp_path, regression(), "f.xlsx", decision_map=30)).groups["map"].cells == cells
+
+
+# --- softmax classifiers: the predicted class and its probability -------------------------------
+
+
+def three_classes(**training: object) -> Spec:
+    """2-3-3 tanh-softmax, three clusters: the map shows three regions."""
+    return parse_spec({
+        "network": {"sizes": [2, 3, 3], "activations": ["tanh", "softmax"], "loss": "cross_entropy"},
+        "training": {"learning_rate": 0.5, "iterations": 120, **training},
+        "init": {"seed": 1},
+        "data": {"inputs": [[0.0, 0.0], [0.2, 0.3], [1.0, 0.1], [0.8, 0.3], [0.4, 1.0], [0.6, 0.9]],
+                 "targets": [[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1]]},
+    })
+
+
+def independent_classes(spec: Spec, row: object, x1: np.ndarray,
+                        x2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(z of each output [j, r, c], class + min(p, 0.99) [r, c]) from the definitions, by loops."""
+    act = {"tanh": np.tanh, "linear": lambda v: v}[spec.activations[0]]
+    k, hidden = spec.sizes[-1], spec.sizes[1]
+    bias = spec.bias != "none"
+    z = np.zeros((k, len(x2), len(x1)))
+    for r, b in enumerate(x2):
+        for c, a in enumerate(x1):
+            h = [act(row[f"W1[{j},1]"] * a + row[f"W1[{j},2]"] * b + (row[f"b1[{j}]"] if bias else 0))
+                 for j in range(1, hidden + 1)]
+            for o in range(k):
+                z[o, r, c] = sum(row[f"W2[{o + 1},{j + 1}]"] * h[j] for j in range(hidden)) + (
+                    row[f"b2[{o + 1}]"] if bias else 0)
+    p = np.exp(z - z.max(axis=0)) / np.exp(z - z.max(axis=0)).sum(axis=0)
+    return z, np.argmax(z, axis=0) + 1 + np.minimum(0.99, p.max(axis=0))
+
+
+def z_grids(ws: openpyxl.worksheet.worksheet.Worksheet, n: int, k: int) -> np.ndarray:
+    return np.array([[[ws.cell(dm.z_grid_row(n, j) + 1 + r, dm.AXIS_COL + 1 + c).value for c in range(n)]
+                      for r in range(n)] for j in range(k)], dtype=float)
+
+
+def test_softmax_map_stores_numpy_class_and_probability(tmp_path: Path) -> None:
+    spec = load_template("seed-000-classification")
+    ws = openpyxl.load_workbook(build(tmp_path, spec, decision_map=N), data_only=True)["Decision map"]
+    x1, x2, out = grid(ws, N)
+    z, expected = independent_classes(spec, train(spec).loc[spec.iterations], x1, x2)
+    assert z_grids(ws, N, 2) == pytest.approx(z, rel=1e-12, abs=1e-14)
+    assert out == pytest.approx(expected, rel=1e-12)
+    assert set(np.floor(out).ravel()) == {1, 2} and out.max() < 3  # both classes, 2.99 at most
+
+
+def test_softmax_map_formulas_and_colours(tmp_path: Path) -> None:
+    spec = three_classes()
+    ws = openpyxl.load_workbook(build(tmp_path, spec, decision_map=N))["Decision map"]
+    z = [layout.address(dm.z_grid_row(N, j) + 1, dm.AXIS_COL + 1) for j in range(3)]
+    m = f"MAX({z[0]},{z[1]},{z[2]})"
+    assert ws.cell(dm.GRID_ROW + 1, dm.AXIS_COL + 1).value == (
+        f"=IF({z[0]}={m},1,IF({z[1]}={m},2,3))+MIN(0.99,1/(EXP({z[0]}-{m})+EXP({z[1]}-{m})+EXP({z[2]}-{m})))")
+    assert "C$12" in ws.cell(dm.z_grid_row(N, 0) + 1, dm.AXIS_COL + 1).value  # z reads x₁ of the map
+    rules = [rule for area in ws.conditional_formatting for rule in area.rules]
+    bands = sorted((float(rule.formula[0]), float(rule.formula[1])) for rule in rules)
+    assert all(rule.type == "cellIs" and rule.operator == "between" for rule in rules)
+    assert len(rules) == 3 * len(dm.BANDS) and bands[0] == (1.0, 1.6) and bands[-1] == (3.9, 4.0)
+    legend = [ws.cell(dm.T_ROW, dm.LEGEND_COL + 1 + dm.LEGEND_SPAN * j).value for j in range(3)]
+    assert legend == ["1: class 1", "2: class 2", "3: class 3"]
+
+
+@needs_libreoffice
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("t", [0, 40])
+def test_libreoffice_softmax_map_at_iteration_t(tmp_path: Path, t: int) -> None:
+    spec = three_classes(optimizer="adam", learning_rate=0.05)
+    book = openpyxl.load_workbook(build(tmp_path, spec, decision_map=N))
+    book["Decision map"].cell(dm.T_ROW, 2).value = t
+    book.save(tmp_path / "edited.xlsx")
+    ws = openpyxl.load_workbook(recalculate(tmp_path / "edited.xlsx", tmp_path / "re.xlsx"),
+                                data_only=True)["Decision map"]
+    x1, x2, out = grid(ws, N)
+    z, expected = independent_classes(spec, train(spec).loc[t], x1, x2)
+    assert z_grids(ws, N, 3) == pytest.approx(z, rel=1e-12, abs=1e-14)
+    assert out == pytest.approx(expected, rel=1e-12)
+
+
+def test_check_covers_the_softmax_map_and_names_a_tampered_class_cell(tmp_path: Path) -> None:
+    from sheetnet.verify.run import run_check
+
+    spec = three_classes()
+    path = build(tmp_path, spec, decision_map=N)
+    book = openpyxl.load_workbook(path)
+    book["Decision map"].cell(dm.T_ROW, 2).value = 30
+    book.save(path)
+    report = run_check(path)
+    assert report.ok, report.summary()
+    # the class cells and three z grids; the ranges, parameters at t and axis points
+    assert report.groups["map"].cells == N * N * 4 + 4 + len(ids.params(spec)) + 2 * N
+    cell = book["Decision map"].cell(dm.GRID_ROW + 4, dm.AXIS_COL + 9)
+    cell.value = cell.value.replace("MIN(0.99,1/(", "MIN(0.99,0.5/(")  # half the probability, one cell
+    book.save(path)
+    report = run_check(path)
+    assert not report.ok and report.wrong == 1
+    assert report.first_wrong is not None
+    assert report.first_wrong.address == f"'Decision map'!{cell.coordinate}"
+
+
+def test_check_names_a_tampered_z_cell(tmp_path: Path) -> None:
+    from sheetnet.verify.run import run_check
+
+    path = build(tmp_path, load_template("seed-000-classification"), decision_map=N)
+    book = openpyxl.load_workbook(path)
+    cell = book["Decision map"].cell(dm.z_grid_row(N, 1) + 3, dm.AXIS_COL + 2)
+    cell.value = cell.value.replace("+", "-", 1)
+    book.save(path)
+    report = run_check(path)
+    assert not report.ok and report.first_wrong is not None
+    assert report.first_wrong.address == f"'Decision map'!{cell.coordinate}"
+
+
+def test_a_map_of_too_many_classes_is_refused() -> None:
+    spec = parse_spec({
+        "network": {"sizes": [2, 11], "activations": ["softmax"], "loss": "cross_entropy"},
+        "training": {"learning_rate": 0.1, "iterations": 2}, "init": {"seed": 1},
+        "data": {"inputs": [[0.0, 1.0]], "targets": [[1.0] + [0.0] * 10]},
+    })
+    with pytest.raises(SheetnetError, match="a colour for 10 classes at most; this network has 11"):
+        dm.check_grid(spec, 30)

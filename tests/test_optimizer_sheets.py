@@ -105,8 +105,42 @@ def test_hyperparameters_are_yellow_cells_and_one_minus_beta_is_a_formula(tmp_pa
         assert cell.fill.fgColor.rgb.endswith("FFFF99"), name
     beta2 = layout.address(*network.setting_cells["beta2"])
     assert sheet[layout.address(*network.setting_cells["one_minus_beta2"])].value == f"=1-{beta2}"
-    assert "not used by adam" in sheet[layout.address(*network.setting_cells["momentum"])].value
     assert sheet[layout.address(*network.setting_cells["optimizer"])].value == "adam"
+
+
+SETTING_LABELS = {"momentum": "Momentum μ", "beta1": "β₁ (decay of m)", "one_minus_beta1": "1 − β₁",
+                  "beta2": "β₂ (decay of v)", "one_minus_beta2": "1 − β₂", "eps": "ε (added to the root)",
+                  "alpha": "RMSprop smoothing α", "one_minus_alpha": "1 − α",
+                  "weight_decay": "Weight decay λ"}
+
+
+@pytest.mark.parametrize(("optimizer", "changes", "yellow", "grey"), [
+    ("sgd", {}, [], ["weight_decay"]),
+    ("momentum", {}, ["momentum"], ["weight_decay"]),
+    ("nesterov", {"weight_decay": 0.01}, ["momentum", "weight_decay"], []),
+    ("rmsprop", {}, ["eps", "alpha"], ["momentum", "weight_decay"]),
+    ("rmsprop", {"momentum": 0.5}, ["momentum", "eps", "alpha"], ["weight_decay"]),
+    ("adagrad", {}, ["eps"], ["weight_decay"]),
+    ("adam", {}, ["beta1", "beta2", "eps"], ["weight_decay"]),
+    ("adamw", {"weight_decay": 0.01}, ["beta1", "beta2", "eps", "weight_decay"], []),
+])
+def test_the_network_sheet_shows_only_the_optimizers_own_hyperparameters(
+        tmp_path: Path, optimizer: str, changes: dict[str, float], yellow: list[str],
+        grey: list[str]) -> None:
+    spec = with_optimizer(load_template("xor"), optimizer).replace(iterations=3, **changes)
+    sheet = openpyxl.load_workbook(build(tmp_path, spec))["Network"]
+    rows = {sheet.cell(r, 1).value: r for r in range(1, layout.DATA_HEADER_ROW)}
+    shown = [name for name, label in SETTING_LABELS.items() if label in rows]
+    complements = [f"one_minus_{f}" for f in ("beta1", "beta2", "alpha") if f in yellow]
+    assert sorted(shown) == sorted(yellow + grey + complements)
+    for name in yellow:
+        assert sheet.cell(rows[SETTING_LABELS[name]], 2).fill.fgColor.rgb.endswith("FFFF99"), name
+    for name in grey:  # a 0 that leaves its term out of every formula: grey, with a note
+        cell = sheet.cell(rows[SETTING_LABELS[name]], 2)
+        assert cell.value == 0 and not cell.fill.fgColor.rgb.endswith("FFFF99")
+        assert "set " + name + " in the spec" in sheet.cell(cell.row, 3).value
+    read = read_workbook(build(tmp_path, spec, "again.xlsx")).spec
+    assert read.settings == spec.settings and read.optimizer == optimizer
 
 
 def test_an_edited_beta_is_read_back_and_checked_against_itself(tmp_path: Path) -> None:
@@ -163,7 +197,7 @@ def test_working_sheet_works_the_first_adam_step(tmp_path: Path) -> None:
     rows = {r[0].value: r for r in sheet.iter_rows() if r[0].value}
     frame = train(spec)
     assert rows["m₃₁"][2].value == "(1 − β₁)·∂L/∂w₃₁"
-    assert rows["Δw₃₁"][2].value == "η·(m₃₁/(1 − β₁ᵗ⁺¹)/(√(v₃₁/(1 − β₂ᵗ⁺¹)) + ε))"
+    assert rows["Δw₃₁"][2].value == "η/(1 − β₁ᵗ⁺¹)·m₃₁/(√v₃₁/√(1 − β₂ᵗ⁺¹) + ε)"  # torch's order
     assert rows["Δw₃₁"][6].value == pytest.approx(frame.loc[0, "step:W1[1,1]"], rel=1e-15)
     assert rows["w₃₁′"][2].value == "w₃₁ − Δw₃₁"
     assert rows["w₃₁′"][6].value == pytest.approx(frame.loc[1, "W1[1,1]"], rel=1e-15)

@@ -50,6 +50,7 @@ def by_hand(optimizer: str, **h: float) -> list[dict[str, float]]:
                 p = p - lr * wd * p  # θ_t ← θ_{t−1} − γλθ_{t−1}
             elif wd != 0:
                 g = g + wd * p  # g_t ← g_t + λθ_{t−1}
+            decayed = p  # adamw's step column holds the Adam step that follows the decay
             if optimizer in ("momentum", "nesterov"):
                 mu = h["momentum"]
                 st["b"] = g if t == 1 else mu * st["b"] + (1 - 0) * g  # dampening τ = 0
@@ -76,7 +77,7 @@ def by_hand(optimizer: str, **h: float) -> list[dict[str, float]]:
                 v_hat = st["v"] / (1 - b2**t)
                 p = p - lr * m_hat / (math.sqrt(v_hat) + eps)
             row.update({f"{k}:{name}": v for k, v in st.items()})
-            row[f"step:{name}"] = theta[name] - p
+            row[f"step:{name}"] = decayed - p
             theta[name] = p
         rows.append(row)
     rows.append({"w": theta["w"], "b": theta["b"]})
@@ -181,3 +182,34 @@ def test_spec_round_trips_through_its_table() -> None:
     assert spec.replace() == spec
     assert spec.hyperparameters == ("momentum", "alpha", "eps", "weight_decay")
     assert tiny(optimizer="adam").hyperparameters == ("beta1", "beta2", "eps")
+
+
+# --- rounding in torch's order -------------------------------------------------------------
+# torch's kernels round (1−α)·g·g as ((1−α)·g)·g (addcmul), η·g/(√s + ε) as (η·g)/(√s + ε)
+# (addcdiv), Adam's step as (η/(1−β₁ᵗ))·m/(√v/√(1−β₂ᵗ) + ε), and AdamW's θ·(1 − η·λ) before it.
+# The first update, where no fused multiply-add is involved, is then equal bit for bit.
+
+
+def first_update(optimizer: str, **h: float) -> tuple[dict[str, float], dict[str, float]]:
+    """Row 0's optimizer columns and row 1's parameters, by the NumPy core."""
+    frame = train(tiny(optimizer=optimizer, **h).replace(learning_rate=0.3))
+    return frame.loc[0].to_dict(), frame.loc[1].to_dict()
+
+
+@pytest.mark.parametrize("name", ["w", "b"])
+def test_first_update_rounds_in_torchs_order(name: str) -> None:
+    qid = {"w": "W1[1,1]", "b": "b1[1]"}[name]
+    g = dict(zip(("w", "b"), gradients(W0, B0), strict=True))[name]
+    theta = {"w": W0, "b": B0}[name]
+    lr = 0.3
+    row, _ = first_update("rmsprop", alpha=0.9, eps=1e-3)
+    s = (1 - 0.9) * g * g  # addcmul: ((1−α)·g)·g
+    assert row[f"s:{qid}"] == s
+    assert row[f"step:{qid}"] == lr * g / (math.sqrt(s) + 1e-3)  # addcdiv: (η·g)/(√s + ε)
+    row, after = first_update("adam", beta1=0.8, beta2=0.7, eps=1e-3)
+    m, v = (1 - 0.8) * g, (1 - 0.7) * g * g
+    step = lr / (1 - 0.8) * m / (math.sqrt(v) / math.sqrt(1 - 0.7) + 1e-3)  # step_size·m/denom
+    assert (row[f"m:{qid}"], row[f"v:{qid}"], row[f"step:{qid}"]) == (m, v, step)
+    row, after = first_update("adamw", beta1=0.8, beta2=0.7, eps=1e-3, weight_decay=0.4)
+    assert row[f"step:{qid}"] == step
+    assert after[qid] == theta * (1 - lr * 0.4) - step  # param.mul_(1 − η·λ), then the step

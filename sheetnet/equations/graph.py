@@ -165,7 +165,7 @@ def _parameter_columns(spec: Spec) -> list[Column]:
     for qid in ids.params(spec):
         grad = ids.gradient_of(qid)
         if grad in trained and spec.has_optimizer_state:  # θ − Δθ, the optimizer's step
-            step = sub(Cell(qid, prev=True), updates.step_of(qid))
+            step = updates.next_parameter(spec, qid)
             columns.append(Column(qid, "param", step, first=initial_key(qid)))
         elif grad in trained:
             step = optimizer.excel(Cell(qid, prev=True), Cell(grad, prev=True), LEARNING_RATE)

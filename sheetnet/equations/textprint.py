@@ -114,6 +114,9 @@ def _tokens(expr: Expr, style: Style, *, leading: bool) -> list[Token]:
             return [Leaf(expr, bracket=not leading)]
         case Neg(operand):
             return ["−", *_wrap(operand, PRECEDENCE["neg"], style, strict=False, leading=False)]
+        case Call("SQRT", (Cell() | Const() as leaf,)):
+            # √v₃₁ for the root of one quantity (its label brings brackets if it needs them)
+            return ["√", Leaf(leaf, bracket=True)]
         case Call(name, args):
             # √(x) for SQRT (the optimizers' root); other spreadsheet functions in lower case.
             shown = "√" if name == "SQRT" else name.lower() if name.isupper() else name

@@ -7,14 +7,18 @@ rows, so no macro copies anything. Per trainable parameter θ with gradient g = 
 
     momentum  b = g̃ (row 0), μ·b(above) + g̃          Δθ = η·b
     nesterov  the same b                              Δθ = η·(g̃ + μ·b)
-    rmsprop   s = (1−α)·g̃² (row 0), α·s(above) + (1−α)·g̃²
+    rmsprop   s = (1−α)·g̃·g̃ (row 0), α·s(above) + (1−α)·g̃·g̃
               Δθ = η·g̃/(√s + ε), or with μ > 0: b = μ·b(above) + g̃/(√s + ε), Δθ = η·b
-    adagrad   G = g̃² (row 0), G(above) + g̃²           Δθ = η·g̃/(√G + ε)
+    adagrad   G = g̃·g̃ (row 0), G(above) + g̃·g̃         Δθ = η·g̃/(√G + ε)
     adam      bc1 = 1 − β₁^(t+1), bc2 = 1 − β₂^(t+1) once per row
-              m = (1−β₁)·g̃ (row 0), β₁·m(above) + (1−β₁)·g̃;   v likewise with β₂ and g̃²
-              Δθ = η·(m/bc1)/(√(v/bc2) + ε)
-    adamw     the same m, v on g;                     Δθ = η·(λ·θ + (m/bc1)/(√(v/bc2) + ε))
+              m = (1−β₁)·g̃ (row 0), β₁·m(above) + (1−β₁)·g̃;   v likewise with β₂ and g̃·g̃
+              Δθ = η/bc1·m/(√v/√bc2 + ε)
+    adamw     the same m, v and Δθ on g; the next row's θ is θ·(1 − η·λ) − Δθ
     sgd       (only with weight decay)                Δθ = η·g̃
+
+Products and quotients are written in torch's order, read left to right as a spreadsheet
+computes them: (1−α)·g·g is ((1−α)·g)·g, η·g/(…) is (η·g)/(…), η/bc1·m is torch's step_size·m
+(sheetnet/model/optimizers.py says why).
 
 η, μ, β₁, β₂, ε, α, λ and 1 − β₁, 1 − β₂, 1 − α are Network-sheet cells (1 − β a formula of β).
 The NumPy core computes the same updates separately (sheetnet/model/optimizers.py).
@@ -52,9 +56,10 @@ def network_keys(spec: Spec) -> list[str]:
     return keys
 
 
-def _squared(g: Expr) -> Expr:
-    """g·g rather than g^2: LibreOffice's ^ gives #NUM! where the square underflows, · gives 0."""
-    return mul(g, g)
+def _squared(g: Expr, factor: Expr | None = None) -> Expr:
+    """factor·g·g, rounded as ((factor·g)·g) like torch's addcmul; g·g rather than g^2:
+    LibreOffice's ^ gives #NUM! where the square underflows, · gives 0."""
+    return mul(g, g) if factor is None else mul(factor, g, g)
 
 
 def _sqrt(x: Expr) -> Expr:
@@ -69,9 +74,10 @@ def _decayed(spec: Spec, qid: str) -> Expr:
     return g
 
 
-def _average(decay: str, previous: Expr, new: Expr) -> tuple[Expr, Expr]:
-    """(row 0, later rows) of an exponential average β·previous + (1 − β)·new that starts at 0."""
-    weighted = mul(complement(decay), new)
+def _average(decay: str, previous: Expr, new: Expr, *, squared: bool = False) -> tuple[Expr, Expr]:
+    """(row 0, later rows) of an exponential average β·previous + (1 − β)·new that starts at 0
+    (of new·new when squared)."""
+    weighted = _squared(new, complement(decay)) if squared else mul(complement(decay), new)
     return weighted, add(mul(hyper(decay), previous), weighted)
 
 
@@ -92,27 +98,26 @@ def _columns_of(spec: Spec, qid: str) -> list[tuple[str, Expr, Expr]]:
         step = mul(lr, b) if name == "momentum" else mul(lr, add(g, mul(hyper("momentum"), b)))
         return [("b", g, later), ("step", step, step)]
     if name == "rmsprop":
-        first, later = _average("alpha", _state("s", qid, prev=True), _squared(g))
-        scaled = div(g, add(_sqrt(_state("s", qid)), hyper("eps")))
-        result = [("s", first, later)]
-        if spec.momentum:
-            buffer = add(mul(hyper("momentum"), _state("b", qid, prev=True)), scaled)
-            result.append(("b", scaled, buffer))
-            scaled = _state("b", qid)
-        step = mul(lr, scaled)
-        return [*result, ("step", step, step)]
+        first, later = _average("alpha", _state("s", qid, prev=True), g, squared=True)
+        root = add(_sqrt(_state("s", qid)), hyper("eps"))
+        if not spec.momentum:
+            step = div(mul(lr, g), root)  # (η·g)/(√s + ε), as torch's addcdiv
+            return [("s", first, later), ("step", step, step)]
+        scaled = div(g, root)
+        buffer = add(mul(hyper("momentum"), _state("b", qid, prev=True)), scaled)
+        step = mul(lr, _state("b", qid))
+        return [("s", first, later), ("b", scaled, buffer), ("step", step, step)]
     if name == "adagrad":
         squared = _squared(g)
         step = div(mul(lr, g), add(_sqrt(_state("G", qid)), hyper("eps")))
         return [("G", squared, add(_state("G", qid, prev=True), squared)), ("step", step, step)]
     # adam, adamw
+    # adamw: the same on the plain g; its decay θ·(1 − η·λ) is in the parameter's column
     m0, m = _average("beta1", _state("m", qid, prev=True), g)
-    v0, v = _average("beta2", _state("v", qid, prev=True), _squared(g))
-    direction = div(div(_state("m", qid), Cell("bc1")),
-                    add(_sqrt(div(_state("v", qid), Cell("bc2"))), hyper("eps")))
-    if name == "adamw":
-        direction = add(mul(hyper("weight_decay"), Cell(qid)), direction)
-    step = mul(lr, direction)
+    v0, v = _average("beta2", _state("v", qid, prev=True), g, squared=True)
+    # torch's step_size·m/denom: (η/bc1)·m / (√v/√bc2 + ε)
+    denominator = add(div(_sqrt(_state("v", qid)), _sqrt(Cell("bc2"))), hyper("eps"))
+    step = div(mul(div(lr, Cell("bc1")), _state("m", qid)), denominator)
     return [("m", m0, m), ("v", v0, v), ("step", step, step)]
 
 
@@ -124,6 +129,15 @@ def bias_correction(beta: str) -> Expr:
 def step_of(qid: str) -> Cell:
     """Δθ of a parameter in the row above, which the next row subtracts."""
     return Cell(ids.state("step", qid), prev=True)
+
+
+def next_parameter(spec: Spec, qid: str) -> Expr:
+    """The parameter of a row from the row above: θ − Δθ, or θ·(1 − η·λ) − Δθ for adamw with
+    weight decay (torch's param.mul_(1 − lr·λ) before the step)."""
+    theta = Cell(qid, prev=True)
+    if spec.optimizer == "adamw" and spec.weight_decay:
+        theta = mul(theta, sub(Num(1), mul(LEARNING_RATE, hyper("weight_decay"))))
+    return sub(theta, step_of(qid))
 
 
 def optimizer_columns(spec: Spec) -> list[tuple[str, Expr, Expr | None]]:

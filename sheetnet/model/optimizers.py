@@ -9,13 +9,20 @@ accumulator 0, Adam's amsgrad = False):
     sgd       Δθ = η·g
     momentum  b = g (t = 1), μ·b + g (t > 1);  Δθ = η·b
     nesterov  the same b;                      Δθ = η·(g + μ·b)
-    rmsprop   s = α·s + (1−α)·g² (s₀ = 0);     Δθ = η·g/(√s + ε)
+    rmsprop   s = α·s + (1−α)·g·g (s₀ = 0);    Δθ = η·g/(√s + ε)
               with μ > 0: b = μ·b + g/(√s + ε) (b₀ = 0), Δθ = η·b
-    adagrad   G = G + g² (G₀ = 0);             Δθ = η·g/(√G + ε)
-    adam      m = β₁·m + (1−β₁)·g, v = β₂·v + (1−β₂)·g² (m₀ = v₀ = 0)
-              Δθ = η·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)
-    adamw     adam on the plain gradient;      Δθ = η·(λ·θ + m̂/(√v̂ + ε)), i.e. θ·(1 − η·λ) first
+    adagrad   G = G + g·g (G₀ = 0);            Δθ = η·g/(√G + ε)
+    adam      m = β₁·m + (1−β₁)·g, v = β₂·v + (1−β₂)·g·g (m₀ = v₀ = 0)
+              Δθ = (η/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε)
+    adamw     adam on the plain gradient, after θ ← θ·(1 − η·λ)
     θ ← θ − Δθ
+
+Each product and quotient is rounded in the order torch's kernels round it (step 1 equals
+torch's bit for bit): (1−α)·g·g is ((1−α)·g)·g as addcmul computes it, η·g/(√s + ε) is
+(η·g)/(√s + ε) as addcdiv computes it, and Adam's step is torch's step_size = η/(1−β₁ᵗ) times m
+over √v/√(1−β₂ᵗ) + ε. Where torch's CPU kernels fuse a multiply and an add into one rounding
+(add with alpha, addcmul, lerp: FMA instructions), no spreadsheet can round as they do; the sum
+here is the same sum rounded twice (docs/spec.md gives the measured difference).
 
 The workbook writes the same updates as formulas (sheetnet/equations/updates.py), separately.
 """
@@ -96,36 +103,44 @@ def _nesterov(h: Settings, state: State, g: Array, theta: Array, t: int) -> tupl
 
 def _rmsprop(h: Settings, state: State, g: Array, theta: Array, t: int) -> tuple[State, Array]:
     g = _l2(h, g, theta)
-    s = (1 - h.alpha) * g**2 if t == 1 else h.alpha * state["s"] + (1 - h.alpha) * g**2
-    scaled = g / (np.sqrt(s) + h.eps)
+    s = (1 - h.alpha) * g * g if t == 1 else h.alpha * state["s"] + (1 - h.alpha) * g * g
     if not h.momentum:
-        return {"s": s}, h.learning_rate * scaled
+        return {"s": s}, h.learning_rate * g / (np.sqrt(s) + h.eps)
+    scaled = g / (np.sqrt(s) + h.eps)
     b = scaled if t == 1 else h.momentum * state["b"] + scaled  # b₀ = 0
     return {"s": s, "b": b}, h.learning_rate * b
 
 
 def _adagrad(h: Settings, state: State, g: Array, theta: Array, t: int) -> tuple[State, Array]:
     g = _l2(h, g, theta)
-    G = g**2 if t == 1 else state["G"] + g**2
+    G = g * g if t == 1 else state["G"] + g * g
     return {"G": G}, h.learning_rate * g / (np.sqrt(G) + h.eps)
 
 
 def _adam_moments(h: Settings, state: State, g: Array, t: int) -> tuple[State, Array]:
-    """m and v, and m̂/(√v̂ + ε) with the bias corrections of step t."""
+    """m and v, and Δθ = η·m̂/(√v̂ + ε) with the bias corrections of step t, rounded as torch
+    computes it: step_size = η/(1−β₁ᵗ), then step_size·m / (√v/√(1−β₂ᵗ) + ε)."""
     m = (1 - h.beta1) * g if t == 1 else h.beta1 * state["m"] + (1 - h.beta1) * g
-    v = (1 - h.beta2) * g**2 if t == 1 else h.beta2 * state["v"] + (1 - h.beta2) * g**2
+    v = (1 - h.beta2) * g * g if t == 1 else h.beta2 * state["v"] + (1 - h.beta2) * g * g
     bc1, bc2 = bias_corrections(h, t)
-    return {"m": m, "v": v}, (m / bc1) / (np.sqrt(v / bc2) + h.eps)
+    return {"m": m, "v": v}, h.learning_rate / bc1 * m / (np.sqrt(v) / np.sqrt(bc2) + h.eps)
 
 
 def _adam(h: Settings, state: State, g: Array, theta: Array, t: int) -> tuple[State, Array]:
-    new, direction = _adam_moments(h, state, _l2(h, g, theta), t)
-    return new, h.learning_rate * direction
+    return _adam_moments(h, state, _l2(h, g, theta), t)
 
 
 def _adamw(h: Settings, state: State, g: Array, theta: Array, t: int) -> tuple[State, Array]:
-    new, direction = _adam_moments(h, state, g, t)  # decoupled: no λ·θ in the gradient
-    return new, h.learning_rate * (h.weight_decay * theta + direction)
+    """Adam's step on the plain gradient; θ·(1 − η·λ) is applied first (decay_factor)."""
+    return _adam_moments(h, state, g, t)
+
+
+def decay_factor(optimizer: str, h: Settings) -> float | None:
+    """1 − η·λ, by which adamw multiplies θ before its step (torch's param.mul_), else None:
+    the next parameter is θ·(1 − η·λ) − Δθ."""
+    if optimizer == "adamw" and h.weight_decay:
+        return 1 - h.learning_rate * h.weight_decay
+    return None
 
 
 def bias_corrections(h: Settings, t: int) -> tuple[float, float]:

@@ -209,15 +209,21 @@ def flat_gradients(spec: Spec, s: Step) -> np.ndarray:
 
 
 def apply_step(spec: Spec, params: Parameters, delta: np.ndarray) -> Parameters:
-    """θ − Δθ for every trainable parameter; delta is flat, in the order of flat_parameters."""
+    """θ − Δθ for every trainable parameter, or θ·(1 − η·λ) − Δθ for adamw with weight decay
+    (torch decays θ first); delta is flat, in the order of flat_parameters."""
+    factor = optimizers.decay_factor(spec.optimizer, spec.settings)
+
+    def stepped(theta: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return (theta if factor is None else theta * factor) - d.reshape(theta.shape)
+
     weights, biases, at = [], [], 0
     for layer in range(spec.n_layers):
         w = params.weights[layer]
-        weights.append(w - delta[at : at + w.size].reshape(w.shape))
+        weights.append(stepped(w, delta[at : at + w.size]))
         at += w.size
         b = params.biases[layer]
         if spec.trains_bias:
-            biases.append(b - delta[at : at + b.size].reshape(b.shape))
+            biases.append(stepped(b, delta[at : at + b.size]))
             at += b.size
         else:
             biases.append(b)

@@ -123,9 +123,11 @@ class Spec:
 
     @property
     def hyperparameters(self) -> tuple[str, ...]:
-        """The hyperparameters the workbook shows live: those the optimizer reads (λ when not 0)."""
+        """The hyperparameters the workbook shows live: those the optimizer reads, λ and RMSprop's
+        μ only when not 0 (a 0 leaves their term out of the formulas)."""
+        optional = {"weight_decay"} | ({"momentum"} if self.optimizer == "rmsprop" else set())
         used = optimizers.OPTIMIZERS[self.optimizer].fields
-        return tuple(f for f in used if f != "weight_decay" or self.weight_decay)
+        return tuple(f for f in used if f not in optional or getattr(self, f))
 
     @property
     def has_optimizer_state(self) -> bool:

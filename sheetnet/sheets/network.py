@@ -83,21 +83,19 @@ _VALID = {
 
 
 def _write_hyperparameter(ws: Worksheet, ctx: Context, name: str) -> None:
-    """A hyperparameter's cell: yellow where the optimizer's formulas read it, 1 − β as a formula
-    of the β cell above it, a grey note where the optimizer does not use it."""
+    """A hyperparameter's cell (only the chosen optimizer's have a row): yellow where the
+    optimizer's formulas read it, 1 − β as a formula of the β cell above it, a grey 0 with a note
+    where a 0 leaves the term out of every formula (no weight decay; RMSprop without momentum)."""
     spec, net, fmt, words = ctx.spec, ctx.network, ctx.fmt, ctx.words
     row, col = net.setting_cells[name]
-    if name not in net.input_cells and name != "weight_decay":
-        ws.write(row - 1, col - 1, words["network.unused"].format(optimizer=spec.optimizer), fmt.fixed)
-        return
     if name in updates.COMPLEMENTS.values():
         field = next(f for f, c in updates.COMPLEMENTS.items() if c == name)
         source = layout.address(*net.setting_cells[field])
         ws.write_formula(row - 1, col - 1, f"=1-{source}", fmt.computed, 1 - getattr(spec, field))
         return
-    if name == "weight_decay" and name not in spec.hyperparameters:  # λ = 0: in no formula
+    if name not in spec.hyperparameters:  # λ = 0, or RMSprop's μ = 0: in no formula
         ws.write(row - 1, col - 1, 0, fmt.fixed)
-        ws.write(row - 1, col, words["network.decay_fixed"], fmt.note)
+        ws.write(row - 1, col, words[f"network.{name}_fixed"], fmt.note)
         return
     ws.write_number(row - 1, col - 1, getattr(spec, name), fmt.input)
     criteria, message = _VALID[name]

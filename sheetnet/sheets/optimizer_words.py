@@ -15,8 +15,8 @@ EN: dict[str, str] = {
     "setting.alpha": "RMSprop smoothing α",
     "setting.one_minus_alpha": "1 − α",
     "setting.weight_decay": "Weight decay λ",
-    "network.unused": "– (not used by {optimizer})",
-    "network.decay_fixed": "0 (no weight decay; set weight_decay in the spec to make it live)",
+    "network.weight_decay_fixed": "0 (no weight decay; set weight_decay in the spec to make it live)",
+    "network.momentum_fixed": "0 (RMSprop without momentum; set momentum in the spec to make it live)",
     "network.fraction_error": "This value must lie in [0, 1).",
     "network.positive_error": "This value must be greater than 0.",
     "network.nonnegative_error": "This value must be at least 0.",
@@ -44,6 +44,14 @@ EN: dict[str, str] = {
     "map.note.map": "Each cell is the forward pass for its x₁ (top row) and x₂ (left column), in the data's "
     "units, with the parameters of row t of the {training} sheet. Change t to replay training (0, 10, "
     "100, …); framed cells hold a data point.",
+    "map.note.classes": "Each cell is the predicted class plus its probability at its x₁ (top row) and x₂ "
+    "(left column), with the parameters of row t of the {training} sheet: 2.87 is class 2 with "
+    "probability 0.87 (2.99: 0.99 or more). The class is the largest z of the grids below, the "
+    "probability its softmax; the colour is the class, darker where the network is surer. Change t to "
+    "replay training; framed cells hold a data point.",
+    "map.z_grid": "{z} ({name}) at each point of the map above",
+    "map.class": "class {n}",
+    "map.legend": "Classes:",
     "map.note.curve": "Each output is the forward pass for its x, with the parameters of row t of the "
     "{training} sheet; the chart draws the curve over the data points. Change t to replay training.",
     "map.t": "Iteration t",
@@ -78,9 +86,9 @@ EN: dict[str, str] = {
     "guide.opt.adam": "Adam: m = β₁·m + (1 − β₁)·g and v = β₂·v + (1 − β₂)·g², corrected for starting at 0 "
     "(m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)); Δθ = η·m̂/(√v̂ + ε), ε outside the root. Pitfall: each step is "
     "about η whatever the gradient's size, so η = 0.5 that suits plain descent is far too large here.",
-    "guide.opt.adamw": "AdamW: Adam on the plain gradient, and the weights decay directly: "
-    "Δθ = η·(λ·θ + m̂/(√v̂ + ε)), i.e. θ·(1 − η·λ) first. Pitfall: λ here is not Adam's L2 weight_decay; "
-    "the same number decays the weights far more strongly.",
+    "guide.opt.adamw": "AdamW: Adam on the plain gradient, and the weights decay directly, first: "
+    "the next θ is θ·(1 − η·λ) − Δθ with Adam's Δθ = η·m̂/(√v̂ + ε). Pitfall: λ here is not Adam's L2 "
+    "weight_decay; the same number decays the weights far more strongly.",
     "guide.opt.columns": "Optimizer group (its own colour, right of the gradients): per parameter the "
     "state ({states}) and the step Δ; the next row is θ − Δθ. Every hyperparameter is a yellow cell on the "
     "Network sheet.",
@@ -98,8 +106,8 @@ ZH: dict[str, str] = {
     "setting.alpha": "RMSprop 平滑系数 α",
     "setting.one_minus_alpha": "1 − α",
     "setting.weight_decay": "权重衰减 λ",
-    "network.unused": "–（{optimizer} 不使用）",
-    "network.decay_fixed": "0（无权重衰减；在配置中设置 weight_decay 才可编辑）",
+    "network.weight_decay_fixed": "0（无权重衰减；在配置中设置 weight_decay 才可编辑）",
+    "network.momentum_fixed": "0（RMSprop 不带动量；在配置中设置 momentum 才可编辑）",
     "network.fraction_error": "该值必须在 [0, 1) 之间。",
     "network.positive_error": "该值必须大于 0。",
     "network.nonnegative_error": "该值必须不小于 0。",
@@ -126,6 +134,13 @@ ZH: dict[str, str] = {
     "map.title.curve": "拟合曲线：第 t 次迭代时网络输出随输入的变化",
     "map.note.map": "每个单元格是对应 x₁（顶行）和 x₂（左列）的前向传播，使用数据的原始单位和{training}表"
     "第 t 行的参数。改变 t 可以回放训练过程（0、10、100……）；加框的单元格含有数据点。",
+    "map.note.classes": "每个单元格是对应 x₁（顶行）和 x₂（左列）的预测类别加上它的概率，"
+    "使用{training}表第 t 行的参数：2.87 表示第 2 类、概率 0.87（2.99 表示 0.99 或更高）。"
+    "类别是下方各网格中最大的 z，概率是它的 softmax；颜色表示类别，网络越确定颜色越深。"
+    "改变 t 可以回放训练过程；加框的单元格含有数据点。",
+    "map.z_grid": "{z}（{name}）在上图每个点的值",
+    "map.class": "第 {n} 类",
+    "map.legend": "类别：",
     "map.note.curve": "每个输出是对应 x 的前向传播，使用{training}表第 t 行的参数；图表把曲线画在数据点上。"
     "改变 t 可以回放训练过程。",
     "map.t": "迭代 t",
@@ -159,8 +174,8 @@ ZH: dict[str, str] = {
     "guide.opt.adam": "Adam：m = β₁·m + (1 − β₁)·g，v = β₂·v + (1 − β₂)·g²，并修正从 0 开始的偏差"
     "（m̂ = m/(1 − β₁ᵗ)，v̂ = v/(1 − β₂ᵗ)）；Δθ = η·m̂/(√v̂ + ε)，ε 在根号外。陷阱：每一步约为 η，"
     "与梯度大小无关，所以适合普通梯度下降的 η = 0.5 在这里太大了。",
-    "guide.opt.adamw": "AdamW：对原始梯度做 Adam，权重直接衰减：Δθ = η·(λ·θ + m̂/(√v̂ + ε))，"
-    "即先 θ·(1 − η·λ)。陷阱：这里的 λ 不是 Adam 的 L2 weight_decay，同一个数衰减得强得多。",
+    "guide.opt.adamw": "AdamW：对原始梯度做 Adam，权重先直接衰减：下一行的 θ 为 θ·(1 − η·λ) − Δθ，"
+    "其中 Adam 的 Δθ = η·m̂/(√v̂ + ε)。陷阱：这里的 λ 不是 Adam 的 L2 weight_decay，同一个数衰减得强得多。",
     "guide.opt.columns": "优化器组（单独的颜色，在梯度右侧）：每个参数的状态（{states}）和步长 Δ；"
     "下一行为 θ − Δθ。每个超参数都是网络表上的黄色单元格。",
 }

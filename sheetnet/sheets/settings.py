@@ -96,8 +96,8 @@ def _optimizer(value: Any) -> str:
 
 
 # The optimizer, then its hyperparameters: input cells that the optimizer's formulas read live
-# (network.py writes them, yellow where used) and the complements 1 − β₁, 1 − β₂, 1 − α, formulas
-# of their β cell. The check reads the hyperparameters with the other inputs.
+# (network.py writes them; only the chosen optimizer's rows, see applies) and the complements
+# 1 − β₁, 1 − β₂, 1 − α, formulas of their β cell. The check reads the hyperparameters with the other inputs.
 SETTINGS += (
     Setting("optimizer", lambda s: s.optimizer, _optimizer, f"one of {', '.join(optimizers.NAMES)}"),
     *(Setting(name, lambda s: None) for name in ("momentum", "beta1", "one_minus_beta1", "beta2",
@@ -107,11 +107,19 @@ SETTINGS += (
 NAMES = tuple(setting.name for setting in SETTINGS)
 
 
+# The Network rows of the complements 1 − β₁, 1 − β₂, 1 − α, by the hyperparameter they follow.
+_COMPLEMENT_OF = {"one_minus_beta1": "beta1", "one_minus_beta2": "beta2", "one_minus_alpha": "alpha"}
+
+
 def applies(setting: Setting, spec: Spec) -> bool:
     """Whether the Network sheet shows this setting's row: no leaky slope without leaky_relu,
-    no batch rows in batch mode, no shuffle seed without shuffling."""
+    no batch rows in batch mode, no shuffle seed without shuffling, and only the hyperparameters
+    the chosen optimizer reads (a student sees η, μ for momentum, β₁ β₂ ε for adam, …)."""
     if setting.name == "leaky_slope":
         return _uses_slope(spec)
+    field = _COMPLEMENT_OF.get(setting.name, setting.name)
+    if field in optimizers.HYPERPARAMETERS:
+        return field in optimizers.OPTIMIZERS[spec.optimizer].fields
     if setting.batches_only:
         return spec.mode != "batch" and (setting.name != "seed" or spec.shuffle)
     return True

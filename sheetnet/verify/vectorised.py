@@ -124,6 +124,10 @@ def _row_max(*values: Any) -> Any:
     return functools.reduce(np.maximum, values)  # NaN (an error) in any argument wins
 
 
+def _row_min(*values: Any) -> Any:
+    return functools.reduce(np.minimum, values)
+
+
 def _if(original: Callable[..., Any]) -> Callable[..., Any]:
     """IF(condition, then, else): the condition's error is the result; a branch's error only
     where that branch is taken (as in every spreadsheet)."""
@@ -155,6 +159,7 @@ COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 }
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "EXP": np.exp, "LN": np.log, "TANH": np.tanh, "ABS": np.abs, "SHEETNET.ROWMAX": _row_max,
+    "SHEETNET.ROWMIN": _row_min,
 }
 
 
@@ -188,6 +193,7 @@ def _wrap(function: Any) -> Any:
 # --- the registry the check compiles with --------------------------------------------------
 
 ROW_MAX = "SHEETNET.ROWMAX"  # MAX of single cells, row by row (see recompute.py)
+ROW_MIN = "SHEETNET.ROWMIN"  # MIN likewise (the softmax decision map's cap, see mapcheck.py)
 # The parts of formulas' function registry that hold every function sheetnet writes.
 # formulas.get_functions() imports all its parts, and one of them imports SciPy's statistics:
 # about a second and 60 MiB, more than the rest of a small check. A formula that uses any
@@ -198,6 +204,11 @@ _PARTS = (".math", ".logic", ".look", ".text", ".info")
 def row_max(*values: float) -> float:
     """The package-side ROW_MAX of one row: the largest value, NaN if any is NaN."""
     return max(values) if not any(math.isnan(v) for v in values) else math.nan
+
+
+def row_min(*values: float) -> float:
+    """The package-side ROW_MIN of one row: the smallest value, NaN if any is NaN."""
+    return min(values) if not any(math.isnan(v) for v in values) else math.nan
 
 
 class _Registry(dict):  # type: ignore[type-arg]
@@ -222,6 +233,7 @@ def package_functions() -> _Registry:
         functions.update(importlib.import_module(part, "formulas.functions").FUNCTIONS)
     functions.update(BASICS)
     functions[ROW_MAX] = wrap_ufunc(row_max)
+    functions[ROW_MIN] = wrap_ufunc(row_min)
     return functions
 
 
