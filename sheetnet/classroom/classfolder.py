@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sheetnet.classroom import variants
 from sheetnet.classroom.exercise import Setup, build_exercise, write_key_handout
 from sheetnet.classroom.questions import GROUPS, key_values, questions
@@ -35,6 +37,7 @@ from sheetnet.classroom.roster import Student, check_id
 from sheetnet.classroom.tomlout import dumps
 from sheetnet.classroom.words import words as classroom_words
 from sheetnet.errors import SheetnetError
+from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, load_spec, to_table
 from sheetnet.progress import Progress, report
 from sheetnet.sheets.printing import export_pdf
@@ -210,13 +213,22 @@ def _write_student(work: Path, options: ClassOptions, job: tuple[Student, varian
         "student_name": student.name,
         "sig_figs": options.sig_figs,
     }
+    # One NumPy run of the whole training serves the key, the student's file (which reads its
+    # first iteration only) and answers.csv: training dominates the cost of a student.
+    with np.errstate(all="ignore"):  # a diverging run overflows: NaN there, as build_workbook's
+        run = train(variant.spec)
     build = functools.partial(
-        build_exercise, lang=options.lang, paper=options.paper, properties=identity, in_memory=True
+        build_exercise,
+        lang=options.lang,
+        paper=options.paper,
+        properties=identity,
+        in_memory=True,
+        reference=run,
     )
     build(spec, work / "students" / f"{student.id}.xlsx", setup=Setup(mode="student", **common))
     build(spec, work / "key" / f"{student.id}.xlsx", setup=Setup(mode="key", **common))
     (work / "key" / f"{student.id}.toml").write_text(dumps(to_table(spec)), encoding="utf-8")
-    keys = key_values(variant.spec)
+    keys = key_values(variant.spec, run)
     return [
         [student.id, q.iter, q.qid, q.label, repr(keys[q.key])] for q in questions(variant.spec, options.ask)
     ]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.classroom.questions import GROUPS, Question, questions
@@ -72,8 +73,11 @@ def build_exercise(
     properties: tuple[tuple[str, str], ...] = (),
     in_memory: bool = False,
     progress: Progress | None = None,
+    reference: pd.DataFrame | None = None,
 ) -> Path:
-    """Write a practice, student or key workbook (atomically, as every build)."""
+    """Write a practice, student or key workbook (atomically, as every build).
+
+    reference: spec's NumPy run when the caller has it already (see build_workbook)."""
     student = setup.mode in ("student", "answers")  # the sheets a student gets
     name = classroom_words(lang)["sheet.exercise"]
     options = BuildOptions(
@@ -85,7 +89,7 @@ def build_exercise(
         custom_properties=properties,
         in_memory=in_memory,
     )
-    return build_workbook(spec, path, options=options, progress=progress)
+    return build_workbook(spec, path, options=options, progress=progress, reference=reference)
 
 
 def _writer(setup: Setup) -> Callable[[Context, Worksheet], None]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from sheetnet.equations import graph, labels, textprint
 from sheetnet.errors import SheetnetError
@@ -131,9 +132,11 @@ def leaf_labels(spec: Spec) -> Callable[[Cell | Const], str]:
     return name
 
 
-def key_values(spec: Spec) -> dict[str, float]:
-    """The expected answer of every quantity of iteration 1 by question key, from the NumPy core."""
-    one = train(dataclasses.replace(spec, iterations=1))  # a valid spec stays valid with 1 iteration
+def key_values(spec: Spec, run: pd.DataFrame | None = None) -> dict[str, float]:
+    """The expected answer of every quantity of iteration 1 by question key, from the NumPy core.
+
+    run: spec's NumPy run when the caller has it (its rows 0 and 1 are all that is read)."""
+    one = run if run is not None else train(dataclasses.replace(spec, iterations=1))  # stays valid
     first, second = one.iloc[0].to_dict(), one.iloc[1].to_dict()
     row0 = {f"0:{q}": float(v) for q, v in first.items() if q != "iter"}
     row1 = {f"1:{q}": float(second[q]) for q in ids.params(spec)}
