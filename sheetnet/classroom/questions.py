@@ -9,6 +9,7 @@ the value a classic slip would give (mistakes.py).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,12 @@ def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
     Of the loss group only the losses are asked (`loss`, and `loss@k` per sample): the accuracy
     is a count of right predictions, not a step of the calculation.
     """
+    return list(_questions(spec, tuple(ask)))
+
+
+# A class asks for each student's questions three times (student file, key, answers.csv).
+@functools.lru_cache(maxsize=8)
+def _questions(spec: Spec, ask: tuple[str, ...]) -> tuple[Question, ...]:
     name = leaf_labels(spec)
     result = []
     for item in working.items(spec):
@@ -83,7 +90,7 @@ def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
         result.append(
             Question(int(update), item.qid, group, label, textprint.symbolic(item.expr, name), item.expr)
         )
-    return result
+    return tuple(result)
 
 
 def _asked_quantity(line: working.Line) -> bool:
