@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sheetnet.classroom import classfolder, questions
+from sheetnet import memo
+from sheetnet.classroom import classfolder
 from sheetnet.classroom.classfolder import ClassOptions, make_class, with_identity
 from sheetnet.classroom.exercise import Setup, build_exercise
 from sheetnet.classroom.roster import Student
 from sheetnet.cli import app
-from sheetnet.equations import graph
 from sheetnet.model.spec import load_template
-from sheetnet.sheets import context, working
+from sheetnet.sheets import context
 
 TEMPLATE = "seed-004-2-2-2"
 STUDENTS = [Student(f"s{n}", f"Name {n}") for n in range(1, 6)] + [Student("s6", "王小明")]
@@ -101,9 +101,7 @@ def test_each_students_files_equal_their_workbooks_built_alone(
 
 
 def _forget_everything() -> None:
-    graph._training_columns.cache_clear()
-    working._items.cache_clear()
-    questions._questions.cache_clear()
+    memo.forget()
     context._REWRITTEN.clear()
 
 

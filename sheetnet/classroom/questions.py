@@ -9,7 +9,6 @@ the value a classic slip would give (mistakes.py).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pandas as pd
 from sheetnet.equations import graph, labels, textprint
 from sheetnet.errors import SheetnetError
 from sheetnet.expr.formula import Cell, Const, Expr, evaluate
+from sheetnet.memo import remembered
 from sheetnet.model import ids
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, model_inputs
@@ -75,7 +75,7 @@ def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
 
 
 # A class asks for each student's questions three times (student file, key, answers.csv).
-@functools.lru_cache(maxsize=8)
+@remembered()
 def _questions(spec: Spec, ask: tuple[str, ...]) -> tuple[Question, ...]:
     name = leaf_labels(spec)
     result = []

@@ -20,7 +20,6 @@ INDEX into the Network data table (sample_input / sample_target, the one place t
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,6 +38,7 @@ from sheetnet.expr.formula import (
     rewrite,
     sub,
 )
+from sheetnet.memo import remembered
 from sheetnet.model import ids
 from sheetnet.model.ops import (
     DEFAULT_OPTIMIZER,
@@ -147,7 +147,7 @@ def training_columns(spec: Spec) -> list[Column]:
 
 # A build asks for the columns several times (layout, notes, Working sheet, questions), and a
 # class builds each student's network twice: worked out once per spec (equal specs, equal trees).
-@functools.lru_cache(maxsize=8)
+@remembered()
 def _training_columns(spec: Spec) -> tuple[Column, ...]:
     columns = [Column("iter", "iter", None)]
     # Epoch and sample numbers: constants fixed at build time (sheetnet.schedule), no formula.

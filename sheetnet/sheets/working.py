@@ -10,7 +10,6 @@ joining the text of those same cells (numbertext.py), so editing the Network she
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 from sheetnet.equations import graph, labels, numbertext, textprint, updates
 from sheetnet.equations.update_notes import leaf_name
 from sheetnet.expr.formula import Bin, Call, Cell, Const, Expr, Neg, Num, to_excel
+from sheetnet.memo import remembered
 from sheetnet.model import ids, schedule
 from sheetnet.model.spec import Spec, model_inputs
 from sheetnet.sheets import limits, styles
@@ -72,7 +72,7 @@ def items(spec: Spec) -> list[Item]:
 
 # The Working sheet, the Exercise sheet, the questions and the checks of one build each ask for
 # these, and a class builds each student's network twice: worked out once per spec.
-@functools.lru_cache(maxsize=8)
+@remembered()
 def _items(spec: Spec) -> tuple[Item, ...]:
     columns = {c.qid: c for c in graph.training_columns(spec)}
     K = spec.slots
