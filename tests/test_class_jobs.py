@@ -29,6 +29,7 @@ TEMPLATE = "seed-004-2-2-2"
 STUDENTS = [Student(f"s{n}", f"Name {n}") for n in range(1, 6)] + [Student("s6", "王小明")]
 # XlsxWriter stamps each file with the time it was written (docProps/core.xml); nothing else differs.
 STAMP = re.compile(rb"<dcterms:(created|modified) [^>]*>[^<]*<")
+HEARD: dict[int, list[tuple[int, int, str]]] = {}  # the progress each class reported, by jobs
 
 
 def parts(path: Path) -> dict[str, bytes]:
@@ -60,8 +61,9 @@ def classes(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
         mp.setattr(classfolder, "PER_WORKER", 2)  # workers for a class of six
         mp.setattr(classfolder, "ProcessPoolExecutor", CountedPool)
         for jobs in (1, 2):
-            made[jobs] = root / f"jobs{jobs}"
-            make_class(spec, STUDENTS, made[jobs], secret="autumn", options=options, jobs=jobs)
+            made[jobs], heard = root / f"jobs{jobs}", HEARD.setdefault(jobs, [])
+            make_class(spec, STUDENTS, made[jobs], secret="autumn", options=options, jobs=jobs,
+                       progress=lambda *report, heard=heard: heard.append(report))
     assert pools == [2]  # jobs=1 wrote in this process, jobs=2 in two workers
     return made
 
@@ -72,6 +74,14 @@ def test_the_folder_is_the_same_whatever_the_number_of_workers(classes: dict[int
     assert one.keys() == two.keys()
     for name in one:
         assert one[name] == two[name], name
+
+
+def test_progress_counts_the_students_in_roster_order_in_workers_too(classes: dict[int, Path]) -> None:
+    n = len(STUDENTS)
+    for jobs in (1, 2):
+        assert [h for h in HEARD[jobs] if h[2] == "student files and keys"] == [
+            (done, n, "student files and keys") for done in range(1, n + 1)
+        ]
 
 
 def test_each_students_files_equal_their_workbooks_built_alone(
