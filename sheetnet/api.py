@@ -295,6 +295,7 @@ def make_class(
     pdf: bool = False,
     template_name: str | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> Path:
     """Write a class folder: a workbook with its own numbers for every student, and their keys.
 
@@ -310,6 +311,8 @@ def make_class(
         pdf: also print students/<id>.pdf and key/<id>.pdf (LibreOffice).
         template_name: recorded in class.toml; default spec.name.
         progress: progress(done, total, what): the students' files, then the PDFs.
+        jobs: at most this many worker processes write the students' files (None: one per
+            core; 1: none, all in this process). The folder is the same whatever the number.
 
     Returns:
         The class folder.
@@ -337,7 +340,7 @@ def make_class(
     students = read_roster(Path(roster))
     if pdf:
         ensure_libreoffice()
-    write_class(spec, students, Path(folder), secret=secret, options=options, progress=progress)
+    write_class(spec, students, Path(folder), secret=secret, options=options, progress=progress, jobs=jobs)
     return Path(folder)
 
 

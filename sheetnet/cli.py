@@ -430,6 +430,8 @@ def class_command(
     paper: Annotated[str, typer.Option(help="Paper size for printing: a4 or letter.")] = "a4",
     pdf: Annotated[bool, typer.Option(
         "--pdf", help="Also print each student's file to students/<id>.pdf (LibreOffice).")] = False,
+    jobs: Annotated[int | None, typer.Option(
+        help="Worker processes writing the students' files (default: one per core; 1: none).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Write a class: a workbook with different numbers for every student, and their keys."""
@@ -440,7 +442,7 @@ def class_command(
     with _divergence_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
         api.make_class(spec, roster, folder, secret=secret or "", vary=vary, decimals=decimals, ask=ask,
                        lang=lang, sig_figs=sig_figs, paper=paper, pdf=pdf, template_name=name,
-                       progress=progress)
+                       progress=progress, jobs=jobs)
     typer.echo(f"wrote {folder}: {len(read_roster(roster))} students, each with their own numbers "
                "(students/), their keys (key/) and class.toml")
 

@@ -92,3 +92,42 @@ def test_practice_self_check_in_libreoffice(tmp_path: Path) -> None:
     updated = values.cell(rows["1:W1[1,1]"], exercise.EXPECTED).value
     assert updated == pytest.approx(keys["1:W1[1,1]"], rel=1e-12)
     assert updated != pytest.approx(key_values(spec)["1:W1[1,1]"], rel=1e-9)
+
+
+def test_a_class_trains_each_student_once_and_the_student_file_reads_no_later_iteration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A student's key, file and answers share one NumPy run (the class's cost was three runs
+    each); a workbook of the Guide, Network and Exercise sheets alone trains one iteration."""
+    from sheetnet.classroom import classfolder
+    from sheetnet.classroom import questions as questions_module
+    from sheetnet.classroom.classfolder import ClassOptions, make_class
+    from sheetnet.classroom.roster import Student
+    from sheetnet.model import reference
+    from sheetnet.sheets import writer
+
+    runs: list[tuple[str, int]] = []
+
+    def counted(where: str):
+        def train(spec):
+            runs.append((where, spec.iterations))
+            return reference.train(spec)
+
+        return train
+
+    for module, where in ((classfolder, "class"), (writer, "writer"), (questions_module, "questions")):
+        monkeypatch.setattr(module, "train", counted(where))
+    spec = load_template("seed-004-2-2-2")
+    students = [Student("a1", "Ann"), Student("b2", "Bo")]
+    drawn = make_class(
+        spec, students, tmp_path / "class1", secret="s", options=ClassOptions(template="seed-004-2-2-2")
+    )
+    full = [("class", v.spec.iterations) for v in drawn]
+    assert [r for r in runs if r[0] != "questions"] == full  # variants may check constraints by a run
+    assert spec.iterations == 100
+    runs.clear()
+    build_exercise(spec, tmp_path / "student.xlsx", setup=Setup(mode="student"))
+    assert runs == [("writer", 1)]
+    runs.clear()
+    build_exercise(spec, tmp_path / "key.xlsx", setup=Setup(mode="key"))
+    assert runs == [("writer", 100)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Iterator
 from functools import reduce
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 import xlsxwriter
 from typer.testing import CliRunner
 
+from sheetnet import memo
 from sheetnet.cli import app
 from sheetnet.equations import graph
 from sheetnet.errors import SheetnetError
@@ -113,13 +115,22 @@ def test_nesting_is_measured_as_function_depth() -> None:
     assert limits.nesting(Call("IF", (Num(1), call("EXP", call("EXP", z)), z))) == 3
 
 
-def test_too_deep_nesting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def forgetful() -> Iterator[None]:
+    """Trees remembered under a swapped registry entry must not outlive it (sheetnet.memo)."""
+    memo.forget()
+    yield
+    memo.forget()
+
+
+def test_too_deep_nesting_is_refused(monkeypatch: pytest.MonkeyPatch, forgetful: None) -> None:
     # No activation nests that deep; a 65-fold TANH stands in for one that would.
     spec = load_template("seed-004-2-2-2").replace(activations=("tanh", "tanh"), iterations=3)
     monkeypatch.setitem(ops.ACTIVATIONS, "tanh", _nested_tanh(64))
     training = TrainingLayout(spec, NetworkLayout(spec), "Network")  # 64 levels: allowed
     working.check_formulas(spec, training)
     monkeypatch.setitem(ops.ACTIVATIONS, "tanh", _nested_tanh(65))
+    memo.forget()  # the trees of the 64-fold TANH are remembered
     with pytest.raises(SheetnetError) as caught:
         TrainingLayout(spec, NetworkLayout(spec), "Network")
     assert str(caught.value) == ("the formula of column a1[1] nests functions 65 levels deep, more than "

@@ -10,6 +10,9 @@
 
 The folder is written under a temporary name beside its target and renamed into place when
 complete, so a failure leaves nothing half-written and an earlier class as it was.
+
+The students are drawn and written in worker processes, one per core (`jobs`); each student's
+files depend on that student alone, so the folder is the same whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import functools
 import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -28,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sheetnet.classroom import variants
 from sheetnet.classroom.exercise import Setup, build_exercise, write_key_handout
 from sheetnet.classroom.questions import GROUPS, key_values, questions
@@ -35,6 +41,7 @@ from sheetnet.classroom.roster import Student, check_id
 from sheetnet.classroom.tomlout import dumps
 from sheetnet.classroom.words import words as classroom_words
 from sheetnet.errors import SheetnetError
+from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, load_spec, to_table
 from sheetnet.progress import Progress, report
 from sheetnet.sheets.printing import export_pdf
@@ -67,8 +74,14 @@ def make_class(
     secret: str | None,
     options: ClassOptions,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> list[variants.Variant]:
-    """Write the class folder; returns each student's variant, in roster order."""
+    """Write the class folder; returns each student's variant, in roster order.
+
+    jobs: at most this many worker processes (None: one per core; 1: all in this process).
+    """
+    if jobs is not None and jobs < 1:
+        raise SheetnetError(f"--jobs must be 1 or more (1: no worker processes), got {jobs}")
     if not secret:
         raise SheetnetError(
             "a class needs a secret (--secret TEXT): the students' numbers are drawn "
@@ -80,7 +93,7 @@ def make_class(
         raise SheetnetError(f"--decimals must be between 0 and 6, got {options.decimals}")
     work = Path(tempfile.mkdtemp(prefix=".sheetnet-", dir=folder.parent))
     try:
-        with _pool(len(students)) as pool:
+        with _pool(len(students), jobs) as pool:
             drawn = draw_class(template, students, secret, options, pool)
             _write_class(work, template, students, drawn, secret, options, progress, pool)
         _replace_folder(work, folder)
@@ -89,18 +102,41 @@ def make_class(
     return drawn
 
 
+def cores() -> int:
+    """The cores this process may run on: the default number of worker processes."""
+    if hasattr(os, "process_cpu_count"):  # Python 3.13
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 @contextmanager
-def _pool(n_students: int) -> Iterator[Executor | None]:
-    """Worker processes, one per core, for a class big enough to be worth them (None: in this one)."""
-    workers = min(os.cpu_count() or 1, n_students // PER_WORKER)
+def _pool(n_students: int, jobs: int | None = None) -> Iterator[Executor | None]:
+    """Up to `jobs` worker processes (None: one per core), as many as the class is big enough
+    to be worth (None: everything in this process)."""
+    workers = min(jobs or cores(), n_students // PER_WORKER)
     if workers < 2:
         yield None
         return
     context = (
         multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     )
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_ctrl_c)
+    try:
         yield pool
+    except BaseException:
+        # Ctrl-C or an error: the students not yet started are dropped, not written and thrown
+        # away; the ones under way finish before the caller removes the unfinished folder.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _ignore_ctrl_c() -> None:
+    """In a worker: Ctrl-C reaches the whole process group; this process lets the parent, which
+    stops handing out students, decide (a worker interrupted mid-file would only add noise)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def draw_class(
@@ -165,19 +201,20 @@ def _write_class(
     (work / "key").mkdir()
     (work / "template.toml").write_text(dumps(to_table(template)), encoding="utf-8")
     write = functools.partial(_write_student, work, options)
-    jobs = list(zip(students, drawn, strict=True))
+    pairs = list(zip(students, drawn, strict=True))
     answers = []
-    for n, rows in enumerate(pool.map(write, jobs, chunksize=8) if pool else map(write, jobs)):
+    # Two students a task: little to pickle, and Ctrl-C waits for no more than two a worker.
+    for n, rows in enumerate(pool.map(write, pairs, chunksize=2) if pool else map(write, pairs)):
         answers += rows
-        report(progress, n + 1, len(jobs), "student files and keys")
+        report(progress, n + 1, len(pairs), "student files and keys")
     with open(work / "key" / "answers.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "iteration", "quantity", "label", "answer"])
         writer.writerows(answers)
     if options.pdf:  # one LibreOffice at a time (engines/libreoffice.py serialises them anyway)
         mark = classroom_words(options.lang)["key.mark"]
-        for n, (student, variant) in enumerate(jobs):
-            report(progress, n, len(jobs), "printing handouts in LibreOffice")
+        for n, (student, variant) in enumerate(pairs):
+            report(progress, n, len(pairs), "printing handouts in LibreOffice")
             export_pdf(work / "students" / f"{student.id}.xlsx", work / "students" / f"{student.id}.pdf")
             setup = Setup(
                 mode="answers",
@@ -194,7 +231,7 @@ def _write_class(
                 lang=options.lang,
                 paper=options.paper,
             )
-        report(progress, len(jobs), len(jobs), "printing handouts in LibreOffice")
+        report(progress, len(pairs), len(pairs), "printing handouts in LibreOffice")
     record = _record(students, drawn, secret, options)
     (work / RECORD).write_text(dumps(record), encoding="utf-8")
 
@@ -210,16 +247,26 @@ def _write_student(work: Path, options: ClassOptions, job: tuple[Student, varian
         "student_name": student.name,
         "sig_figs": options.sig_figs,
     }
+    # One NumPy run of the whole training serves the key, the student's file (which reads its
+    # first iteration only) and answers.csv (three runs before: a sixth of a student's time).
+    with np.errstate(all="ignore"):  # a diverging run overflows: NaN there, as build_workbook's
+        run = train(variant.spec)
     build = functools.partial(
-        build_exercise, lang=options.lang, paper=options.paper, properties=identity, in_memory=True
+        build_exercise,
+        lang=options.lang,
+        paper=options.paper,
+        properties=identity,
+        in_memory=True,
+        reference=run,
     )
     build(spec, work / "students" / f"{student.id}.xlsx", setup=Setup(mode="student", **common))
     build(spec, work / "key" / f"{student.id}.xlsx", setup=Setup(mode="key", **common))
     (work / "key" / f"{student.id}.toml").write_text(dumps(to_table(spec)), encoding="utf-8")
-    keys = key_values(variant.spec)
-    return [
-        [student.id, q.iter, q.qid, q.label, repr(keys[q.key])] for q in questions(variant.spec, options.ask)
-    ]
+    keys = key_values(variant.spec, run)
+    # The questions of the spec the workbooks were built from (the title is no part of them):
+    # worked out already for the Exercise sheets, not once more.
+    asked = questions(spec.in_language(options.lang), options.ask)
+    return [[student.id, q.iter, q.qid, q.label, repr(keys[q.key])] for q in asked]
 
 
 def _record(

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.classroom.questions import GROUPS, Question, questions
@@ -72,8 +73,11 @@ def build_exercise(
     properties: tuple[tuple[str, str], ...] = (),
     in_memory: bool = False,
     progress: Progress | None = None,
+    reference: pd.DataFrame | None = None,
 ) -> Path:
-    """Write a practice, student or key workbook (atomically, as every build)."""
+    """Write a practice, student or key workbook (atomically, as every build).
+
+    reference: spec's NumPy run when the caller has it already (see build_workbook)."""
     student = setup.mode in ("student", "answers")  # the sheets a student gets
     name = classroom_words(lang)["sheet.exercise"]
     options = BuildOptions(
@@ -85,7 +89,7 @@ def build_exercise(
         custom_properties=properties,
         in_memory=in_memory,
     )
-    return build_workbook(spec, path, options=options, progress=progress)
+    return build_workbook(spec, path, options=options, progress=progress, reference=reference)
 
 
 def _writer(setup: Setup) -> Callable[[Context, Worksheet], None]:
@@ -267,18 +271,8 @@ def _formats(ctx: Context) -> dict[str, object]:
 def write_handout(spec: Spec, pdf: Path, *, setup: Setup, lang: str = "en", paper: str = "a4") -> Path:
     """A handout to work on paper: the Guide, the Network sheet and the blank Exercise sheet, printed
     by LibreOffice (a few pages, not the whole workbook)."""
-    blank = Setup(
-        mode="student",
-        ask=setup.ask,
-        student_id=setup.student_id,
-        student_name=setup.student_name,
-        sig_figs=setup.sig_figs,
-    )
-    with tempfile.TemporaryDirectory(prefix="sheetnet-handout-") as tmp:
-        workbook = build_exercise(
-            spec, Path(tmp) / "handout.xlsx", setup=blank, lang=lang, paper=paper, in_memory=True
-        )
-        return export_pdf(workbook, pdf)
+    blank = replace(setup, mode="student")
+    return _print_student_sheets(spec, pdf, blank, "handout.xlsx", lang=lang, paper=paper)
 
 
 def write_key_handout(
@@ -289,15 +283,12 @@ def write_key_handout(
         title=f"{spec.title} — {mark}",
         translations=tuple((code, f"{t} — {mark}", d) for code, t, d in spec.translations),
     )
-    answers = Setup(
-        mode="answers",
-        ask=setup.ask,
-        student_id=setup.student_id,
-        student_name=setup.student_name,
-        sig_figs=setup.sig_figs,
-    )
+    answers = replace(setup, mode="answers")
+    return _print_student_sheets(marked, pdf, answers, "key.xlsx", lang=lang, paper=paper)
+
+
+def _print_student_sheets(spec: Spec, pdf: Path, setup: Setup, name: str, *, lang: str, paper: str) -> Path:
+    """The student's three sheets as setup fills them, built under a temporary name and printed."""
     with tempfile.TemporaryDirectory(prefix="sheetnet-handout-") as tmp:
-        workbook = build_exercise(
-            marked, Path(tmp) / "key.xlsx", setup=answers, lang=lang, paper=paper, in_memory=True
-        )
+        workbook = build_exercise(spec, Path(tmp) / name, setup=setup, lang=lang, paper=paper, in_memory=True)
         return export_pdf(workbook, pdf)

@@ -14,10 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from sheetnet.equations import graph, labels, textprint
 from sheetnet.errors import SheetnetError
 from sheetnet.expr.formula import Cell, Const, Expr, evaluate
+from sheetnet.memo import remembered
 from sheetnet.model import ids
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, model_inputs
@@ -69,6 +71,12 @@ def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
     Of the loss group only the losses are asked (`loss`, and `loss@k` per sample): the accuracy
     is a count of right predictions, not a step of the calculation.
     """
+    return list(_questions(spec, tuple(ask)))
+
+
+# A class asks for each student's questions three times (student file, key, answers.csv).
+@remembered()
+def _questions(spec: Spec, ask: tuple[str, ...]) -> tuple[Question, ...]:
     name = leaf_labels(spec)
     result = []
     for item in working.items(spec):
@@ -82,7 +90,7 @@ def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
         result.append(
             Question(int(update), item.qid, group, label, textprint.symbolic(item.expr, name), item.expr)
         )
-    return result
+    return tuple(result)
 
 
 def _asked_quantity(line: working.Line) -> bool:
@@ -131,9 +139,11 @@ def leaf_labels(spec: Spec) -> Callable[[Cell | Const], str]:
     return name
 
 
-def key_values(spec: Spec) -> dict[str, float]:
-    """The expected answer of every quantity of iteration 1 by question key, from the NumPy core."""
-    one = train(dataclasses.replace(spec, iterations=1))  # a valid spec stays valid with 1 iteration
+def key_values(spec: Spec, run: pd.DataFrame | None = None) -> dict[str, float]:
+    """The expected answer of every quantity of iteration 1 by question key, from the NumPy core.
+
+    run: spec's NumPy run when the caller has it (its rows 0 and 1 are all that is read)."""
+    one = run if run is not None else train(dataclasses.replace(spec, iterations=1))  # stays valid
     first, second = one.iloc[0].to_dict(), one.iloc[1].to_dict()
     row0 = {f"0:{q}": float(v) for q, v in first.items() if q != "iter"}
     row1 = {f"1:{q}": float(second[q]) for q in ids.params(spec)}

@@ -38,6 +38,7 @@ from sheetnet.expr.formula import (
     rewrite,
     sub,
 )
+from sheetnet.memo import remembered
 from sheetnet.model import ids
 from sheetnet.model.ops import (
     DEFAULT_OPTIMIZER,
@@ -141,6 +142,13 @@ def _sample_value(spec: Spec, key: Const) -> Expr:
 
 def training_columns(spec: Spec) -> list[Column]:
     """Every column of the Training sheet, in order; ids match ids.all_ids(spec)."""
+    return list(_training_columns(spec))
+
+
+# A build asks for the columns several times (layout, notes, Working sheet, questions), and a
+# class builds each student's network twice: worked out once per spec (equal specs, equal trees).
+@remembered()
+def _training_columns(spec: Spec) -> tuple[Column, ...]:
     columns = [Column("iter", "iter", None)]
     # Epoch and sample numbers: constants fixed at build time (sheetnet.schedule), no formula.
     columns += [Column(qid, "iter", None) for qid in ids.schedule(spec)]
@@ -155,7 +163,7 @@ def training_columns(spec: Spec) -> list[Column]:
     # The optimizer's state and step Δθ (updates.py); none for plain gradient descent.
     columns += [Column(qid, updates.GROUP, formula, first=first, in_final_row=False)
                 for qid, formula, first in updates.optimizer_columns(spec)]
-    return columns
+    return tuple(columns)
 
 
 def _parameter_columns(spec: Spec) -> list[Column]:

@@ -86,7 +86,7 @@ class FormulaWorksheet(Worksheet):
 
     def plain_formula(self, formula: str) -> str:
         """The formula without its "=", checked to need no rewriting by XlsxWriter."""
-        prepared = super()._prepare_formula(formula)
+        prepared = self._rewritten(formula, False)
         if prepared != formula.removeprefix("="):
             raise ValueError(f"{formula} needs XlsxWriter's rewriting; write it with write_formula")
         return prepared
@@ -108,7 +108,25 @@ class FormulaWorksheet(Worksheet):
                                     f"a formula on the {self.name} sheet")
         if self._skip_prepare:
             return formula
-        return super()._prepare_formula(formula, expand_future_functions)
+        return self._rewritten(formula, expand_future_functions)
+
+    def _rewritten(self, formula: str, expand_future_functions: bool) -> str:
+        """XlsxWriter's rewriting of formula, remembered: it depends on the text and the future
+        functions flag alone, and a class writes the same Working, Summary and Exercise formulas
+        for every student (their numbers live on the Network sheet), so most calls are repeats."""
+        key = (formula, expand_future_functions or self.use_future_functions)
+        prepared = _REWRITTEN.get(key)
+        if prepared is None:
+            prepared = super()._prepare_formula(formula, expand_future_functions)
+            if len(_REWRITTEN) >= _REWRITTEN_MAX:  # a long-lived process building many shapes
+                _REWRITTEN.clear()
+            _REWRITTEN[key] = prepared
+        return prepared
+
+
+# (formula text, future functions expanded) → XlsxWriter's rewriting of it; see _rewritten.
+_REWRITTEN: dict[tuple[str, bool], str] = {}
+_REWRITTEN_MAX = 100_000
 
 
 def mark_divergence(ws: Worksheet, training: TrainingLayout, fmt: styles.Formats) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
@@ -22,6 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 from sheetnet.equations import graph, labels, numbertext, textprint, updates
 from sheetnet.equations.update_notes import leaf_name
 from sheetnet.expr.formula import Bin, Call, Cell, Const, Expr, Neg, Num, to_excel
+from sheetnet.memo import remembered
 from sheetnet.model import ids, schedule
 from sheetnet.model.spec import Spec, model_inputs
 from sheetnet.sheets import limits, styles
@@ -65,9 +67,17 @@ Item = Line | Heading
 
 def items(spec: Spec) -> list[Item]:
     """Every row below the header, in the order a student computes iteration 1."""
+    return list(_items(spec))
+
+
+# The Working sheet, the Exercise sheet, the questions and the checks of one build each ask for
+# these, and a class builds each student's network twice: worked out once per spec.
+@remembered()
+def _items(spec: Spec) -> tuple[Item, ...]:
     columns = {c.qid: c for c in graph.training_columns(spec)}
     K = spec.slots
-    numbers = first_batch(spec)
+    batch = schedule.batches(spec, rows=1)[0]  # the samples of iteration 1 (from 0)
+    numbers = [int(k) + 1 for k in batch]
     result: list[Item] = [Heading("forward")]
     for k in range(K):
         result += [Heading("forward", numbers[k])] if K > 1 else []
@@ -75,18 +85,18 @@ def items(spec: Spec) -> list[Item]:
             for j in range(spec.sizes[layer + 1]):
                 for name in ("z", "a"):  # z₃ then a₃: each neuron finished before the next
                     qid = ids.neuron(name, layer, j, k, spec)
-                    result.append(Line(qid, "forward", _formula(columns[qid], spec)))
+                    result.append(Line(qid, "forward", _bound(columns[qid], spec, batch)))
     result.append(Heading("loss"))  # per-sample losses, the loss and the accuracy (classification)
-    result += [Line(q, "loss", _formula(columns[q], spec)) for q in ids.losses(spec)]
+    result += [Line(q, "loss", _bound(columns[q], spec, batch)) for q in ids.losses(spec)]
     result.append(Heading("backward"))
     for k in range(K):
         result += [Heading("backward", numbers[k])] if K > 1 else []
         for layer in reversed(range(spec.n_layers)):
             for j in range(spec.sizes[layer + 1]):
                 qid = ids.neuron("delta", layer, j, k, spec)
-                result.append(Line(qid, "backward", _formula(columns[qid], spec)))
+                result.append(Line(qid, "backward", _bound(columns[qid], spec, batch)))
     result.append(Heading("gradient"))
-    result += [Line(q, "gradient", _formula(columns[q], spec)) for q in ids.gradients(spec)]
+    result += [Line(q, "gradient", _bound(columns[q], spec, batch)) for q in ids.gradients(spec)]
     if spec.has_optimizer_state:  # the optimizer's state and step of update 1 (row 0's formulas)
         result.append(Heading("optimizer"))
         result += [Line(c.qid, "optimizer", _first_update(c)) for c in columns.values()
@@ -97,14 +107,15 @@ def items(spec: Spec) -> list[Item]:
     trained = set(ids.gradients(spec))
     for qid in ids.params(spec):
         if ids.gradient_of(qid) in trained:  # the next row's formula: θ − η·∂L/∂θ
-            result.append(Line(qid, "update", _formula(columns[qid], spec)))
-    return result
+            result.append(Line(qid, "update", _bound(columns[qid], spec, batch)))
+    return tuple(result)
 
 
-def _formula(column: graph.Column, spec: Spec) -> Expr:
+def _bound(column: graph.Column, spec: Spec, batch: np.ndarray) -> Expr:
+    """The column's formula with the sample slots bound to iteration 1's samples (batch)."""
     if column.formula is None:
         raise ValueError(f"column {column.qid} has no formula")
-    return graph.bind_samples(spec, column.formula, schedule.batches(spec, rows=1)[0])
+    return graph.bind_samples(spec, column.formula, batch)
 
 
 def _first_update(column: graph.Column) -> Expr:

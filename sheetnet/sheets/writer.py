@@ -7,10 +7,12 @@ constant memory. The file still asks the spreadsheet program to recalculate on l
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xlsxwriter
 import xlsxwriter.exceptions
 from xlsxwriter.worksheet import Worksheet
@@ -54,13 +56,20 @@ WORKBOOK_OPTIONS = {
 
 
 def build_workbook(
-    spec: Spec, path: Path, *, options: BuildOptions | None = None, progress: Progress | None = None
+    spec: Spec,
+    path: Path,
+    *,
+    options: BuildOptions | None = None,
+    progress: Progress | None = None,
+    reference: pd.DataFrame | None = None,
 ) -> Path:
     """Write the workbook for spec to path, atomically (a temporary file renamed into place).
 
     When training diverges the file is still written (its rows turn red from the first row
     whose loss is not finite) and a reference.DivergedWarning names that iteration.
     progress (see sheetnet.progress) hears of the NumPy run, the Training rows and the zipping.
+    reference: the NumPy run of spec when the caller already has it (a class writes two
+    workbooks of each student's network and trains it once); None: trained here.
     """
     options = options or BuildOptions()
     path = Path(path)
@@ -73,8 +82,9 @@ def build_workbook(
     network = NetworkLayout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
     _check_other_sheets(spec, training, options)
-    with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
-        reference = train(spec)  # a diverging run overflows: NaN there, #NUM! in the sheet
+    if reference is None:
+        with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
+            reference = train(_run_needed(spec, options))  # overflow: NaN there, #NUM! in the sheet
     warn_if_diverged(spec, reference)
     with atomic_path(path) as tmp:
         settings = {**WORKBOOK_OPTIONS, "constant_memory": False, "in_memory": True} if options.in_memory \
@@ -86,6 +96,21 @@ def build_workbook(
         with stage(progress, "zipping the workbook"):
             _close(book)
     return path
+
+
+# Sheets that read no iteration after the first: a workbook of only these (a student's exercise
+# file) needs a one-iteration run, not the whole training. Extra sheets (the Exercise sheet) ask
+# about iteration 1 only.
+_FIRST_ITERATION_SHEETS = ("sheet.guide", "sheet.network")
+
+
+def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
+    """spec, or spec cut to one iteration when no sheet written reads a later one."""
+    shown = set(options.only_sheets)
+    first_only = set(_FIRST_ITERATION_SHEETS) | {e.key for e in options.extra_sheets}
+    if shown and shown <= first_only and spec.iterations > 1:
+        return dataclasses.replace(spec, iterations=1)  # rows 0 and 1 are the full run's
+    return spec
 
 
 def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
