@@ -80,6 +80,7 @@ def test_tampering_with_the_last_row_of_any_column_is_caught(tmp_path: Path, nam
     reference = train(book.spec)[ids.all_ids(book.spec)].to_numpy(dtype=float)
     _, bound = intended_training(book, reference, book.network)
     caught, excused = 0, []
+    every_cell = book.contents.to_array()  # formula texts and values (cells.py keeps shapes)
     for c, column in enumerate(book.columns):
         if column.formula is None:
             continue
@@ -88,7 +89,7 @@ def test_tampering_with_the_last_row_of_any_column_is_caught(tmp_path: Path, nam
             if text == book.contents[t, c] or not isinstance(text, str):
                 continue
             alone = np.full(book.contents.shape, None, dtype=object)  # recompute this column only
-            alone[:, c] = book.contents[:, c]
+            alone[:, c] = every_cell[:, c]
             alone[t, c] = text
             got, _, _ = recompute_training(dataclasses.replace(book, contents=alone), reference)
             verdict = judge(reference[t, c], got[t, c], bound[t, c], rtol=1e-9)

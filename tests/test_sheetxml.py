@@ -21,6 +21,7 @@ from sheetnet.sheets.layout import FIRST_DATA_ROW
 from sheetnet.verify import sheetxml
 from sheetnet.verify.readback import read_workbook
 from sheetnet.verify.run import run_check
+from sheetnet.verify.stored import stored_formula_values
 from tests.conftest import TEMPLATES, build
 
 
@@ -175,7 +176,14 @@ def test_the_big_workbook_is_read_by_the_fast_reader_and_passes(big: tuple[Path,
                                        shared_strings=ws._shared_strings, data_only=False, date_styles=set())
     finally:
         book.close()
-    assert fast is not None and np.array_equal(fast, read_workbook(path).contents)
+    book = read_workbook(path)  # formulas kept compactly as shapes (verify/cells.py), texts rebuilt
+    assert fast is not None and np.array_equal(fast, book.contents.to_array())
+    assert len(book.contents.shapes) < 100 and not book.contents.texts
+    # The stored values read in the same pass equal those read apart (verify/stored.py).
+    apart = stored_formula_values(path, "Training", FIRST_DATA_ROW, book.contents.shape)
+    assert book.stored is not None and np.array_equal(book.stored.present, apart.present)
+    assert np.array_equal(book.stored.numbers, apart.numbers, equal_nan=True)
+    assert book.stored.other == apart.other and book.stored.rules == apart.rules
     report = run_check(path)
     assert report.ok and report.cells >= (BIG + 1) * n_columns - n_columns
 

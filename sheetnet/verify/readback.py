@@ -27,8 +27,10 @@ from sheetnet.sheets import layout
 from sheetnet.sheets.i18n import STRINGS, sheet_names
 from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
 from sheetnet.sheets.settings import NAMES, SETTINGS, read_settings
-from sheetnet.verify import sheetxml
+from sheetnet.verify import cells, sheetxml
+from sheetnet.verify.cells import TrainingCells
 from sheetnet.verify.edits import explain_edits
+from sheetnet.verify.stored import Stored
 from sheetnet.verify.untrusted import check_archive, check_claimed_cells, reading, why
 
 
@@ -42,9 +44,17 @@ class Workbook:
     network: dict[tuple[int, int], Any]  # every Network cell value, by (row, col)
     spec: Spec
     columns: list[graph.Column]
-    contents: np.ndarray  # Training data cells (formula text or value), rows t = 0..N
+    # Training data cells (formulas as shape ids, cells.py), rows t = 0..N; an object array
+    # of formula texts and values is turned into that form.
+    contents: TrainingCells
     # The Network sheet's formula texts (the standardisation of the inputs), by (row, col).
     network_formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    # The values stored for the Training formula cells, when read on the way (the fast reader).
+    stored: Stored | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.contents, np.ndarray):
+            self.contents = cells.from_values(self.contents, FIRST_DATA_ROW, self.training_sheet.upper())
 
 
 def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) -> Workbook:
@@ -71,9 +81,10 @@ def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) 
         _check_ids(path, formulas[training_sheet], training_sheet, spec)
         if on_spec is not None:
             on_spec(spec)
-        contents = training_cells(formulas[training_sheet], spec, len(columns))
+        contents, stored = _training_formulas(formulas[training_sheet], spec, len(columns))
         network_formulas = network_texts  # x̃, μ, σ and 1 − β
-    return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas)
+    return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas,
+                    stored)
 
 
 def _custom_properties(book: Any) -> dict[str, str]:
@@ -301,6 +312,25 @@ def training_cells(ws: Any, spec: Spec, n_columns: int) -> np.ndarray:
         if row:
             contents[t, : len(row)] = row[:n_columns]
     return contents
+
+
+def _training_formulas(ws: Any, spec: Spec, n_columns: int) -> tuple[TrainingCells, Stored | None]:
+    """The Training sheet's formulas compactly and their stored values, in one pass over the XML
+    (sheetxml.read_training) where every cell is in a plain form; else read by openpyxl, and the
+    stored values left to be read apart (None)."""
+    n_rows = spec.iterations + 1
+    own = ws.title.upper()
+    try:
+        shared_strings, open_source = ws._shared_strings, ws._get_source
+        date_styles = set(ws.parent._date_formats) | set(ws.parent._timedelta_formats)
+    except AttributeError:
+        return cells.from_values(training_cells(ws, spec, n_columns), FIRST_DATA_ROW, own), None
+    with open_source() as source:
+        fast = sheetxml.read_training(source, first_row=FIRST_DATA_ROW, n_rows=n_rows, n_columns=n_columns,
+                                      own_sheet=own, shared_strings=shared_strings, date_styles=date_styles)
+    if fast is not None:
+        return fast
+    return cells.from_values(training_cells(ws, spec, n_columns), FIRST_DATA_ROW, own), None
 
 
 def _read_plain_xml(ws: Any, first_row: int, n_rows: int, n_columns: int) -> np.ndarray | None:

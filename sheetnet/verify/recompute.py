@@ -24,6 +24,7 @@ import openpyxl
 from sheetnet.equations import graph
 from sheetnet.progress import Progress, report
 from sheetnet.sheets.layout import FIRST_DATA_ROW
+from sheetnet.verify.cells import TrainingCells
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.vectorised import ROW_MAX, Numbers, fast_functions, numbers
 
@@ -243,7 +244,8 @@ def recompute_training(
     and a note for cells that could not be evaluated. progress hears of each column.
     """
     own, network = book.training_sheet.upper(), book.network_sheet.upper()
-    got = np.full(book.contents.shape, np.nan)
+    cells = book.contents
+    got = np.full(cells.shape, np.nan)
     seconds = dict.fromkeys(graph.GROUPS, 0.0)
     notes: dict[tuple[int, int], str] = {}
     cache: dict[str, _Compiled | Unsupported] = {}
@@ -253,39 +255,34 @@ def recompute_training(
         for c, column in enumerate(book.columns):
             report(progress, c, len(book.columns), "recomputing Training columns")
             start = time.perf_counter()
-            for shape, ts in _shapes(book.contents[:, c], own, got[:, c]).items():
-                rows = np.array(ts)
-                row = FIRST_DATA_ROW + ts[0]
-                if shape not in cache:
+            _constants(cells, c, got[:, c])
+            for shape, rows in cells.groups(c):
+                if shape.key not in cache:
+                    t = int(rows[0])
                     try:
-                        cache[shape] = compile_formula(book.contents[ts[0], c], row, own, network)
+                        cache[shape.key] = compile_formula(cells.text(t, c), FIRST_DATA_ROW + t, own, network)
                     except Unsupported as exc:
-                        cache[shape] = exc
-                compiled = cache[shape]
+                        cache[shape.key] = exc
+                compiled = cache[shape.key]
                 if isinstance(compiled, Unsupported):
-                    notes.update({(t, c): str(compiled) for t in ts})
+                    notes.update({(int(t), c): str(compiled) for t in rows})
                     continue
                 args = [_argument(ref, rows, reference, book.network) for ref in compiled.inputs]
-                got[rows, c] = call_formula(compiled, args, len(ts))
+                got[rows, c] = call_formula(compiled, args, len(rows))
             seconds[column.group] += time.perf_counter() - start
     report(progress, len(book.columns), len(book.columns), "recomputing Training columns")
     return got, seconds, notes
 
 
-def _shapes(cells: np.ndarray, own_sheet: str, constants: np.ndarray) -> dict[str, list[int]]:
-    """Rows of a column grouped by formula shape; cells without a formula go to `constants`."""
-    groups: dict[str, list[int]] = {}
-    shape, template, offsets = "", "", [0]
-    for t, value in enumerate(cells):
-        if not is_formula(value):
-            constants[t] = as_float(value)
-            continue
-        row = FIRST_DATA_ROW + t
-        # Most rows repeat the row above shifted by one: check that guess before parsing.
-        if template.format(*(row + d for d in offsets)) != value:
-            shape, template, offsets = formula_shape(value, row, own_sheet)
-        groups.setdefault(shape, []).append(t)
-    return groups
+def _constants(cells: TrainingCells, c: int, out: np.ndarray) -> None:
+    """The cells of column c without a formula: their numbers (anything else reads as NaN)."""
+    numbers = cells.constants(c)
+    if numbers is not None:
+        no_formula = ~cells.is_formula(c)
+        out[no_formula] = numbers[no_formula]
+    for (t, column), value in cells.others.items():
+        if column == c:
+            out[t] = as_float(value)
 
 
 def _argument(ref: _Ref, ts: np.ndarray, reference: np.ndarray, network: dict[tuple[int, int], Any]) -> Any:

@@ -24,6 +24,9 @@ from typing import IO, Any
 import numpy as np
 from openpyxl.utils import column_index_from_string
 
+from sheetnet.verify.cells import ShapeTable, TrainingCells
+from sheetnet.verify.stored import Stored, conditional_formats
+
 BLOCK_BYTES = 1 << 22  # read 4 MiB of XML at a time, cut after the last complete row
 
 # One cell in a plain form. Attribute order as XlsxWriter and openpyxl write it (r, s, t);
@@ -156,3 +159,154 @@ def _read_block(block: str, cells: _Cells, contents: np.ndarray, columns: dict[s
             contents[t, c] = cells.value(m)
     if matched != len(_ANY_CELL.findall(block)):
         raise Unreadable("a cell in another form")
+
+
+# --- the Training sheet, compactly -------------------------------------------------------
+
+# The same plain forms as _CELL, with groups that findall can return as one tuple a cell: the
+# formula group keeps its tags, so that an empty formula (<f></f>, <f/>) differs from none.
+_CELL_TUPLE = re.compile(
+    r'<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="([a-zA-Z]+)")?\s*'
+    r"(?:/>|>"
+    r"(<f>[^<]*</f>|<f\s*/>)?"
+    r"(?:<v>([^<]*)</v>|<v\s*/>)?"
+    r'(<is><t(?: xml:space="preserve")?>[^<]*</t></is>)?'
+    r"</c>)"
+)
+_INLINE_TEXT = re.compile(r"<t[^>]*>([^<]*)</t>")
+_XML_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+
+
+def _escape(text: str) -> str:
+    for plain, escaped in _XML_ESCAPES:
+        text = text.replace(plain, escaped)
+    return text
+
+
+def read_training(source: IO[bytes], *, first_row: int, n_rows: int, n_columns: int, own_sheet: str,
+                  shared_strings: list[str], date_styles: set[int]) -> tuple[TrainingCells, Stored] | None:
+    """The Training sheet's cells compactly (cells.TrainingCells: formulas as shape ids), and
+    the values stored for its formula cells with the sheet's conditional formats, in one pass
+    over the XML; None when a cell is in a form only openpyxl reads.
+
+    Each formula's text is compared whole with the text its column's last shape predicts for
+    its row (in the file's own escaped form), and parsed only where it differs.
+    """
+    table = ShapeTable(n_rows, n_columns, first_row, own_sheet)
+    stored = Stored(np.full((n_rows, n_columns), np.nan), np.zeros((n_rows, n_columns), dtype=bool))
+    reader = _TrainingBlocks(table, stored, shared_strings, date_styles)
+    tail = ""
+    try:
+        while True:
+            chunk = source.read(BLOCK_BYTES)
+            text = tail + _decode(chunk, source)
+            end = len(text) if not chunk else text.rfind("</row>") + len("</row>")
+            if end < len("</row>"):
+                tail = text
+                if not chunk:
+                    break
+                continue
+            block, tail = text[:end], text[end:]
+            reader.read(block)
+            if not chunk:
+                stored.rules = conditional_formats(block)
+                break
+    except Unreadable:
+        return None
+    return table.cells, stored
+
+
+class _TrainingBlocks:
+    def __init__(self, table: ShapeTable, stored: Stored, shared_strings: list[str], date_styles: set[int]):
+        self.table, self.stored = table, stored
+        self.values = _Cells(shared_strings, True, date_styles)
+        n_columns = table.cells.ids.shape[1]
+        self.columns: dict[str, int] = {}
+        # Per column: the escaped template of its last shape and that shape's id and offsets.
+        self.escaped: list[tuple[str, int, tuple[int, ...]] | None] = [None] * n_columns
+
+    def read(self, block: str) -> None:
+        if "<!" in block or _PREFIXED_CELL.search(block):
+            raise Unreadable("a DOCTYPE, comment, CDATA or prefixed cell")
+        found = _CELL_TUPLE.findall(block)
+        if len(found) != len(_ANY_CELL.findall(block)):
+            raise Unreadable("a cell in another form")
+        cells = self.table.cells
+        ids, first_row = cells.ids, cells.first_row
+        n_rows, n_columns = ids.shape
+        columns, escaped = self.columns, self.escaped
+        number_t: list[int] = []
+        number_c: list[int] = []
+        number_v: list[str] = []
+        for letters, row_text, style, kind, formula, value, inline in found:
+            row = int(row_text)
+            t = row - first_row
+            if not 0 <= t < n_rows:
+                continue
+            c = columns.get(letters)
+            if c is None:
+                c = columns[letters] = column_index_from_string(letters) - 1
+            if c >= n_columns:
+                continue
+            if not formula:
+                self._value(t, c, style, kind, value, inline)
+                continue
+            raw = formula[3:-4] if formula[2] == ">" else ""
+            guess = escaped[c]
+            if guess is not None and guess[0].format(*[row + d for d in guess[2]]) == raw:
+                ids[t, c] = guess[1]
+            else:
+                self._new_shape(t, c, row, raw)
+            if value:
+                if kind in ("", "n"):
+                    number_t.append(t)
+                    number_c.append(c)
+                    number_v.append(value)
+                else:
+                    self.stored.present[t, c] = True
+                    self.stored.other[t, c] = value == "1" if kind == "b" else _unescape(value)
+        self._numbers(number_t, number_c, number_v)
+
+    def _new_shape(self, t: int, c: int, row: int, raw: str) -> None:
+        shape_id = self.table.formula(t, c, "=" + _unescape(raw))
+        shape = self.table.cells.shapes[shape_id]
+        template = _escape(shape.template[1:])
+        if (t, c) not in self.table.cells.texts and template.format(*[row + d for d in shape.offsets]) == raw:
+            self.escaped[c] = (template, shape_id, shape.offsets)
+        else:  # this writer escapes differently: parse each cell of the column from now on
+            self.escaped[c] = None
+
+    def _value(self, t: int, c: int, style: str, kind: str, value: str, inline: str) -> None:
+        if kind == "inlineStr":
+            found = _INLINE_TEXT.search(inline) if inline else None
+            self.table.value(t, c, None if found is None else _unescape(found[1]))
+            return
+        if not value:
+            return
+        if kind in ("", "n"):
+            if style and int(style) in self.values.date_styles:
+                raise Unreadable("a date")
+            self.table.value(t, c, _number(value))
+        elif kind == "s":
+            self.table.value(t, c, self.values.shared_strings[int(value)])
+        elif kind == "b":
+            self.table.value(t, c, bool(int(value)))
+        elif kind in ("str", "e"):
+            self.table.value(t, c, _unescape(value))
+        else:
+            raise Unreadable(f"cell type {kind}")
+
+    def _numbers(self, ts: list[int], cs: list[int], values: list[str]) -> None:
+        """The stored numbers of a block's formula cells, converted by NumPy in one call."""
+        if not ts:
+            return
+        t, c = np.array(ts), np.array(cs)
+        self.stored.present[t, c] = True
+        try:
+            self.stored.numbers[t, c] = np.array(values, dtype=float)
+        except ValueError:  # not a number after all: one by one, as stored.py types them
+            for i, text in enumerate(values):
+                try:
+                    self.stored.numbers[t[i], c[i]] = float(text)
+                except ValueError:
+                    self.stored.other[int(t[i]), int(c[i])] = text

@@ -73,9 +73,14 @@ def stored_formula_values(path: Path, sheet: str, first_row: int, shape: tuple[i
             _fill(out, text[:cut], first_row)
             rest = text[cut:]
         _fill(out, rest, first_row)
-        out.rules = [(m["sqref"], [unescape(f["f"]) for f in _RULE_FORMULA.finditer(m["body"])])
-                     for m in _RULES.finditer(rest)]
+        out.rules = conditional_formats(rest)
     return out
+
+
+def conditional_formats(xml: str) -> list[tuple[str, list[str]]]:
+    """The conditional formats in a piece of sheet XML: (area, rule formulas)."""
+    return [(m["sqref"], [unescape(f["f"]) for f in _RULE_FORMULA.finditer(m["body"])])
+            for m in _RULES.finditer(xml)]
 
 
 def _fill(out: Stored, text: str, first_row: int) -> None:
