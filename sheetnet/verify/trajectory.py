@@ -2,17 +2,21 @@
 this one reads the workbook's Training sheet (the two take similar time; the machine that
 checks has at least two cores more often than not).
 
-The second process is forked, so it starts with the spec and every module already in memory
-and sends back only the float array. Where fork is missing (Windows, macOS's default) the
-training simply follows the reading.
+The second process is forked, so it starts with the spec and every module already in memory.
+It writes the float array straight into memory shared with this process (an anonymous shared
+mapping made before the fork), so nothing is pickled or copied on the way back: a trajectory
+of 40 million cells (Excel's largest sheet) is 320 MB, and a copy in transit would double it.
+Where fork is missing (Windows, macOS's default) the training simply follows the reading.
 """
 
 from __future__ import annotations
 
+import math
+import mmap
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,24 +33,40 @@ def trajectory(spec: Spec) -> np.ndarray:
         return train(spec)[ids.all_ids(spec)].to_numpy(dtype=float)
 
 
+def _train_into(spec: Spec, out: np.ndarray) -> None:
+    out[:] = trajectory(spec)
+
+
 def read_while_training(path: Path) -> tuple[Workbook, Callable[[], np.ndarray]]:
     """The workbook read back, and a function that gives its network's reference trajectory,
     trained meanwhile (it waits for the training if that is not done yet)."""
     if "fork" not in multiprocessing.get_all_start_methods():
         book = read_workbook(path)
         return book, lambda: trajectory(book.spec)
-    started: list[Future[np.ndarray]] = []
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    started: list[tuple[Any, np.ndarray, Spec]] = []
+
+    def start(spec: Spec) -> None:
+        shape = (spec.iterations + 1, len(ids.all_ids(spec)))
+        shared = mmap.mmap(-1, 8 * max(math.prod(shape), 1))  # MAP_SHARED | MAP_ANONYMOUS
+        out = np.frombuffer(shared, dtype=float, count=math.prod(shape)).reshape(shape)
+        process = multiprocessing.get_context("fork").Process(target=_train_into, args=(spec, out),
+                                                              daemon=True)
+        process.start()
+        started.append((process, out, spec))
+
     try:
-        book = read_workbook(path, on_spec=lambda spec: started.append(pool.submit(trajectory, spec)))
+        book = read_workbook(path, on_spec=start)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for process, _, _ in started:
+            process.kill()
+            process.join()
         raise
 
     def result() -> np.ndarray:
-        try:
-            return started[0].result()
-        finally:
-            pool.shutdown()
+        process, out, spec = started[0]
+        process.join()
+        if process.exitcode != 0:  # it failed (killed, out of memory): train here, where any error shows
+            return trajectory(spec)
+        return out
 
     return book, result
