@@ -1,7 +1,7 @@
 """The Training sheet's cells held compactly: each formula cell as the id of its shape.
 
 Every row of a Training column holds the same formula up to a row shift, so a formula is
-kept as the number of its shape (recompute.formula_shape: the text with its relative rows
+kept as the number of its shape (formula_shape: the text with its relative rows
 written as offsets) in an int32 array, 4 bytes a cell instead of about 150 for the text. A
 cell joins a shape only when the shape's template, filled in with the cell's own row,
 gives back the cell's whole text exactly, so no text is lost: `text(t, c)` rebuilds it (a
@@ -11,6 +11,7 @@ Cells without a formula keep their value: numbers in a float column, anything el
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +20,53 @@ import numpy as np
 
 NO_FORMULA = -1  # the shape id of a cell without a formula
 
+# A cell reference, maybe sheet-qualified, maybe the start of a range; string literals are
+# matched first so that text inside quotes is never taken for a reference. The look-arounds
+# keep function names (LOG10) and numbers (1E5) out.
+REFERENCE = re.compile(
+    r'(?P<string>"(?:[^"]|"")*")'
+    r"|(?<![\w.$'!:])"
+    r"(?:(?:'(?P<qsheet>(?:[^']|'')+)'|(?P<sheet>[^\W\d][\w.]*))!)?"
+    r"(?P<cabs>\$?)(?P<col>[A-Za-z]{1,3})(?P<rabs>\$?)(?P<row>\d+)"
+    r"(?P<range>:\$?[A-Za-z]{1,3}\$?\d+)?"
+    r"(?![\w(.!:])"
+)
+
+
+def sheet_key(match: re.Match[str]) -> str | None:
+    """The sheet a reference names (upper case, unquoted), None for the formula's own sheet."""
+    if match["qsheet"] is not None:
+        return match["qsheet"].replace("''", "'").upper()
+    return match["sheet"].upper() if match["sheet"] is not None else None
+
+
+def formula_shape(text: str, row: int, own_sheet: str) -> tuple[str, str, list[int]]:
+    """The formula with its relative row numbers on its own sheet written as offsets from row.
+
+    Two cells of a column with the same shape compute the same function of the cells they read,
+    so one compiled formula serves them all. Also returns a str.format template with those row
+    numbers left out and their offsets: the text of the next row is predicted with it, which is
+    much cheaper than parsing every formula.
+    """
+    shape, template, offsets, end = [], [], [], 0
+    for m in REFERENCE.finditer(text):
+        if m["string"] is not None or m["rabs"] or m["range"]:
+            continue
+        sheet = sheet_key(m)
+        if sheet is not None and sheet != own_sheet:
+            continue
+        before = text[end : m.start("row")]
+        offsets.append(int(m["row"]) - row)
+        shape.append(f"{before}[{offsets[-1]}]")
+        template.append(before.replace("{", "{{").replace("}", "}}") + "{}")
+        end = m.end("row")
+    rest = text[end:]
+    return "".join(shape) + rest, "".join(template) + rest.replace("{", "{{").replace("}", "}}"), offsets
+
 
 @dataclass(frozen=True)
 class Shape:
-    key: str  # recompute.formula_shape's shape: what one compiled function serves
+    key: str  # formula_shape's shape: what one compiled function serves
     template: str  # str.format template of the text, row numbers left out
     offsets: tuple[int, ...]  # each left-out row number minus the cell's own row
 
@@ -97,8 +141,6 @@ class ShapeTable:
 
     def formula(self, t: int, c: int, text: str) -> int:
         """Record the formula text of cell (t, c); returns its shape id."""
-        from sheetnet.verify.recompute import formula_shape  # recompute imports this module
-
         row = self.cells.first_row + t
         key, template, offsets = formula_shape(text, row, self.own_sheet)
         shape_id = self.index.get(key)

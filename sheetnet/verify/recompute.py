@@ -24,7 +24,9 @@ import openpyxl
 from sheetnet.equations import graph
 from sheetnet.progress import Progress, report
 from sheetnet.sheets.layout import FIRST_DATA_ROW
+from sheetnet.verify.cells import REFERENCE as _REF
 from sheetnet.verify.cells import TrainingCells
+from sheetnet.verify.cells import sheet_key as _sheet_key
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.vectorised import ROW_MAX, Numbers, fast_functions, numbers
 
@@ -42,17 +44,6 @@ def as_float(value: Any) -> float:
 
 # --- references in formula text ------------------------------------------------------------
 
-# A cell reference, maybe sheet-qualified, maybe the start of a range; string literals are
-# matched first so that text inside quotes is never taken for a reference. The look-arounds
-# keep function names (LOG10) and numbers (1E5) out.
-_REF = re.compile(
-    r'(?P<string>"(?:[^"]|"")*")'
-    r"|(?<![\w.$'!:])"
-    r"(?:(?:'(?P<qsheet>(?:[^']|'')+)'|(?P<sheet>[^\W\d][\w.]*))!)?"
-    r"(?P<cabs>\$?)(?P<col>[A-Za-z]{1,3})(?P<rabs>\$?)(?P<row>\d+)"
-    r"(?P<range>:\$?[A-Za-z]{1,3}\$?\d+)?"
-    r"(?![\w(.!:])"
-)
 _FUNCTION = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
 # Functions that `formulas` applies element by element to array arguments, so one call can
 # evaluate a whole column. Aggregates (MIN, MAX, SUM, ...) would reduce over all the rows at
@@ -63,37 +54,6 @@ _ELEMENTWISE = frozenset({"IF", "EXP", "TANH", "LN", "ABS", "SQRT", "POWER", "SI
 # function, which takes the maximum row by row instead of over the whole column.
 _ROW_MAX = ROW_MAX
 _MAX_CALL = re.compile(r"(?<![\w.])MAX\s*\(", re.IGNORECASE)
-
-
-def _sheet_key(match: re.Match[str]) -> str | None:
-    """The sheet a reference names (upper case, unquoted), None for the formula's own sheet."""
-    if match["qsheet"] is not None:
-        return match["qsheet"].replace("''", "'").upper()
-    return match["sheet"].upper() if match["sheet"] is not None else None
-
-
-def formula_shape(text: str, row: int, own_sheet: str) -> tuple[str, str, list[int]]:
-    """The formula with its relative row numbers on its own sheet written as offsets from row.
-
-    Two cells of a column with the same shape compute the same function of the cells they read,
-    so one compiled formula serves them all. Also returns a str.format template with those row
-    numbers left out and their offsets: the text of the next row is predicted with it, which is
-    much cheaper than parsing every formula.
-    """
-    shape, template, offsets, end = [], [], [], 0
-    for m in _REF.finditer(text):
-        if m["string"] is not None or m["rabs"] or m["range"]:
-            continue
-        sheet = _sheet_key(m)
-        if sheet is not None and sheet != own_sheet:
-            continue
-        before = text[end : m.start("row")]
-        offsets.append(int(m["row"]) - row)
-        shape.append(f"{before}[{offsets[-1]}]")
-        template.append(before.replace("{", "{{").replace("}", "}}") + "{}")
-        end = m.end("row")
-    rest = text[end:]
-    return "".join(shape) + rest, "".join(template) + rest.replace("{", "{{").replace("}", "}}"), offsets
 
 
 @dataclass(frozen=True)
