@@ -23,8 +23,9 @@ from sheetnet.model import standardize
 from sheetnet.sheets import layout
 from sheetnet.sheets.layout import NetworkLayout
 from sheetnet.verify.bound import U
+from sheetnet.verify.cells import formula_shape
 from sheetnet.verify.readback import Workbook
-from sheetnet.verify.recompute import as_float, call_formula, compile_formula, formula_shape, input_cell
+from sheetnet.verify.recompute import as_float, call_formula, compile_formula, input_cell
 from sheetnet.verify.report import Report, WrongCell, judge
 
 GROUP = "data"
