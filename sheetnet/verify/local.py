@@ -22,9 +22,14 @@ from sheetnet.verify.recompute import as_float
 
 
 def intended_training(
-    book: Workbook, values: np.ndarray, network: dict[tuple[int, int], Any], leaf_rel: float = 0.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """(intended value, rounding-error bound) of every Training cell; NaN where no formula."""
+    book: Workbook, values: np.ndarray, network: dict[tuple[int, int], Any], leaf_rel: float = 0.0,
+    *, with_values: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """(intended value, rounding-error bound) of every Training cell; NaN where no formula.
+
+    with_values=False gives the bounds only (None for the values), and never holds a second
+    array the size of the sheet.
+    """
     col_of = {qid: c for c, qid in enumerate(ids.all_ids(book.spec))}
     cells = NetworkLayout(book.spec).input_cells
     n_rows = values.shape[0]
@@ -40,7 +45,7 @@ def intended_training(
             columns[key] = np.array([const(f"{key}@{k + 1}") for k in range(book.spec.n_samples)])
         return columns[key]
 
-    intended = np.full(values.shape, np.nan)
+    intended = np.full(values.shape, np.nan) if with_values else None
     bound = np.zeros(values.shape)
     for c, col in enumerate(book.columns):
         n = n_rows if col.in_final_row else n_rows - 1
@@ -57,6 +62,7 @@ def intended_training(
                 return out
 
             v, e = evaluate(expr, Leaves(cell, const, column, leaf_rel))
-            intended[start:stop, c] = np.broadcast_to(v, rows.shape)
+            if intended is not None:
+                intended[start:stop, c] = np.broadcast_to(v, rows.shape)
             bound[start:stop, c] = np.broadcast_to(e, rows.shape)
     return intended, bound

@@ -96,6 +96,7 @@ def block_local(block_book: Workbook, sheet: str, placed: TrainingLayout, engine
     got = np.array([[as_float(engine.get((placed.row_of(t), placed.col_of[q.qid]))) for q in placed.columns]
                     for t in range(rows)])
     intended, bound = intended_training(block_book, got, block_book.network, leaf_rel)
+    assert intended is not None
     fixed = [c for c, column in enumerate(placed.columns) if column.formula is None]
     intended[:, fixed] = values[:, fixed]
     keep = np.ones_like(got, dtype=bool)

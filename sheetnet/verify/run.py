@@ -94,7 +94,8 @@ def run_check(
     datacheck.reference_cells(book, data)
     with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
         reference = training()  # a diverging run overflows, in NumPy as in the workbook
-    frame = pd.DataFrame(reference, columns=ids.all_ids(book.spec))  # other sheets read rows of it
+    # Other sheets read rows of it; a view, not a copy (pandas 3 copies an array by default).
+    frame = pd.DataFrame(reference, columns=ids.all_ids(book.spec), copy=False)
     report = Report(path, engine, rtol, strict=strict)
     if engine == "formulas":
         run = _formulas(book, data, reference, progress)
@@ -168,7 +169,7 @@ def _whole_chain(book: Workbook, data: list[datacheck.Expected], reference: np.n
 
 def _reference_bound(book: Workbook, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The reference values and each cell's rounding bound when evaluated on them."""
-    _, bound = intended_training(book, reference, book.network)
+    _, bound = intended_training(book, reference, book.network, with_values=False)
     return reference, bound
 
 
@@ -179,6 +180,7 @@ def _local_bound(
     """What each cell should be given the engine's own inputs, and its bound (including the
     rounding of the engine's written result). Columns without a formula keep the reference."""
     intended, bound = intended_training(book, got, network, leaf_rel)
+    assert intended is not None
     fixed = [c for c, column in enumerate(book.columns) if column.formula is None]
     intended[:, fixed] = reference[:, fixed]
     with np.errstate(all="ignore"):
