@@ -1,0 +1,70 @@
+"""The Training cells held as shapes (verify/cells.py), read in one pass (sheetxml.read_training),
+and the reference trajectory trained into shared memory (verify/trajectory.py)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from sheetnet.model.spec import load_template
+from sheetnet.verify import cells, sheetxml
+from sheetnet.verify.readback import read_workbook
+from sheetnet.verify.trajectory import read_while_training, trajectory
+from tests.conftest import build
+
+
+def test_shapes_give_back_every_text_exactly() -> None:
+    contents = np.array([
+        [0, "=B4*2", "=IF(A4>0,\"x{1}\",A4)"],
+        [1, "=B4*2", "=IF(A5>0,\"x{1}\",A5)"],
+        [2, "=B5*2", "=IF(A06>0,\"x{1}\",A06)"],  # a row written with a leading zero
+        ["text", "=B6*2", None],
+    ], dtype=object)
+    held = cells.from_values(contents, 4, "TRAINING")
+    assert np.array_equal(held.to_array(), contents)
+    # B4*2 at rows 4 and 5 are two shapes (offsets 0 and −1); rows 6 and 7 repeat the second.
+    assert held.ids[:, 1].tolist() == [0, 1, 1, 1]
+    assert held.ids[0, 2] == held.ids[1, 2] and (2, 2) in held.texts  # A06 kept as written
+    assert held.is_formula(0).tolist() == [False] * 4
+    assert held.constants(0)[:3].tolist() == [0.0, 1.0, 2.0] and held.others == {(3, 0): "text"}
+    groups = [(shape.key, rows.tolist()) for shape, rows in held.groups(1)]
+    assert groups == [("=B[0]*2", [0]), ("=B[-1]*2", [1, 2, 3])]
+
+
+def _sheet(rows: list[str]) -> io.BytesIO:
+    body = "".join(f'<row r="{4 + i}">{cells}</row>' for i, cells in enumerate(rows))
+    return io.BytesIO(f"<worksheet><sheetData>{body}</sheetData></worksheet>".encode())
+
+
+def _read(rows: list[str], n_columns: int = 2) -> tuple[cells.TrainingCells, object] | None:
+    return sheetxml.read_training(_sheet(rows), first_row=4, n_rows=len(rows), n_columns=n_columns,
+                                  own_sheet="TRAINING", shared_strings=[], date_styles=set())
+
+
+def test_one_pass_reads_formulas_and_their_stored_values() -> None:
+    rows = [f'<c r="A{r}"><v>{r - 4}</v></c><c r="B{r}"><f>IF(A{r}&gt;0,A{r},0)</f><v>{r - 4}.5</v></c>'
+            for r in range(4, 7)]
+    rows.append('<c r="A7"><v>3</v></c><c r="B7" t="e"><f>IF(A7&gt;0,A7,0)</f><v>#NUM!</v></c>')
+    rows.append('<c r="A8"><v>4</v></c><c r="B8"><f>IF(A8>0,A7,0)</f><v>1</v></c>')  # > unescaped, A7
+    got = _read(rows)
+    assert got is not None
+    held, stored = got
+    assert [held[t, 1] for t in range(5)] == [
+        "=IF(A4>0,A4,0)", "=IF(A5>0,A5,0)", "=IF(A6>0,A6,0)", "=IF(A7>0,A7,0)", "=IF(A8>0,A7,0)"]
+    assert held.ids[:4, 1].tolist() == [0] * 4 and held.ids[4, 1] == 1  # the moved reference
+    assert stored.present[:, 1].all() and not stored.present[:, 0].any()
+    assert stored.numbers[:3, 1].tolist() == [0.5, 1.5, 2.5] and stored.other == {(3, 1): "#NUM!"}
+
+
+def test_one_pass_declines_a_shared_formula() -> None:
+    assert _read(['<c r="A4"><f t="shared" si="0">B4</f><v>1</v></c>'], 1) is None
+
+
+def test_the_trajectory_trained_in_shared_memory_equals_numpy(tmp_path: Path) -> None:
+    spec = load_template("seed-004-2-2-2").replace(iterations=40)
+    path = build(tmp_path, spec)
+    book, result = read_while_training(path)
+    assert np.array_equal(result(), trajectory(read_workbook(path).spec), equal_nan=True)
+    assert book.stored is not None and book.stored.present.any()
