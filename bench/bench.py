@@ -149,11 +149,21 @@ CHILDREN: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of every finished child process and its descendants: an
+    engine's or a check's CPU time does not depend on how many other jobs share the machine, as
+    its wall-clock time does."""
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def in_child(task: str, *args: str, timeout: float) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter; {"error": ...} if it fails or times out.
     process_seconds: the child's whole life, Python's start-up and the imports included."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", task, *args]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -162,7 +172,8 @@ def in_child(task: str, *args: str, timeout: float) -> dict[str, Any]:
         lines = done.stderr.strip().splitlines() or ["no output"]
         return {"error": lines[-1]}
     seconds = time.perf_counter() - start
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "process_seconds": seconds}
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "process_seconds": seconds,
+            "process_cpu": _children_cpu() - cpu}
 
 
 # --- measurements in this process ---------------------------------------------------------
@@ -191,12 +202,12 @@ def libreoffice_seconds(path: Path, timeout: float) -> dict[str, Any]:
     if find_soffice() is None:
         return {"error": "LibreOffice not installed"}
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         try:
             recalculate(path, Path(tmp) / "recalculated.xlsx", timeout=timeout)
         except LibreOfficeError as exc:
             return {"error": str(exc)}
-        return {"seconds": time.perf_counter() - start}
+        return {"seconds": time.perf_counter() - start, "cpu": _children_cpu() - cpu}
 
 
 def gnumeric_seconds(path: Path, timeout: float) -> dict[str, Any]:
@@ -205,7 +216,7 @@ def gnumeric_seconds(path: Path, timeout: float) -> dict[str, Any]:
     if ssconvert is None:
         return {"error": "Gnumeric (ssconvert) not installed"}
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _children_cpu()
         try:
             done = subprocess.run([ssconvert, "--recalc", str(path), str(Path(tmp) / "recalculated.xlsx")],
                                   capture_output=True, text=True, timeout=timeout)
@@ -213,7 +224,7 @@ def gnumeric_seconds(path: Path, timeout: float) -> dict[str, Any]:
             return {"error": f"timed out after {timeout:g} s"}
         if done.returncode != 0:
             return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
-        return {"seconds": time.perf_counter() - start}
+        return {"seconds": time.perf_counter() - start, "cpu": _children_cpu() - cpu}
 
 
 def measure(case: Case, workdir: Path, timeout: float) -> dict[str, Any]:
@@ -277,6 +288,10 @@ def metrics(row: dict[str, Any]) -> list[tuple[str, str]]:
     if "seconds" in check and engines:
         ratio = f"{check['seconds'] / min(engines):.2f} (target ≤ {CHECK_TARGET:g})"
         process_ratio = f"{check['process_seconds'] / min(engines):.2f}"
+    engine_cpu = [e["cpu"] for e in (office, gnumeric) if "cpu" in e]
+    cpu_ratio = "n/a"
+    if "process_cpu" in check and engine_cpu:
+        cpu_ratio = f"{check['process_cpu'] / min(engine_cpu):.2f}"
     return [
         ("iterations", f"{row['case'].iterations:,}"),
         ("formula cells written", f"{cells:,}"),
@@ -293,8 +308,13 @@ def metrics(row: dict[str, Any]) -> list[tuple[str, str]]:
         ("check result", check.get("result", "n/a")),
         ("LibreOffice recalculation seconds", _secs(office)),
         ("Gnumeric recalculation seconds", _secs(gnumeric)),
+        ("check CPU seconds, both processes (start-up included)",
+         f"{check['process_cpu']:,.2f} s" if "process_cpu" in check else "n/a"),
+        ("LibreOffice / Gnumeric CPU seconds", " / ".join(
+            f"{e['cpu']:,.2f} s" if "cpu" in e else "n/a" for e in (office, gnumeric))),
         ("check / faster engine", ratio),
         ("check process / faster engine (both with start-up)", process_ratio),
+        ("check CPU / the engine of least CPU (both with start-up)", cpu_ratio),
         ("openpyxl write_only baseline cells/s", f"{base_rate:,.0f}" if base_rate else _secs(base)),
         ("build rate / baseline rate",
          f"{build_rate / base_rate:.2f}×" if build_rate and base_rate else "n/a"),
