@@ -392,8 +392,12 @@ after imports. The check trains the NumPy reference in a forked process of its o
 reads the workbook; that process's peak is given in brackets.
 LibreOffice seconds are a headless `--convert-to xlsx` with recalculation on load, Gnumeric
 seconds an `ssconvert --recalc` to xlsx, both startup included; the check is compared with
-the faster of the two. The baseline is openpyxl write_only writing the same number of formula
-cells (plain formula text, no stored values) on the same machine in the same run.
+the faster of the two. The check's process seconds are its whole child process, Python's
+start-up and imports included; CPU seconds are user and system time of a process and its
+descendants (for the check, its forked training process too), which the machine's load does
+not change as it changes wall-clock time. The baseline is openpyxl write_only writing the
+same number of formula cells (plain formula text, no stored values) on the same machine in
+the same run.
 """
     path.write_text(text, encoding="utf-8")
 
