@@ -22,7 +22,7 @@ from sheetnet.sheets import optimizers_sheet as compare
 from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, LABEL_ROW, NetworkLayout
 from sheetnet.verify.readback import read_workbook
 from sheetnet.verify.run import run_check
-from tests.conftest import build, needs_libreoffice
+from tests.conftest import build, needs_gnumeric, needs_libreoffice
 
 HYPER = {
     "sgd": {"weight_decay": 0.01},
@@ -81,7 +81,9 @@ def test_the_optimizer_columns_and_their_formulas(tmp_path: Path) -> None:
     one_minus_beta1 = layout.address(*network.setting_cells["one_minus_beta1"], absolute=True)
     found = [c.value for c in sheet[ID_ROW]]
     assert found[found.index("dW2[1,2]") + 1:][:5] == ["db2[1]", "bc1", "bc2", "m:W1[1,1]", "v:W1[1,1]"]
-    assert sheet[_cell(spec, "bc1", 3)].value == f"=1-Network!{beta1}^({_cell(spec, 'iter', 3)}+1)"
+    t = _cell(spec, "iter", 3)
+    power = f"Network!{beta1}^({t}+1)"  # 0 where it would underflow (LibreOffice's #NUM!)
+    assert sheet[_cell(spec, "bc1", 3)].value == f"=1-IF(Network!{beta1}<EXP(-700/({t}+1)),0,{power})"
     m, g = _cell(spec, "m:W1[1,1]", 3), _cell(spec, "dW1[1,1]", 3)
     above = _cell(spec, "m:W1[1,1]", 2)
     decay = layout.address(*network.setting_cells["weight_decay"], absolute=True)
@@ -315,3 +317,29 @@ def test_adam_divergence_is_reported_as_for_gradient_descent(tmp_path: Path) -> 
             in result.output)
     report = run_check(out)
     assert report.ok and report.not_finite > 0, report.summary()
+
+
+def test_bias_correction_is_one_minus_beta_to_the_t_where_the_power_underflows() -> None:
+    # LibreOffice's ^ gives #NUM! where β^t underflows (0.9^7000: Adam after ~6,700 rows), so the
+    # sheet writes 0 where β < e^(−700/t); 1 − β^t is exactly 1 there in double precision.
+    from sheetnet.equations.updates import bias_correction
+    from sheetnet.expr.formula import Const, evaluate, to_excel
+
+    bc = bias_correction("beta1")
+    text = to_excel(bc, lambda n: "B" if isinstance(n, Const) else "t")
+    assert text == "=1-IF(B<EXP(-700/(t+1)),0,B^(t+1))"
+    for beta in (0.0, 1e-200, 6.4e-169, 0.5, 0.9, 0.999):
+        for t in (0, 1, 2, 99, 6999, 1_000_000):
+            value = evaluate(bc, lambda n, b=beta, s=t: b if isinstance(n, Const) else s)
+            assert value == 1 - beta ** (t + 1), (beta, t)
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+@pytest.mark.parametrize("engine", ["libreoffice", pytest.param("gnumeric", marks=needs_gnumeric)])
+def test_adam_whose_beta_power_underflows_recomputes_in_every_engine(tmp_path: Path, engine: str) -> None:
+    # β₁ = 10⁻²⁰⁰: β₁² underflows in row 1, as 0.9^t does after ~6,700 rows; LibreOffice gave #NUM!.
+    spec = load_template("seed-004-2-2-2").replace(optimizer="adam", beta1=1e-200, iterations=4)
+    report = run_check(build(tmp_path, spec), engine=engine)
+    assert report.ok, report.summary()
+    assert report.not_finite == 0

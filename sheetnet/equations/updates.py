@@ -26,7 +26,24 @@ The NumPy core computes the same updates separately (sheetnet/model/optimizers.p
 
 from __future__ import annotations
 
-from sheetnet.expr.formula import Call, Cell, Const, Expr, Num, add, div, mul, power, sub
+from dataclasses import dataclass
+
+from sheetnet.expr.formula import (
+    Apply,
+    Bin,
+    Call,
+    Cell,
+    Const,
+    Expr,
+    Num,
+    Target,
+    add,
+    call,
+    div,
+    mul,
+    power,
+    sub,
+)
 from sheetnet.model import ids, optimizers
 from sheetnet.model.spec import Spec
 
@@ -121,9 +138,32 @@ def _columns_of(spec: Spec, qid: str) -> list[tuple[str, Expr, Expr]]:
     return [("m", m0, m), ("v", v0, v), ("step", step, step)]
 
 
+@dataclass(frozen=True)
+class _DecayingPower:
+    """β^n for the bias corrections, which LibreOffice cannot let underflow.
+
+    LibreOffice's ^ and POWER give #NUM! where the result underflows (0.9^7000), which Adam's
+    β₁^t reaches after about 6,700 rows; Excel, Gnumeric and NumPy give 0 or a subnormal there.
+    Wherever β < e^(−700/n), β^n < 10⁻³⁰⁴ and 1 − β^n is exactly 1 in double precision, so the
+    spreadsheet form writes 0 there: the same 1 − β^n in every engine, bit for bit (β = 0 too).
+    The hand calculation and the notes print β^n.
+    """
+
+    name: str = "decaying_power"
+
+    def lower(self, target: Target, args: tuple[Expr, ...], index: int) -> Expr:
+        beta, n = args
+        if target != "excel":
+            return power(beta, n)
+        return call("IF", Bin("<", beta, call("EXP", div(Num(-700), n))), Num(0), power(beta, n))
+
+
+DECAYING_POWER = _DecayingPower()
+
+
 def bias_correction(beta: str) -> Expr:
     """1 − β^(t+1): the row's t counts updates before this one, torch's step is t + 1."""
-    return sub(Num(1), power(hyper(beta), add(Cell("iter"), Num(1))))
+    return sub(Num(1), Apply(DECAYING_POWER, (hyper(beta), add(Cell("iter"), Num(1)))))
 
 
 def step_of(qid: str) -> Cell:

@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import graph, labels, numbertext, textprint, updates
 from sheetnet.equations.update_notes import leaf_name
-from sheetnet.expr.formula import Bin, Call, Cell, Const, Expr, Neg, Num, to_excel
+from sheetnet.expr.formula import Cell, Const, Expr, Num, rewrite, to_excel
 from sheetnet.memo import remembered
 from sheetnet.model import ids, schedule
 from sheetnet.model.spec import Spec, model_inputs
@@ -120,20 +120,7 @@ def _bound(column: graph.Column, spec: Spec, batch: np.ndarray) -> Expr:
 
 def _first_update(column: graph.Column) -> Expr:
     """An optimizer column's formula in row 0, with the row's t (0 there) as a number."""
-
-    def at_zero(node: Expr) -> Expr:
-        match node:
-            case Cell("iter"):
-                return Num(0)
-            case Call(name, args):
-                return Call(name, tuple(at_zero(a) for a in args))
-            case Bin(op, left, right):
-                return Bin(op, at_zero(left), at_zero(right))
-            case Neg(operand):
-                return Neg(at_zero(operand))
-        return node
-
-    return at_zero(column.formula_for(0))
+    return rewrite(column.formula_for(0), lambda node: Num(0) if node == Cell("iter") else None)
 
 
 def first_batch(spec: Spec) -> list[int]:
