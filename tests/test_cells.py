@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sheetnet.model.spec import load_template
 from sheetnet.verify import cells, sheetxml
@@ -68,3 +69,25 @@ def test_the_trajectory_trained_in_shared_memory_equals_numpy(tmp_path: Path) ->
     book, result = read_while_training(path)
     assert np.array_equal(result(), trajectory(read_workbook(path).spec), equal_nan=True)
     assert book.stored is not None and book.stored.present.any()
+
+
+def test_one_pass_in_tiny_blocks_reads_what_one_block_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks cut after every few rows: the same cells, values and conditional formats (which
+    follow the last row, in the last block)."""
+    rows = [f'<c r="A{r}"><v>{r}</v></c><c r="B{r}"><f>A{r}*2</f><v>{2 * r}</v></c>' for r in range(4, 40)]
+    rule = ('<conditionalFormatting sqref="A4:B39"><cfRule type="expression" priority="1">'
+            '<formula>ISERROR($B4)</formula></cfRule></conditionalFormatting>')
+    body = "".join(f'<row r="{r}">{c}</row>' for r, c in zip(range(4, 40), rows, strict=True))
+    xml = f"<worksheet><sheetData>{body}</sheetData>{rule}</worksheet>".encode()
+
+    def read() -> tuple[list[object], list[float], object]:
+        got = sheetxml.read_training(io.BytesIO(xml), first_row=4, n_rows=36, n_columns=2, own_sheet="T",
+                                     shared_strings=[], date_styles=set())
+        assert got is not None
+        held, stored = got
+        return [held[t, 1] for t in range(36)], stored.numbers[:, 1].tolist(), stored.rules
+
+    whole = read()
+    monkeypatch.setattr(sheetxml, "BLOCK_BYTES", 50)
+    assert read() == whole
+    assert whole[0][-1] == "=A39*2" and whole[1][-1] == 78.0 and whole[2] != []

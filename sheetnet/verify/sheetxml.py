@@ -19,6 +19,7 @@ defusedxml (see untrusted.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
@@ -105,24 +106,31 @@ def read_cells(source: IO[bytes], *, first_row: int, n_rows: int, n_columns: int
     cells = _Cells(shared_strings, data_only, date_styles)
     contents = np.full((n_rows, n_columns), None, dtype=object)
     columns: dict[str, int] = {}
-    tail = ""
     try:
-        while True:
-            chunk = source.read(BLOCK_BYTES)
-            text = tail + _decode(chunk, source)
-            end = len(text) if not chunk else text.rfind("</row>") + len("</row>")
-            if end < len("</row>"):  # no complete row yet: read on
-                tail = text
-                if not chunk:
-                    break
-                continue
-            block, tail = text[:end], text[end:]
+        for block, _ in _row_blocks(source):
             _read_block(block, cells, contents, columns, first_row, n_columns)
-            if not chunk:
-                break
     except Unreadable:
         return None
     return contents
+
+
+def _row_blocks(source: IO[bytes]) -> Iterator[tuple[str, bool]]:
+    """The sheet XML in pieces of about BLOCK_BYTES that end where a row ends, each with whether
+    it is the last (which also holds the rest of the file: the conditional formats)."""
+    tail = ""
+    while True:
+        chunk = source.read(BLOCK_BYTES)
+        text = tail + _decode(chunk, source)
+        end = len(text) if not chunk else text.rfind("</row>") + len("</row>")
+        if end < len("</row>"):  # no complete row yet: read on
+            tail = text
+            if not chunk:
+                return
+            continue
+        block, tail = text[:end], text[end:]
+        yield block, not chunk
+        if not chunk:
+            return
 
 
 def _decode(chunk: bytes, source: IO[bytes]) -> str:
@@ -195,22 +203,11 @@ def read_training(source: IO[bytes], *, first_row: int, n_rows: int, n_columns: 
     table = ShapeTable(n_rows, n_columns, first_row, own_sheet)
     stored = Stored(np.full((n_rows, n_columns), np.nan), np.zeros((n_rows, n_columns), dtype=bool))
     reader = _TrainingBlocks(table, stored, shared_strings, date_styles)
-    tail = ""
     try:
-        while True:
-            chunk = source.read(BLOCK_BYTES)
-            text = tail + _decode(chunk, source)
-            end = len(text) if not chunk else text.rfind("</row>") + len("</row>")
-            if end < len("</row>"):
-                tail = text
-                if not chunk:
-                    break
-                continue
-            block, tail = text[:end], text[end:]
+        for block, last in _row_blocks(source):
             reader.read(block)
-            if not chunk:
+            if last:
                 stored.rules = conditional_formats(block)
-                break
     except Unreadable:
         return None
     return table.cells, stored
