@@ -3,13 +3,12 @@ engine, independent of the `formulas` package and of LibreOffice."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 from pathlib import Path
+
+from sheetnet.engines import process
 
 INSTALL_HINT = "install it (Debian: apt-get install gnumeric) or use --engine formulas"
 
@@ -40,23 +39,13 @@ def recalculate(src: Path, dst: Path, *, timeout: float = 600) -> Path:
         produced = Path(tmp) / "recalculated.xlsx"
         cmd = [ssconvert, "--recalc", "--export-type=Gnumeric_Excel:xlsx2", str(src.resolve()), str(produced)]
         # ssconvert warns about header/footer parts it ignores; only its exit code and file count.
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True, env={**os.environ, "HOME": tmp})
         try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+            result = process.run(cmd, timeout, env={**os.environ, "HOME": tmp})
+        except process.TimedOut:
             raise GnumericError(f"Gnumeric timed out after {timeout:g} s") from None
-        except BaseException:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise
-        if proc.returncode != 0 or not produced.is_file():
-            lines = [x.strip() for x in (err or out).splitlines() if x.strip()]
-            why = lines[-1] if lines else "no error output"
-            raise GnumericError(f"Gnumeric failed on {src.name} ({proc.returncode}): {why}")
+        if result.returncode != 0 or not produced.is_file():
+            why = process.last_line(result.stderr or result.stdout)
+            raise GnumericError(f"Gnumeric failed on {src.name} ({result.returncode}): {why}")
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(produced, dst)
     return dst

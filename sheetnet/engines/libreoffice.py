@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
 from multiprocessing.util import Finalize
 from pathlib import Path
+
+from sheetnet.engines import process
 
 INSTALL_HINT = "install it (Debian: apt-get install libreoffice-calc) or use --engine formulas"
 
@@ -65,29 +65,11 @@ def _profile_dir(locale: str = "") -> Path:
     return _profiles[key]
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no error output"
-
-
 def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    # soffice is a wrapper that spawns soffice.bin; a new session lets us kill the whole tree.
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        return process.run(cmd, timeout)
+    except process.TimedOut:
         raise LibreOfficeError(f"LibreOffice timed out after {timeout:g} s") from None
-    except BaseException:
-        # Ctrl-C reaches only us (soffice has its own session): stop soffice before leaving.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def _convert(src: Path, dst: Path, target: str, suffix: str, timeout: float,
@@ -120,7 +102,7 @@ def _convert(src: Path, dst: Path, target: str, suffix: str, timeout: float,
         produced = Path(outdir) / f"{src.stem}.{suffix}"
         # soffice exits 0 even when it cannot load the file, so the output file is the proof.
         if result.returncode != 0 or not produced.is_file():
-            why = _last_line(result.stderr or result.stdout)
+            why = process.last_line(result.stderr or result.stdout)
             raise LibreOfficeError(f"LibreOffice failed on {src.name} ({result.returncode}): {why}")
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(produced, dst)
