@@ -255,7 +255,7 @@ def build(
         check_grid(spec, decision_map)
     if pdf is not None:
         _check_pdf_target(pdf)  # before the workbook, so a missing LibreOffice writes nothing
-    with _divergence_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
+    with _sheetnet_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
         api.build(spec, output, lang=lang, paper=paper, compare_lr=rates, summary_every=summary_every,
                   progress=progress, compare_optim=compared, decision_map=decision_map or 0)
     # Said before the PDF is printed: if printing fails or is interrupted, the workbook is there.
@@ -279,15 +279,16 @@ def _shows_progress(quiet: bool) -> bool:
 
 
 @contextmanager
-def _divergence_warnings() -> Iterator[None]:
-    """Show a DivergedWarning as one line on stderr (exit code unchanged); others as usual."""
-    from sheetnet.model.reference import DivergedWarning
+def _sheetnet_warnings() -> Iterator[None]:
+    """Show a SheetnetWarning (a run that diverged, a sheet past 4 GiB) as one line on stderr
+    (exit code unchanged); others as usual."""
+    from sheetnet.errors import SheetnetWarning
 
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DivergedWarning)
+        warnings.simplefilter("always", SheetnetWarning)
         yield
     for w in caught:
-        if issubclass(w.category, DivergedWarning):
+        if issubclass(w.category, SheetnetWarning):
             typer.echo(f"sheetnet: warning: {w.message}", err=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
@@ -349,7 +350,7 @@ def train(
     if csv is not None and csv.suffix.lower() != ".csv":
         raise SheetnetError(f"{csv}: the table is CSV text; give a name ending in .csv")
     spec = _choose_spec(template, config, iters, lr, optimizer)
-    with _divergence_warnings():
+    with _sheetnet_warnings():
         frame = api.train(spec)
     if csv is not None:
         write_csv(frame, csv)
@@ -397,7 +398,7 @@ def exercise(
     if output.suffix.lower() != ".xlsx":
         raise SheetnetError(f"{output}: the output must be an .xlsx file")
     spec = _choose_spec(template, config, iters)
-    with _divergence_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
+    with _sheetnet_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
         api.exercise(spec, output, ask=ask, sig_figs=sig_figs, lang=lang, paper=paper, pdf=pdf,
                      progress=progress)
     typer.echo(f"wrote {output} (an exercise on {spec.in_language(lang).title})")
@@ -439,7 +440,7 @@ def class_command(
 
     spec = _choose_spec(template, config, None)
     name = template or (config.name if config else DEFAULT_TEMPLATE)
-    with _divergence_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
+    with _sheetnet_warnings(), terminal_progress(_shows_progress(quiet)) as progress:
         api.make_class(spec, roster, folder, secret=secret or "", vary=vary, decimals=decimals, ask=ask,
                        lang=lang, sig_figs=sig_figs, paper=paper, pdf=pdf, template_name=name,
                        progress=progress, jobs=jobs)

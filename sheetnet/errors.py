@@ -1,8 +1,13 @@
-"""The one exception type that the CLI turns into a one-line message and exit code 2."""
+"""The one exception type that the CLI turns into a one-line message and exit code 2, and the
+warning type it prints as one line."""
 
 
 class SheetnetError(Exception):
     """A problem with the user's input: the message says what is wrong and how to fix it."""
+
+
+class SheetnetWarning(UserWarning):
+    """Not an error, but worth a line: the CLI prints it as `sheetnet: warning: …`."""
 
 
 def counted(n: int, noun: str) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sheetnet.errors import SheetnetWarning
 from sheetnet.model import ids, ops, optimizers, schedule
 from sheetnet.model.ops import (
     DEFAULT_OPTIMIZER,
@@ -328,7 +329,7 @@ def _backprop_values(spec: Spec, s: Step) -> np.ndarray:
 # --- divergence ----------------------------------------------------------------------------
 
 
-class DivergedWarning(UserWarning):
+class DivergedWarning(SheetnetWarning):
     """Training overflowed: from some iteration on the loss is not finite (#NUM! in the sheet)."""
 
 

@@ -8,6 +8,8 @@ constant memory. The file still asks the spreadsheet program to recalculate on l
 from __future__ import annotations
 
 import dataclasses
+import warnings
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import xlsxwriter.exceptions
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.atomic import atomic_path
-from sheetnet.errors import SheetnetError
+from sheetnet.errors import SheetnetError, SheetnetWarning
 from sheetnet.model.reference import train, warn_if_diverged
 from sheetnet.model.spec import Spec
 from sheetnet.progress import Progress, stage
@@ -49,6 +51,9 @@ from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
 # "http://x" into a hyperlink or "-2" into a number. Every formula goes through write_formula.
 WORKBOOK_OPTIONS = {
     "constant_memory": True,
+    # A Training sheet past 4 GiB of XML (iris at 100,000 iterations) needs ZIP64 records; zipfile
+    # writes them only for such a part, so every smaller workbook stays byte for byte the same.
+    "use_zip64": True,
     "strings_to_formulas": False,
     "strings_to_urls": False,
     "strings_to_numbers": False,
@@ -95,7 +100,23 @@ def build_workbook(
         _write(ctx)
         with stage(progress, "zipping the workbook"):
             _close(book)
+        _warn_if_zip64(tmp, path)
     return path
+
+
+class LargeWorkbookWarning(SheetnetWarning):
+    """A part of the workbook passed the zip format's 4 GiB: LibreOffice cannot open the file."""
+
+
+def _warn_if_zip64(written: Path, path: Path) -> None:
+    """Warn when a sheet needed ZIP64 records: Excel and Gnumeric read them, LibreOffice does not
+    (7.4 says "source file could not be loaded"; tests/test_zip64.py)."""
+    with zipfile.ZipFile(written) as archive:
+        largest = max(info.file_size for info in archive.infolist())
+    if largest * 1.05 > zipfile.ZIP64_LIMIT:  # zipfile's own test for writing a ZIP64 record
+        warnings.warn(f"{path.name} holds a sheet of {largest / 2**30:.1f} GiB, past the zip format's "
+                      "4 GiB: Excel and Gnumeric open it, LibreOffice cannot; build fewer iterations "
+                      "for LibreOffice", LargeWorkbookWarning, stacklevel=3)
 
 
 # Sheets that read no iteration after the first: a workbook of only these (a student's exercise
