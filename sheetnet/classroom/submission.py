@@ -23,6 +23,7 @@ from sheetnet.errors import SheetnetError
 from sheetnet.sheets.i18n import sheet_names
 from sheetnet.verify.readback import open_workbook, sheet_values
 from sheetnet.verify.untrusted import BROKEN_FILE_ERRORS, check_archive, reading, why
+from sheetnet.verify.vectorised import light_functions
 
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
 _CELL = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
@@ -148,7 +149,8 @@ def evaluate_formula(text: str, cells: Mapping[tuple[int, int], Any], depth: int
     if depth > MAX_DEPTH:
         return None
     try:
-        function = formulas.Parser().ast(text)[1].compile()
+        with light_functions():  # the package's own functions, without importing SciPy
+            function = formulas.Parser().ast(text)[1].compile()
         args = []
         for name in function.inputs:
             m = _CELL.match(name.split("!")[-1].upper())

@@ -15,6 +15,7 @@ import numpy as np
 from openpyxl.utils import column_index_from_string, get_column_letter
 
 from sheetnet.verify.recompute import _REF, _sheet_key, input_cell
+from sheetnet.verify.vectorised import light_functions
 
 # lookup(sheet, column letters, row) → the input's value; sheet is upper case, "" for the
 # formula's own sheet; None is an empty cell.
@@ -25,7 +26,8 @@ Lookup = Callable[[str, str, int], Any]
 def _compiled(shape: str) -> Any:
     import formulas
 
-    return formulas.Parser().ast(shape)[1].compile()
+    with light_functions():
+        return formulas.Parser().ast(shape)[1].compile()
 
 
 def _shape(text: str) -> tuple[str, list[tuple[str, str, int]]]:

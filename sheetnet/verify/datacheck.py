@@ -27,6 +27,7 @@ from sheetnet.verify.cells import formula_shape
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float, call_formula, compile_formula, input_cell
 from sheetnet.verify.report import Report, WrongCell, judge
+from sheetnet.verify.vectorised import light_functions
 
 GROUP = "data"
 Address = tuple[int, int]
@@ -138,7 +139,8 @@ def _evaluate_range_formula(text: str, values: dict[Address, Any]) -> tuple[floa
     from openpyxl.utils import column_index_from_string
 
     try:
-        function = formulas.Parser().ast(text)[1].compile()
+        with light_functions():
+            function = formulas.Parser().ast(text)[1].compile()
     except Exception as exc:  # formulas raises many kinds of errors on text it cannot parse
         return math.nan, f"the formulas package cannot parse it ({type(exc).__name__})"
     args = []

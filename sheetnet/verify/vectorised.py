@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from sheetnet.verify.statfunctions import statistics_functions
+
 
 class Numbers(np.ndarray):
     """Spreadsheet values as float64; NaN stands for an error value (#NUM!, #DIV/0!, …)."""
@@ -215,9 +217,20 @@ class _Registry(dict):  # type: ignore[type-arg]
     """Function name → the package's entry; a name not loaded comes from the full registry."""
 
     def __missing__(self, name: str) -> Any:
-        import formulas
+        return _full_registry()[name]
 
-        return formulas.get_functions()[name]
+
+@functools.lru_cache(maxsize=1)
+def _package_get_functions() -> Callable[[], Any]:
+    """The package's own get_functions, kept before any patch (formulas caches the attribute it
+    hands out first, so asking for it while patched would hand out the patch)."""
+    import formulas.functions
+
+    return formulas.functions.get_functions  # type: ignore[no-any-return]
+
+
+def _full_registry() -> Any:
+    return _package_get_functions()()
 
 
 @functools.lru_cache(maxsize=1)
@@ -228,9 +241,11 @@ def package_functions() -> _Registry:
     from formulas.functions import FUNCTIONS as BASICS
     from formulas.functions import wrap_ufunc
 
+    _package_get_functions()  # the original, kept before any patch
     functions = _Registry()
     for part in _PARTS:
         functions.update(importlib.import_module(part, "formulas.functions").FUNCTIONS)
+    functions.update(statistics_functions())  # MAX, MIN, AVERAGE, … without SciPy
     functions.update(BASICS)
     functions[ROW_MAX] = wrap_ufunc(row_max)
     functions[ROW_MIN] = wrap_ufunc(row_min)
@@ -238,20 +253,38 @@ def package_functions() -> _Registry:
 
 
 @contextmanager
+def _compiling_with(registry: _Registry) -> Iterator[None]:
+    """Formulas parsed and compiled inside look their functions up in registry."""
+    import formulas.functions as package
+
+    saved_lookup = package.get_functions
+    try:
+        package.get_functions = lambda: registry  # where the parser and compiler look functions up
+        yield
+    finally:
+        package.get_functions = saved_lookup
+
+
+@contextmanager
+def light_functions() -> Iterator[None]:
+    """Formulas parsed and compiled inside use the package's own functions, from the registry
+    without SciPy (package_functions): the same values, without a second of imports."""
+    with _compiling_with(package_functions()):
+        yield
+
+
+@contextmanager
 def fast_functions() -> Iterator[None]:
     """Formulas parsed and compiled inside use the fast versions (the package is restored after)."""
-    import formulas.functions as package
     from formulas.functions.operators import OPERATORS
 
     originals = package_functions()
     compiling = _Registry(originals)
     compiling.update({k: _wrap(f) for k, f in fast_functions_for(originals).items()})
     saved_operators = {name: OPERATORS[name] for name in (*ARITHMETIC, *COMPARISONS) if name in OPERATORS}
-    saved_lookup = package.get_functions
     try:
         OPERATORS.update({k: _wrap(f) for k, f in fast_operators(saved_operators).items()})
-        package.get_functions = lambda: compiling  # where the parser looks functions up
-        yield
+        with _compiling_with(compiling):
+            yield
     finally:
         OPERATORS.update(saved_operators)
-        package.get_functions = saved_lookup

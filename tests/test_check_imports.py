@@ -1,0 +1,55 @@
+"""What a check loads: SciPy never (the `formulas` package's statistics module imports it, about
+a second of a small check; verify/statfunctions.py holds the few statistical functions sheetnet
+writes), and each workbook is opened by openpyxl at most once per mode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sheetnet.api import exercise
+from sheetnet.model.spec import load_template
+from tests.conftest import build
+from tests.test_decision_map import regression
+
+# Every kind of sheet the check reads: a decision map with the Optimizers, Learning-rates and
+# Summary sheets, CSV data (AVERAGE, STDEVP, INDEX), a softmax map, a fitted curve of standardised
+# data, an Exercise.
+SHEETS = {
+    "xor.xlsx": (load_template("xor"), {"decision_map": 5, "compare_lr": (0.1, 0.5),
+                                        "compare_optim": ("sgd", "adam"), "summary_every": 5}),
+    "iris.xlsx": (load_template("iris"), {}),
+    "softmax.xlsx": (load_template("seed-000-classification"), {"decision_map": 4}),
+    "curve.xlsx": (regression(standardize=True), {"decision_map": 5}),
+}
+
+CHECK_ALL = """
+import json, sys
+from sheetnet.api import check
+reports = {name: check(name) for name in sys.argv[1:]}
+print(json.dumps({"ok": {n: r.ok for n, r in reports.items()},
+                  "cells": {n: r.cells for n, r in reports.items()},
+                  "scipy": sorted(m for m in sys.modules if m == "scipy" or m.startswith("scipy."))}))
+"""
+
+
+@pytest.fixture(scope="module")
+def workbooks(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("kinds")
+    paths = [build(folder, spec.replace(iterations=20), name, **options)
+             for name, (spec, options) in SHEETS.items()]
+    paths.append(exercise(load_template("seed-004-2-2-2").replace(iterations=8), folder / "exercise.xlsx"))
+    return paths
+
+
+def test_a_check_of_every_sheet_kind_does_not_import_scipy(workbooks: list[Path]) -> None:
+    out = subprocess.run([sys.executable, "-c", CHECK_ALL, *map(str, workbooks)], capture_output=True,
+                         text=True, cwd=workbooks[0].parent, check=True)
+    result = json.loads(out.stdout)
+    assert all(result["ok"].values()), result["ok"]
+    assert all(cells > 100 for cells in result["cells"].values()), result["cells"]
+    assert result["scipy"] == []
