@@ -12,6 +12,7 @@ import pytest
 from sheetnet.model.spec import load_template
 from sheetnet.verify import cells, sheetxml
 from sheetnet.verify.readback import read_workbook
+from sheetnet.verify.stored import sheet_part
 from sheetnet.verify.trajectory import read_while_training, trajectory
 from tests.conftest import build
 
@@ -91,3 +92,106 @@ def test_one_pass_in_tiny_blocks_reads_what_one_block_reads(monkeypatch: pytest.
     monkeypatch.setattr(sheetxml, "BLOCK_BYTES", 50)
     assert read() == whole
     assert whole[0][-1] == "=A39*2" and whole[1][-1] == 78.0 and whole[2] != []
+
+
+def _held(read: tuple[cells.TrainingCells, object] | None) -> tuple[object, ...]:
+    assert read is not None
+    held, stored = read
+    def plain(values: np.ndarray) -> list[object]:  # NaN as a string, so that == compares it
+        return np.where(np.isnan(values), "NaN", values.astype(object)).tolist()
+
+    numbers = {c: plain(column) for c, column in held.numbers.items()}
+    return (held.ids.tolist(), [s.key for s in held.shapes], held.texts, held.others, numbers,
+            plain(stored.numbers), stored.present.tolist(), stored.other)
+
+
+def _by_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read every row cell by cell: no row template is ever learnt."""
+    monkeypatch.setattr(sheetxml._RowTemplate, "learn", staticmethod(lambda reader, text: None))
+
+
+ROWS = 60
+# Rows the template of the row before does not give back, each read cell by cell (and the rows
+# after still taken whole): a changed formula, an error stored, an empty value, a missing
+# value, a style, a row written twice, rows out of order, a self-closed formula.
+ODD = {
+    20: '<c r="A{r}"><v>{t}</v></c><c r="B{r}"><f>A{r}*3</f><v>9</v></c>'
+        '<c r="C{r}"><f>B{r}+A{p}</f><v>1</v></c>',
+    21: '<c r="A{r}"><v>{t}</v></c><c r="B{r}" t="e"><f>A{r}*2</f><v>#NUM!</v></c>'
+        '<c r="C{r}"><f>B{r}+A{p}</f><v>1</v></c>',
+    30: '<c r="A{r}"><v>{t}</v></c><c r="B{r}"><f>A{r}*2</f><v></v></c><c r="C{r}"><f>B{r}+A{p}</f></c>',
+    31: '<c r="A{r}" s="2"><v>{t}</v></c><c r="B{r}"><f>A{r}*2</f><v>1.5</v></c>'
+        '<c r="C{r}"><f>B{r}+A{p}</f><v>1</v></c>',
+    40: '<c r="A{r}"><v>{t}</v></c><c r="B{r}"><f/></c><c r="C{r}"><f>B{r}+A{p}</f><v>2</v></c>',
+}
+
+
+PLAIN = ('<c r="A{r}"><v>{t}</v></c><c r="B{r}"><f>A{r}*2</f><v>{v}</v></c>'
+         '<c r="C{r}"><f>B{r}+A{p}</f><v>1e-3</v></c>')
+EMPTY = ('<c r="A{r}"><v>{t}</v></c><c r="B{r}"><f>A{r}*2</f><v></v></c>'
+         '<c r="C{r}"><f>B{r}+A{p}</f><v>{v}</v></c>')
+
+
+def _training_xml(order: list[int]) -> bytes:
+    """Rows t in that order; rows 50 to 55 store no value for B (<v></v>), a row written again
+    stores other values."""
+    rows, seen = [], set()
+    for t in order:
+        cells = ODD.get(t, EMPTY if 50 <= t <= 55 else PLAIN)
+        rows.append(f'<row r="{4 + t}" spans="1:3">'
+                    + cells.format(r=4 + t, p=3 + t, t=t, v=999 if t in seen else 2 * t) + "</row>")
+        seen.add(t)
+    return f'<?xml version="1.0"?><worksheet><sheetData>{"".join(rows)}</sheetData></worksheet>'.encode()
+
+
+@pytest.mark.parametrize("order", [
+    list(range(ROWS)),
+    [*range(45), 44, *range(45, ROWS)],  # row 48 written twice: the later one holds
+    [*range(10), 11, 10, *range(12, ROWS)],  # two rows swapped
+])
+@pytest.mark.parametrize("block", [1 << 22, 300])
+def test_rows_taken_whole_read_as_cell_by_cell(monkeypatch: pytest.MonkeyPatch, order: list[int],
+                                                block: int) -> None:
+    """The row-template path gives exactly what reading every cell gives, with odd rows between."""
+    monkeypatch.setattr(sheetxml, "BLOCK_BYTES", block)
+    xml = _training_xml(order)
+
+    def read() -> tuple[object, ...]:
+        return _held(sheetxml.read_training(io.BytesIO(xml), first_row=4, n_rows=ROWS, n_columns=3,
+                                            own_sheet="TRAINING", shared_strings=[], date_styles={7}))
+
+    taken = read()
+    learnt: list[object] = []
+    learn = sheetxml._RowTemplate.learn
+    monkeypatch.setattr(sheetxml._RowTemplate, "learn",
+                        staticmethod(lambda reader, text: learnt.append(learn(reader, text)) or learnt[-1]))
+    assert read() == taken
+    assert sum(t is not None for t in learnt) >= 5  # templates were learnt, and rows taken whole
+    _by_cell(monkeypatch)
+    assert read() == taken
+
+
+def test_a_date_styled_number_in_a_row_still_declines_the_sheet() -> None:
+    xml = _training_xml(list(range(ROWS))).replace(b'<c r="A50">', b'<c r="A50" s="7">')
+    assert sheetxml.read_training(io.BytesIO(xml), first_row=4, n_rows=ROWS, n_columns=3,
+                                  own_sheet="TRAINING",
+                                  shared_strings=[], date_styles={7}) is None
+
+
+@pytest.mark.parametrize("template", ["seed-001-bp-demo", "iris", "xor"])
+def test_every_template_s_training_sheet_reads_as_cell_by_cell(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template: str) -> None:
+    path = build(tmp_path, load_template(template).replace(iterations=30))
+    book = read_workbook(path)
+    with __import__("zipfile").ZipFile(path) as archive:
+        xml = archive.read(sheet_part(archive, book.training_sheet))
+
+    def read() -> tuple[object, ...]:
+        return _held(sheetxml.read_training(io.BytesIO(xml), first_row=4, n_rows=31,
+                                            n_columns=len(book.columns),
+                                            own_sheet=book.training_sheet.upper(), shared_strings=[],
+                                            date_styles=set()))
+
+    taken = read()
+    _by_cell(monkeypatch)
+    assert read() == taken

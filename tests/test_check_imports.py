@@ -53,3 +53,28 @@ def test_a_check_of_every_sheet_kind_does_not_import_scipy(workbooks: list[Path]
     assert all(result["ok"].values()), result["ok"]
     assert all(cells > 100 for cells in result["cells"].values()), result["cells"]
     assert result["scipy"] == []
+
+
+def test_a_check_opens_the_workbook_once_per_mode(workbooks: list[Path],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """openpyxl parses the workbook's styles and every sheet's dimensions each time it opens the
+    file: the Network values (data_only) and the formulas of the other sheets are read in one
+    opening each, for every sheet kind (the map, Summary, Charts, Working, Learning-rates,
+    Optimizers and Exercise sheets)."""
+    import openpyxl
+
+    from sheetnet.api import check
+
+    opened: list[bool] = []
+    load = openpyxl.load_workbook
+
+    def counting(*args: object, **kwargs: object) -> object:
+        opened.append(bool(kwargs.get("data_only")))
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", counting)
+    for path in workbooks:
+        opened.clear()
+        report = check(path)
+        assert report.ok, report.summary()
+        assert sorted(opened) == [False, True], (path.name, opened)

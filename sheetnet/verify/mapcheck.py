@@ -26,7 +26,7 @@ from sheetnet.sheets import decision_map as dm
 from sheetnet.sheets import layout
 from sheetnet.sheets.i18n import sheet_names
 from sheetnet.verify.mapcells import check_helpers
-from sheetnet.verify.readback import Workbook, open_workbook, sheet_values
+from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import Unsupported, as_float, input_cell
 from sheetnet.verify.report import SAFETY, Report, WrongCell, judge
 from sheetnet.verify.vectorised import ROW_MAX, ROW_MIN, fast_functions
@@ -46,11 +46,10 @@ def map_sheet(names: list[str]) -> str | None:
 def check_map(book: Workbook, frame: pd.DataFrame, report: Report,
               recalculated: dict[tuple[int, int], Any] | None = None) -> None:
     """Add the map's cells to the report (recalculated: LibreOffice's values of the map sheet)."""
-    with open_workbook(book.path, data_only=False) as formulas:
-        sheet = map_sheet(formulas.sheetnames)
-        if sheet is None or not dm.kind(book.spec):
-            return
-        cells = sheet_values(formulas[sheet])
+    sheet = map_sheet(book.sheetnames)
+    if sheet is None or not dm.kind(book.spec) or sheet not in book.others:
+        return
+    cells = book.others[sheet]
     spec, is_map = book.spec, dm.kind(book.spec) == "map"
     t = cells.get((dm.T_ROW, 2))
     if not isinstance(t, int | float) or not 0 <= t <= spec.iterations or t != int(t):

@@ -47,7 +47,10 @@ def sheet_list(path: Path) -> list[str]:
 
 def present_sheets(path: Path) -> dict[str, str]:
     """The Summary and Charts sheets the workbook has: key → name."""
-    names = sheet_list(path)
+    return _present(sheet_list(path))
+
+
+def _present(names: list[str]) -> dict[str, str]:
     keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.compare_optim", "sheet.working")
     return {key: name for key in keys for name in sheet_names(key) if name in names}
 
@@ -66,8 +69,8 @@ def check_sheets(
 ) -> None:
     """Check the Summary and Charts formulas; training holds the Training values they read
     (NumPy's, or the engine's own), engine_cells what a whole-chain engine computed for them."""
-    names = present_sheets(book.path)
-    formulas = read_sheets(book.path, names)
+    names = _present(book.sheetnames)
+    formulas = {key: book.others[name] for key, name in names.items() if name in book.others}
     if "sheet.summary" in formulas:
         _summary(book, training, names["sheet.summary"], formulas["sheet.summary"],
                  (engine_cells or {}).get("sheet.summary"), report)

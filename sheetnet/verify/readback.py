@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -51,6 +52,11 @@ class Workbook:
     network_formulas: dict[tuple[int, int], str] = field(default_factory=dict)
     # The values stored for the Training formula cells, when read on the way (the fast reader).
     stored: Stored | None = None
+    # The workbook's sheet names in order, and every non-empty cell (formula text or value) of
+    # its other sheets (all but Guide, Network and Training), read in the same opening of the
+    # file: the checks of the Summary, Charts, map and Exercise sheets take them from here.
+    sheetnames: list[str] = field(default_factory=list)
+    others: dict[str, dict[tuple[int, int], Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.contents, np.ndarray):
@@ -83,8 +89,16 @@ def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) 
             on_spec(spec)
         contents, stored = _training_formulas(formulas[training_sheet], spec, len(columns))
         network_formulas = network_texts  # x̃, μ, σ and 1 − β
+        others = _other_sheets(formulas, (network_sheet, training_sheet, *sheet_names("sheet.guide")))
     return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas,
-                    stored)
+                    stored, list(values.sheetnames), others)
+
+
+def _other_sheets(book: Any, left_out: tuple[str, ...]) -> dict[str, dict[tuple[int, int], Any]]:
+    """Every non-empty cell of each sheet not left out, by sheet name."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Gnumeric's files have no default style
+        return {name: _sheet_values(book[name]) for name in book.sheetnames if name not in left_out}
 
 
 def _custom_properties(book: Any) -> dict[str, str]:

@@ -224,10 +224,9 @@ def _recalculate(
 def _sheet_checks(book: Workbook, frame: pd.DataFrame, report: Report, checks: Sequence[SheetCheck],
                   recalculated: dict[str, Cells] | None) -> None:
     """Each higher layer's sheet the workbook has, checked by its own check."""
-    present = othersheets.sheet_list(book.path) if checks else []
     for sheet_check in checks:
-        for name in (name for name in sheet_check.names if name in present):
-            cells = othersheets.read_sheets(book.path, {name: name})[name]
+        for name in (name for name in sheet_check.names if name in book.others):
+            cells = book.others[name]
             sheet_check.check(book, name, cells, frame, report,
                               None if recalculated is None else recalculated.get(name, {}))
 

@@ -19,6 +19,7 @@ defusedxml (see untrusted.py).
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -221,10 +222,88 @@ class _TrainingBlocks:
         self.columns: dict[str, int] = {}
         # Per column: the escaped template of its last shape and that shape's id and offsets.
         self.escaped: list[tuple[str, int, tuple[int, ...]] | None] = [None] * n_columns
+        self.template: _RowTemplate | None = None  # the last row read cell by cell, as a template
+        self.rows = _MatchedRows()
 
     def read(self, block: str) -> None:
+        """One block of whole rows. A row that its predecessor's template (_RowTemplate) gives
+        back exactly, values aside, is taken in bulk; any other row is read cell by cell, and
+        a template is learnt from it for the rows that follow."""
         if "<!" in block or _PREFIXED_CELL.search(block):
             raise Unreadable("a DOCTYPE, comment, CDATA or prefixed cell")
+        pieces = block.split("</row>")
+        pending: list[str] = []  # rows (and the text around them) to read cell by cell, in order
+        misses = 0
+        for n, piece in enumerate(pieces):
+            last = n == len(pieces) - 1
+            text = piece if last else piece + "</row>"
+            if not last and misses < _MISSES_PER_BLOCK and self._matches(text):
+                if pending:
+                    self._cells("".join(pending))
+                    pending = []
+                misses = 0
+                continue
+            if last or misses >= _MISSES_PER_BLOCK:
+                pending.append(text)
+                continue
+            if pending:
+                self._cells("".join(pending))
+                pending = []
+            self._cells(text)
+            self.template = _RowTemplate.learn(self, text)
+            misses += 1
+        if pending:
+            self._cells("".join(pending))
+        self._take()
+
+    def _matches(self, text: str) -> bool:
+        """Whether the template gives back this row (the one after the template's last), values
+        aside; if so its values are kept for _take."""
+        template = self.template
+        if template is None:
+            return False
+        row = template.row + 1
+        t = row - self.table.cells.first_row
+        if not 0 <= t < self.table.cells.ids.shape[0] or not text.startswith("<row "):
+            return False
+        parts = _VALUE_TEXT.split(text)
+        if "\x00".join(parts[0::2]) != template.text.format(*[row + d for d in template.offsets]):
+            return False
+        template.row = row
+        self.rows.add(template, t, parts[1::2])
+        return True
+
+    def _take(self) -> None:
+        """The matched rows' cells: shape ids, stored values of formulas, plain values (taken
+        before any later row is read cell by cell, so that a cell read twice keeps the later)."""
+        rows, self.rows = self.rows, _MatchedRows()
+        for template, ts, values in rows.groups():
+            t = np.array(ts)
+            ids = self.table.cells.ids
+            if template.formula_columns:
+                ids[np.ix_(t, template.formula_columns)] = np.array(template.shape_ids, dtype=ids.dtype)
+            slots = len(template.slots)
+            at_t: list[int] = []
+            at_c: list[int] = []
+            texts: list[str] = []
+            for k, (c, formula) in enumerate(template.slots):
+                column = values[k::slots]  # slot k of every row
+                if formula:
+                    at_t += ts
+                    at_c += [c] * len(ts)
+                    texts += column
+                    continue
+                for i, text in zip(ts, column, strict=True):
+                    if text:
+                        self.table.value(i, c, _number(text))
+            if "" in texts:  # an empty <v></v>: no stored value, as cell by cell
+                kept = [k for k, text in enumerate(texts) if text]
+                at_t, at_c, texts = [at_t[k] for k in kept], [at_c[k] for k in kept], [texts[k] for k in kept]
+            self._numbers(at_t, at_c, texts)
+
+    def _cells(self, block: str) -> None:
+        """Cells read one by one: every cell tag must be in a plain form."""
+        self._take()
         found = _CELL_TUPLE.findall(block)
         if len(found) != len(_ANY_CELL.findall(block)):
             raise Unreadable("a cell in another form")
@@ -307,3 +386,108 @@ class _TrainingBlocks:
                     self.stored.numbers[t[i], c[i]] = float(text)
                 except ValueError:
                     self.stored.other[int(t[i]), int(c[i])] = text
+
+
+# --- whole rows at once ------------------------------------------------------------------
+
+_VALUE_TEXT = re.compile(r"<v>([^<]*)</v>")  # a stored value: the template holds a NUL in its place
+_ROW_NUMBER = re.compile(r'<row r="(\d+)"')
+_MISSES_PER_BLOCK = 8  # rows in a row that the template does not give: read the block's rest by cell
+
+
+class _RowTemplate:
+    """A Training row's XML as a str.format template of its row number, with each stored value
+    cut out (a NUL where it stood): learnt from a row read cell by cell, it predicts the next
+    row's text exactly when that row holds the same cells, styles and formula shapes.
+
+    Only rows of plain cells are learnt (formulas whose column's last shape gives them back,
+    numbers without a date style, empty cells), so a row that the template gives back is one
+    the cell-by-cell reading would have read into exactly the same shape ids and values.
+    """
+
+    def __init__(self, text: str, offsets: list[int], row: int, formula_columns: list[int],
+                 shape_ids: list[int], slots: list[tuple[int, bool]]):
+        self.text, self.offsets, self.row = text, offsets, row
+        self.formula_columns, self.shape_ids = formula_columns, shape_ids
+        self.slots = slots  # per stored value, in order: its column and whether a formula's
+
+    @staticmethod
+    def learn(reader: _TrainingBlocks, text: str) -> _RowTemplate | None:
+        start = _ROW_NUMBER.match(text)
+        if start is None or not text.endswith("</row>"):
+            return None
+        row = int(start[1])
+        offsets = [0]
+        out = [_braces(text[: start.start(1)]), "{0}"]
+        at = start.end(1)
+        formula_columns: list[int] = []
+        shape_ids: list[int] = []
+        slots: list[tuple[int, bool]] = []
+        cells = list(_CELL.finditer(text, at))
+        if not cells or len(cells) != _count(text):
+            return None
+        for m in cells:
+            if int(m["row"]) != row or m["t"] not in (None, "n") or m["is"] is not None:
+                return None
+            c = reader.columns.get(m["col"])
+            if c is None or c >= len(reader.escaped):
+                return None
+            out += [_braces(text[at : m.start("row")]), "{0}"]
+            at = m.end("row")
+            if m["f"] is not None or m["f0"] is not None:
+                guess = reader.escaped[c]
+                raw = m["f"] or ""
+                if m["f0"] is not None or guess is None:
+                    return None
+                if guess[0].format(*[row + d for d in guess[2]]) != raw:
+                    return None
+                out += [_braces(text[at : m.start("f")]), _indexed(guess[0], guess[2], offsets)]
+                at = m.end("f")
+                formula_columns.append(c)
+                shape_ids.append(guess[1])
+            elif m["v"] is not None and m["s"] is not None and int(m["s"]) in reader.values.date_styles:
+                return None
+            if m["v"] is not None:  # <v>…</v> as a whole
+                out += [_braces(text[at : m.start("v") - len("<v>")]), "\x00"]
+                at = m.end("v") + len("</v>")
+                slots.append((c, m["f"] is not None))
+        out.append(_braces(text[at:]))
+        return _RowTemplate("".join(out), offsets, row, formula_columns, shape_ids, slots)
+
+
+class _MatchedRows:
+    """The rows a block took by template: per template, their t and their values in order."""
+
+    def __init__(self) -> None:
+        self.by_template: dict[int, tuple[_RowTemplate, list[int], list[str]]] = {}
+
+    def add(self, template: _RowTemplate, t: int, values: list[str]) -> None:
+        entry = self.by_template.setdefault(id(template), (template, [], []))
+        entry[1].append(t)
+        entry[2].extend(values)
+
+    def groups(self) -> list[tuple[_RowTemplate, list[int], list[str]]]:
+        return list(self.by_template.values())
+
+
+def _braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _count(text: str) -> int:
+    return len(_ANY_CELL.findall(text))
+
+
+def _indexed(template: str, offsets: tuple[int, ...], row_offsets: list[int]) -> str:
+    """A column's escaped formula template ("{}" a row, in order of its offsets) with its fields
+    numbered by the row template's list of offsets (extended with any new one)."""
+    out: list[str] = []
+    fields = iter(offsets)
+    for literal, field, _, _ in string.Formatter().parse(template):
+        out.append(_braces(literal))
+        if field is not None:
+            offset = next(fields)
+            if offset not in row_offsets:
+                row_offsets.append(offset)
+            out.append(f"{{{row_offsets.index(offset)}}}")
+    return "".join(out)
