@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from sheetnet.errors import SheetnetError
 from sheetnet.model import spec as spec_module
@@ -32,6 +31,8 @@ from sheetnet.progress import Progress, report, stage
 from sheetnet.verify.report import Report
 
 if TYPE_CHECKING:
+    import pandas as pd  # imported where a frame is made: `check` does without it
+
     from sheetnet.classroom.grading import Result
 
 __all__ = [

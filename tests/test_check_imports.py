@@ -1,6 +1,7 @@
 """What a check loads: SciPy never (the `formulas` package's statistics module imports it, about
 a second of a small check; verify/statfunctions.py holds the few statistical functions sheetnet
-writes), and each workbook is opened by openpyxl at most once per mode."""
+writes), pandas not without an Exercise sheet, and each workbook is opened by openpyxl at most
+once per mode."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ SHEETS = {
     "iris.xlsx": (load_template("iris"), {}),
     "softmax.xlsx": (load_template("seed-000-classification"), {"decision_map": 4}),
     "curve.xlsx": (regression(standardize=True), {"decision_map": 5}),
+    "map.xlsx": (load_template("xor"), {"decision_map": 5, "summary_every": 5}),
 }
+# The Learning-rates and Optimizers sheets train other runs with reference.train, a DataFrame.
+WITHOUT_PANDAS = ("iris.xlsx", "softmax.xlsx", "curve.xlsx", "map.xlsx")
 
 CHECK_ALL = """
 import json, sys
@@ -33,7 +37,8 @@ from sheetnet.api import check
 reports = {name: check(name) for name in sys.argv[1:]}
 print(json.dumps({"ok": {n: r.ok for n, r in reports.items()},
                   "cells": {n: r.cells for n, r in reports.items()},
-                  "scipy": sorted(m for m in sys.modules if m == "scipy" or m.startswith("scipy."))}))
+                  "scipy": sorted(m for m in sys.modules if m == "scipy" or m.startswith("scipy.")),
+                  "pandas": "pandas" in sys.modules}))
 """
 
 
@@ -53,6 +58,18 @@ def test_a_check_of_every_sheet_kind_does_not_import_scipy(workbooks: list[Path]
     assert all(result["ok"].values()), result["ok"]
     assert all(cells > 100 for cells in result["cells"].values()), result["cells"]
     assert result["scipy"] == []
+
+
+def test_a_check_without_an_exercise_does_not_import_pandas(workbooks: list[Path]) -> None:
+    """pandas is a fifth of the check's start-up; the reference run is read as an array
+    (verify/referencerun.py). The Exercise sheet's check (the classroom) and those of the
+    Learning-rates and Optimizers sheets still load it."""
+    plain = [str(p) for p in workbooks if p.name in WITHOUT_PANDAS]
+    out = subprocess.run([sys.executable, "-c", "import sheetnet.cli\n" + CHECK_ALL, *plain],
+                         capture_output=True, text=True, cwd=workbooks[0].parent, check=True)
+    result = json.loads(out.stdout)
+    assert all(result["ok"].values()), result["ok"]
+    assert result["pandas"] is False
 
 
 def test_a_check_opens_the_workbook_once_per_mode(workbooks: list[Path],

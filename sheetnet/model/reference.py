@@ -16,9 +16,9 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sheetnet.errors import SheetnetWarning
 from sheetnet.model import ids, ops, optimizers, schedule
@@ -30,6 +30,9 @@ from sheetnet.model.ops import (
     squared_loss,
 )
 from sheetnet.model.spec import Spec, model_inputs
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported by train(): `sheetnet check` never needs a frame
 
 
 @dataclass
@@ -291,6 +294,8 @@ def train(spec: Spec) -> pd.DataFrame:
         values[t, at + backprop.size :] = _optimizer_values(spec, memory, delta, t + 1)
         params = apply_step(spec, params, delta)
     values[~np.isfinite(values)] = np.nan  # an overflow to ±inf is #NUM! in the workbook, like NaN
+    import pandas as pd
+
     frame = pd.DataFrame(values, columns=columns[1:], copy=False)  # the array is ours alone
     frame.insert(0, "iter", np.arange(spec.iterations + 1))
     return frame.set_index("iter", drop=False)

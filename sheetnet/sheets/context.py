@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import xlsxwriter
 import xlsxwriter.exceptions
 from xlsxwriter.format import Format
@@ -20,6 +20,9 @@ from sheetnet.model.spec import Spec
 from sheetnet.progress import Progress
 from sheetnet.sheets import limits, styles
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+
+if TYPE_CHECKING:
+    import pandas as pd  # the build's run; the check reads sheet helpers without pandas
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
@@ -31,6 +30,8 @@ from sheetnet.sheets.context import stored_value
 from sheetnet.sheets.layout import TrainingLayout, address
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sheetnet.sheets.context import Context
 
 TITLE_ROW, NOTE_ROW, SAMPLES_ROW, HEADER_ROW = 1, 2, 3, 4

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from openpyxl.utils import column_index_from_string
 
 from sheetnet.model import ids
@@ -20,13 +19,14 @@ from sheetnet.sheets.layout import FIRST_DATA_ROW
 from sheetnet.verify.bound import U
 from sheetnet.verify.cellformula import Lookup
 from sheetnet.verify.readback import Workbook
+from sheetnet.verify.referencerun import ReferenceRun
 from sheetnet.verify.report import SAFETY, Report
 from sheetnet.verify.sheetcells import Cells, Found, judge_found, value_cell
 
 ENGINE_DRIFT = 1e-13
 
 
-def check_helpers(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame, t: int,
+def check_helpers(book: Workbook, sheet: str, cells: Cells, frame: ReferenceRun, t: int,
                   axes: list[dm.Axis], report: Report, recalculated: Cells | None, group: str) -> None:
     """Add the ranges, parameters and axis points of the map sheet to the report's group."""
     spec = book.spec
@@ -59,7 +59,7 @@ def _points(spec: Any, axes: list[dm.Axis]) -> list[tuple[tuple[int, int], float
     return along + down
 
 
-def _lookup(book: Workbook, cells: Cells, frame: pd.DataFrame, ends: dict[tuple[int, int], float]) -> Lookup:
+def _lookup(book: Workbook, cells: Cells, frame: ReferenceRun, ends: dict[tuple[int, int], float]) -> Lookup:
     """Network cells read the workbook's data, Training cells NumPy's values, this sheet's range
     ends NumPy's (so each axis point is judged on its own), any other cell its content."""
     values = frame.to_numpy(dtype=float)

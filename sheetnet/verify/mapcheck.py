@@ -18,7 +18,6 @@ import re
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from openpyxl.utils import column_index_from_string
 
 from sheetnet.model import ids
@@ -28,6 +27,7 @@ from sheetnet.sheets.i18n import sheet_names
 from sheetnet.verify.mapcells import check_helpers
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import Unsupported, as_float, input_cell
+from sheetnet.verify.referencerun import ReferenceRun
 from sheetnet.verify.report import SAFETY, Report, WrongCell, judge
 from sheetnet.verify.vectorised import ROW_MAX, ROW_MIN, fast_functions
 
@@ -43,7 +43,7 @@ def map_sheet(names: list[str]) -> str | None:
     return next((name for name in names if name in wanted), None)
 
 
-def check_map(book: Workbook, frame: pd.DataFrame, report: Report,
+def check_map(book: Workbook, frame: ReferenceRun, report: Report,
               recalculated: dict[tuple[int, int], Any] | None = None) -> None:
     """Add the map's cells to the report (recalculated: LibreOffice's values of the map sheet)."""
     sheet = map_sheet(book.sheetnames)
@@ -122,7 +122,7 @@ def _grid_size(cells: dict[tuple[int, int], Any], is_map: bool) -> int:
     return n
 
 
-def _recompute(book: Workbook, frame: pd.DataFrame, t: int, cells: dict[tuple[int, int], Any],
+def _recompute(book: Workbook, frame: ReferenceRun, t: int, cells: dict[tuple[int, int], Any],
                where: list[tuple[int, int]], subs: list[list[tuple[str, str]]],
                columns: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[int, str]]:
     """Every grid cell from its own formula text, each shape at once (see the module docstring):
@@ -151,7 +151,7 @@ def _recompute(book: Workbook, frame: pd.DataFrame, t: int, cells: dict[tuple[in
     return got, notes
 
 
-def _evaluate(text: str, frame: pd.DataFrame, t: int, book: Workbook,
+def _evaluate(text: str, frame: ReferenceRun, t: int, book: Workbook,
               columns: dict[str, np.ndarray]) -> np.ndarray:
     """One formula shape for all its cells at once: x₁, x₂ (and z) go in as columns. MAX and MIN
     of single cells (a softmax map's class cells) are taken per cell, not over the column."""
@@ -169,7 +169,7 @@ def _evaluate(text: str, frame: pd.DataFrame, t: int, book: Workbook,
     return np.array([as_float(v) for v in result])
 
 
-def _input(name: str, frame: pd.DataFrame, t: int, book: Workbook, columns: dict[str, np.ndarray]) -> Any:
+def _input(name: str, frame: ReferenceRun, t: int, book: Workbook, columns: dict[str, np.ndarray]) -> Any:
     """A grid formula's input: x₁, x₂ (or z) of every cell, a parameter at t, or a Network cell."""
     sheet, letters, row = input_cell(name)
     if sheet in columns:

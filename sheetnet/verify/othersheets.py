@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from openpyxl.utils import column_index_from_string
 
 from sheetnet.model import ids
@@ -28,6 +27,7 @@ from sheetnet.verify.optimcheck import check_optimizers
 from sheetnet.verify.ratescheck import check_rates
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values
 from sheetnet.verify.recompute import as_float
+from sheetnet.verify.referencerun import ReferenceRun
 from sheetnet.verify.report import Report, WrongCell
 from sheetnet.verify.sheetcells import Cells, Found, judge_found
 from sheetnet.verify.workingcheck import check_working
@@ -65,7 +65,7 @@ def read_sheets(path: Path, names: dict[str, str]) -> dict[str, Cells]:
 
 def check_sheets(
     book: Workbook, training: np.ndarray, report: Report, engine_cells: dict[str, Cells] | None = None,
-    leaf_rel: float = 0.0, frame: pd.DataFrame | None = None,
+    leaf_rel: float = 0.0, frame: ReferenceRun | None = None,
 ) -> None:
     """Check the Summary and Charts formulas; training holds the Training values they read
     (NumPy's, or the engine's own), engine_cells what a whole-chain engine computed for them."""

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
@@ -36,6 +35,7 @@ from sheetnet.verify import datacheck, mapcheck, othersheets
 from sheetnet.verify.local import intended_training
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values, training_cells
 from sheetnet.verify.recompute import as_float, is_formula, recompute_training
+from sheetnet.verify.referencerun import ReferenceRun
 from sheetnet.verify.report import (
     DRIFT_RTOL,
     ENGINES,
@@ -70,7 +70,7 @@ class SheetCheck:
     """
 
     names: tuple[str, ...]  # the sheet's name in every language
-    check: Callable[[Workbook, str, Cells, pd.DataFrame, Report, Cells | None], None]
+    check: Callable[[Workbook, str, Cells, ReferenceRun, Report, Cells | None], None]
 
 
 def run_check(
@@ -95,7 +95,7 @@ def run_check(
     with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
         reference = training()  # a diverging run overflows, in NumPy as in the workbook
     # Other sheets read rows of it; a view, not a copy (pandas 3 copies an array by default).
-    frame = pd.DataFrame(reference, columns=ids.all_ids(book.spec), copy=False)
+    frame = ReferenceRun(reference, ids.all_ids(book.spec))
     report = Report(path, engine, rtol, strict=strict)
     if engine == "formulas":
         run = _formulas(book, data, reference, progress)
@@ -221,7 +221,7 @@ def _recalculate(
     return raw, np.vectorize(as_float, otypes=[float])(raw), network, others
 
 
-def _sheet_checks(book: Workbook, frame: pd.DataFrame, report: Report, checks: Sequence[SheetCheck],
+def _sheet_checks(book: Workbook, frame: ReferenceRun, report: Report, checks: Sequence[SheetCheck],
                   recalculated: dict[str, Cells] | None) -> None:
     """Each higher layer's sheet the workbook has, checked by its own check."""
     for sheet_check in checks:

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sheetnet.equations import graph, textprint, updates
 from sheetnet.expr.formula import Cell, Const, to_excel
@@ -27,12 +26,13 @@ from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
 from sheetnet.verify.bound import Leaves, evaluate
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float
+from sheetnet.verify.referencerun import ReferenceRun
 from sheetnet.verify.report import Report, WrongCell, judge
 
 Cells = dict[tuple[int, int], Any]
 
 
-def check_working(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame, report: Report,
+def check_working(book: Workbook, sheet: str, cells: Cells, frame: ReferenceRun, report: Report,
                   engine: Cells | None = None, leaf_rel: float = 0.0) -> None:
     """Add the Working sheet's values and texts to the report (groups "values" and "texts")."""
     spec = book.spec
@@ -81,7 +81,7 @@ def check_working(book: Workbook, sheet: str, cells: Cells, frame: pd.DataFrame,
     _texts(book, sheet, texts, report)
 
 
-def _constant_values(book: Workbook, frame: pd.DataFrame) -> dict[str, float]:
+def _constant_values(book: Workbook, frame: ReferenceRun) -> dict[str, float]:
     """What each Network input holds in NumPy's run (the inputs standardised when they are)."""
     spec = book.spec
     values = {graph.LEARNING_RATE.key: spec.learning_rate, graph.LEAKY.key: spec.leaky_slope}
