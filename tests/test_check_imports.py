@@ -28,8 +28,7 @@ SHEETS = {
     "curve.xlsx": (regression(standardize=True), {"decision_map": 5}),
     "map.xlsx": (load_template("xor"), {"decision_map": 5, "summary_every": 5}),
 }
-# The Learning-rates and Optimizers sheets train other runs with reference.train, a DataFrame.
-WITHOUT_PANDAS = ("iris.xlsx", "softmax.xlsx", "curve.xlsx", "map.xlsx")
+WITHOUT_PANDAS = ("xor.xlsx", "iris.xlsx", "softmax.xlsx", "curve.xlsx", "map.xlsx")
 
 CHECK_ALL = """
 import json, sys
@@ -61,15 +60,22 @@ def test_a_check_of_every_sheet_kind_does_not_import_scipy(workbooks: list[Path]
 
 
 def test_a_check_without_an_exercise_does_not_import_pandas(workbooks: list[Path]) -> None:
-    """pandas is a fifth of the check's start-up; the reference run is read as an array
-    (verify/referencerun.py). The Exercise sheet's check (the classroom) and those of the
-    Learning-rates and Optimizers sheets still load it."""
+    """pandas is a fifth of the check's start-up: every run is trained as an array
+    (reference.train_array) and read so (verify/referencerun.py), in the check's process and
+    in the one that trains the reference. Only the Exercise sheet's check (the classroom)
+    loads it."""
     plain = [str(p) for p in workbooks if p.name in WITHOUT_PANDAS]
     out = subprocess.run([sys.executable, "-c", "import sheetnet.cli\n" + CHECK_ALL, *plain],
                          capture_output=True, text=True, cwd=workbooks[0].parent, check=True)
     result = json.loads(out.stdout)
     assert all(result["ok"].values()), result["ok"]
     assert result["pandas"] is False
+    # The process that trains the reference (forked from the check's) trains without it too.
+    train = ("import sys; from sheetnet.model.spec import load_template; "
+             "from sheetnet.verify.trajectory import trajectory; run = trajectory(load_template('iris')); "
+             "print(run.shape[0], 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", train], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(load_template("iris").iterations + 1), "False"]
 
 
 def test_a_check_opens_the_workbook_once_per_mode(workbooks: list[Path],

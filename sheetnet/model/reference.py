@@ -257,8 +257,10 @@ def _optimizer_values(spec: Spec, state: optimizers.State, delta: np.ndarray, t:
     return np.concatenate((optimizers.bias_corrections(spec.settings, t), per_parameter))
 
 
-def train(spec: Spec) -> pd.DataFrame:
-    """Every iteration as a row (index = updates applied so far), columns named by column id.
+def train_array(spec: Spec, out: np.ndarray | None = None) -> np.ndarray:
+    """Every iteration as a row of ids.all_ids(spec) (t first), as floats: into out when given
+    (e.g. memory shared with another process), else a new array. No pandas: `sheetnet check`
+    trains with this and never imports it.
 
     Row t holds the parameters after t updates, the forward pass and loss they give on row t's
     batch (every sample in batch mode), and (for t < iterations) the deltas and gradients that
@@ -267,10 +269,16 @@ def train(spec: Spec) -> pd.DataFrame:
     X = model_inputs(spec).T  # one column per sample; x̃ = (x − μ)/σ when standardised
     T = np.array(spec.targets, dtype=float).T
     params = initial_parameters(spec)
-    columns = ids.all_ids(spec)
+    shape = (spec.iterations + 1, len(ids.all_ids(spec)))
+    if out is None:
+        out = np.empty(shape)
+    elif out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, the run needs {shape}")
+    out[:, 0] = np.arange(shape[0])
     # One preallocated float array filled row by row: a dict per row cost more than the math.
     # The final row has no deltas or gradients; they stay NaN.
-    values = np.full((spec.iterations + 1, len(columns) - 1), np.nan)
+    values = out[:, 1:]
+    values[:] = np.nan
     order = schedule.batches(spec)  # the samples of each row, as the Training sheet lists them
     fixed = len(ids.schedule(spec))
     if fixed:
@@ -294,9 +302,17 @@ def train(spec: Spec) -> pd.DataFrame:
         values[t, at + backprop.size :] = _optimizer_values(spec, memory, delta, t + 1)
         params = apply_step(spec, params, delta)
     values[~np.isfinite(values)] = np.nan  # an overflow to ±inf is #NUM! in the workbook, like NaN
+    return out
+
+
+def train(spec: Spec) -> pd.DataFrame:
+    """Every iteration as a row (index = updates applied so far), columns named by column id
+    (see train_array for what row t holds)."""
     import pandas as pd
 
-    frame = pd.DataFrame(values, columns=columns[1:], copy=False)  # the array is ours alone
+    columns = ids.all_ids(spec)
+    values = train_array(spec)
+    frame = pd.DataFrame(values[:, 1:], columns=columns[1:], copy=False)  # the array is ours alone
     frame.insert(0, "iter", np.arange(spec.iterations + 1))
     return frame.set_index("iter", drop=False)
 

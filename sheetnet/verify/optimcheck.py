@@ -20,8 +20,8 @@ from openpyxl.utils import column_index_from_string
 
 from sheetnet.equations import updates
 from sheetnet.errors import SheetnetError
-from sheetnet.model import optimizers
-from sheetnet.model.reference import train
+from sheetnet.model import ids, optimizers
+from sheetnet.model.reference import train_array
 from sheetnet.model.spec import Spec
 from sheetnet.sheets import optimizers_sheet as sheet_layout
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
@@ -103,7 +103,8 @@ def _train(spec: Spec | None, training: TrainingLayout) -> np.ndarray:
         return np.full(shape, np.nan)
     try:
         with np.errstate(all="ignore"):  # a large rate may diverge: inf and NaN are expected
-            return train(spec)[[c.qid for c in training.columns]].to_numpy(dtype=float)
+            column_of = {qid: c for c, qid in enumerate(ids.all_ids(spec))}
+            return train_array(spec)[:, [column_of[c.qid] for c in training.columns]]
     except (SheetnetError, ValueError):
         return np.full(shape, np.nan)
 

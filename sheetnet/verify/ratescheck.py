@@ -19,7 +19,7 @@ from openpyxl.utils import column_index_from_string
 
 from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
-from sheetnet.model.reference import train
+from sheetnet.model.reference import train_array
 from sheetnet.sheets import layout, rates
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
 from sheetnet.verify.cellformula import Lookup
@@ -47,7 +47,7 @@ def check_rates(book: Workbook, sheet: str, cells: Cells, report: Report,
         rate = as_float(cells.get(rate_at))
         try:
             with np.errstate(all="ignore"):
-                values = train(spec.replace(learning_rate=rate))[qids].to_numpy(dtype=float)
+                values = train_array(spec.replace(learning_rate=rate))  # columns: qids, in order
         except (SheetnetError, ValueError):
             values = np.full((spec.iterations + 1, len(qids)), np.nan)  # a rate that is no rate
         placed = TrainingLayout(spec, net, book.network_sheet, col_offset=offset,

@@ -21,20 +21,20 @@ from typing import Any
 import numpy as np
 
 from sheetnet.model import ids
-from sheetnet.model.reference import train
+from sheetnet.model.reference import train_array
 from sheetnet.model.spec import Spec
 from sheetnet.verify.readback import Workbook, read_workbook
 
 
-def trajectory(spec: Spec) -> np.ndarray:
+def trajectory(spec: Spec, out: np.ndarray | None = None) -> np.ndarray:
     """Every iteration's values in the Training sheet's column order (a diverging run overflows,
-    in NumPy as in the workbook)."""
+    in NumPy as in the workbook), into out when given."""
     with np.errstate(all="ignore"):
-        return train(spec)[ids.all_ids(spec)].to_numpy(dtype=float)
+        return train_array(spec, out)
 
 
 def _train_into(spec: Spec, out: np.ndarray) -> None:
-    out[:] = trajectory(spec)
+    trajectory(spec, out)
 
 
 def read_while_training(path: Path) -> tuple[Workbook, Callable[[], np.ndarray]]:
