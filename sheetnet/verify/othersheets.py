@@ -11,8 +11,6 @@ cell should show given that engine's own Training values.
 from __future__ import annotations
 
 import re
-import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +23,7 @@ from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout, TrainingLayout
 from sheetnet.verify.bound import U
 from sheetnet.verify.optimcheck import check_optimizers
 from sheetnet.verify.ratescheck import check_rates
-from sheetnet.verify.readback import Workbook, open_workbook, sheet_values
+from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float
 from sheetnet.verify.referencerun import ReferenceRun
 from sheetnet.verify.report import Report, WrongCell
@@ -39,28 +37,11 @@ _RANGE = re.compile(
     r"(?:'(?:[^']|'')+'!|[^'!,]+!)?\$?(?P<col>[A-Z]{1,3})\$?(?P<first>\d+):\$?[A-Z]{1,3}\$?(?P<last>\d+)")
 
 
-def sheet_list(path: Path) -> list[str]:
-    """The names of the workbook's sheets, in order."""
-    with open_workbook(path, data_only=False) as wb:
-        return list(wb.sheetnames)
-
-
-def present_sheets(path: Path) -> dict[str, str]:
-    """The Summary and Charts sheets the workbook has: key → name."""
-    return _present(sheet_list(path))
-
-
-def _present(names: list[str]) -> dict[str, str]:
+def present_sheets(names: list[str]) -> dict[str, str]:
+    """Of the sheets named, the Summary, Charts, Learning-rates, Optimizers and Working sheets:
+    key → name."""
     keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.compare_optim", "sheet.working")
     return {key: name for key in keys for name in sheet_names(key) if name in names}
-
-
-def read_sheets(path: Path, names: dict[str, str]) -> dict[str, Cells]:
-    """Every non-empty cell of those sheets (formula text or value), by key."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # Gnumeric's files have no default style
-        with open_workbook(path, data_only=False) as wb:
-            return {key: sheet_values(wb[name]) for key, name in names.items() if name in wb.sheetnames}
 
 
 def check_sheets(
@@ -69,7 +50,7 @@ def check_sheets(
 ) -> None:
     """Check the Summary and Charts formulas; training holds the Training values they read
     (NumPy's, or the engine's own), engine_cells what a whole-chain engine computed for them."""
-    names = _present(book.sheetnames)
+    names = present_sheets(book.sheetnames)
     formulas = {key: book.others[name] for key, name in names.items() if name in book.others}
     if "sheet.summary" in formulas:
         _summary(book, training, names["sheet.summary"], formulas["sheet.summary"],

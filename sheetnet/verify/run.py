@@ -213,7 +213,7 @@ def _recalculate(
             with open_workbook(out, data_only=True) as values:
                 raw = training_cells(values[book.training_sheet], book.spec, len(book.columns))
                 network = sheet_values(values[book.network_sheet])  # x̃, μ, σ and 1 − β recalculated
-                present = othersheets.present_sheets(path).items()
+                present = othersheets.present_sheets(book.sheetnames).items()
                 others = {key: sheet_values(values[n]) for key, n in present if n in values.sheetnames}
                 if (map_sheet := mapcheck.map_sheet(values.sheetnames)) is not None:
                     others[mapcheck.GROUP] = sheet_values(values[map_sheet])
