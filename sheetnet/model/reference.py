@@ -14,7 +14,7 @@ non-finite value in the frame is NaN; the workbook shows #NUM! there.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -257,58 +257,78 @@ def _optimizer_values(spec: Spec, state: optimizers.State, delta: np.ndarray, t:
     return np.concatenate((optimizers.bias_corrections(spec.settings, t), per_parameter))
 
 
-def train_array(spec: Spec, out: np.ndarray | None = None) -> np.ndarray:
-    """Every iteration as a row of ids.all_ids(spec) (t first), as floats: into out when given
-    (e.g. memory shared with another process), else a new array. No pandas: `sheetnet check`
-    trains with this and never imports it.
+BLOCK_ROWS = 4096  # rows a block of train_blocks holds: 1.3 MB at 40 columns, few Python calls
+
+
+def train_blocks(spec: Spec, block_rows: int = BLOCK_ROWS) -> Iterator[np.ndarray]:
+    """Every iteration's row, block_rows rows at a time, in ids.all_ids order without "iter"
+    (block n holds rows n·block_rows onwards): the one training loop that train and the workbook
+    writer share, so a run of a million rows never needs all of them in memory at once.
 
     Row t holds the parameters after t updates, the forward pass and loss they give on row t's
     batch (every sample in batch mode), and (for t < iterations) the deltas and gradients that
-    make row t+1.
+    make row t+1. The parameters and the optimizer's state carry over from block to block.
     """
+    if block_rows < 1:
+        raise ValueError(f"block_rows must be at least 1, got {block_rows}")
     X = model_inputs(spec).T  # one column per sample; x̃ = (x − μ)/σ when standardised
     T = np.array(spec.targets, dtype=float).T
     params = initial_parameters(spec)
+    width = len(ids.all_ids(spec)) - 1
+    order = schedule.batches(spec)  # the samples of each row, as the Training sheet lists them
+    fixed = len(ids.schedule(spec))
+    epochs = schedule.epochs(spec) if fixed else None
+    memory: optimizers.State = {}  # the optimizer's state (momentum buffer, m, v, …)
+    for start in range(0, spec.iterations + 1, block_rows):
+        stop = min(start + block_rows, spec.iterations + 1)
+        # One preallocated float array filled row by row: a dict per row cost more than the math.
+        # The final row has no deltas or gradients; they stay NaN.
+        values = np.full((stop - start, width), np.nan)
+        if fixed:
+            values[:, 0] = epochs[start:stop]
+            values[:, 1:fixed] = order[start:stop] + 1  # sample numbers from 1
+        for t in range(start, stop):
+            row = values[t - start]
+            s = step(spec, params, X[:, order[t]], T[:, order[t]])
+            state = _state_values(spec, params, s)
+            row[fixed : fixed + state.size] = state
+            if t == spec.iterations:
+                break
+            backprop = _backprop_values(spec, s)
+            at = fixed + state.size
+            row[at : at + backprop.size] = backprop
+            if not spec.has_optimizer_state:
+                params = update(spec, params, s)
+                continue
+            theta, g = flat_parameters(spec, params), flat_gradients(spec, s)
+            memory, delta = optimizer_step(spec, memory, theta, g, t + 1)
+            row[at + backprop.size :] = _optimizer_values(spec, memory, delta, t + 1)
+            params = apply_step(spec, params, delta)
+        values[~np.isfinite(values)] = np.nan  # an overflow to ±inf is #NUM! in the workbook, like NaN
+        yield values
+
+
+def train_array(spec: Spec, out: np.ndarray | None = None) -> np.ndarray:
+    """Every iteration as a row of ids.all_ids(spec) (t first), as floats: into out when given
+    (e.g. memory shared with another process), else a new array. No copy of it is ever made,
+    and no pandas: `sheetnet check` trains with this and never imports it."""
     shape = (spec.iterations + 1, len(ids.all_ids(spec)))
     if out is None:
         out = np.empty(shape)
     elif out.shape != shape:
         raise ValueError(f"out has shape {out.shape}, the run needs {shape}")
     out[:, 0] = np.arange(shape[0])
-    # One preallocated float array filled row by row: a dict per row cost more than the math.
-    # The final row has no deltas or gradients; they stay NaN.
-    values = out[:, 1:]
-    values[:] = np.nan
-    order = schedule.batches(spec)  # the samples of each row, as the Training sheet lists them
-    fixed = len(ids.schedule(spec))
-    if fixed:
-        values[:, 0] = schedule.epochs(spec)
-        values[:, 1:fixed] = order + 1  # sample numbers from 1
-    memory: optimizers.State = {}  # the optimizer's state (momentum buffer, m, v, …)
-    for t in range(spec.iterations + 1):
-        s = step(spec, params, X[:, order[t]], T[:, order[t]])
-        state = _state_values(spec, params, s)
-        values[t, fixed : fixed + state.size] = state
-        if t == spec.iterations:
-            break
-        backprop = _backprop_values(spec, s)
-        at = fixed + state.size
-        values[t, at : at + backprop.size] = backprop
-        if not spec.has_optimizer_state:
-            params = update(spec, params, s)
-            continue
-        theta, g = flat_parameters(spec, params), flat_gradients(spec, s)
-        memory, delta = optimizer_step(spec, memory, theta, g, t + 1)
-        values[t, at + backprop.size :] = _optimizer_values(spec, memory, delta, t + 1)
-        params = apply_step(spec, params, delta)
-    values[~np.isfinite(values)] = np.nan  # an overflow to ±inf is #NUM! in the workbook, like NaN
+    start = 0
+    for block in train_blocks(spec):
+        out[start : start + len(block), 1:] = block
+        start += len(block)
     return out
 
 
 def train(spec: Spec) -> pd.DataFrame:
     """Every iteration as a row (index = updates applied so far), columns named by column id
-    (see train_array for what row t holds)."""
-    import pandas as pd
+    (see train_blocks for what row t holds)."""
+    import pandas as pd  # not at the top: `sheetnet check` trains with train_array, without pandas
 
     columns = ids.all_ids(spec)
     values = train_array(spec)

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from xlsxwriter.chart import Chart
 from xlsxwriter.worksheet import Worksheet
 
@@ -89,6 +90,23 @@ def training_range(ctx: Context, qid: str) -> str:
     return "=" + layout.sheet_prefix(ctx.words["sheet.training"]) + ctx.training.column_range(qid, last=last)
 
 
+def series_columns(spec: Spec) -> list[str]:
+    """The Training columns whose every value this sheet reads: the loss and accuracy (the
+    epoch means too), the epochs, and the outputs when their series carry a cache."""
+    columns = ["loss", *(q for q in (ids.ACCURACY, "epoch") if q in ids.all_ids(spec))]
+    if spec.iterations + 1 <= CACHE_POINTS:
+        columns += [ids.neuron("a", spec.n_layers - 1, j, k, spec)
+                    for k in sample_charts(spec) for j in range(spec.sizes[-1])]
+    return columns
+
+
+def series_cache(ctx: Context, qid: str) -> list[float | None] | None:
+    """A whole Training column as a series' cache, None when the run is too long for one."""
+    if ctx.spec.iterations + 1 > CACHE_POINTS:
+        return None
+    return cache(ctx.reference.column(qid))
+
+
 def cache(values: Sequence[float]) -> list[float | None] | None:
     """Series values for the chart's cache: None (a gap) where the run overflowed."""
     if len(values) > CACHE_POINTS:
@@ -124,8 +142,8 @@ def loss_chart(ctx: Context, *, log_y: bool, epochs: EpochTable | None = None) -
         "name": words["charts.loss_series"],
         "categories": training_range(ctx, "iter"),
         "values": training_range(ctx, "loss"),
-        "categories_data": cache(ctx.reference["iter"].to_numpy()),
-        "values_data": cache(ctx.reference["loss"].to_numpy()),
+        "categories_data": series_cache(ctx, "iter"),
+        "values_data": series_cache(ctx, "loss"),
         "line": {"color": LOSS_COLOUR, "width": 1.75},
     })
     if epochs is not None:
@@ -144,8 +162,8 @@ def accuracy_chart(ctx: Context, epochs: EpochTable | None = None) -> Chart:
         "name": words["charts.accuracy_series"],
         "categories": training_range(ctx, "iter"),
         "values": training_range(ctx, ids.ACCURACY),
-        "categories_data": cache(ctx.reference["iter"].to_numpy()),
-        "values_data": cache(ctx.reference[ids.ACCURACY].to_numpy()),
+        "categories_data": series_cache(ctx, "iter"),
+        "values_data": series_cache(ctx, ids.ACCURACY),
         "line": {"color": ACCURACY_COLOUR, "width": 1.75},
     })
     if epochs is not None:
@@ -159,14 +177,14 @@ def output_chart(ctx: Context, k: int, target_ranges: dict[str, tuple[str, str]]
     title = words["charts.outputs_title_sample"].format(k=k + 1) if spec.n_samples > 1 \
         else words["charts.outputs_title"]
     chart = new_chart(ctx, title, words["charts.output_axis"])
-    iters = cache(ctx.reference["iter"].to_numpy())
+    iters = series_cache(ctx, "iter")
     for j in range(spec.sizes[-1]):
         qid = ids.neuron("a", spec.n_layers - 1, j, k, spec)
         colour = PALETTE[j % len(PALETTE)]
         chart.add_series({
             "name": words["charts.output_series"].format(a=labels.neuron_label(spec, spec.n_layers - 1, j)),
             "categories": training_range(ctx, "iter"), "values": training_range(ctx, qid),
-            "categories_data": iters, "values_data": cache(ctx.reference[qid].to_numpy()),
+            "categories_data": iters, "values_data": series_cache(ctx, qid),
             "line": {"color": colour, "width": 1.75},
         })
         x_range, y_range = target_ranges[graph.target_key(j, k).key]
@@ -230,7 +248,7 @@ def _write_epoch_table(ctx: Context, ws: Worksheet, row: int) -> EpochTable | No
     # Complete epochs only: the final row (the loss of the next batch, no update) opens an epoch
     # of its own that a mean of one batch would misrepresent.
     per_epoch = ctx.spec.n_samples // ctx.spec.slots
-    frame = ctx.reference
+    frame = pd.DataFrame({q: ctx.reference.column(q) for q in ("iter", "epoch", *qids)})
     grouped = frame.groupby("epoch")
     complete = grouped.size() == per_epoch
     epochs = [int(e) for e in complete.index[complete]]

@@ -20,6 +20,7 @@ from sheetnet.model.spec import Spec
 from sheetnet.progress import Progress
 from sheetnet.sheets import limits, styles
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+from sheetnet.sheets.trajectory import Trajectory
 
 if TYPE_CHECKING:
     import pandas as pd  # the build's run; the check reads sheet helpers without pandas
@@ -64,7 +65,7 @@ class Context:
     words: dict[str, str]
     network: NetworkLayout
     training: TrainingLayout
-    reference: pd.DataFrame
+    reference: Trajectory  # the NumPy run: the Training sheet streams it, others read kept rows
     book: xlsxwriter.Workbook
     fmt: styles.Formats
     sheets: dict[str, Worksheet] = field(default_factory=dict)

@@ -120,13 +120,13 @@ def _write_rows(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]], ite
 
     training = ctx.training
     prefix = layout.sheet_prefix(ctx.words["sheet.training"])
-    values = ctx.reference[[qid for qid, _ in columns]].to_numpy()
+    values = ctx.reference.rows(iterations, [qid for qid, _ in columns])
     formats = [ctx.fmt.data_format(qid, group) for qid, group in columns]
     for n, t in enumerate(iterations):
         row = FIRST_DATA_ROW - 1 + n
         for c, (qid, _) in enumerate(columns):
             formula = "=" + prefix + training.cell(qid, t)
-            ws.write_formula(row, c, formula, formats[c], stored_value(values[t, c]))
+            ws.write_formula(row, c, formula, formats[c], stored_value(values[n, c]))
 
 
 def _print_setup(ws: Worksheet) -> None:

@@ -8,7 +8,6 @@ from sheetnet.progress import report, rows_per_report
 from sheetnet.sheets import blocks, layout
 from sheetnet.sheets.context import Context, FormulaWorksheet, mark_divergence
 
-_ROWS_PER_CHUNK = 4096
 _HEADER_ROWS = blocks.HeaderRows(layout.BAND_ROW, layout.LABEL_ROW, layout.ID_ROW)
 
 
@@ -21,14 +20,13 @@ def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.set_column(0, 0, 12)
     ws.set_column(1, len(columns) - 1, 13)
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
-    qids = [c.qid for c in columns]
+    at = [reference.ids.index(c.qid) for c in columns]
     rows = blocks.RowWriter.of(ws, training, fmt)
     last = spec.iterations
     every = rows_per_report(len(columns))
-    for start in range(0, last + 1, _ROWS_PER_CHUNK):
-        # Values a chunk at a time: one copy of the whole reference would double its memory.
-        chunk = reference.iloc[start : start + _ROWS_PER_CHUNK][qids].to_numpy()
-        for t, values in enumerate(chunk, start):
+    # The run a block at a time, as it is trained: the whole of it is never in memory.
+    for start, block in reference.blocks():
+        for t, values in enumerate(block[:, at], start):
             rows.write(ws, t, values.tolist())
             if t % every == 0:
                 report(ctx.progress, t, last + 1, "Training sheet rows")

@@ -13,7 +13,6 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xlsxwriter
 import xlsxwriter.exceptions
@@ -21,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.atomic import atomic_path
 from sheetnet.errors import SheetnetError, SheetnetWarning
-from sheetnet.model.reference import train, warn_if_diverged
+from sheetnet.model.reference import DivergedWarning, divergence_message
 from sheetnet.model.spec import Spec
 from sheetnet.progress import Progress, stage
 from sheetnet.sheets import (
@@ -46,6 +45,7 @@ from sheetnet.sheets.context import (
 )
 from sheetnet.sheets.i18n import strings
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+from sheetnet.sheets.trajectory import Trajectory
 
 # User text (title, description) is always text: write() must never turn "=1+1" into a formula,
 # "http://x" into a hyperlink or "-2" into a number. Every formula goes through write_formula.
@@ -87,17 +87,22 @@ def build_workbook(
     network = NetworkLayout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
     _check_other_sheets(spec, training, options)
+    rows, columns = _kept(spec, options)
     if reference is None:
-        with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
-            reference = train(_run_needed(spec, options))  # overflow: NaN there, #NUM! in the sheet
-    warn_if_diverged(spec, reference)
+        with stage(progress, "training with NumPy"):  # its first block; the rest as rows are written
+            run = Trajectory(_run_needed(spec, options), rows, columns)
+    else:
+        run = Trajectory(spec, rows, columns, frame=reference)
     with atomic_path(path) as tmp:
         settings = {**WORKBOOK_OPTIONS, "constant_memory": False, "in_memory": True} if options.in_memory \
             else WORKBOOK_OPTIONS
         book = xlsxwriter.Workbook(str(tmp), settings)
-        ctx = Context(spec, options, words, network, training, reference, book, styles.Formats(book),
+        ctx = Context(spec, options, words, network, training, run, book, styles.Formats(book),
                       progress=progress)
         _write(ctx)
+        diverged = run.diverged_at()
+        if diverged is not None:  # an error (a warnings filter) here leaves no file behind
+            warnings.warn(divergence_message(spec, diverged), DivergedWarning, stacklevel=2)
         with stage(progress, "zipping the workbook"):
             _close(book)
         _warn_if_zip64(tmp, path)
@@ -123,6 +128,15 @@ def _warn_if_zip64(written: Path, path: Path) -> None:
 # file) needs a one-iteration run, not the whole training. Extra sheets (the Exercise sheet) ask
 # about iteration 1 only.
 _FIRST_ITERATION_SHEETS = ("sheet.guide", "sheet.network")
+
+
+def _kept(spec: Spec, options: BuildOptions) -> tuple[list[int], list[str]]:
+    """The rows and whole columns of the run that sheets besides the Training sheet read: the
+    Summary's rows, the last row (the decision map's parameters), the Charts' series."""
+    rows = [spec.iterations]
+    if not options.only_sheets or "sheet.summary" in options.only_sheets:
+        rows += summary.summary_iterations(spec.iterations, options.summary_every)
+    return rows, charts.series_columns(spec)
 
 
 def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
