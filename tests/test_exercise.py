@@ -104,7 +104,7 @@ def test_a_class_trains_each_student_once_and_the_student_file_reads_no_later_it
     from sheetnet.classroom.classfolder import ClassOptions, make_class
     from sheetnet.classroom.roster import Student
     from sheetnet.model import reference
-    from sheetnet.sheets import writer
+    from sheetnet.sheets import trajectory
 
     runs: list[tuple[str, int]] = []
 
@@ -115,8 +115,13 @@ def test_a_class_trains_each_student_once_and_the_student_file_reads_no_later_it
 
         return train
 
-    for module, where in ((classfolder, "class"), (writer, "writer"), (questions_module, "questions")):
+    def counted_blocks(spec, block_rows):
+        runs.append(("writer", spec.iterations))
+        return reference.train_blocks(spec, block_rows)
+
+    for module, where in ((classfolder, "class"), (questions_module, "questions")):
         monkeypatch.setattr(module, "train", counted(where))
+    monkeypatch.setattr(trajectory, "train_blocks", counted_blocks)  # the writer trains there
     spec = load_template("seed-004-2-2-2")
     students = [Student("a1", "Ann"), Student("b2", "Bo")]
     drawn = make_class(

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from sheetnet.model import ids
-from sheetnet.model.reference import BLOCK_ROWS, train_blocks
+from sheetnet.model import ids, reference
+from sheetnet.model.reference import train_blocks
 from sheetnet.model.spec import Spec
 
 
@@ -30,16 +30,19 @@ class Trajectory:
     """Row t of the run (t = 0 … iterations), columns named by ids.all_ids(spec), "iter" first."""
 
     def __init__(self, spec: Spec, rows: Iterable[int], columns: Iterable[str], *,
-                 frame: pd.DataFrame | None = None, block_rows: int = BLOCK_ROWS) -> None:
+                 frame: pd.DataFrame | None = None, block_rows: int | None = None) -> None:
         """rows and columns: what the sheets besides the Training sheet read (rows 0 and 1 and
         the loss always). frame: the whole run when the caller has it (nothing more is kept)."""
         self.spec = spec
         self.ids = ids.all_ids(spec)
         self._col_of = {qid: c for c, qid in enumerate(self.ids)}
-        self._block_rows = block_rows
+        self._block_rows = block_rows or reference.BLOCK_ROWS
         self._frame = frame
         self._kept_rows = {t for t in (0, 1, *rows) if 0 <= t <= spec.iterations}
         self._kept_columns = [q for q in dict.fromkeys(["loss", *columns]) if q != "iter"]
+        unknown = [q for q in self._kept_columns if q not in self._col_of]
+        if unknown:
+            raise ValueError(f"no such columns in this run: {', '.join(unknown)}")
         self._rows: dict[int, np.ndarray] = {}
         self._columns = {q: np.full(spec.iterations + 1, np.nan) for q in self._kept_columns}
         self._complete = frame is not None  # every kept row and column is filled in

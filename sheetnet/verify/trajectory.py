@@ -28,7 +28,8 @@ from sheetnet.verify.readback import Workbook, read_workbook
 
 def trajectory(spec: Spec, out: np.ndarray | None = None) -> np.ndarray:
     """Every iteration's values in the Training sheet's column order (a diverging run overflows,
-    in NumPy as in the workbook), into out when given."""
+    in NumPy as in the workbook), into out when given: trained a block of rows at a time
+    straight into place, never a second copy of the whole."""
     with np.errstate(all="ignore"):
         return train_array(spec, out)
 
