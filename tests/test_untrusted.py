@@ -280,19 +280,59 @@ def _declare_size(data: bytes, member: str, size: int) -> bytes:
 
 
 def test_an_absurd_unpacked_size_is_refused_before_unpacking(tmp_path: Path, good: bytes) -> None:
-    data = _declare_size(good, "xl/worksheets/sheet3.xml", 0xFFFF_FF00)  # claims 4 GiB
+    # Two sheets of 2 GiB: whatever the Network sheet claims, only one part may pass the limit.
+    data = _declare_size(good, "xl/worksheets/sheet3.xml", 0x8000_0000)
+    data = _declare_size(data, "xl/worksheets/sheet2.xml", 0x7FFF_FF00)
     line = _one_line_error(_check(_write(tmp_path, data)))
     assert "refused: it would unpack to 4.00 GiB, more than the 1.00 GiB limit" in line
 
 
+def _sizes(data: bytes) -> dict[str, int]:
+    return {i.filename: i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist()}
+
+
 def test_the_size_limit_applies_to_the_whole_archive(tmp_path: Path, good: bytes,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(good)).infolist())
+    unpacked = sum(_sizes(good).values())
     path = _write(tmp_path, good)
+    monkeypatch.setattr(untrusted, "MAX_CELL_BYTES", 0)  # no allowance for the claimed cells
     monkeypatch.setattr(untrusted, "MAX_UNPACKED_BYTES", unpacked)
     assert _check(path).exit_code == 0  # exactly at the limit: checked
     monkeypatch.setattr(untrusted, "MAX_UNPACKED_BYTES", unpacked - 1)
     assert "more than the" in _one_line_error(_check(path))
+
+
+def test_a_training_sheet_past_the_limit_is_checked_when_its_claimed_cells_explain_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Excel's largest sheet unpacks to 3.3 GB, past the 1 GiB limit: the limit grows by
+    MAX_CELL_BYTES for each Training cell the Network sheet describes. Here the limit is cut to
+    just the other parts, so that the Training sheet of 301 rows is what passes it."""
+    spec = load_template("seed-004-2-2-2").replace(iterations=300)
+    path = build(tmp_path, spec)
+    sizes = _sizes(path.read_bytes())
+    training = sizes.pop("xl/worksheets/sheet3.xml")
+    assert training > max(sizes.values())  # the largest part: the one that may grow
+    cells = (spec.iterations + 1) * len(ids.all_ids(spec))
+    monkeypatch.setattr(untrusted, "MAX_UNPACKED_BYTES", sum(sizes.values()) + 1_000)
+    result = _check(path)
+    assert result.exit_code == 0 and "OK" in result.stdout, result.output
+    assert training > 1_000 + cells * untrusted.MIN_CELL_BYTES
+    monkeypatch.setattr(untrusted, "MAX_CELL_BYTES", (training - 1_000) // cells - 1)
+    line = _one_line_error(_check(path))
+    assert "refused: it would unpack to" in line
+    assert f"bytes for each of the {cells:,} Training cells its Network sheet describes" in line
+
+
+def test_a_big_part_that_is_not_the_training_sheet_is_refused_before_any_sheet_is_read(
+        tmp_path: Path, good: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes = _sizes(good)
+    data = _declare_size(good, "xl/worksheets/sheet2.xml", 900_000)  # the Network sheet
+    others = sum(sizes.values()) - sizes["xl/worksheets/sheet2.xml"]
+    monkeypatch.setattr(untrusted, "MAX_UNPACKED_BYTES", others)
+    line = _one_line_error(_check(_write(tmp_path, data)))
+    assert ("refused: its part xl/worksheets/sheet2.xml would unpack to 0.9 MiB, more than the "
+            f"{untrusted.MAX_UNPACKED_BYTES / 2**20:.1f} MiB limit for a workbook to check, and it is not "
+            "the Training sheet") in line
 
 
 def test_a_zip_of_too_many_parts_is_refused(tmp_path: Path) -> None:

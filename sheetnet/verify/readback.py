@@ -32,7 +32,7 @@ from sheetnet.verify import cells, sheetxml
 from sheetnet.verify.cells import TrainingCells
 from sheetnet.verify.edits import explain_edits
 from sheetnet.verify.stored import Stored
-from sheetnet.verify.untrusted import check_archive, check_claimed_cells, reading, why
+from sheetnet.verify.untrusted import check_archive, check_big_part, check_claimed_cells, reading, why
 
 
 @dataclass
@@ -73,11 +73,14 @@ def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) 
         raise SheetnetError(f"{path} is a folder; give a workbook written by `sheetnet build`")
     if not path.is_file():
         raise SheetnetError(f"{path}: no such file; give a workbook written by `sheetnet build`")
-    unpacked = check_archive(path)  # a zip bomb is refused before openpyxl unpacks anything
+    # A zip bomb is refused before openpyxl unpacks anything, a big Training sheet (Excel's
+    # largest) only if the network and iterations on its Network sheet explain its size.
+    unpacked = check_archive(path, big_sheet=True)
     with reading(path), open_workbook(path, data_only=True) as values, \
             open_workbook(path, data_only=False) as formulas:
         network_sheet = _find_sheet(path, values.sheetnames, "sheet.network")
         training_sheet = _find_sheet(path, values.sheetnames, "sheet.training")
+        check_big_part(path, training_sheet)
         network = _sheet_values(values[network_sheet])
         explain_edits(path.name, network_sheet, _custom_properties(values), network, _setting_cells(network))
         network_texts = _formula_texts(formulas[network_sheet])
