@@ -6,6 +6,6 @@ Every sheet module takes the `context.Context` it is handed and imports nothing 
 but layout, styles, limits, i18n, context and blocks (a block of Training columns: its band,
 labels, ids and rows, shared by the Training, Summary and comparison sheets); only `writer` lists
 the sheets. `trajectory` holds the NumPy run as the sheets read it (`Context.reference`): the
-Training sheet streams its rows, the others read the few rows and columns kept. It may import
+Training sheet streams its rows, the others read the few rows and columns kept. The layer may import
 `equations`, `model`, `expr` and `engines`; never `verify`.
 """
