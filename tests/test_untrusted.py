@@ -304,7 +304,7 @@ def test_the_size_limit_applies_to_the_whole_archive(tmp_path: Path, good: bytes
 
 def test_a_training_sheet_past_the_limit_is_checked_when_its_claimed_cells_explain_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Excel's largest sheet unpacks to about 3.5 GB, past the 1 GiB limit: the limit grows by
+    """Excel's largest sheet unpacks to 3.7 GB, past the 1 GiB limit: the limit grows by
     MAX_CELL_BYTES for each Training cell the Network sheet describes. Here the limit is cut to
     just the other parts, so that the Training sheet of 301 rows is what passes it."""
     spec = load_template("seed-004-2-2-2").replace(iterations=300)

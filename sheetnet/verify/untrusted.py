@@ -31,7 +31,7 @@ from sheetnet.errors import SheetnetError
 MAX_UNPACKED_BYTES = 1 << 30
 # Beyond that, the Training sheet may be as big as the cells its Network sheet describes explain:
 # sheetnet writes 90 to 130 bytes of XML a cell (a formula and its value), so a run of Excel's
-# largest sheet (seed-004 at 1,048,570 iterations: 40 million cells, 3.5 GB) is checked, and a
+# largest sheet (seed-004 at 1,048,570 iterations: 40 million cells, 3.7 GB) is checked, and a
 # file claiming a small run cannot unpack to more than MAX_UNPACKED_BYTES and a bit. The check's
 # memory grows with the cells too (about 45 bytes a cell), not with the bytes.
 MAX_CELL_BYTES = 1_000
