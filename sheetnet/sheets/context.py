@@ -20,10 +20,9 @@ from sheetnet.model.spec import Spec
 from sheetnet.progress import Progress
 from sheetnet.sheets import limits, styles
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
-from sheetnet.sheets.trajectory import Trajectory
 
 if TYPE_CHECKING:
-    import pandas as pd  # the build's run; the check reads sheet helpers without pandas
+    from sheetnet.sheets.trajectory import Trajectory  # the build's run: the check has no pandas
 
 
 @dataclass(frozen=True)
