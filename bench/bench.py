@@ -8,6 +8,8 @@
     python bench/bench.py --all-templates-100k # the same
     python bench/bench.py --huge     # also seed-004-2-2-2 at 1,048,570 iterations, Excel's
                                      # largest sheet: build and check only (not for CI)
+    python bench/bench.py --all-templates-100k --huge --readme   # the READMEs' table: one run
+                                     # saved to bench/results.json and written into both READMEs
 
 Every measurement in Python runs in a child process of its own (this script with `--child`),
 so each peak memory figure is that child's own peak resident set size (getrusage(RUSAGE_SELF)
@@ -430,6 +432,8 @@ def main() -> None:
     parser.add_argument("--huge", action="store_true",
                         help=f"also build and check seed-004-2-2-2 at {HUGE_ITERATIONS:,} iterations")
     parser.add_argument("--no-main", action="store_true", help="skip the four cases timed against engines")
+    parser.add_argument("--readme", action="store_true",
+                        help="also save bench/results.json and write its table into both READMEs")
     args = parser.parse_args()
     if args.all_templates_100k:
         args.templates = 100_000
@@ -450,6 +454,13 @@ def main() -> None:
     if results is not None:
         write_results(results, grids, growth, env)
         print(f"wrote {results}")
+    if args.readme:
+        import readme
+
+        machine = f"{os.cpu_count()} CPUs, load {load_before}"
+        run = readme.save(rows + extra, " ".join(sys.argv[1:]), time.strftime("%Y-%m-%d"), machine)
+        readme.update_readmes(run)
+        print(f"wrote {readme.RESULTS_JSON} and the READMEs' performance tables")
 
 
 if __name__ == "__main__":

@@ -54,3 +54,35 @@ def test_every_local_link_resolves(page: Path) -> None:
         if re.match(r"[a-z]+:", target):
             continue  # a web address
         assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def _bench_readme():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_readme", ROOT / "bench" / "readme.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_readmes_performance_tables_are_one_recorded_bench_run() -> None:
+    """Both READMEs' tables are rendered from bench/results.json, which `bench.py --readme` saves
+    in the same run that writes them: no figure typed by hand, none from another run."""
+    import json
+
+    readme = _bench_readme()
+    run = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    for lang, path in readme.READMES.items():
+        assert readme.block(text(path)) == readme.render(run, lang), f"{path.name}: rerun bench.py --readme"
+    names = [case["case"] for case in run["cases"]]
+    # The issue's cases: the five timed against both engines (each with its ratio), every
+    # template at 100,000 iterations, and Excel's largest sheet.
+    timed = [case for case in run["cases"] if case["ratio"] is not None]
+    assert len(timed) == 5 and all(case["libreoffice_s"] and case["gnumeric_s"] for case in timed)
+    from sheetnet.model.spec import template_names
+
+    for name in template_names():
+        assert f"{name} 100,000" in names, name
+    assert "seed-004-2-2-2 1,048,570" in names
+    assert all(str(case["result"]).startswith("OK") for case in run["cases"]), "a benchmark check failed"
