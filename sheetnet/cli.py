@@ -280,7 +280,7 @@ def _shows_progress(quiet: bool) -> bool:
 
 @contextmanager
 def _sheetnet_warnings() -> Iterator[None]:
-    """Show a SheetnetWarning (a run that diverged, a sheet past 4 GiB) as one line on stderr
+    """Show a SheetnetWarning (a run that diverged, a sheet past 2 GiB) as one line on stderr
     (exit code unchanged); others as usual."""
     from sheetnet.errors import SheetnetWarning
 

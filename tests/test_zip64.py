@@ -1,7 +1,7 @@
-"""A workbook whose Training sheet passes the zip format's 4 GiB limit (iris at 100,000 iterations)
-is written with ZIP64 records and a warning that LibreOffice cannot open it; the check and
-Gnumeric read it. The limit is lowered to 16 KiB here, so an ordinary workbook stands in for a
-4 GiB one."""
+"""A workbook whose Training sheet passes zipfile's 2 GiB limit (iris at 100,000 iterations, a
+million rows of seed-004) is written with ZIP64 records and a warning that LibreOffice cannot
+open it; the check and Gnumeric read it. The limit is lowered to 16 KiB here, so an ordinary
+workbook stands in for a 2 GiB one."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _zip64_parts(path: Path) -> list[str]:
 @pytest.fixture
 def past_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(zipfile, "ZIP64_LIMIT", SMALL_LIMIT)
-    with pytest.warns(LargeWorkbookWarning, match="past the zip format's 4 GiB"):
+    with pytest.warns(LargeWorkbookWarning, match="past 16 KiB, so it is zipped with ZIP64"):
         return build(tmp_path, load_template("seed-004-2-2-2").replace(iterations=300), "big.xlsx")
 
 

@@ -51,7 +51,7 @@ from sheetnet.sheets.trajectory import Trajectory
 # "http://x" into a hyperlink or "-2" into a number. Every formula goes through write_formula.
 WORKBOOK_OPTIONS = {
     "constant_memory": True,
-    # A Training sheet past 4 GiB of XML (iris at 100,000 iterations) needs ZIP64 records; zipfile
+    # A Training sheet past 2 GiB of XML (a million rows) needs ZIP64 records; zipfile
     # writes them only for such a part, so every smaller workbook stays byte for byte the same.
     "use_zip64": True,
     "strings_to_formulas": False,
@@ -109,8 +109,13 @@ def build_workbook(
     return path
 
 
+def _size(n: int) -> str:
+    """2.0 GiB, 5.2 GiB; 16 KiB where a test lowers zipfile's limit."""
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**10:.0f} KiB"
+
+
 class LargeWorkbookWarning(SheetnetWarning):
-    """A part of the workbook passed the zip format's 4 GiB: LibreOffice cannot open the file."""
+    """A sheet past 2 GiB needed ZIP64 records, which LibreOffice cannot read."""
 
 
 def _warn_if_zip64(written: Path, path: Path) -> None:
@@ -119,9 +124,9 @@ def _warn_if_zip64(written: Path, path: Path) -> None:
     with zipfile.ZipFile(written) as archive:
         largest = max(info.file_size for info in archive.infolist())
     if largest * 1.05 > zipfile.ZIP64_LIMIT:  # zipfile's own test for writing a ZIP64 record
-        warnings.warn(f"{path.name} holds a sheet of {largest / 2**30:.1f} GiB, past the zip format's "
-                      "4 GiB: Excel and Gnumeric open it, LibreOffice cannot; build fewer iterations "
-                      "for LibreOffice", LargeWorkbookWarning, stacklevel=3)
+        warnings.warn(f"{path.name} holds a sheet of {_size(largest)}, past {_size(zipfile.ZIP64_LIMIT)}, "
+                      "so it is zipped with ZIP64 records: Excel and Gnumeric open it, LibreOffice cannot; "
+                      "build fewer iterations for LibreOffice", LargeWorkbookWarning, stacklevel=3)
 
 
 # Sheets that read no iteration after the first: a workbook of only these (a student's exercise
