@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,13 @@ needs_gnumeric = pytest.mark.skipif(
 needs_gnumeric = pytest.mark.skipif(
     shutil.which("ssconvert") is None and not IN_CI, reason="Gnumeric (ssconvert) not installed"
 )
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """A Popen preexec_fn: SIGINT back to its default in the child. A shell that starts a job in
+    the background (`cmd &`) makes it ignore SIGINT, and its children inherit that, so a test
+    that presses Ctrl-C would see the command run on to exit 0."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def build(tmp_path: Path, spec: Spec | str, name: str = "out.xlsx", **options: object) -> Path:

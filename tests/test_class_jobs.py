@@ -24,6 +24,7 @@ from sheetnet.classroom.roster import Student
 from sheetnet.cli import app
 from sheetnet.model.spec import load_template
 from sheetnet.sheets import context
+from tests.conftest import ctrl_c_as_at_a_terminal
 
 TEMPLATE = "seed-004-2-2-2"
 STUDENTS = [Student(f"s{n}", f"Name {n}") for n in range(1, 6)] + [Student("s6", "王小明")]
@@ -154,7 +155,8 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_class(tmp_path: Path) -> None:
     roster.write_text("id\n" + "".join(f"s{n}\n" for n in range(200)) + "\n", encoding="utf-8")
     command = [sys.executable, "-m", "sheetnet", "class", str(roster), str(tmp_path / "c"),
                "--secret", "s", "--jobs", "2", "-q"]
-    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_as_at_a_terminal)
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".sheetnet-*/students/*.xlsx")) and time.monotonic() < deadline:
         time.sleep(0.05)

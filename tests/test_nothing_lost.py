@@ -21,7 +21,7 @@ from sheetnet.errors import SheetnetError
 from sheetnet.model.spec import load_template
 from sheetnet.sheets import summary
 from sheetnet.sheets.writer import build_workbook
-from tests.conftest import build, needs_libreoffice
+from tests.conftest import build, ctrl_c_as_at_a_terminal, needs_libreoffice
 
 OLD = b"the previous output: must survive"
 REPO = Path(__file__).resolve().parents[1]
@@ -100,6 +100,7 @@ def _interrupt(
     proc = subprocess.Popen(
         [sys.executable, "-c", "from sheetnet.cli import app; app()", *args],
         cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=ctrl_c_as_at_a_terminal,
     )
     try:
         deadline = time.monotonic() + 300
