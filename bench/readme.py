@@ -26,8 +26,8 @@ HEADERS = {
 VERDICT = {"en": ("every check passed, cell by cell", "A CHECK FAILED: see its row"),
            "zh": ("每次校验逐格通过", "有校验失败：见该行")}
 INTRO = {
-    "en": ("`python bench/bench.py {args}`, one run on {date} ({machine}): seconds and peak memory; "
-           "the engines recalculate the same file (blank: not run); {verdict}. "
+    "en": ("`python bench/bench.py {args}`, one run on {date} ({machine}): seconds, peak memory; "
+           "engines recalculate the same file (blank: not run); {verdict}. "
            "[All figures](docs/performance.md)."),
     "zh": ("`python bench/bench.py {args}`，{date} 运行一次（{machine}）：秒数与内存峰值；引擎重算同一文件"
            "（空白：未运行）；{verdict}。[全部数据](docs/performance.md)。"),
@@ -97,15 +97,19 @@ def render(run: dict[str, Any], lang: str) -> str:
 
 def block(text: str) -> str:
     """What a README holds between the markers."""
-    match = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), text, re.S)
+    return _between(text)[1].removesuffix("\n")
+
+
+def _between(text: str) -> re.Match[str]:
+    match = re.search(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), text, re.S)  # may be empty
     if match is None:
         raise ValueError(f"no {BEGIN} … {END} block")
-    return match[1]
+    return match
 
 
 def update_readmes(run: dict[str, Any]) -> None:
     for lang, path in READMES.items():
         text = path.read_text(encoding="utf-8")
-        old = block(text)
-        path.write_text(text.replace(f"{BEGIN}\n{old}\n{END}", f"{BEGIN}\n{render(run, lang)}\n{END}"),
-                        encoding="utf-8")
+        span = _between(text).span()
+        new = f"{BEGIN}\n{render(run, lang)}\n{END}"
+        path.write_text(text[:span[0]] + new + text[span[1]:], encoding="utf-8")

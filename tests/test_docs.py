@@ -86,3 +86,18 @@ def test_the_readmes_performance_tables_are_one_recorded_bench_run() -> None:
         assert f"{name} 100,000" in names, name
     assert "seed-004-2-2-2 1,048,570" in names
     assert all(str(case["result"]).startswith("OK") for case in run["cases"]), "a benchmark check failed"
+
+
+def test_the_bench_fills_an_empty_table_block_and_refills_it(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    readme = _bench_readme()
+    run = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    page = tmp_path / "README.md"
+    page.write_text(f"# x\n\n{readme.BEGIN}\n{readme.END}\n\n## after\n", encoding="utf-8")
+    monkeypatch.setattr(readme, "READMES", {"en": page})
+    for _ in range(2):  # a first run fills the empty block, a later one replaces it
+        readme.update_readmes(run)
+        assert readme.block(text(page)) == readme.render(run, "en")
+        assert text(page).startswith("# x\n\n") and text(page).endswith(f"{readme.END}\n\n## after\n")
