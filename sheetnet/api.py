@@ -24,7 +24,7 @@ import numpy as np
 
 from sheetnet.errors import SheetnetError
 from sheetnet.model import spec as spec_module
-from sheetnet.model.reference import DivergedWarning, warn_if_diverged
+from sheetnet.model.reference import DivergedWarning, diverged_at, warn_if_diverged
 from sheetnet.model.reference import train as train_reference
 from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec
 from sheetnet.progress import Progress, report, stage
@@ -92,7 +92,7 @@ def train(spec: Spec) -> pd.DataFrame:
     """
     with np.errstate(all="ignore"):  # overflow is reported once, as a DivergedWarning
         frame = train_reference(spec)
-    warn_if_diverged(spec, frame)
+    warn_if_diverged(spec, diverged_at(frame))
     return frame
 
 

@@ -17,6 +17,7 @@ from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, load_template, parse_spec
 from sheetnet.sheets import decision_map as dm
 from sheetnet.sheets import layout
+from sheetnet.verify.report import Report
 from tests.conftest import build, needs_libreoffice
 
 runner = CliRunner()
@@ -149,16 +150,22 @@ def test_chinese_sheet_name(tmp_path: Path) -> None:
 # --- sheetnet check covers the map -------------------------------------------------------------
 
 
-def test_check_covers_the_map_at_an_edited_t(tmp_path: Path) -> None:
+def _checked_at_t(tmp_path: Path, spec: Spec, t: int) -> tuple[Path, openpyxl.Workbook, Report]:
+    """A workbook of spec with an N × N map whose t a student set to t, and its check."""
     from sheetnet.verify.run import run_check
 
-    spec = load_template("xor").replace(iterations=60, optimizer="momentum", learning_rate=0.5)
     path = build(tmp_path, spec, decision_map=N)
     book = openpyxl.load_workbook(path)
-    book["Decision map"].cell(dm.T_ROW, 2).value = 17
+    book["Decision map"].cell(dm.T_ROW, 2).value = t
     book.save(path)
     report = run_check(path)
     assert report.ok, report.summary()
+    return path, book, report
+
+
+def test_check_covers_the_map_at_an_edited_t(tmp_path: Path) -> None:
+    spec = load_template("xor").replace(iterations=60, optimizer="momentum", learning_rate=0.5)
+    _, _, report = _checked_at_t(tmp_path, spec, 17)
     # the grid, the four ends of the axes, the parameters at t, and the 2N axis points
     assert report.groups["map"].cells == N * N + 4 + len(ids.params(spec)) + 2 * N
 
@@ -274,12 +281,7 @@ def test_check_covers_the_softmax_map_and_names_a_tampered_class_cell(tmp_path: 
     from sheetnet.verify.run import run_check
 
     spec = three_classes()
-    path = build(tmp_path, spec, decision_map=N)
-    book = openpyxl.load_workbook(path)
-    book["Decision map"].cell(dm.T_ROW, 2).value = 30
-    book.save(path)
-    report = run_check(path)
-    assert report.ok, report.summary()
+    path, book, report = _checked_at_t(tmp_path, spec, 30)
     # the class cells and three z grids; the ranges, parameters at t and axis points
     assert report.groups["map"].cells == N * N * 4 + 4 + len(ids.params(spec)) + 2 * N
     cell = book["Decision map"].cell(dm.GRID_ROW + 4, dm.AXIS_COL + 9)

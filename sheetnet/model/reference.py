@@ -374,10 +374,16 @@ class DivergedWarning(SheetnetWarning):
     """Training overflowed: from some iteration on the loss is not finite (#NUM! in the sheet)."""
 
 
+def first_not_finite(loss: np.ndarray) -> int | None:
+    """The first iteration whose loss is not finite, or None when every loss is finite; loss
+    holds one value per iteration from t = 0 (a frame's column, or the writer's kept column)."""
+    bad = ~np.isfinite(np.asarray(loss, dtype=float))
+    return int(np.argmax(bad)) if bad.any() else None
+
+
 def diverged_at(frame: pd.DataFrame) -> int | None:
-    """The first iteration whose loss is not finite, or None when every loss is finite."""
-    bad = ~np.isfinite(frame["loss"].to_numpy(dtype=float))
-    return int(frame.index[np.argmax(bad)]) if bad.any() else None
+    """first_not_finite of a run's loss column."""
+    return first_not_finite(frame["loss"].to_numpy())
 
 
 def divergence_message(spec: Spec, iteration: int) -> str:
@@ -390,8 +396,8 @@ def divergence_message(spec: Spec, iteration: int) -> str:
             f"{spec.learning_rate:g}")
 
 
-def warn_if_diverged(spec: Spec, frame: pd.DataFrame) -> None:
-    """Issue a DivergedWarning naming the first iteration whose loss is not finite."""
-    iteration = diverged_at(frame)
+def warn_if_diverged(spec: Spec, iteration: int | None) -> None:
+    """Issue a DivergedWarning naming the first iteration whose loss is not finite (if any),
+    pointed at the code that called the caller (sheetnet.train, build_workbook)."""
     if iteration is not None:
-        warnings.warn(divergence_message(spec, iteration), DivergedWarning, stacklevel=2)
+        warnings.warn(divergence_message(spec, iteration), DivergedWarning, stacklevel=3)

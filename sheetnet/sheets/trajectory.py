@@ -104,8 +104,7 @@ class Trajectory:
 
     def diverged_at(self) -> int | None:
         """The first iteration whose loss is not finite, or None when every loss is finite."""
-        bad = ~np.isfinite(self.column("loss").astype(float))
-        return int(np.argmax(bad)) if bad.any() else None
+        return reference.first_not_finite(self.column("loss"))
 
     # --- training --------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.atomic import atomic_path
 from sheetnet.errors import SheetnetError, SheetnetWarning
-from sheetnet.model.reference import DivergedWarning, divergence_message
+from sheetnet.model.reference import warn_if_diverged
 from sheetnet.model.spec import Spec
 from sheetnet.progress import Progress, stage
 from sheetnet.sheets import (
@@ -100,9 +100,7 @@ def build_workbook(
         ctx = Context(spec, options, words, network, training, run, book, styles.Formats(book),
                       progress=progress)
         _write(ctx)
-        diverged = run.diverged_at()
-        if diverged is not None:  # an error (a warnings filter) here leaves no file behind
-            warnings.warn(divergence_message(spec, diverged), DivergedWarning, stacklevel=2)
+        warn_if_diverged(spec, run.diverged_at())  # an error (a warnings filter) here leaves no file
         with stage(progress, "zipping the workbook"):
             _close(book)
         _warn_if_zip64(tmp, path)
