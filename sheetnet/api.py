@@ -44,11 +44,15 @@ __all__ = [
     "Spec",
     "build",
     "check",
+    "check_class_secret",
     "exercise",
     "grade",
+    "has_libreoffice",
     "load_spec",
     "make_class",
+    "parse_spec",
     "pdf",
+    "spec_table",
     "template",
     "templates",
     "train",
@@ -80,6 +84,22 @@ def load_spec(path: PathArg) -> Spec:
         SheetnetError: the file is missing, not TOML, or a field is wrong (the message names it).
     """
     return spec_module.load_spec(Path(path))
+
+
+def parse_spec(table: dict[str, Any], *, name: str = "spec", base_dir: PathArg | None = None) -> Spec:
+    """A spec from a TOML table already parsed (a form's fields, tomllib's result), validated as
+    load_spec validates a file; a relative data.csv path starts from base_dir.
+
+    Raises:
+        SheetnetError: a field is wrong (the message names it).
+    """
+    return spec_module.parse_spec(table, name=name, source=name,
+                                  base_dir=Path(base_dir) if base_dir is not None else None)
+
+
+def spec_table(spec: Spec) -> dict[str, Any]:
+    """The TOML table of a spec, as parse_spec reads it back (the console fills its form from it)."""
+    return spec_module.to_table(spec)
 
 
 def train(spec: Spec) -> pd.DataFrame:
@@ -179,6 +199,14 @@ def pdf(
     check_pdf_path(output)
     ensure_libreoffice()
     return _export_pdf(workbook, output, progress, handout=not all_sheets)
+
+
+def has_libreoffice() -> bool:
+    """Whether pdf() and build(pdf=...) can run here (LibreOffice found, as $SHEETNET_SOFFICE or
+    soffice on the PATH)."""
+    from sheetnet.engines.libreoffice import find_soffice
+
+    return find_soffice() is not None
 
 
 def _export_pdf(workbook: Path, output: Path, progress: Progress | None, *, handout: bool) -> Path:
@@ -343,6 +371,21 @@ def make_class(
         ensure_libreoffice()
     write_class(spec, students, Path(folder), secret=secret, options=options, progress=progress, jobs=jobs)
     return Path(folder)
+
+
+def check_class_secret(folder: PathArg, secret: str) -> None:
+    """Make sure a class folder was made with this secret (class.toml keeps only its hash).
+
+    Raises:
+        SheetnetError: the folder is no class, or was made with another secret.
+    """
+    from sheetnet.classroom.classfolder import read_record
+    from sheetnet.classroom.variants import secret_hash
+
+    record = read_record(Path(folder)) or {}
+    if not secret or record.get("secret_hash") != secret_hash(secret):
+        raise SheetnetError("the secret does not match this class (class.toml records another); give the "
+                            "secret the class was made with")
 
 
 @dataclass(frozen=True)

@@ -475,6 +475,22 @@ def grade(
 
 @app.command(cls=_Command)
 @friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; other than loopback needs a token.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    token: Annotated[str | None, typer.Option(
+        help="A token every request must carry (made and printed when --host is not loopback).")] = None,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the console in the browser.")] = False,
+) -> None:
+    """The teacher's console in the browser: build, exercise, class, grade and check."""
+    from sheetnet.web.serve import serve as run_console
+
+    run_console(host, port, token, open_browser, echo=typer.echo)
+
+
+@app.command(cls=_Command)
+@friendly_errors
 def schema() -> None:
     """Print the spec's JSON Schema (sheetnet.schema.json, for TOML editors)."""
     import json

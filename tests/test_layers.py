@@ -18,7 +18,7 @@ RANKS = {
     "sheets": 4,
     "verify": 5,
     "classroom": 6,
-    "api": 7, "cli": 8, "__init__": 8, "__main__": 9,
+    "api": 7, "web": 8, "cli": 8, "__init__": 8, "__main__": 9,
 }
 
 
