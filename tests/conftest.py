@@ -51,6 +51,14 @@ needs_gnumeric = pytest.mark.skipif(
     shutil.which("ssconvert") is None and not IN_CI, reason="Gnumeric (ssconvert) not installed"
 )
 
+# Chromium and its driver, for the console's browser tests (Debian: chromium, chromium-driver).
+CHROMIUM = os.environ.get("SHEETNET_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("SHEETNET_CHROMEDRIVER", "/usr/bin/chromedriver")
+needs_chromium = pytest.mark.skipif(
+    not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()) and not IN_CI,
+    reason="Chromium and chromedriver not installed (apt-get install chromium chromium-driver)",
+)
+
 
 def ctrl_c_as_at_a_terminal() -> None:
     """A Popen preexec_fn: SIGINT back to its default in the child. A shell that starts a job in
