@@ -230,7 +230,8 @@ def test_a_class_of_five_and_its_two_zips(client: TestClient) -> None:
 
 def test_a_bad_roster_and_a_missing_secret(client: TestClient) -> None:
     page, status = make_class(client, "name,email\nAnn,a@b\n")
-    assert status["state"] == "failed" and "no 'id' column" in status["error"]
+    assert status["state"] == "failed"
+    assert status["error"].startswith("roster.csv: the roster has no 'id' column (its columns: name, email)")
     assert "sheetnet-console-" not in status["error"]
     response = page.post("/class/run", {"secret": ""}, files={"roster": ("r.csv", ROSTER.encode())})
     assert response.status_code == 400 and "a class needs a secret" in response.text
@@ -460,3 +461,38 @@ def test_zips_are_opened_as_untrusted(tmp_path: Path) -> None:
 ])
 def test_upload_names_become_safe_names(name: str, safe: str) -> None:
     assert workspace.safe_name(name, ".xlsx") == safe
+
+
+def test_sheetnet_serve_serves_and_removes_its_folder_on_ctrl_c(tmp_path: Path) -> None:
+    """The command itself: it prints the address, answers on it, and Ctrl-C removes every upload."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.conftest import ctrl_c_as_at_a_terminal
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "sheetnet", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert f"open http://127.0.0.1:{port}/" in line and "token" not in line
+        for _ in range(100):
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/build", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert "network.sizes" in page
+        assert [p.name.startswith("sheetnet-console-") for p in tmp_path.iterdir()] == [True]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+    assert list(tmp_path.iterdir()) == []

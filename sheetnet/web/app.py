@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -51,8 +52,8 @@ class Console:
         return hmac.new(self.key, session.encode(), hashlib.sha256).hexdigest()
 
     def clean(self, message: str) -> str:
-        """A message without the server's temporary folder: the page names files as uploaded."""
-        return message.replace(str(self.store.root) + "/", "").replace(str(self.store.root), "")
+        """A message without the server's temporary folders: a file is named by its name alone."""
+        return re.sub(re.escape(str(self.store.root)) + r"(/[^/\s:'\"]+)*/", "", message)
 
 
 def create_app(*, token: str | None = None, max_upload: int = workspace.MAX_UPLOAD_BYTES) -> Starlette:

@@ -213,7 +213,8 @@ async def load_upload(form: FormData, space: workspace.Workspace,
             spec = api.load_spec(path)
             values = {**specform.values_of(api.spec_table(spec)), "template": values["template"]}
         except SheetnetError as exc:
-            message = clean(str(exc)).replace("data/uploaded-spec.toml", toml.filename[:80])
+            shown = workspace.safe_name(toml.filename, ".toml")
+            message = clean(str(exc)).replace("uploaded-spec.toml", shown)
             errors[specform.field_of(message) or "toml_file"] = message
     return values, errors
 
