@@ -496,3 +496,36 @@ def test_sheetnet_serve_serves_and_removes_its_folder_on_ctrl_c(tmp_path: Path) 
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_word_has_both_languages() -> None:
+    from sheetnet.web.words import WORDS
+
+    assert set(WORDS["en"]) == set(WORDS["zh"])
+
+
+def test_a_gradebook_format_the_api_lists_appears_on_the_grade_page(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's format list drives the page: a platform listed there is offered, written by
+    api.grade(fmt=...) and downloadable, with nothing in the console naming it."""
+    calls: list[dict[str, Any]] = []
+    real = sheetnet.api.grade
+
+    def grade(folder: Any, files: Any, *, fmt: str = "plain", assignment: str = "", **kw: Any) -> Any:
+        calls.append({"fmt": fmt, "assignment": assignment})
+        if fmt != "plain":
+            Path(kw["gradebook"]).write_text(f"{fmt} {assignment}\n", encoding="utf-8")
+            kw["gradebook"] = None
+        return real(folder, files, **kw)
+
+    monkeypatch.setattr(sheetnet.api, "GRADEBOOK_FORMATS", ("plain", "lms-x"), raising=False)
+    monkeypatch.setattr(sheetnet.api, "grade", grade)
+    page, _ = make_class(client)
+    grade_page = Page(client, f"/grade?ws={page.ws}")
+    assert 'name="format_lms-x"' in grade_page.response.text
+    status = grade_page.run("grade", {"format_lms-x": "1", "assignment": "Week 3"},
+                            files=submissions(page, tmp_path, 1))
+    assert status["state"] == "done", status
+    assert [c["fmt"] for c in calls] == ["plain", "lms-x"] and calls[1]["assignment"] == "Week 3"
+    assert grade_page.download("gradebook-lms-x.csv") == b"lms-x Week 3\n"

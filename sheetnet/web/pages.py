@@ -6,6 +6,7 @@ that cannot be one is reported beside its field before anything starts (FormErro
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,7 @@ def context(page: str, space: workspace.Workspace, query: dict[str, Any], job: J
         out.update(_build_context(page, space, query))
     if page == "grade":
         out["session_class"] = space.results.get("class")
+        out["platforms"] = gradebook_formats()[1:]
     return out
 
 
@@ -101,6 +103,18 @@ def download_path(space: workspace.Workspace, name: str) -> Path | None:
         if name in files:
             return files[name]
     return None
+
+
+def gradebook_formats() -> tuple[str, ...]:
+    """The gradebook formats api.grade writes, the plain one first: its GRADEBOOK_FORMATS when
+    the API lists them (LMS import files), else the plain CSV alone. The Grade page offers every
+    one, so a format added to the API appears there by itself."""
+    return tuple(getattr(api, "GRADEBOOK_FORMATS", ("plain",)))
+
+
+def _grade_parameters() -> set[str]:
+    """The options api.grade takes (a class report workbook where it writes one)."""
+    return set(inspect.signature(api.grade).parameters)
 
 
 # --- reading the forms --------------------------------------------------------------------------
@@ -284,7 +298,9 @@ async def _prepare_grade(page: str, form: FormData, space: workspace.Workspace,
     subs = await _save_uploads(form, "submissions", run / "uploads", (".xlsx", ".zip"))
     if not subs:
         errors["submissions"] = "submissions: choose the students' .xlsx files (or one zip of them)"
-    options = {k: _text(form, k) for k in ("ecf_credit", "sig_figs")}
+    options = {k: _text(form, k) for k in ("ecf_credit", "sig_figs", "assignment")}
+    platforms = [f for f in gradebook_formats()[1:] if form.get(f"format_{f}")]
+    assignment = options["assignment"] or "Exercise"
     if errors:
         raise FormErrors(errors, options)
     zip_path = workspace.save_upload(await class_zip.read(), run, "class-upload.zip") if uploaded else None  # type: ignore[union-attr]
@@ -300,12 +316,19 @@ async def _prepare_grade(page: str, form: FormData, space: workspace.Workspace,
             files += workspace.unzip_submissions(path, path.parent / "unzipped") if path.suffix == ".zip" \
                 else [path]
         gradebook, feedback = run / "gradebook.csv", run / "feedback"
+        extra = {"report": run / "report.xlsx"} if "report" in _grade_parameters() else {}
         grades = api.grade(folder, files, gradebook=gradebook, feedback=feedback, ecf_credit=ecf_credit,
-                           sig_figs=sig_figs, progress=job.progress)
+                           sig_figs=sig_figs, progress=job.progress, **extra)
         report = run / "report.txt"
         report.write_text("\n".join([*grades.summary, *grades.warnings]) + "\n", encoding="utf-8")
         outputs = {"gradebook.csv": gradebook, "report.txt": report,
-                   "feedback.zip": workspace.zip_folder(feedback, run / "feedback.zip", "feedback")}
+                   "feedback.zip": workspace.zip_folder(feedback, run / "feedback.zip", "feedback"),
+                   **{p.name: p for p in extra.values()}}
+        for fmt in platforms:  # a platform's import file is a second pass of the same grading
+            path = run / f"gradebook-{fmt}.csv"
+            api.grade(folder, files, gradebook=path, ecf_credit=ecf_credit, sig_figs=sig_figs,
+                      progress=job.progress, fmt=fmt, assignment=assignment)  # type: ignore[call-arg]
+            outputs[path.name] = path
         space.results[page] = {"files": outputs, "grades": grades,
                                "warnings": [clean(w) for w in grades.warnings]}
 

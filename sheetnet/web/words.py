@@ -43,6 +43,8 @@ WORDS: dict[str, dict[str, str]] = {
         "engine": "Engine", "no_class": "Make a class first, or upload a class zip.",
         "sort_hint": "Click a column heading to sort.", "right": "right", "ecf": "ecf", "wrong": "wrong",
         "blank": "blank", "warnings": "Files not graded",
+        "platforms": "Also an LMS import file:",
+        "assignment": "Assignment name (LMS)",
         "intro_build": "Choose a template, edit any field, and download a workbook where every number"
                        " of training is a live formula.",
         "intro_exercise": "The same workbook with an Exercise sheet that checks each answer live.",
@@ -81,6 +83,8 @@ WORDS: dict[str, dict[str, str]] = {
         "engine": "引擎", "no_class": "请先生成班级，或上传班级 zip。",
         "sort_hint": "点击列标题排序。", "right": "对", "ecf": "传递", "wrong": "错", "blank": "空",
         "warnings": "未评分的文件",
+        "platforms": "另写 LMS 导入文件：",
+        "assignment": "作业名称（LMS）",
         "intro_build": "选择模板，修改任意字段，下载一个训练中每个数字都是实时公式的工作簿。",
         "intro_exercise": "同样的工作簿，另加一个即时检查每个答案的练习表。",
         "intro_class": "每名学生一个工作簿，各有自己的数字，另附答案。",
