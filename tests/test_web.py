@@ -27,6 +27,7 @@ from sheetnet.model import fields
 from sheetnet.web import workspace
 from sheetnet.web.app import create_app
 from sheetnet.web.serve import address, console_token, is_loopback
+from tests.conftest import needs_libreoffice
 from tests.test_class import answers_of, fill
 
 SECRET = "web-secret-autumn-7Q"
@@ -529,3 +530,32 @@ def test_a_gradebook_format_the_api_lists_appears_on_the_grade_page(
     assert status["state"] == "done", status
     assert [c["fmt"] for c in calls] == ["plain", "lms-x"] and calls[1]["assignment"] == "Week 3"
     assert grade_page.download("gradebook-lms-x.csv") == b"lms-x Week 3\n"
+
+
+def test_the_console_calls_only_the_api() -> None:
+    """Every page is a thin layer over sheetnet.api: besides its own modules the console imports
+    the API, the errors and the spec's field table (the Build form's rows), nothing else."""
+    from tests.test_layers import PACKAGE, imports, modules
+
+    known = set(modules())
+    used = set().union(*(imports(p, known) for p in (PACKAGE / "web").glob("*.py")))
+    assert {m for m in used if not m.startswith("sheetnet.web")} == {"sheetnet.api", "sheetnet.errors",
+                                                                    "sheetnet.model.fields"}
+
+
+@needs_libreoffice
+def test_the_pdf_handout_where_libreoffice_is_installed(client: TestClient) -> None:
+    page = Page(client, "/build")
+    assert 'name="pdf"' in page.response.text
+    status = page.run("build", page.form_values() | {"training.iterations": "5", "pdf": "1"})
+    assert status["state"] == "done", status
+    assert page.download("build.pdf").startswith(b"%PDF")
+    assert "/download/build.pdf?ws=" in page.response.text
+
+
+def test_without_libreoffice_the_page_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sheetnet.api, "has_libreoffice", lambda: False)
+    with TestClient(create_app()) as c:
+        for page in ("build", "exercise", "class"):
+            text = c.get(f"/{page}").text
+            assert 'name="pdf"' not in text and "PDF needs LibreOffice, which is not installed here" in text
