@@ -559,3 +559,13 @@ def test_without_libreoffice_the_page_says_so(monkeypatch: pytest.MonkeyPatch) -
         for page in ("build", "exercise", "class"):
             text = c.get(f"/{page}").text
             assert 'name="pdf"' not in text and "PDF needs LibreOffice, which is not installed here" in text
+
+
+def test_a_loopback_console_answers_only_to_loopback_names_and_is_never_framed() -> None:
+    with TestClient(create_app(hosts=["127.0.0.1", "localhost"]), base_url="http://127.0.0.1:8000") as c:
+        response = c.get("/build")
+        assert response.status_code == 200
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert c.get("/build", headers={"host": "rebound.example:8000"}).status_code == 400

@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -34,6 +35,12 @@ from sheetnet.web.words import WORDS, choose_language
 HERE = Path(__file__).parent
 SESSION_COOKIE, TOKEN_COOKIE, LANG_COOKIE = "sheetnet_session", "sheetnet_token", "sheetnet_lang"
 PAGES = ("build", "exercise", "class", "grade", "check")
+# No framing (clickjacking), no sniffing, no Referer (the first address carries the token), and
+# nothing loaded from elsewhere.
+SAFE_HEADERS = {
+    "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+}
 
 
 class Console:
@@ -56,8 +63,14 @@ class Console:
         return re.sub(re.escape(str(self.store.root)) + r"(/[^/\s:'\"]+)*/", "", message)
 
 
-def create_app(*, token: str | None = None, max_upload: int = workspace.MAX_UPLOAD_BYTES) -> Starlette:
-    """The application; its temporary folder is removed when it shuts down (lifespan)."""
+def create_app(
+    *, token: str | None = None, max_upload: int = workspace.MAX_UPLOAD_BYTES, hosts: list[str] | None = None
+) -> Starlette:
+    """The application; its temporary folder is removed when it shuts down (lifespan).
+
+    hosts: the Host names a request may name (`serve` on loopback: the loopback names, so a web
+    page whose name was rebound to 127.0.0.1 gets nothing); None: any.
+    """
     console = Console(token, max_upload)
 
     @asynccontextmanager
@@ -80,8 +93,9 @@ def create_app(*, token: str | None = None, max_upload: int = workspace.MAX_UPLO
         Route("/download/{name}", _download_view(console)),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)] if hosts else []
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(_Guard, console=console)])
+                    middleware=[*middleware, Middleware(_Guard, console=console)])
     app.state.console = console
     return app
 
@@ -119,6 +133,7 @@ class _Guard(BaseHTTPMiddleware):
             request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
             request.headers.get("accept-language", ""))
         response = await call_next(request)
+        response.headers.update(SAFE_HEADERS)
         if new_session:
             response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict")
         if console.token and request.query_params.get("token"):

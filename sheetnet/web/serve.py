@@ -44,7 +44,8 @@ def serve(host: str, port: int, token: str | None, open_browser: bool, echo: obj
         raise SheetnetError(f"--port must be between 1 and 65535, got {port}")
     token = console_token(host, token)
     url = address(host, port, token)
-    app = create_app(token=token)
+    loopback = ["127.0.0.1", "localhost", "::1", "[::1]"] if is_loopback(host) and token is None else None
+    app = create_app(token=token, hosts=loopback)
     echo(f"sheetnet console: open {url}  (Ctrl-C stops it)")  # type: ignore[operator]
     if open_browser:
         threading.Timer(1.0, webbrowser.open, (url,)).start()

@@ -44,6 +44,7 @@ WORDS: dict[str, dict[str, str]] = {
         "sort_hint": "Click a column heading to sort.", "right": "right", "ecf": "ecf", "wrong": "wrong",
         "blank": "blank", "warnings": "Files not graded",
         "platforms": "Also an LMS import file:",
+        "quantity": "Quantity", "answer": "Answer", "key": "Key", "verdict": "Verdict", "slip": "Likely slip",
         "assignment": "Assignment name (LMS)",
         "intro_build": "Choose a template, edit any field, and download a workbook where every number"
                        " of training is a live formula.",
@@ -84,6 +85,7 @@ WORDS: dict[str, dict[str, str]] = {
         "sort_hint": "点击列标题排序。", "right": "对", "ecf": "传递", "wrong": "错", "blank": "空",
         "warnings": "未评分的文件",
         "platforms": "另写 LMS 导入文件：",
+        "quantity": "量", "answer": "答案", "key": "标准答案", "verdict": "判定", "slip": "可能的失误",
         "assignment": "作业名称（LMS）",
         "intro_build": "选择模板，修改任意字段，下载一个训练中每个数字都是实时公式的工作簿。",
         "intro_exercise": "同样的工作簿，另加一个即时检查每个答案的练习表。",
