@@ -169,6 +169,9 @@ def test_a_teachers_term_in_the_browser(server: str, browser: Any, tmp_path: Pat
     numbers = [float(s) for s in scores if s]
     assert numbers == sorted(numbers) and numbers[-1] == n
     shot(driver, "grade-en")
+    feedback = feedback_of(driver, "s02")
+    assert "wrong" in feedback and "Ann Lee" not in feedback
+    shot(driver, "feedback-en")
 
     # Check: the downloaded workbook uploaded, its report per sheet and group.
     driver.get(f"{server}/check?ws={ws}")
@@ -190,3 +193,14 @@ def test_a_teachers_term_in_the_browser(server: str, browser: Any, tmp_path: Pat
         shot(driver, f"{page}-zh")
         css(driver, "#lang-switch")[0].click()
         wait_for(lambda: driver.find_element("css selector", "html").get_attribute("lang") == "en")
+    driver.get(f"{server}/grade?ws={ws}&lang=zh")
+    assert "错" in feedback_of(driver, "s02")
+    shot(driver, "feedback-zh")
+    driver.get(f"{server}/grade?ws={ws}&lang=en")
+
+
+def feedback_of(driver: Any, sid: str) -> str:
+    """Open a student's feedback from the gradebook's row, as a teacher clicks it; its text."""
+    row = next(tr for tr in css(driver, "#gradebook tbody tr") if tr.text.startswith(sid))
+    row.find_element("css selector", "a").click()
+    return wait_for(lambda: css(driver, "table.feedback") and css(driver, "main")[0].text)
