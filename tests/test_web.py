@@ -569,3 +569,21 @@ def test_a_loopback_console_answers_only_to_loopback_names_and_is_never_framed()
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["referrer-policy"] == "no-referrer"
         assert c.get("/build", headers={"host": "rebound.example:8000"}).status_code == 400
+
+
+def test_a_big_class_reports_progress_and_can_be_cancelled(client: TestClient) -> None:
+    """The progress bar's numbers rise student by student; cancelled, the class leaves no file."""
+    roster = "id,name\n" + "".join(f"s{i:03d},Student {i}\n" for i in range(40))
+    page = Page(client, "/class")
+    response = page.post("/class/run", {"secret": SECRET}, files={"roster": ("r.csv", roster.encode())})
+    job = re.search(r"job=([\w-]+)", response.headers["location"]).group(1)  # type: ignore[union-attr]
+    seen = []
+    while (status := client.get(f"/jobs/{job}?ws={page.ws}").json())["state"] == "running":
+        seen.append(status["done"])
+        if status["done"] >= 4:
+            page.post(f"/jobs/{job}/cancel")
+        time.sleep(0.05)
+    assert status["state"] == "cancelled" and status["total"] == 40 and 4 <= status["done"] < 40
+    assert seen == sorted(seen) and len(set(seen)) >= 2
+    assert not list(client.app.state.console.store.root.rglob("*.xlsx"))
+    assert client.get(f"/download/class.zip?ws={page.ws}").status_code == 404
