@@ -371,6 +371,15 @@ def test_serve_on_the_command_line_checks_its_options() -> None:
     assert result.exit_code == 2 and "--port must be between 1 and 65535" in result.output
     result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--token", "abc"])
     assert result.exit_code == 2 and "--token must be at least 16 characters" in result.output
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_a_form_without_its_csrf_field_is_refused(client: TestClient) -> None:

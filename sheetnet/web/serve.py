@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import socket
 import threading
 import webbrowser
 
@@ -29,6 +30,22 @@ def console_token(host: str, token: str | None) -> str | None:
     return token or secrets.token_urlsafe(24)
 
 
+def check_free(host: str, port: int) -> None:
+    """A port taken (another console, another server) is one line, before anything starts."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise SheetnetError(f"--host {host}: not an address of this machine ({exc.strerror})") from None
+    family, kind, proto, _, where = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is free
+        try:
+            probe.bind(where)
+        except OSError as exc:
+            raise SheetnetError(f"cannot listen on {host}:{port} ({exc.strerror}); is a console already "
+                                "running there? Give another --port") from None
+
+
 def address(host: str, port: int, token: str | None) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
@@ -43,6 +60,7 @@ def serve(host: str, port: int, token: str | None, open_browser: bool, echo: obj
     if not 0 < port < 65536:
         raise SheetnetError(f"--port must be between 1 and 65535, got {port}")
     token = console_token(host, token)
+    check_free(host, port)
     url = address(host, port, token)
     loopback = ["127.0.0.1", "localhost", "::1", "[::1]"] if is_loopback(host) and token is None else None
     app = create_app(token=token, hosts=loopback)
