@@ -596,3 +596,11 @@ def test_a_big_class_reports_progress_and_can_be_cancelled(client: TestClient) -
     assert seen == sorted(seen) and len(set(seen)) >= 2
     assert not list(client.app.state.console.store.root.rglob("*.xlsx"))
     assert client.get(f"/download/class.zip?ws={page.ws}").status_code == 404
+
+
+def test_too_many_files_in_one_form_are_refused(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workspace, "MAX_FILES", 2)
+    page = Page(client, "/grade")
+    response = page.post("/grade/run", {}, files=[("submissions", (f"s{i}.xlsx", b"x")) for i in range(3)])
+    assert response.status_code == 400 and "the form was refused" in response.text
+    assert not any(p.is_file() for p in client.app.state.console.store.root.rglob("*"))
