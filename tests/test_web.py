@@ -604,3 +604,20 @@ def test_too_many_files_in_one_form_are_refused(client: TestClient, monkeypatch:
     response = page.post("/grade/run", {}, files=[("submissions", (f"s{i}.xlsx", b"x")) for i in range(3)])
     assert response.status_code == 400 and "the form was refused" in response.text
     assert not any(p.is_file() for p in client.app.state.console.store.root.rglob("*"))
+
+
+def test_a_spec_toml_and_its_csv_uploaded_together(client: TestClient) -> None:
+    """iris.toml names data/iris.csv: the CSV uploaded beside it is kept there and the form filled."""
+    templates = Path(sheetnet.api.__file__).parents[1] / "templates"
+    page = Page(client, "/build")
+    response = page.post("/build/load", page.form_values(), files=[
+        ("toml_file", ("iris.toml", (templates / "iris.toml").read_bytes())),
+        ("data_file", ("iris.csv", (templates / "data" / "iris.csv").read_bytes()))])
+    assert response.status_code == 200, re.findall(r'class="error"[^>]*>([^<]*)', response.text)
+    assert 'value="[4, 4, 3]"' in response.text
+    hostile = page.post("/build/load", page.form_values(), files=[
+        ("toml_file", ("x.toml", b'[data]\ncsv = "../../../etc/x.csv"\n')),
+        ("data_file", ("x.csv", b"a,b\n1,2\n"))])
+    root = client.app.state.console.store.root
+    assert sorted(p.name for p in root.rglob("*.csv")) == ["iris.csv", "x.csv"]
+    assert all(p.is_relative_to(root) for p in root.rglob("*.csv")) and hostile.status_code == 400

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import re
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -211,26 +213,44 @@ async def _prepare_build(page: str, form: FormData, space: workspace.Workspace,
 
 async def load_upload(form: FormData, space: workspace.Workspace,
                       clean: Callable[[str], str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The form refilled from an uploaded spec TOML; a CSV data file kept for data.csv."""
+    """The form refilled from an uploaded spec TOML; a CSV data file kept for data.csv (where the
+    TOML uploaded with it names it, else under its own safe name, the inline samples cleared)."""
     values = {f.path: _text(form, f.path) for f in specform.form_fields()}
     values["template"] = _choice(form, "template", (api.DEFAULT_TEMPLATE, *api.templates()))
     errors: dict[str, str] = {}
-    data = form.get("data_file")
+    toml, data = form.get("toml_file"), form.get("data_file")
+    toml_bytes = await toml.read() if isinstance(toml, UploadFile) and toml.filename else None
     if isinstance(data, UploadFile) and data.filename:
-        name = workspace.safe_name(data.filename, ".csv")
-        workspace.save_upload(await data.read(), space.path("data"), name)
-        values["data.csv"] = name
-    toml = form.get("toml_file")
-    if isinstance(toml, UploadFile) and toml.filename:
-        path = workspace.save_upload(await toml.read(), space.path("data"), "uploaded-spec.toml")
+        named = _csv_named_in(toml_bytes)
+        path = space.path("data").joinpath(*named) if named else \
+            space.path("data") / workspace.safe_name(data.filename, ".csv")
+        workspace.save_upload(await data.read(), path.parent, path.name)
+        values |= {"data.csv": "/".join(named) if named else path.name, "data.inputs": "", "data.targets": ""}
+    if toml_bytes is not None:
+        assert isinstance(toml, UploadFile)
+        path = workspace.save_upload(toml_bytes, space.path("data"), "uploaded-spec.toml")
         try:
             spec = api.load_spec(path)
             values = {**specform.values_of(api.spec_table(spec)), "template": values["template"]}
         except SheetnetError as exc:
-            shown = workspace.safe_name(toml.filename, ".toml")
+            shown = workspace.safe_name(toml.filename or "", ".toml")
             message = clean(str(exc)).replace("uploaded-spec.toml", shown)
             errors[specform.field_of(message) or "toml_file"] = message
     return values, errors
+
+
+def _csv_named_in(toml_bytes: bytes | None) -> tuple[str, ...] | None:
+    """The parts of the data.csv path a spec TOML names, when it is a plain relative path
+    (`data/iris.csv`): the CSV uploaded with it is saved there, so the TOML reads as written."""
+    try:
+        named = tomllib.loads(toml_bytes.decode("utf-8"))["data"]["csv"] if toml_bytes else None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, RecursionError):
+        return None
+    if not isinstance(named, str):
+        return None
+    parts = tuple(named.split("/"))
+    plain = all(re.fullmatch(r"[\w\- ][\w.\- ]*", p) for p in parts) and named.endswith(".csv")
+    return parts if parts and len(parts) <= 3 and plain else None
 
 
 async def _save_uploads(form: FormData, name: str, folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
