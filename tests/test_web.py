@@ -31,7 +31,8 @@ from tests.conftest import needs_libreoffice
 from tests.test_class import answers_of, fill
 
 SECRET = "web-secret-autumn-7Q"
-ROSTER = "id,name\ns01,Ann Lee\ns02,Bo Chen\ns03,王小明\ns04,Dee Roy\ns05,Eli Ito\n"
+HOSTILE = "<img src=x onerror=alert(1)>"  # a roster's name is text, shown escaped
+ROSTER = f"id,name\ns01,Ann Lee\ns02,Bo Chen\ns03,王小明\ns04,{HOSTILE}\ns05,Eli Ito\n"
 
 
 class Page:
@@ -271,6 +272,7 @@ def test_grading_the_session_class_shows_the_gradebook(client: TestClient, tmp_p
     assert body["s03"][head.index("score")] == "0" and body["s03"][5:5 + n] == ["blank"] * n
     assert float(body["s02"][head.index("score")]) < n and "wrong" in body["s02"]
     assert body["s04"][head.index("score")] == ""  # handed nothing in
+    assert HOSTILE not in grade.response.text and html.escape(HOSTILE) in grade.response.text
     # downloads: the CSV gradebook holds the same rows; the feedback zip one workbook per graded student
     gradebook = list(csv.reader(io.StringIO(grade.download("gradebook.csv").decode())))
     assert gradebook[0][:5] == ["id", "name", "score", "max", "percent"]
