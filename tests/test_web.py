@@ -454,6 +454,10 @@ def test_zips_are_opened_as_untrusted(tmp_path: Path) -> None:
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == \
         ["class.toml", "key/a.toml"]
     assert not (tmp_path / "evil.txt").exists()
+    reader = tmp_path / "reader.zip"
+    reader.write_bytes(_zip({"class.toml": b'kind = "x"', "key/s01.toml": b'[data]\ncsv = "/etc/hosts"\n'}))
+    with pytest.raises(sheetnet.SheetnetError, match=r"key/s01.toml reads its data from a CSV file"):
+        workspace.unzip_class(reader, tmp_path / "reader")
     bomb = tmp_path / "bomb.zip"
     bomb.write_bytes(_zip({"a.xlsx": b"\0" * (8 * 2**20)}))
     with pytest.raises(sheetnet.SheetnetError, match="zip bomb"):

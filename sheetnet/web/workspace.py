@@ -13,6 +13,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,7 +143,22 @@ def unzip_class(path: Path, folder: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as src, target.open("wb") as dst:
                 _copy_capped(src, dst, info.file_size)
+    _refuse_outside_data(folder)
     return folder
+
+
+def _refuse_outside_data(folder: Path) -> None:
+    """A class folder holds every spec's data inline (`sheetnet class` writes it so); a TOML of
+    an uploaded one naming a CSV file would make grading read a file of this machine."""
+    for path in sorted(folder.rglob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8")).get("data")
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+            continue  # unreadable: grading says so in its own words
+        if isinstance(data, dict) and "csv" in data:
+            name = path.relative_to(folder).as_posix()
+            raise SheetnetError(f"class zip: {name} reads its data from a CSV file; a class folder holds "
+                                "its data inline (upload the zip the Class page made)")
 
 
 def _copy_capped(src: Any, dst: Any, size: int) -> None:
