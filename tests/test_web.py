@@ -176,6 +176,14 @@ def test_a_toml_upload_fills_the_form_and_bad_toml_is_one_line(client: TestClien
     assert "broken.toml: not valid TOML" in bad.text and "sheetnet-console-" not in bad.text
 
 
+@pytest.mark.parametrize("path", ["/etc/hosts.csv", "../../x.csv", "data/../../x.csv", ".hidden.csv"])
+def test_data_csv_reads_only_files_uploaded_to_the_page(client: TestClient, path: str) -> None:
+    page = Page(client, "/build")
+    response = page.post("/build/run", page.form_values() | {"data.csv": path, "data.inputs": ""})
+    assert response.status_code == 400
+    assert "data.csv: give the name of a CSV file uploaded on this page" in html.unescape(response.text)
+
+
 def test_a_csv_data_file_is_used_by_data_csv(client: TestClient, tmp_path: Path) -> None:
     page = Page(client, "/build")
     data = "x1,x2,y1,y2\n0,0,0,1\n0,1,1,0\n1,0,1,0\n1,1,0,1\n"
@@ -624,6 +632,7 @@ def test_a_spec_toml_and_its_csv_uploaded_together(client: TestClient) -> None:
     hostile = page.post("/build/load", page.form_values(), files=[
         ("toml_file", ("x.toml", b'[data]\ncsv = "../../../etc/x.csv"\n')),
         ("data_file", ("x.csv", b"a,b\n1,2\n"))])
+    assert "data.csv: give the name of a CSV file uploaded on this page" in hostile.text
     root = client.app.state.console.store.root
     assert sorted(p.name for p in root.rglob("*.csv")) == ["iris.csv", "x.csv"]
     assert all(p.is_relative_to(root) for p in root.rglob("*.csv")) and hostile.status_code == 400

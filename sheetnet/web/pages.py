@@ -162,6 +162,8 @@ def _spec_from(form: FormData, page: str, space: workspace.Workspace, clean: Cal
     values["template"] = _choice(form, "template", (api.DEFAULT_TEMPLATE, *api.templates()))
     space.results[f"{page}:values"] = values
     table, field_errors = specform.table_of(values)
+    if values.get("data.csv") and not plain_csv(values["data.csv"]):
+        field_errors["data.csv"] = CSV_ONLY_UPLOADED
     errors.update(field_errors)
     if field_errors:
         return None, values
@@ -230,6 +232,8 @@ async def load_upload(form: FormData, space: workspace.Workspace,
         assert isinstance(toml, UploadFile)
         path = workspace.save_upload(toml_bytes, space.path("data"), "uploaded-spec.toml")
         try:
+            if _names_csv(toml_bytes) and _csv_named_in(toml_bytes) is None:
+                raise SheetnetError(CSV_ONLY_UPLOADED)
             spec = api.load_spec(path)
             values = {**specform.values_of(api.spec_table(spec)), "template": values["template"]}
         except SheetnetError as exc:
@@ -246,11 +250,26 @@ def _csv_named_in(toml_bytes: bytes | None) -> tuple[str, ...] | None:
         named = tomllib.loads(toml_bytes.decode("utf-8"))["data"]["csv"] if toml_bytes else None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, RecursionError):
         return None
-    if not isinstance(named, str):
-        return None
+    return plain_csv(named) if isinstance(named, str) else None
+
+
+def _names_csv(toml_bytes: bytes) -> bool:
+    try:
+        data = tomllib.loads(toml_bytes.decode("utf-8")).get("data")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return False  # load_spec says what is wrong with it
+    return isinstance(data, dict) and "csv" in data
+
+
+def plain_csv(named: str) -> tuple[str, ...] | None:
+    """The parts of a plain relative path of a CSV file (`data/iris.csv`); None for any other
+    (absolute, `..`, hidden): a spec read here reads only files uploaded to its page."""
     parts = tuple(named.split("/"))
     plain = all(re.fullmatch(r"[\w\- ][\w.\- ]*", p) for p in parts) and named.endswith(".csv")
     return parts if parts and len(parts) <= 3 and plain else None
+
+
+CSV_ONLY_UPLOADED = "data.csv: give the name of a CSV file uploaded on this page (like iris.csv)"
 
 
 async def _save_uploads(form: FormData, name: str, folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
