@@ -360,6 +360,8 @@ def test_a_token_is_needed_on_every_request_when_there_is_one() -> None:
 
 
 def test_serve_binds_loopback_without_a_token_and_elsewhere_with_one() -> None:
+    import socket
+
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
     assert console_token("127.0.0.1", None) is None
@@ -368,7 +370,8 @@ def test_serve_binds_loopback_without_a_token_and_elsewhere_with_one() -> None:
     assert console_token("0.0.0.0", "x" * 20) == "x" * 20
     with pytest.raises(sheetnet.SheetnetError, match="at least 16"):
         console_token("0.0.0.0", "short")
-    assert address("0.0.0.0", 8000, "abc") == "http://0.0.0.0:8000/?token=abc"
+    assert address("0.0.0.0", 8000, "abc") == f"http://{socket.gethostname()}:8000/?token=abc"
+    assert address("192.168.1.5", 8000, "abc") == "http://192.168.1.5:8000/?token=abc"
     assert address("::1", 8001, None) == "http://[::1]:8001/"
 
 

@@ -47,6 +47,9 @@ def check_free(host: str, port: int) -> None:
 
 
 def address(host: str, port: int, token: str | None) -> str:
+    """The address to open; listening on every interface, the machine's own name (a browser
+    elsewhere cannot open 0.0.0.0)."""
+    host = socket.gethostname() if host in ("0.0.0.0", "::") else host
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
