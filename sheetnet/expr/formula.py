@@ -289,7 +289,7 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
     "TANH": math.tanh,
     "LN": math.log,
     "ABS": abs,
-    "MAX": max,
+    "MAX": lambda *args: max(args),
     "SQRT": math.sqrt,
     "IF": lambda cond, yes, no: yes if cond else no,
 }
