@@ -20,7 +20,7 @@ INDEX into the Network data table (sample_input / sample_target, the one place t
 
 from __future__ import annotations
 
-from sheetnet.equations import updates
+from sheetnet.equations import layers, updates
 from sheetnet.equations.columns import (  # re-exported: the sheets and checks read them here
     LEAKY,
     LEARNING_RATE,
@@ -67,6 +67,8 @@ GROUPS = ("iter", "param", "forward", "loss", "backward", "gradient", "optimizer
 
 def training_columns(spec: Spec) -> list[Column]:
     """Every column of the Training sheet, in order; ids match ids.all_ids(spec)."""
+    if getattr(spec, "layered", False):  # a list of layers (conv2d, rnn, attention, …)
+        return list(layers.layered_columns(spec))
     return list(_training_columns(spec))
 
 

@@ -38,6 +38,7 @@ from sheetnet.equations.columns import (
     sample_target,
 )
 from sheetnet.expr.formula import Bin, Cell, Expr, Num, add, call, div, mul, sub
+from sheetnet.memo import remembered
 from sheetnet.model import ids
 from sheetnet.model.ops import (
     DEFAULT_OPTIMIZER,
@@ -511,6 +512,7 @@ def _backward(b: _Builder, layer: int, spec_layer: object, saved: _Saved, g_out:
 # --- the whole row ----------------------------------------------------------------------------
 
 
+@remembered()
 def layered_columns(spec: Spec) -> tuple[Column, ...]:
     """Every Training column of a layered spec, in the order of ids.all_ids(spec)."""
     order = layer_ids.all_ids(spec)

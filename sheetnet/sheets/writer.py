@@ -27,6 +27,7 @@ from sheetnet.sheets import (
     charts,
     decision_map,
     guide,
+    layered_network,
     limits,
     network,
     optimizers_sheet,
@@ -44,6 +45,7 @@ from sheetnet.sheets.context import (
     FormulaWorksheet,
 )
 from sheetnet.sheets.i18n import strings
+from sheetnet.sheets.layered_network import LayeredNetworkLayout, is_layered
 from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
 from sheetnet.sheets.trajectory import Trajectory
 
@@ -84,7 +86,7 @@ def build_workbook(
     limits.check_text({"title": spec.title, "description": spec.description})
     if not path.parent.is_dir():
         raise SheetnetError(f"the folder {path.parent} does not exist; create it or choose another")
-    network = NetworkLayout(spec)
+    network = LayeredNetworkLayout(spec) if is_layered(spec) else NetworkLayout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
     _check_other_sheets(spec, training, options)
     rows, columns = _kept(spec, options)
@@ -137,6 +139,8 @@ def _kept(spec: Spec, options: BuildOptions) -> tuple[list[int], list[str]]:
     """The rows and whole columns of the run that sheets besides the Training sheet read: the
     Summary's rows, the last row (the decision map's parameters), the Charts' series."""
     rows = [spec.iterations]
+    if is_layered(spec):
+        return rows, ["loss"]
     if not options.only_sheets or "sheet.summary" in options.only_sheets:
         rows += summary.summary_iterations(spec.iterations, options.summary_every)
     return rows, charts.series_columns(spec)
@@ -153,6 +157,8 @@ def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
 
 def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
+    if is_layered(spec):
+        return  # a layered workbook has the Network and Training sheets only (so far)
     working.check_formulas(spec, training)
     if options.decision_map:
         decision_map.check_grid(spec, options.decision_map)
@@ -172,6 +178,9 @@ SheetWriter = Callable[[Context, Worksheet], None]
 
 def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
     """(sheet name key in i18n, writer) in tab order; extra sheet modules are listed here."""
+    if is_layered(ctx.spec):  # the sheets proven for layered networks so far
+        return [("sheet.network", layered_network.write_layered_network_sheet),
+                ("sheet.training", training.write_training_sheet)]
     writers: list[tuple[str, SheetWriter]] = [
         ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening
         ("sheet.network", network.write_network_sheet),
@@ -205,7 +214,7 @@ def _write(ctx: Context) -> None:
     for name, text in ctx.options.custom_properties:
         ctx.book.set_custom_property(name, text)
     # The grey settings as built: the check names one a student edited (verify/edits.py).
-    for name, value in settings.recorded(spec).items():
+    for name, value in ({} if is_layered(spec) else settings.recorded(spec)).items():
         ctx.book.set_custom_property(name, value)
     writers = _sheet_writers(ctx)
     # Add every sheet first so each writer can refer to the others (charts, cross-sheet formulas).
