@@ -33,6 +33,11 @@ def is_layered(spec: Spec) -> bool:
     return bool(getattr(spec, "layered", False))
 
 
+def network_layout(spec: Spec) -> NetworkLayout:
+    """The Network sheet's cells of spec: the layered layout for a list of layers."""
+    return LayeredNetworkLayout(spec) if is_layered(spec) else NetworkLayout(spec)
+
+
 def setting_names(spec: Spec) -> list[str]:
     """The settings rows of a layered network, in order: the dense ones that apply, with the
     input shape and the layers in place of the sizes, activations, bias and standardisation."""

@@ -45,8 +45,8 @@ from sheetnet.sheets.context import (
     FormulaWorksheet,
 )
 from sheetnet.sheets.i18n import strings
-from sheetnet.sheets.layered_network import LayeredNetworkLayout, is_layered
-from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+from sheetnet.sheets.layered_network import is_layered, network_layout
+from sheetnet.sheets.layout import TrainingLayout
 from sheetnet.sheets.trajectory import Trajectory
 
 # User text (title, description) is always text: write() must never turn "=1+1" into a formula,
@@ -86,7 +86,7 @@ def build_workbook(
     limits.check_text({"title": spec.title, "description": spec.description})
     if not path.parent.is_dir():
         raise SheetnetError(f"the folder {path.parent} does not exist; create it or choose another")
-    network = LayeredNetworkLayout(spec) if is_layered(spec) else NetworkLayout(spec)
+    network = network_layout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
     _check_other_sheets(spec, training, options)
     rows, columns = _kept(spec, options)

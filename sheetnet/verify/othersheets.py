@@ -19,7 +19,8 @@ from openpyxl.utils import column_index_from_string
 from sheetnet.model import ids
 from sheetnet.sheets import charts, layout, summary
 from sheetnet.sheets.i18n import STRINGS, sheet_names
-from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout, TrainingLayout
+from sheetnet.sheets.layered_network import network_layout
+from sheetnet.sheets.layout import FIRST_DATA_ROW, TrainingLayout
 from sheetnet.verify.bound import U
 from sheetnet.verify.optimcheck import check_optimizers
 from sheetnet.verify.ratescheck import check_rates
@@ -217,7 +218,7 @@ def _averageif(book: Workbook, training: np.ndarray, cells: Cells, text: Any) ->
 
 def check_rules(book: Workbook, rules: list[tuple[str, list[str]]], report: Report) -> None:
     """The Training sheet's two red rules are present, over the whole data area."""
-    training = TrainingLayout(book.spec, NetworkLayout(book.spec), book.network_sheet)
+    training = TrainingLayout(book.spec, network_layout(book.spec), book.network_sheet)
     first_row, first_col, last_row, last_col = training.data_area()
     area = f"{layout.address(first_row, first_col)}:{layout.address(last_row, last_col)}"
     wanted = [training.diverged_row_rule()[1:], training.error_cell_rule()[1:]]
