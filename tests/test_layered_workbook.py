@@ -1,0 +1,165 @@
+"""Layered workbooks, end to end: for every layer kind a small network is built, its formulas are
+recomputed (formulas, LibreOffice, Gnumeric) and every row equals the NumPy reference; a tampered
+cell fails the check and is named."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from sheetnet import api
+from sheetnet.equations import layer_names
+from sheetnet.model import ids
+from sheetnet.model.spec import Spec, parse_spec
+from sheetnet.sheets import layout
+from sheetnet.verify.readback import read_workbook
+from sheetnet.verify.run import run_check
+from tests.conftest import needs_gnumeric, needs_libreoffice
+
+ITERATIONS = 6
+
+
+def _tensor(rnd: random.Random, shape: tuple[int, ...], scale: float = 0.6) -> Any:
+    if not shape:
+        return round(rnd.uniform(-scale, scale), 3)
+    return [_tensor(rnd, shape[1:], scale) for _ in range(shape[0])]
+
+
+def layered_spec(input_shape: list[int], layers: list[dict[str, Any]], loss: str, *, samples: int = 3,
+                 seed: int = 1, **training: Any) -> Spec:
+    """A spec in the issue's TOML format, with random initial parameters and data."""
+    rnd = random.Random(seed)
+    probe = parse_spec(_table(input_shape, layers, loss, [], [], [], training))
+    init = {}
+    for layer, name, shape in layer_names.parameter_shapes(probe):
+        init.setdefault(layer, {})[name] = _tensor(rnd, shape)
+    n_out = layer_names.shapes(probe)[-1][0]
+    inputs = [_tensor(rnd, tuple(input_shape), 1.0) for _ in range(samples)]
+    if loss == "cross_entropy":
+        targets = [[float(j == k % n_out) for j in range(n_out)] for k in range(samples)]
+    elif loss == "binary_cross_entropy":
+        targets = [[float((k + j) % 2) for j in range(n_out)] for k in range(samples)]
+    else:
+        targets = [[round(rnd.uniform(-1, 1), 3) for _ in range(n_out)] for _ in range(samples)]
+    return parse_spec(_table(input_shape, layers, loss, [init[n] for n in sorted(init)], inputs,
+                             targets, training), name="layered")
+
+
+def _table(input_shape: list[int], layers: list[dict[str, Any]], loss: str, init: list[Any],
+           inputs: list[Any], targets: list[Any], training: dict[str, Any]) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "title": "layered test",
+        "network": {"input_shape": input_shape, "loss": loss, "layers": layers},
+        "training": {"learning_rate": 0.1, "iterations": ITERATIONS, **training},
+    }
+    if init:
+        table["init"] = {"layers": init}
+        table["data"] = {"inputs": inputs, "targets": targets}
+    return table
+
+
+CASES: dict[str, tuple[list[int], list[dict[str, Any]], str, dict[str, Any]]] = {
+    "conv2d+maxpool2d": ([1, 4, 4], [
+        {"kind": "conv2d", "channels": 2, "kernel": 3, "activation": "relu"},
+        {"kind": "maxpool2d", "size": 2}, {"kind": "flatten"},
+        {"kind": "dense", "size": 2, "activation": "softmax"}], "cross_entropy", {}),
+    "conv2d+avgpool2d": ([2, 4, 4], [
+        {"kind": "conv2d", "channels": 1, "kernel": 2, "activation": "tanh"},
+        {"kind": "avgpool2d", "size": 2}, {"kind": "flatten"},
+        {"kind": "dense", "size": 1}], "mse", {}),
+    "rnn": ([4, 2], [{"kind": "rnn", "size": 3},
+                     {"kind": "dense", "size": 2, "activation": "softmax"}], "cross_entropy", {}),
+    "attention+layernorm+meanpool": ([3, 2], [
+        {"kind": "attention", "dim": 2}, {"kind": "layernorm"}, {"kind": "meanpool"},
+        {"kind": "dense", "size": 2, "activation": "softmax"}], "cross_entropy", {}),
+    "causal attention, adam": ([3, 2], [
+        {"kind": "attention", "dim": 2, "causal": True}, {"kind": "meanpool"},
+        {"kind": "dense", "size": 1, "activation": "sigmoid"}], "binary_cross_entropy",
+        {"optimizer": "adam", "learning_rate": 0.05}),
+}
+
+
+def case_spec(name: str) -> Spec:
+    input_shape, layers, loss, training = CASES[name]
+    return layered_spec(input_shape, layers, loss, **training)
+
+
+def build(tmp_path: Path, spec: Spec, name: str = "layered") -> Path:
+    path = tmp_path / f"{name}.xlsx"
+    api.build(spec, path)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_kind_recomputes_to_the_reference(tmp_path: Path, case: str) -> None:
+    spec = case_spec(case)
+    path = build(tmp_path, spec)
+    assert read_workbook(path).spec == spec  # the Network sheet gives back the very network
+    report = run_check(path)
+    assert report.ok, report.summary()
+    assert report.cells == (ITERATIONS + 1) * len(ids.all_ids(spec)) - _not_in_final_row(spec)
+
+
+def _not_in_final_row(spec: Spec) -> int:
+    from sheetnet.equations.graph import training_columns
+
+    return sum(not c.in_final_row for c in training_columns(spec))
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_kind_recomputes_in_libreoffice(tmp_path: Path, case: str) -> None:
+    report = run_check(build(tmp_path, case_spec(case)), engine="libreoffice")
+    assert report.ok, report.summary()
+
+
+@needs_gnumeric
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_kind_recomputes_in_gnumeric(tmp_path: Path, case: str) -> None:
+    report = run_check(build(tmp_path, case_spec(case)), engine="gnumeric")
+    assert report.ok, report.summary()
+
+
+def _address(spec: Spec, qid: str, t: int) -> str:
+    return layout.address(layout.FIRST_DATA_ROW + t, ids.all_ids(spec).index(qid) + 1)
+
+
+def test_a_tampered_cell_fails_and_is_named(tmp_path: Path) -> None:
+    spec = case_spec("conv2d+maxpool2d")
+    path = build(tmp_path, spec)
+    qid = next(q for q in ids.all_ids(spec) if q.startswith("dK") or q.startswith("dW"))
+    address = _address(spec, qid, 3)
+    book = openpyxl.load_workbook(path)
+    formula = book["Training"][address].value
+    assert isinstance(formula, str) and formula.startswith("=")
+    book["Training"][address] = formula + "*1.001"
+    book.save(path)
+    report = run_check(path)
+    assert not report.ok
+    assert report.first_wrong is not None
+    assert report.first_wrong.address == f"Training!{address}" and report.first_wrong.qid == qid
+    assert report.wrong == 1  # every cell is evaluated on the reference's inputs: only this one
+
+
+def test_an_edited_initial_kernel_is_checked_against_itself(tmp_path: Path) -> None:
+    spec = case_spec("conv2d+maxpool2d")
+    path = build(tmp_path, spec)
+    key = f"init:{layer_names.parameter(spec, 0, 'weight', (1, 0, 2, 1))}"
+    row, col = read_workbook(path).spec and _network_cell(spec, key)
+    book = openpyxl.load_workbook(path)
+    book["Network"][layout.address(row, col)] = 0.25
+    book.save(path)
+    read = read_workbook(path).spec
+    assert layer_names.initial_values(read, 0, "weight")[1, 0, 2, 1] == 0.25
+    assert run_check(path).ok
+
+
+def _network_cell(spec: Spec, key: str) -> tuple[int, int]:
+    from sheetnet.sheets.layered_network import LayeredNetworkLayout
+
+    return LayeredNetworkLayout(spec).input_cells[key]
