@@ -522,7 +522,7 @@ def layered_columns(spec: Spec) -> tuple[Column, ...]:
     _loss_columns(b)
     _gradient_columns(b)
     _parameter_columns(b)
-    for qid, formula, first in updates.optimizer_columns(spec):
+    for qid, formula, first in updates.optimizer_columns(spec, list(b.gradient_terms)):
         b.columns[qid] = Column(qid, updates.GROUP, formula, first=first, in_final_row=False)
     b.columns["iter"] = Column("iter", "iter", None)
     for qid in ids.schedule(spec):
@@ -623,7 +623,7 @@ def _errors(b: _Builder, k: int) -> list[Expr]:
 
 def _gradient_columns(b: _Builder) -> None:
     for param_id, terms in b.gradient_terms.items():
-        qid = _gradient_id(param_id)
+        qid = updates.gradient_id(param_id)
         b.put(qid, "gradient", _per_sample_mean(b.spec, _sum(terms)))
 
 
@@ -631,7 +631,7 @@ def _parameter_columns(b: _Builder) -> None:
     spec = b.spec
     optimizer = OPTIMIZERS[DEFAULT_OPTIMIZER]
     for qid in b.gradient_terms:
-        grad = _gradient_id(qid)
+        grad = updates.gradient_id(qid)
         if spec.has_optimizer_state:  # θ − Δθ, the optimizer's step
             step = updates.next_parameter(spec, qid)
         else:
@@ -640,6 +640,3 @@ def _parameter_columns(b: _Builder) -> None:
             b.columns[qid] = Column(qid, "param", step, first=initial_key(qid))
 
 
-def _gradient_id(param_id: str) -> str:
-    """∂L/∂θ's id: `dK1[1,1,2,2]` for `K1[1,1,2,2]`, as ids.gradient_of for a dense id."""
-    return "d" + param_id
