@@ -139,8 +139,6 @@ def _kept(spec: Spec, options: BuildOptions) -> tuple[list[int], list[str]]:
     """The rows and whole columns of the run that sheets besides the Training sheet read: the
     Summary's rows, the last row (the decision map's parameters), the Charts' series."""
     rows = [spec.iterations]
-    if is_layered(spec):
-        return rows, ["loss"]
     if not options.only_sheets or "sheet.summary" in options.only_sheets:
         rows += summary.summary_iterations(spec.iterations, options.summary_every)
     return rows, charts.series_columns(spec)
@@ -158,7 +156,7 @@ def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
 def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
     if is_layered(spec):
-        return  # a layered workbook has the Network and Training sheets only (so far)
+        return  # a layered workbook has no Working, Guide or map sheet (so far)
     working.check_formulas(spec, training)
     if options.decision_map:
         decision_map.check_grid(spec, options.decision_map)
@@ -179,8 +177,11 @@ SheetWriter = Callable[[Context, Worksheet], None]
 def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
     """(sheet name key in i18n, writer) in tab order; extra sheet modules are listed here."""
     if is_layered(ctx.spec):  # the sheets proven for layered networks so far
-        return [("sheet.network", layered_network.write_layered_network_sheet),
-                ("sheet.training", training.write_training_sheet)]
+        layered = [("sheet.network", layered_network.write_layered_network_sheet),
+                   ("sheet.training", training.write_training_sheet),
+                   ("sheet.charts", charts.write_charts_sheet),
+                   ("sheet.summary", summary.write_summary_sheet)]
+        return [w for w in layered if not ctx.options.only_sheets or w[0] in ctx.options.only_sheets]
     writers: list[tuple[str, SheetWriter]] = [
         ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening
         ("sheet.network", network.write_network_sheet),

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from openpyxl.utils import column_index_from_string
 
+from sheetnet.equations import outputs as network_outputs
 from sheetnet.model import ids
 from sheetnet.sheets import charts, layout, summary
 from sheetnet.sheets.i18n import STRINGS, sheet_names
@@ -101,13 +102,13 @@ def _summary(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, eng
     if book.spec.mode == "batch":  # each output's target under its column
         column = {qid: c for c, qid in enumerate(qids, start=1)}
         where = [((summary.TARGET_ROW, column[_output(book, j, k)]), j, k)
-                 for k in range(book.spec.n_samples) for j in range(book.spec.sizes[-1])]
+                 for k in range(book.spec.n_samples) for j in range(network_outputs.count(book.spec))]
         found += _targets(book, training, cells, engine, where)
     _judge(book, sheet, "summary", found, report)
 
 
 def _output(book: Workbook, j: int, k: int) -> str:
-    return ids.neuron("a", book.spec.n_layers - 1, j, k, book.spec)
+    return network_outputs.output_id(book.spec, j, k)
 
 
 def _targets(book: Workbook, training: np.ndarray, cells: Cells, engine: Cells | None,
