@@ -73,6 +73,9 @@ CASES: dict[str, tuple[list[int], list[dict[str, Any]], str, dict[str, Any]]] = 
         {"kind": "dense", "size": 1}], "mse", {}),
     "rnn": ([4, 2], [{"kind": "rnn", "size": 3},
                      {"kind": "dense", "size": 2, "activation": "softmax"}], "cross_entropy", {}),
+    "rnn, shuffled sgd, momentum": ([4, 2], [
+        {"kind": "rnn", "size": 2, "activation": "relu"}, {"kind": "dense", "size": 1}], "half_sse",
+        {"mode": "sgd", "shuffle": True, "seed": 3, "optimizer": "momentum", "momentum": 0.9}),
     "attention+layernorm+meanpool": ([3, 2], [
         {"kind": "attention", "dim": 2}, {"kind": "layernorm"}, {"kind": "meanpool"},
         {"kind": "dense", "size": 2, "activation": "softmax"}], "cross_entropy", {}),
