@@ -67,7 +67,7 @@ CASES: dict[str, tuple[list[int], list[dict[str, Any]], str, dict[str, Any]]] = 
         {"kind": "conv2d", "channels": 2, "kernel": 3, "activation": "relu"},
         {"kind": "maxpool2d", "size": 2}, {"kind": "flatten"},
         {"kind": "dense", "size": 2, "activation": "softmax"}], "cross_entropy", {}),
-    "conv2d+avgpool2d": ([2, 4, 4], [
+    "conv2d+avgpool2d": ([2, 5, 5], [
         {"kind": "conv2d", "channels": 1, "kernel": 2, "activation": "tanh"},
         {"kind": "avgpool2d", "size": 2}, {"kind": "flatten"},
         {"kind": "dense", "size": 1}], "mse", {}),
