@@ -14,6 +14,8 @@ import pytest
 from sheetnet import api
 from sheetnet.equations import layer_names
 from sheetnet.model import ids
+from sheetnet.model import layers as model_layers
+from sheetnet.model.fields import ACTIVATIONS
 from sheetnet.model.spec import Spec, parse_spec
 from sheetnet.sheets import layout
 from sheetnet.verify.readback import read_workbook
@@ -33,11 +35,12 @@ def layered_spec(input_shape: list[int], layers: list[dict[str, Any]], loss: str
                  seed: int = 1, **training: Any) -> Spec:
     """A spec in the issue's TOML format, with random initial parameters and data."""
     rnd = random.Random(seed)
-    probe = parse_spec(_table(input_shape, layers, loss, [], [], [], training))
-    init = {}
-    for layer, name, shape in layer_names.parameter_shapes(probe):
-        init.setdefault(layer, {})[name] = _tensor(rnd, shape)
-    n_out = layer_names.shapes(probe)[-1][0]
+    probe = model_layers.parse_layers(layers, tuple(input_shape), ACTIVATIONS)
+    init: dict[int, dict[str, Any]] = {}
+    for n, layer in enumerate(probe):
+        for name, shape in model_layers.param_shapes(layer).items():
+            init.setdefault(n, {})[name] = _tensor(rnd, shape)
+    n_out = probe[-1].out_shape[0]
     inputs = [_tensor(rnd, tuple(input_shape), 1.0) for _ in range(samples)]
     if loss == "cross_entropy":
         targets = [[float(j == k % n_out) for j in range(n_out)] for k in range(samples)]
@@ -56,9 +59,8 @@ def _table(input_shape: list[int], layers: list[dict[str, Any]], loss: str, init
         "network": {"input_shape": input_shape, "loss": loss, "layers": layers},
         "training": {"learning_rate": 0.1, "iterations": ITERATIONS, **training},
     }
-    if init:
-        table["init"] = {"layers": init}
-        table["data"] = {"inputs": inputs, "targets": targets}
+    table["init"] = {"layers": init}
+    table["data"] = {"inputs": inputs, "targets": targets}
     return table
 
 

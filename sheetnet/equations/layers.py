@@ -52,7 +52,6 @@ from sheetnet.model.ops import (
 from sheetnet.model.spec import Spec
 
 Index = tuple[int, ...]
-GROUPS = ("iter", "param", "forward", "loss", "backward", "gradient", "optimizer")
 EPS = 1e-5  # layernorm's ε, torch's default
 ZERO = Num(0)
 
@@ -236,7 +235,7 @@ def _pool_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: int) 
             expr = call("IF", Bin("=", cells[pos], m), Num(pos + 1), expr)
         return expr
 
-    arg = b.grid("arg", layer, shape, k, "forward", first_max)
+    arg = b.grid("m", layer, shape, k, "forward", first_max)
     return _Saved(x, out, extra={"arg": arg})
 
 
@@ -349,10 +348,8 @@ def _attention_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: 
             *(mul(x.at(idx[0], f), param(b.spec, layer, weight, (idx[1], f))) for f in range(features))))
     q, key, v = projections["Q"], projections["K"], projections["V"]
 
-    def score(idx: Index) -> Expr:
+    def score(idx: Index) -> Expr:  # every score; a causal mask applies in P
         t, u = idx
-        if u not in _allowed(spec_layer, t, steps):
-            return ZERO
         return div(add(*(mul(q.at(t, d), key.at(u, d)) for d in range(dim))), _root(dim))
 
     s = b.grid("S", layer, (steps, steps), k, "forward", score)
@@ -365,7 +362,7 @@ def _attention_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: 
         return SOFTMAX.of_layer([s.at(t, w) for w in allowed], list(allowed).index(u))
 
     p = b.grid("P", layer, (steps, steps), k, "forward", weight)
-    out = b.grid("O", layer, (steps, dim), k, "forward", lambda idx: _sum(
+    out = b.grid("a", layer, (steps, dim), k, "forward", lambda idx: _sum(
         [mul(p.at(idx[0], u), v.at(u, idx[1])) for u in _allowed(spec_layer, idx[0], steps)]))
     return _Saved(x, out, extra={"Q": q, "K": key, "V": v, "P": p})
 
@@ -428,9 +425,9 @@ def _layernorm_forward(b: _Builder, layer: int, x: Grid, k: int) -> _Saved:
         return div(add(*(mul(e, e) for e in deviations)), Num(d))
 
     var = b.grid("var", layer, rows_shape, k, "forward", variance)
-    xhat = b.grid("xhat", layer, x.shape, k, "forward", lambda idx: div(
+    xhat = b.grid("n", layer, x.shape, k, "forward", lambda idx: div(
         sub(x.at(*idx), mean.at(*idx[:-1])), call("SQRT", add(var.at(*idx[:-1]), Num(EPS)))))
-    out = b.grid("y", layer, x.shape, k, "forward", lambda idx: add(
+    out = b.grid("a", layer, x.shape, k, "forward", lambda idx: add(
         mul(param(b.spec, layer, "gain", (idx[-1],)), xhat.at(*idx)),
         param(b.spec, layer, "bias", (idx[-1],))))
     return _Saved(x, out, extra={"var": var, "xhat": xhat})
@@ -444,7 +441,8 @@ def _layernorm_backward(b: _Builder, layer: int, saved: _Saved, g_out: Grid, k: 
                    [mul(g_out.at(*r, i), xhat.at(*r, i)) for r in _indices(_rows(x.shape))])
         b.gradient(layer_ids.parameter(b.spec, layer, "bias", (i,)),
                    [g_out.at(*r, i) for r in _indices(_rows(x.shape))])
-    g_hat = Grid.of(x.shape, lambda idx: mul(g_out.at(*idx), param(b.spec, layer, "gain", (idx[-1],))))
+    g_hat = b.grid("dn", layer, x.shape, k, "backward",
+                   lambda idx: mul(g_out.at(*idx), param(b.spec, layer, "gain", (idx[-1],))))
 
     def g_in(idx: Index) -> Expr:
         r = idx[:-1]
@@ -453,7 +451,7 @@ def _layernorm_backward(b: _Builder, layer: int, saved: _Saved, g_out: Grid, k: 
         centred = sub(sub(g_hat.at(*idx), mean_g), mul(xhat.at(*idx), mean_gx))
         return div(centred, call("SQRT", add(var.at(*r), Num(EPS))))
 
-    return b.grid("dx", layer, x.shape, k, "backward", g_in)
+    return Grid.of(x.shape, g_in)
 
 
 def _meanpool_forward(b: _Builder, layer: int, x: Grid, k: int) -> _Saved:
@@ -515,8 +513,8 @@ def _backward(b: _Builder, layer: int, spec_layer: object, saved: _Saved, g_out:
 @remembered()
 def layered_columns(spec: Spec) -> tuple[Column, ...]:
     """Every Training column of a layered spec, in the order of ids.all_ids(spec)."""
-    order = layer_ids.all_ids(spec)
-    b = _Builder(spec, None if order is None else set(order))
+    order = ids.all_ids(spec)
+    b = _Builder(spec, set(order))
     for k in range(spec.slots):
         _sample(b, k)
     _loss_columns(b)
@@ -527,9 +525,6 @@ def layered_columns(spec: Spec) -> tuple[Column, ...]:
     b.columns["iter"] = Column("iter", "iter", None)
     for qid in ids.schedule(spec):
         b.columns[qid] = Column(qid, "iter", None)
-    if order is None:  # every quantity a column, in the groups' order
-        rank = {group: n for n, group in enumerate(GROUPS)}
-        order = sorted(b.columns, key=lambda q: rank[b.columns[q].group])
     missing = [qid for qid in order if qid not in b.columns]
     if missing:
         raise ValueError(f"no formula for the columns {missing[:5]} of {spec.name or spec.title}")
@@ -556,8 +551,13 @@ def _sample(b: _Builder, k: int) -> None:
         spec_layer = spec.layers[layer]
         g = _backward(b, layer, spec_layer, saved[layer], g if g is not None else delta, k,
                       delta=delta if layer == last and saved[layer].z is not None else None)
-        if layer > 0:  # ∂L/∂(the layer's input) is ∂L/∂(the output of the layer before)
-            g = b.grid("dy", layer - 1, g.shape, k, "backward", lambda idx, g=g: g.at(*idx))
+        source = layer_ids.output_source(spec, layer - 1)
+        if spec_layer.kind != "flatten" and source >= 0:
+            # ∂L/∂(the layer's input): the `da` columns of the layer holding it (before a flatten)
+            shape = tuple(spec.layers[source].out_shape)
+            flat = g.reshaped(shape)
+            da = b.grid("da", source, shape, k, "backward", lambda idx, flat=flat: flat.at(*idx))
+            g = da.reshaped(g.shape)
 
 
 def _output_delta(b: _Builder, last: int, out: _Saved, targets: list[Expr], k: int) -> Grid:

@@ -78,9 +78,6 @@ def build_workbook(
     reference: the NumPy run of spec when the caller already has it (a class writes two
     workbooks of each student's network and trains it once); None: trained here.
     """
-    if spec.layered:  # until the layers' formulas are written (issue 20); train works already
-        raise SheetnetError(f"{spec.name or 'this network'}: a network of [[network.layers]] has no"
-                            " workbook yet; `sheetnet train` trains it with NumPy")
     options = options or BuildOptions()
     path = Path(path)
     words = strings(options.lang)

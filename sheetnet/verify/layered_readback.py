@@ -13,7 +13,9 @@ import numpy as np
 
 from sheetnet.equations import graph, layer_names
 from sheetnet.errors import SheetnetError
+from sheetnet.model import layers as model_layers
 from sheetnet.model import optimizers
+from sheetnet.model.fields import ACTIVATIONS
 from sheetnet.model.spec import Spec, parse_spec
 from sheetnet.sheets import layout
 from sheetnet.sheets.i18n import STRINGS
@@ -134,27 +136,22 @@ def _table(structure: dict[str, Any], n_samples: int, values: dict[str, float] |
 
 
 class _ProbeSpec:
-    """Enough of a spec for layer_names' shapes: the input shape and the layers' tables."""
+    """Enough of a spec for the parameters' ids and shapes: the layers, parsed without numbers."""
 
-    def __init__(self, shape: tuple[int, ...], layers: list[dict[str, Any]]) -> None:
+    def __init__(self, shape: tuple[int, ...], tables: list[dict[str, Any]]) -> None:
         self.input_shape = shape
-        self.layers = [_Fields(table) for table in layers]
-
-
-class _Fields:
-    def __init__(self, table: dict[str, Any]) -> None:
-        self.__dict__.update({"activation": "linear", "causal": False, **table})
+        self.layers = model_layers.parse_layers(tables, shape, ACTIVATIONS)
 
 
 def _outputs(probe: _ProbeSpec) -> int:
-    return int(np.prod(layer_names.shapes(probe)[-1]))  # type: ignore[arg-type]
+    return int(np.prod(probe.layers[-1].out_shape))
 
 
 def _init_layers(probe: _ProbeSpec, get: Any) -> list[dict[str, Any]]:
     """[[init.layers]]: one table per layer with parameters, each tensor in torch's shape."""
     tables: dict[int, dict[str, Any]] = {}
-    for layer, name, shape in layer_names.parameter_shapes(probe):  # type: ignore[arg-type]
-        flat = [get(graph.initial_key(layer_names.parameter(probe, layer, name, index)).key)  # type: ignore[arg-type]
+    for layer, name, shape in layer_names.parameter_shapes(probe):
+        flat = [get(graph.initial_key(layer_names.parameter(probe, layer, name, index)).key)
                 for index in np.ndindex(*shape)]
         tables.setdefault(layer, {})[name] = np.array(flat).reshape(shape).tolist()
     return [tables[layer] for layer in sorted(tables)]
