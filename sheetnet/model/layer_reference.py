@@ -1,0 +1,309 @@
+"""NumPy reference of a network of layers: plain matrix code for each kind, float64, one sample
+at a time, with PyTorch's semantics (docs/spec.md):
+
+conv2d is a cross-correlation, stride 1, no padding; max-pool's gradient goes to the first
+maximum of its window in row-major order (np.argmax, as torch); flatten is C order; layernorm
+uses the biased variance with ε = 1e-5 inside the square root; the Elman RNN starts at h₀ = 0
+and outputs its last h; attention is S = QKᵀ/√dim, a softmax per row (masked above the diagonal
+when causal), output P·V; meanpool averages the steps.
+
+It shares nothing with the workbook code: only the spec, the activations, losses and accuracy
+of the ops registry, and the order of the columns (layer_ids.py), which evaluate() follows.
+reference.train_blocks runs the loop and the optimizers on the flat parameter vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from sheetnet.model import layer_ids, ops
+from sheetnet.model.layers import LAYERNORM_EPS, Layer
+from sheetnet.model.spec import Spec
+
+Arrays = dict[str, np.ndarray]
+
+
+# --- parameters as one flat vector, in the order of layer_ids.params (= gradients) ------------
+
+
+def initial_theta(spec: Spec) -> np.ndarray:
+    """Every parameter of every layer, flat, in layer_ids.params order."""
+    parts = [layer.array(name).ravel() for layer in spec.layers for name in layer.param_names]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def unflatten(spec: Spec, theta: np.ndarray) -> list[Arrays]:
+    """theta as each layer's parameters by torch's name, in torch's shapes."""
+    result: list[Arrays] = [{} for _ in spec.layers]
+    at = 0
+    for group in layer_ids.param_groups(spec):
+        result[group.layer][group.param] = theta[at : at + group.size].reshape(group.shape)
+        at += group.size
+    return result
+
+
+# --- forward ------------------------------------------------------------------------------
+
+
+def _f(spec: Spec, layer: Layer, z: np.ndarray) -> np.ndarray:
+    act = ops.activation(layer.activation, spec.leaky_slope)
+    if layer.activation == "softmax":
+        return act.numpy(z[:, None])[:, 0]  # softmax works on columns (samples)
+    return act.numpy(z)
+
+
+def _f_prime(spec: Spec, layer: Layer, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    return ops.activation(layer.activation, spec.leaky_slope).numpy_derivative(z, a)
+
+
+def forward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
+    """The layer's quantities by id prefix (layer_ids.forward_groups), and "out", its output."""
+    kind = layer.kind
+    if kind == "conv2d":
+        k = layer.kernel
+        windows = sliding_window_view(x, (k, k), axis=(1, 2))  # [i, r, s, u, v] = x[i, r+u, s+v]
+        z = np.einsum("ciuv,irsuv->crs", p["weight"], windows) + p["bias"][:, None, None]
+        a = _f(spec, layer, z)
+        return {"z": z, "a": a, "out": a}
+    if kind in ("maxpool2d", "avgpool2d"):
+        blocks = _windows(x, layer.size)  # [c, r, s, size·size], row-major in the window
+        if kind == "avgpool2d":
+            a = blocks.mean(axis=-1)
+            return {"a": a, "out": a}
+        m = np.argmax(blocks, axis=-1)  # the first maximum, as torch
+        a = np.take_along_axis(blocks, m[..., None], axis=-1)[..., 0]
+        return {"m": m + 1.0, "a": a, "out": a}
+    if kind == "flatten":
+        return {"out": x.ravel()}
+    if kind == "dense":
+        z = p["weight"] @ x + p["bias"]
+        a = _f(spec, layer, z)
+        return {"z": z, "a": a, "out": a}
+    if kind == "rnn":
+        return _rnn_forward(spec, layer, p, x)
+    if kind == "attention":
+        return _attention_forward(layer, p, x)
+    if kind == "layernorm":
+        mu = x.mean(axis=-1)
+        var = ((x - mu[..., None]) ** 2).mean(axis=-1)  # biased, as torch
+        n = (x - mu[..., None]) / np.sqrt(var[..., None] + LAYERNORM_EPS)
+        a = p["gain"] * n + p["bias"]
+        return {"mu": mu, "var": var, "n": n, "a": a, "out": a}
+    a = x.mean(axis=0)  # meanpool
+    return {"a": a, "out": a}
+
+
+def _windows(x: np.ndarray, size: int) -> np.ndarray:
+    """x [C, H, W] cut into size×size windows: [C, H/size, W/size, size·size], row-major inside."""
+    c, h, w = x.shape
+    blocks = x.reshape(c, h // size, size, w // size, size).transpose(0, 1, 3, 2, 4)
+    return blocks.reshape(c, h // size, w // size, size * size)
+
+
+def _rnn_forward(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
+    steps = x.shape[0]
+    z = np.zeros((steps, layer.size))
+    h = np.zeros((steps, layer.size))
+    previous = np.zeros(layer.size)  # h₀ = 0
+    for t in range(steps):
+        z[t] = p["weight_ih"] @ x[t] + p["weight_hh"] @ previous + p["bias"]
+        h[t] = _f(spec, layer, z[t])
+        previous = h[t]
+    return {"z": z, "h": h, "out": h[-1]}
+
+
+def _attention_forward(layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
+    q, k, v = x @ p["wq"].T, x @ p["wk"].T, x @ p["wv"].T
+    s = q @ k.T / np.sqrt(layer.dim)
+    allowed = _allowed(layer, len(x))
+    shifted = np.where(allowed, s, -np.inf)
+    e = np.where(allowed, np.exp(shifted - shifted.max(axis=1, keepdims=True)), 0.0)
+    prob = e / e.sum(axis=1, keepdims=True)
+    a = prob @ v
+    return {"Q": q, "K": k, "V": v, "S": s, "P": prob, "a": a, "out": a}
+
+
+def _allowed(layer: Layer, steps: int) -> np.ndarray:
+    """Which scores S[t, u] row t's softmax reads: all, or u ≤ t when causal."""
+    full = np.ones((steps, steps), dtype=bool)
+    return np.tril(full) if layer.causal else full
+
+
+# --- backward -----------------------------------------------------------------------------
+
+
+@dataclass
+class Back:
+    """One layer's backward pass for one sample."""
+
+    own: Arrays  # its backward quantities by id prefix (layer_ids.backward_groups)
+    grads: Arrays  # ∂(the sample's loss)/∂ each parameter, by torch's name
+    dx: np.ndarray  # ∂/∂ its input, in the input's shape
+
+
+def backward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays,
+                   g: np.ndarray | None, delta: np.ndarray | None = None) -> Back:
+    """Given g = ∂L/∂(the layer's output), or for the output layer its δ = ∂L/∂z."""
+    kind = layer.kind
+    if kind == "dense":
+        d = delta if delta is not None else g * _f_prime(spec, layer, fwd["z"], fwd["a"])
+        return Back({"delta": d}, {"weight": np.outer(d, x), "bias": d}, p["weight"].T @ d)
+    assert g is not None
+    if kind == "conv2d":
+        return _conv_backward(spec, layer, p, x, fwd, g)
+    if kind == "maxpool2d":
+        return Back({}, {}, _maxpool_backward(layer, x, fwd, g))
+    if kind == "avgpool2d":
+        s = layer.size
+        return Back({}, {}, np.repeat(np.repeat(g, s, axis=1), s, axis=2) / (s * s))
+    if kind == "flatten":
+        return Back({}, {}, g.reshape(x.shape))
+    if kind == "rnn":
+        return _rnn_backward(spec, layer, p, x, fwd, g)
+    if kind == "attention":
+        return _attention_backward(layer, p, x, fwd, g)
+    if kind == "layernorm":
+        dn = g * p["gain"]
+        lead = tuple(range(g.ndim - 1))
+        grads = {"gain": (g * fwd["n"]).sum(axis=lead), "bias": g.sum(axis=lead)}
+        n = fwd["n"]
+        dx = (dn - dn.mean(axis=-1, keepdims=True) - n * (dn * n).mean(axis=-1, keepdims=True)) \
+            / np.sqrt(fwd["var"][..., None] + LAYERNORM_EPS)
+        return Back({"dn": dn}, grads, dx)
+    return Back({}, {}, np.broadcast_to(g / x.shape[0], x.shape).copy())  # meanpool
+
+
+def _conv_backward(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays,
+                   g: np.ndarray) -> Back:
+    d = g * _f_prime(spec, layer, fwd["z"], fwd["a"])
+    k = layer.kernel
+    windows = sliding_window_view(x, (k, k), axis=(1, 2))
+    dk = np.einsum("crs,irsuv->ciuv", d, windows)
+    dx = np.zeros_like(x)
+    rows, cols = d.shape[1:]
+    for u in range(k):
+        for v in range(k):  # x[i, r+u, s+v] met K[c, i, u, v] in z[c, r, s]
+            dx[:, u : u + rows, v : v + cols] += np.einsum("crs,ci->irs", d, p["weight"][:, :, u, v])
+    return Back({"delta": d}, {"weight": dk, "bias": d.sum(axis=(1, 2))}, dx)
+
+
+def _maxpool_backward(layer: Layer, x: np.ndarray, fwd: Arrays, g: np.ndarray) -> np.ndarray:
+    s = layer.size
+    dx = np.zeros_like(x)
+    for c, r, col in np.ndindex(g.shape):
+        position = int(fwd["m"][c, r, col]) - 1  # 1..s² row-major in the window
+        dx[c, r * s + position // s, col * s + position % s] = g[c, r, col]
+    return dx
+
+
+def _rnn_backward(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays,
+                  g: np.ndarray) -> Back:
+    """Backpropagation through time: δ_T = g·f′(z_T), δ_t = (W_hhᵀ·δ_{t+1})·f′(z_t)."""
+    z, h = fwd["z"], fwd["h"]
+    steps = len(z)
+    delta = np.zeros_like(z)
+    for t in reversed(range(steps)):
+        dh = g if t == steps - 1 else p["weight_hh"].T @ delta[t + 1]
+        delta[t] = dh * _f_prime(spec, layer, z[t], h[t])
+    previous = np.vstack((np.zeros((1, layer.size)), h[:-1]))  # h_{t−1}, h₀ = 0
+    grads = {"weight_ih": delta.T @ x, "weight_hh": delta.T @ previous, "bias": delta.sum(axis=0)}
+    return Back({"delta": delta}, grads, delta @ p["weight_ih"])
+
+
+def _attention_backward(layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays, g: np.ndarray) -> Back:
+    q, k, v, prob = fwd["Q"], fwd["K"], fwd["V"], fwd["P"]
+    d_prob = g @ v.T
+    d_v = prob.T @ g
+    # The row softmax's Jacobian: ∂P[t,w]/∂S[t,u] = P[t,w]·([w = u] − P[t,u]).
+    d_s = prob * (d_prob - (prob * d_prob).sum(axis=1, keepdims=True))
+    root = np.sqrt(layer.dim)
+    d_q = d_s @ k / root
+    d_k = d_s.T @ q / root
+    grads = {"wq": d_q.T @ x, "wk": d_k.T @ x, "wv": d_v.T @ x}
+    dx = d_q @ p["wq"] + d_k @ p["wk"] + d_v @ p["wv"]
+    return Back({"dP": d_prob, "dV": d_v, "dS": d_s, "dQ": d_q, "dK": d_k}, grads, dx)
+
+
+# --- one sample, one row --------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One sample's forward pass, output δ and backward pass."""
+
+    forward: list[Arrays]
+    backward: list[Back]
+    z_out: np.ndarray
+    a_out: np.ndarray
+
+
+def run_sample(spec: Spec, params: list[Arrays], x_flat: np.ndarray, t: np.ndarray) -> Sample:
+    """Forward, the output's δ for this sample's loss, and the backward pass layer by layer."""
+    inputs, fwd = [], []
+    x = x_flat.reshape(spec.input_shape)
+    for layer, p in zip(spec.layers, params, strict=True):
+        inputs.append(x)
+        fwd.append(forward_layer(spec, layer, p, x))
+        x = fwd[-1]["out"]
+    last = spec.layers[-1]
+    z_out, a_out = fwd[-1]["z"], fwd[-1]["a"]
+    if spec.classifies:  # softmax + cross-entropy, sigmoid + binary cross-entropy: a − t
+        delta = a_out - t
+    else:
+        scale = ops.squared_loss(spec.loss).scale(spec.sizes[-1])
+        delta = 2 * scale * (a_out - t) * _f_prime(spec, last, z_out, a_out)
+    backs: list[Back] = [None] * len(spec.layers)  # type: ignore[list-item]
+    g: np.ndarray | None = None
+    for n in reversed(range(len(spec.layers))):
+        layer = spec.layers[n]
+        out_delta = delta if n == len(spec.layers) - 1 else None
+        backs[n] = backward_layer(spec, layer, params[n], inputs[n], fwd[n], g, out_delta)
+        g = backs[n].dx
+    return Sample(fwd, backs, z_out, a_out)
+
+
+def sample_weight(spec: Spec) -> float:
+    """1/B for the mean over a row's B samples, 1 for the sum."""
+    return 1.0 / spec.slots if spec.reduction == "mean" else 1.0
+
+
+def evaluate(spec: Spec, theta: np.ndarray, X: np.ndarray,
+             T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Training row for the samples of X (one per row, flattened) and their targets T:
+    (params, forward and loss columns; backward and gradient columns; the flat gradient),
+    each in ids.all_ids order."""
+    params = unflatten(spec, theta)
+    samples = [run_sample(spec, params, x, t) for x, t in zip(X, T, strict=True)]
+    r = sample_weight(spec)
+    forward = [fwd[g.prefix].ravel() for s in samples for n, fwd in enumerate(s.forward)
+               for g in layer_ids.forward_groups(spec, n)]
+    losses = _loss_values(spec, samples, T)
+    backward = []
+    for s in samples:
+        for n in reversed(range(len(spec.layers))):
+            for g in layer_ids.backward_groups(spec, n):
+                backward.append(s.backward[n].dx.ravel() if g.prefix == "da"
+                                else s.backward[n].own[g.prefix].ravel())
+    grads = [r * np.sum([s.backward[g.layer].grads[g.param] for s in samples], axis=0).ravel()
+             for g in layer_ids.param_groups(spec)]
+    gradient = np.concatenate(grads) if grads else np.zeros(0)
+    state = np.concatenate((theta, *forward, losses))
+    return state, np.concatenate((*backward, gradient)), gradient
+
+
+def _loss_values(spec: Spec, samples: list[Sample], T: np.ndarray) -> np.ndarray:
+    """The loss group (ids.losses): each slot's loss and correct (classification, several
+    slots), the loss, the accuracy (classification)."""
+    r = sample_weight(spec)
+    Z = np.stack([s.z_out for s in samples], axis=1)  # one column per sample
+    A = np.stack([s.a_out for s in samples], axis=1)
+    if not spec.classifies:
+        scale = ops.squared_loss(spec.loss).scale(spec.sizes[-1])
+        return np.array([r * scale * np.sum((A - T.T) ** 2)])
+    per_sample = ops.classification_loss(spec.loss).numpy(Z, T.T)
+    right = ops.correct(A, T.T).astype(float)
+    head = [per_sample, right] if spec.slots > 1 else []
+    return np.concatenate((*head, [r * per_sample.sum(), right.mean()]))
