@@ -377,10 +377,8 @@ def _attention_backward(b: _Builder, layer: int, spec_layer: object, saved: _Sav
     def allowed(t: int) -> range:
         return _allowed(spec_layer, t, steps)
 
-    def d_weight(idx: Index) -> Expr:
+    def d_weight(idx: Index) -> Expr:  # every entry, as the reference (masked P makes dS 0)
         t, u = idx
-        if u not in allowed(t):
-            return ZERO
         return add(*(mul(g_out.at(t, d), v.at(u, d)) for d in range(dim)))
 
     dp = b.grid("dP", layer, (steps, steps), k, "backward", d_weight)
