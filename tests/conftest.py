@@ -12,7 +12,7 @@ from hypothesis import settings
 
 from sheetnet.engines.gnumeric import find_ssconvert
 from sheetnet.engines.libreoffice import find_soffice
-from sheetnet.model.spec import Spec, load_template
+from sheetnet.model.spec import Spec, load_template, template_names
 from sheetnet.sheets.context import BuildOptions
 from sheetnet.sheets.writer import build_workbook
 
@@ -64,3 +64,9 @@ def build(tmp_path: Path, spec: Spec | str, name: str = "out.xlsx", **options: o
     if isinstance(spec, str):
         spec = load_template(spec)
     return build_workbook(spec, tmp_path / name, options=BuildOptions(**options))  # type: ignore[arg-type]
+
+
+def dense_template_names() -> list[str]:
+    """The templates given by sizes/activations: the sheets that layered networks do not have yet
+    (Guide, Working, equation notes) are tested on these."""
+    return [name for name in template_names() if not load_template(name).layered]
