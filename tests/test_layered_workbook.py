@@ -13,6 +13,7 @@ import pytest
 
 from sheetnet import api
 from sheetnet.equations import layer_names
+from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
 from sheetnet.model import layers as model_layers
 from sheetnet.model.fields import ACTIVATIONS
@@ -162,3 +163,31 @@ def _network_cell(spec: Spec, key: str) -> tuple[int, int]:
     from sheetnet.sheets.layered_network import LayeredNetworkLayout
 
     return LayeredNetworkLayout(spec).input_cells[key]
+
+
+def layered_templates() -> list[str]:
+    return [name for name in api.templates() if api.template(name).layered]
+
+
+def test_the_layered_templates_exist() -> None:
+    assert "cnn-stripes" in layered_templates()
+
+
+@needs_libreoffice
+@needs_gnumeric
+@pytest.mark.parametrize("name", layered_templates())
+def test_a_layered_template_passes_every_engine_at_its_default_iterations(tmp_path: Path, name: str) -> None:
+    spec = api.template(name)
+    path = build(tmp_path, spec, name)
+    for engine in ("formulas", "libreoffice", "gnumeric"):
+        report = run_check(path, engine=engine)
+        assert report.ok, report.summary()
+        assert report.cells >= spec.iterations * (len(ids.all_ids(spec)) - 1)
+    frame = api.train(spec)
+    assert frame["loss"].iloc[-1] < frame["loss"].iloc[0] / 2  # it learns
+
+
+def test_options_without_a_layered_sheet_are_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(SheetnetError, match="--compare-lr is not available for a network of"):
+        api.build(case_spec("rnn"), tmp_path / "x.xlsx", compare_lr=[0.1, 0.5])
+    assert not (tmp_path / "x.xlsx").exists()

@@ -155,8 +155,13 @@ def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
 
 def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
-    if is_layered(spec):
-        return  # a layered workbook has no Working, Guide or map sheet (so far)
+    if is_layered(spec):  # a layered workbook has no Working, Guide or map sheet (so far)
+        asked = [flag for flag, on in (("--compare-lr", options.compare_lr), ("--compare-optim",
+                 options.compare_optim), ("--decision-map", options.decision_map)) if on]
+        if asked:
+            raise SheetnetError(f"{asked[0]} is not available for a network of [[network.layers]] yet;"
+                                " build it without that option")
+        return
     working.check_formulas(spec, training)
     if options.decision_map:
         decision_map.check_grid(spec, options.decision_map)
