@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 
 from sheetnet.cli import app
 from sheetnet.model import ids
-from sheetnet.model.spec import load_template, template_names
+from sheetnet.model.spec import load_template
 from sheetnet.sheets import layout
 from sheetnet.verify.report import DRIFT_RTOL, TRAINING_GROUPS
 from sheetnet.verify.run import run_check
 from sheetnet.verify.stored import sheet_part
-from tests.conftest import build, needs_gnumeric, needs_libreoffice
+from tests.conftest import build, dense_templates, needs_gnumeric, needs_libreoffice
 from tests.test_check import _cell, _edit, _small
 
 runner = CliRunner()
@@ -101,7 +101,7 @@ def test_json_report(tmp_path: Path) -> None:
 
 @needs_gnumeric
 @pytest.mark.gnumeric
-@pytest.mark.parametrize("name", template_names())
+@pytest.mark.parametrize("name", dense_templates())
 def test_every_template_passes_in_gnumeric(tmp_path: Path, name: str) -> None:
     report = run_check(build(tmp_path, _small(name)), engine="gnumeric")
     assert report.ok, report.summary()
