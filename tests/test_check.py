@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from sheetnet.cli import app
 from sheetnet.model import ids
-from sheetnet.model.spec import load_template
+from sheetnet.model.spec import load_template, template_names
 from sheetnet.sheets import layout
 from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout
 from sheetnet.verify.readback import read_workbook
 from sheetnet.verify.run import run_check
-from tests.conftest import build, dense_templates, needs_libreoffice
+from tests.conftest import build, needs_libreoffice
 
 runner = CliRunner()
 SMALL = 30  # iterations: enough rows to group formula shapes, quick to check
@@ -44,7 +44,7 @@ def _check_cli(path: Path, *args: str):
     return runner.invoke(app, ["check", str(path), *args])
 
 
-@pytest.mark.parametrize("name", dense_templates())
+@pytest.mark.parametrize("name", template_names())
 def test_every_template_passes(tmp_path: Path, name: str) -> None:
     report = run_check(build(tmp_path, _small(name)))
     assert report.ok, report.summary()

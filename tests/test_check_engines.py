@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 
 from sheetnet.cli import app
 from sheetnet.model import ids
-from sheetnet.model.spec import load_template
+from sheetnet.model.spec import load_template, template_names
 from sheetnet.sheets import layout
 from sheetnet.verify.report import DRIFT_RTOL, TRAINING_GROUPS
 from sheetnet.verify.run import run_check
 from sheetnet.verify.stored import sheet_part
-from tests.conftest import build, dense_templates, needs_gnumeric, needs_libreoffice
+from tests.conftest import build, needs_gnumeric, needs_libreoffice
 from tests.test_check import _cell, _edit, _small
 
 runner = CliRunner()
@@ -101,7 +101,10 @@ def test_json_report(tmp_path: Path) -> None:
 
 @needs_gnumeric
 @pytest.mark.gnumeric
-@pytest.mark.parametrize("name", dense_templates())
+# attention-marker is left out: its constant third feature makes ∂L/∂Wk[·,3] zero in exact
+# arithmetic, and Adam turns each engine's ±1e-18 of rounding there into a full step ±η, so the
+# trajectories part (every cell still agrees locally: tests/test_layered_workbook.py).
+@pytest.mark.parametrize("name", [n for n in template_names() if n != "attention-marker"])
 def test_every_template_passes_in_gnumeric(tmp_path: Path, name: str) -> None:
     report = run_check(build(tmp_path, _small(name)), engine="gnumeric")
     assert report.ok, report.summary()

@@ -12,10 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from sheetnet.model import schedule
-from sheetnet.model.spec import Spec, load_template
+from sheetnet.model.spec import Spec, load_template, template_names
 from sheetnet.sheets.writer import build_workbook
 from sheetnet.verify.readback import read_workbook
-from tests.conftest import dense_templates
 from tests.test_properties import specs
 
 # Words that only the Guide and headers show, not read back: the check does not need them.
@@ -35,7 +34,7 @@ def test_the_read_back_fields_are_the_training_fields() -> None:
             "batch_size", "shuffle", "seed", "standardize", "leaky_slope"} <= set(TRAINING_FIELDS)
 
 
-@pytest.mark.parametrize("name", dense_templates())
+@pytest.mark.parametrize("name", template_names())
 def test_every_template_reads_back_as_built(tmp_path: Path, name: str) -> None:
     spec = load_template(name)
     _assert_read_back(spec.replace(iterations=min(spec.iterations, 5)), tmp_path / "out.xlsx")
