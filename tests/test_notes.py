@@ -11,11 +11,11 @@ import pytest
 from sheetnet.equations.labels import MAX_TERMS, collapse
 from sheetnet.equations.notes import column_notes
 from sheetnet.model import ids
-from sheetnet.model.spec import load_template, parse_spec
+from sheetnet.model.spec import load_template, parse_spec, template_names
 from sheetnet.sheets import layout
 from sheetnet.sheets.blocks import comment_options
 from sheetnet.sheets.i18n import STRINGS
-from tests.conftest import build, dense_templates
+from tests.conftest import build
 
 SEED_004 = {  # column id → the equation its note must hold (seed 004's notation)
     "W1[1,1]": "w₃₁ (next row) = w₃₁ − η·∂L/∂w₃₁",
@@ -43,7 +43,7 @@ def test_seed_004_equations() -> None:
         assert equation in notes[qid].splitlines(), (qid, notes[qid])
 
 
-@pytest.mark.parametrize("name", dense_templates())
+@pytest.mark.parametrize("name", template_names())
 def test_every_column_has_a_note(name: str) -> None:
     spec = load_template(name)
     for lang in STRINGS:

@@ -16,9 +16,7 @@ def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     if not isinstance(ws, FormulaWorksheet):
         raise TypeError("the Training sheet must be added with worksheet_class=FormulaWorksheet")
     columns = training.columns
-    # Equation notes on the labels come from the dense notation; a layered network has none yet.
-    layered = getattr(spec, "layered", False)
-    blocks.write_training_headers(ctx, ws, [training], _HEADER_ROWS, with_notes=not layered)
+    blocks.write_training_headers(ctx, ws, [training], _HEADER_ROWS, with_notes=True)
     ws.set_column(0, 0, 12)
     ws.set_column(1, len(columns) - 1, 13)
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
