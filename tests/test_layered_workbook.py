@@ -191,3 +191,20 @@ def test_options_without_a_layered_sheet_are_one_line_errors(tmp_path: Path) -> 
     with pytest.raises(SheetnetError, match="--compare-lr is not available for a network of"):
         api.build(case_spec("rnn"), tmp_path / "x.xlsx", compare_lr=[0.1, 0.5])
     assert not (tmp_path / "x.xlsx").exists()
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_libreoffice_names_a_tampered_layered_cell(tmp_path: Path) -> None:
+    """LibreOffice computes every later cell from the tampered one; the local check still names
+    this cell alone (a δ of the RNN's backpropagation through time)."""
+    spec = case_spec("rnn")
+    path = build(tmp_path, spec)
+    qid = next(q for q in ids.all_ids(spec) if q.startswith("delta1["))
+    address = _address(spec, qid, 2)
+    book = openpyxl.load_workbook(path)
+    book["Training"][address] = "=0"
+    book.save(path)
+    report = run_check(path, engine="libreoffice")
+    assert not report.ok and report.wrong == 1, report.summary()
+    assert report.first_wrong is not None and report.first_wrong.address == f"Training!{address}"
