@@ -208,3 +208,35 @@ def test_libreoffice_names_a_tampered_layered_cell(tmp_path: Path) -> None:
     report = run_check(path, engine="libreoffice")
     assert not report.ok and report.wrong == 1, report.summary()
     assert report.first_wrong is not None and report.first_wrong.address == f"Training!{address}"
+
+
+def test_the_maps_sheet_reads_row_t_of_the_training_sheet(tmp_path: Path) -> None:
+    """P of the attention layer at the typed t: each map cell is an INDEX into its column; a new t
+    moves every map to that row, and a tampered map cell fails the check by its address."""
+    spec = case_spec("attention+layernorm+meanpool")
+    path = build(tmp_path, spec)
+    book = openpyxl.load_workbook(path)
+    maps = book["Maps"]
+    assert maps["B3"].value == ITERATIONS
+    assert maps["B7"].value == f"=INDEX(Training!{_column_range(spec, 'P1[1,1]@1')},$B$3+1)"
+    maps["B3"] = 2
+    book.save(path)
+    frame = api.train(spec)
+    values = openpyxl.load_workbook(path)["Maps"]
+    assert values["B3"].value == 2
+    report = run_check(path)
+    assert report.ok, report.summary()
+    assert report.groups["maps"].cells == 9  # P is 3 × 3
+    # Rows of P sum to 1 at every t: the map shows a probability distribution.
+    assert sum(frame[f"P1[2,{u}]@1"].iloc[2] for u in (1, 2, 3)) == pytest.approx(1.0)
+    book = openpyxl.load_workbook(path)
+    book["Maps"]["C8"] = "=0.5"
+    book.save(path)
+    report = run_check(path)
+    assert not report.ok and report.first_wrong is not None
+    assert report.first_wrong.address == "Maps!C8"
+
+
+def _column_range(spec: Spec, qid: str) -> str:
+    col = layout.column_letter(ids.all_ids(spec).index(qid) + 1)
+    return f"${col}${layout.FIRST_DATA_ROW}:${col}${layout.FIRST_DATA_ROW + spec.iterations}"

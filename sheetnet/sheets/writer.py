@@ -27,6 +27,7 @@ from sheetnet.sheets import (
     charts,
     decision_map,
     guide,
+    layer_maps,
     layered_network,
     limits,
     network,
@@ -186,6 +187,8 @@ def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
                    ("sheet.training", training.write_training_sheet),
                    ("sheet.charts", charts.write_charts_sheet),
                    ("sheet.summary", summary.write_summary_sheet)]
+        if layer_maps.has_maps(ctx.spec):  # attention weights and conv feature maps at t
+            layered.append(("sheet.layer_maps", layer_maps.write_maps_sheet))
         return [w for w in layered if not ctx.options.only_sheets or w[0] in ctx.options.only_sheets]
     writers: list[tuple[str, SheetWriter]] = [
         ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening

@@ -23,6 +23,7 @@ from sheetnet.sheets.i18n import STRINGS, sheet_names
 from sheetnet.sheets.layered_network import network_layout
 from sheetnet.sheets.layout import FIRST_DATA_ROW, TrainingLayout
 from sheetnet.verify.bound import U
+from sheetnet.verify.layermapcheck import check_maps
 from sheetnet.verify.optimcheck import check_optimizers
 from sheetnet.verify.ratescheck import check_rates
 from sheetnet.verify.readback import Workbook
@@ -42,7 +43,8 @@ _RANGE = re.compile(
 def present_sheets(names: list[str]) -> dict[str, str]:
     """Of the sheets named, the Summary, Charts, Learning-rates, Optimizers and Working sheets:
     key → name."""
-    keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.compare_optim", "sheet.working")
+    keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.compare_optim", "sheet.working",
+            "sheet.layer_maps")
     return {key: name for key in keys for name in sheet_names(key) if name in names}
 
 
@@ -63,6 +65,8 @@ def check_sheets(
     if "sheet.working" in formulas and frame is not None:
         check_working(book, names["sheet.working"], formulas["sheet.working"], frame, report,
                       (engine_cells or {}).get("sheet.working"), leaf_rel)
+    if "sheet.layer_maps" in formulas:  # a layered network's heat maps at iteration t
+        check_maps(book, training, report, (engine_cells or {}).get("sheet.layer_maps"))
     if "sheet.compare" in formulas:
         check_rates(book, names["sheet.compare"], formulas["sheet.compare"], report,
                     (engine_cells or {}).get("sheet.compare"), leaf_rel)
