@@ -92,6 +92,9 @@ def test_the_issues_network_loads_with_its_shapes() -> None:
     ("network.layers.0", {"kind": "rnn", "size": 2},
      "layer 1 (rnn) expects a sequence [steps, features], network.input_shape gives [1, 4, 4]"),
     ("network.layers.0.channels", None, "layer 1 (conv2d): channels is missing"),
+    ("network.layers.1.kind", None,
+     "layer 2: kind is missing; give one of: conv2d, maxpool2d, avgpool2d, flatten, dense, rnn,"
+     " attention, layernorm, meanpool"),
     ("network.layers.0.activation", "softmax",
      "layer 1 (conv2d): softmax is only allowed on the last (dense) layer"),
     ("network.layers.3", {"kind": "flatten"},

@@ -18,6 +18,7 @@ are kept as nested tuples in torch's shapes; Layer.array gives one as a NumPy ar
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -160,6 +161,8 @@ def parse_layers(value: Any, input_shape: Shape, activations: tuple[str, ...]) -
 def _layer(index: int, table: dict[str, Any], shape: Shape, activations: tuple[str, ...]) -> Layer:
     where = _where(index)
     kind = table.get("kind")
+    if kind is None:
+        raise SheetnetError(f"{where}: kind is missing; give one of: {', '.join(KINDS)}")
     if kind not in KINDS:
         raise SheetnetError(f"{where}: unknown kind {kind!r}; expected one of: {', '.join(KINDS)}")
     where = f"{where} ({kind})"
@@ -231,8 +234,6 @@ def _out_shape(index: int, kind: str, s: dict[str, Any], shape: Shape) -> Shape:
 def with_parameters(layers: list[Layer], init: Any, seed: int | None) -> tuple[Layer, ...]:
     """The layers with their initial parameters: from [[init.layers]] (one table per layer that
     has parameters, in layer order) or drawn from a seed."""
-    import dataclasses
-
     owners = [i for i, layer in enumerate(layers) if layer.param_names]
     if seed is not None:
         rng = np.random.default_rng(seed)
