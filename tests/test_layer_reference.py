@@ -172,7 +172,7 @@ def test_the_sample_columns_follow_the_schedule() -> None:
     assert frame["sample@1"].tolist()[:3] == [1, 3, 1] and frame["sample@2"].tolist()[:3] == [2, 4, 2]
     # Slot 2 of row 1 is sample 4: its forward pass computed alone gives the same P.
     theta = frame.loc[1, ids.params(spec)].to_numpy()
-    one = layer_reference.run_sample(spec, layer_reference.unflatten(spec, theta),
-                                     np.array(spec.inputs[3]), np.array(spec.targets[3]))
+    one = layer_reference.run_batch(spec, layer_reference.unflatten(spec, theta),
+                                    np.array(spec.inputs[3:4]), np.array(spec.targets[3:4]))
     got = frame.loc[1, [f"P2[{t},{u}]@2" for t in (1, 2, 3) for u in (1, 2, 3)]].to_numpy()
     np.testing.assert_allclose(got, one.forward[1]["P"].ravel(), rtol=1e-13)
