@@ -4,13 +4,17 @@ reference, and the whole trajectory in the order of ids.all_ids."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sheetnet.model import ids, layer_reference, reference
-from sheetnet.model.spec import Spec, parse_spec
+from sheetnet.model.spec import Spec, load_template, parse_spec
 
 # Networks that put every kind after a layer with parameters, so that its ∂/∂input is checked
 # too (through the gradients of the layer before it).
@@ -48,13 +52,14 @@ NETWORKS: dict[str, tuple[list[int], list[dict[str, Any]]]] = {
 LOSSES = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}
 
 
-def random_spec(name: str, draw: int, samples: int = 3, **training: Any) -> Spec:
-    """The network `name` with random (seeded) parameters, inputs and targets."""
+def random_spec(name: str, draw: int, samples: int = 3, loss: str = "", **training: Any) -> Spec:
+    """The network `name` with random (seeded) parameters, inputs and targets; the loss its
+    output pairs with, or a squared loss given."""
     shape, layers = NETWORKS[name]
     rng = np.random.default_rng(draw)
     n_out = layers[-1]["size"]
     output = layers[-1].get("activation", "linear")
-    loss = LOSSES.get(output, "half_sse")
+    loss = loss or LOSSES.get(output, "half_sse")
     if loss == "cross_entropy":
         targets = np.eye(n_out)[rng.integers(0, n_out, samples)]
     else:
@@ -108,9 +113,12 @@ def test_every_gradient_matches_finite_differences(name: str, reduction: str) ->
     assert np.abs(gradient).max() > 1e-3  # a real check, not zeros against zeros
 
 
-@pytest.mark.parametrize("name", ["maxpool2d", "attention-causal"])
-def test_the_gradients_of_a_bigger_batch_match_too(name: str) -> None:
-    spec = random_spec(name, draw=7, samples=5)
+@pytest.mark.parametrize(("name", "loss"), [("maxpool2d", ""), ("attention-causal", ""),
+                                           ("avgpool2d", "sse"), ("meanpool", "mse"),
+                                           ("attention-causal", "mse")])
+def test_the_gradients_of_a_bigger_batch_and_every_squared_loss_match_too(name: str, loss: str) -> None:
+    spec = random_spec(name, draw=7, samples=5, loss=loss)
+    assert spec.loss == (loss or spec.loss)
     theta = layer_reference.initial_theta(spec)
     _, _, gradient = layer_reference.evaluate(spec, theta, np.array(spec.inputs),
                                               np.array(spec.targets, dtype=float))
@@ -172,7 +180,19 @@ def test_the_sample_columns_follow_the_schedule() -> None:
     assert frame["sample@1"].tolist()[:3] == [1, 3, 1] and frame["sample@2"].tolist()[:3] == [2, 4, 2]
     # Slot 2 of row 1 is sample 4: its forward pass computed alone gives the same P.
     theta = frame.loc[1, ids.params(spec)].to_numpy()
-    one = layer_reference.run_sample(spec, layer_reference.unflatten(spec, theta),
-                                     np.array(spec.inputs[3]), np.array(spec.targets[3]))
+    one = layer_reference.run_batch(spec, layer_reference.unflatten(spec, theta),
+                                    np.array(spec.inputs[3:4]), np.array(spec.targets[3:4]))
     got = frame.loc[1, [f"P2[{t},{u}]@2" for t in (1, 2, 3) for u in (1, 2, 3)]].to_numpy()
     np.testing.assert_allclose(got, one.forward[1]["P"].ravel(), rtol=1e-13)
+
+
+def test_sheetnet_train_writes_every_column_of_a_network_of_layers(tmp_path: Path) -> None:
+    out = tmp_path / "run.csv"
+    result = subprocess.run([sys.executable, "-m", "sheetnet", "train", "-t", "rnn-sequence", "-n", "7",
+                             "--optimizer", "adam", "--csv", str(out)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out)
+    spec = load_template("rnn-sequence").replace(iterations=7, optimizer="adam")
+    assert list(frame.columns) == ids.all_ids(spec) and len(frame) == 8
+    np.testing.assert_allclose(frame.to_numpy(), reference.train(spec).to_numpy(), rtol=1e-15)

@@ -96,14 +96,18 @@ INIT_LAYER_FIELDS: dict[str, str] = {
 }
 
 
-def _table_of(members: dict[str, tuple[dict[str, Any], str]], required: list[str]) -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": False, "required": required,
-            "properties": {k: {"description": doc, **json} for k, (json, doc) in members.items()}}
+def _table_of(members: dict[str, tuple[dict[str, Any], str]], *required: str) -> dict[str, Any]:
+    """The JSON Schema of a table in an array of tables ([[network.layers]], [[init.layers]])."""
+    table: dict[str, Any] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {k: {"description": doc, **json} for k, (json, doc) in members.items()}}
+    if required:
+        table["required"] = list(required)
+    return table
 
 
-LAYER = _table_of(LAYER_FIELDS, ["kind"])
-INIT_LAYER = _table_of({k: (NESTED, doc) for k, doc in INIT_LAYER_FIELDS.items()}, [])
-INIT_LAYER.pop("required")
+LAYER = _table_of(LAYER_FIELDS, "kind")
+INIT_LAYER = _table_of({k: (NESTED, doc) for k, doc in INIT_LAYER_FIELDS.items()})
 # A layered network's sample is nested lists of network.input_shape.
 INPUT_SAMPLES = {"anyOf": [*SAMPLES["anyOf"], {"type": "array", "items": {"type": "array"}, "minItems": 1}]}
 

@@ -45,13 +45,13 @@ def unflatten(spec: Spec, theta: np.ndarray) -> list[Arrays]:
     return result
 
 
-# --- forward ------------------------------------------------------------------------------
+# --- forward: every array has the row's samples on its first axis ---------------------------
 
 
 def _f(spec: Spec, layer: Layer, z: np.ndarray) -> np.ndarray:
     act = ops.activation(layer.activation, spec.leaky_slope)
     if layer.activation == "softmax":
-        return act.numpy(z[:, None])[:, 0]  # softmax works on columns (samples)
+        return act.numpy(z.T).T  # softmax works on columns (samples); z is [samples, units]
     return act.numpy(z)
 
 
@@ -60,16 +60,17 @@ def _f_prime(spec: Spec, layer: Layer, z: np.ndarray, a: np.ndarray) -> np.ndarr
 
 
 def forward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
-    """The layer's quantities by id prefix (layer_ids.forward_groups), and "out", its output."""
+    """The layer's quantities by id prefix (layer_ids.forward_groups), and "out", its output;
+    x is [samples, *layer.in_shape]."""
     kind = layer.kind
     if kind == "conv2d":
         k = layer.kernel
-        windows = sliding_window_view(x, (k, k), axis=(1, 2))  # [i, r, s, u, v] = x[i, r+u, s+v]
-        z = np.einsum("ciuv,irsuv->crs", p["weight"], windows) + p["bias"][:, None, None]
+        windows = sliding_window_view(x, (k, k), axis=(2, 3))  # [n, i, r, s, u, v] = x[n, i, r+u, s+v]
+        z = np.einsum("ciuv,nirsuv->ncrs", p["weight"], windows) + p["bias"][:, None, None]
         a = _f(spec, layer, z)
         return {"z": z, "a": a, "out": a}
     if kind in ("maxpool2d", "avgpool2d"):
-        blocks = _windows(x, layer.size)  # [c, r, s, size·size], row-major in the window
+        blocks = _windows(x, layer.size)  # [n, c, r, s, size·size], row-major in the window
         if kind == "avgpool2d":
             a = blocks.mean(axis=-1)
             return {"a": a, "out": a}
@@ -77,9 +78,9 @@ def forward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
         a = np.take_along_axis(blocks, m[..., None], axis=-1)[..., 0]
         return {"m": m + 1.0, "a": a, "out": a}
     if kind == "flatten":
-        return {"out": x.ravel()}
+        return {"out": x.reshape(len(x), -1)}  # C order: channel, then row, then column
     if kind == "dense":
-        z = p["weight"] @ x + p["bias"]
+        z = x @ p["weight"].T + p["bias"]
         a = _f(spec, layer, z)
         return {"z": z, "a": a, "out": a}
     if kind == "rnn":
@@ -92,36 +93,36 @@ def forward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
         n = (x - mu[..., None]) / np.sqrt(var[..., None] + LAYERNORM_EPS)
         a = p["gain"] * n + p["bias"]
         return {"mu": mu, "var": var, "n": n, "a": a, "out": a}
-    a = x.mean(axis=0)  # meanpool
+    a = x.mean(axis=1)  # meanpool: over the steps
     return {"a": a, "out": a}
 
 
 def _windows(x: np.ndarray, size: int) -> np.ndarray:
-    """x [C, H, W] cut into size×size windows: [C, H/size, W/size, size·size], row-major inside."""
-    c, h, w = x.shape
-    blocks = x.reshape(c, h // size, size, w // size, size).transpose(0, 1, 3, 2, 4)
-    return blocks.reshape(c, h // size, w // size, size * size)
+    """x [n, C, H, W] cut into size×size windows: [n, C, H/size, W/size, size·size], row-major inside."""
+    n, c, h, w = x.shape
+    blocks = x.reshape(n, c, h // size, size, w // size, size).transpose(0, 1, 2, 4, 3, 5)
+    return blocks.reshape(n, c, h // size, w // size, size * size)
 
 
 def _rnn_forward(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
-    steps = x.shape[0]
-    z = np.zeros((steps, layer.size))
-    h = np.zeros((steps, layer.size))
-    previous = np.zeros(layer.size)  # h₀ = 0
+    samples, steps = x.shape[:2]
+    z = np.zeros((samples, steps, layer.size))
+    h = np.zeros((samples, steps, layer.size))
+    previous = np.zeros((samples, layer.size))  # h₀ = 0
     for t in range(steps):
-        z[t] = p["weight_ih"] @ x[t] + p["weight_hh"] @ previous + p["bias"]
-        h[t] = _f(spec, layer, z[t])
-        previous = h[t]
-    return {"z": z, "h": h, "out": h[-1]}
+        z[:, t] = x[:, t] @ p["weight_ih"].T + previous @ p["weight_hh"].T + p["bias"]
+        h[:, t] = _f(spec, layer, z[:, t])
+        previous = h[:, t]
+    return {"z": z, "h": h, "out": h[:, -1]}
 
 
 def _attention_forward(layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
     q, k, v = x @ p["wq"].T, x @ p["wk"].T, x @ p["wv"].T
-    s = q @ k.T / np.sqrt(layer.dim)
-    allowed = _allowed(layer, len(x))
+    s = q @ k.transpose(0, 2, 1) / np.sqrt(layer.dim)
+    allowed = _allowed(layer, x.shape[1])
     shifted = np.where(allowed, s, -np.inf)
-    e = np.where(allowed, np.exp(shifted - shifted.max(axis=1, keepdims=True)), 0.0)
-    prob = e / e.sum(axis=1, keepdims=True)
+    e = np.where(allowed, np.exp(shifted - shifted.max(axis=-1, keepdims=True)), 0.0)
+    prob = e / e.sum(axis=-1, keepdims=True)
     a = prob @ v
     return {"Q": q, "K": k, "V": v, "S": s, "P": prob, "a": a, "out": a}
 
@@ -137,11 +138,11 @@ def _allowed(layer: Layer, steps: int) -> np.ndarray:
 
 @dataclass
 class Back:
-    """One layer's backward pass for one sample."""
+    """One layer's backward pass for the row's samples."""
 
-    own: Arrays  # its backward quantities by id prefix (layer_ids.backward_groups)
-    grads: Arrays  # ∂(the sample's loss)/∂ each parameter, by torch's name
-    dx: np.ndarray  # ∂/∂ its input, in the input's shape
+    own: Arrays  # its backward quantities by id prefix (layer_ids.backward_groups), per sample
+    grads: Arrays  # Σ over the samples of ∂(each sample's loss)/∂ each parameter, by torch's name
+    dx: np.ndarray  # ∂/∂ its input, per sample, in the input's shape
 
 
 def backward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays,
@@ -150,15 +151,15 @@ def backward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray, fwd: Arra
     kind = layer.kind
     if kind == "dense":
         d = delta if delta is not None else g * _f_prime(spec, layer, fwd["z"], fwd["a"])
-        return Back({"delta": d}, {"weight": np.outer(d, x), "bias": d}, p["weight"].T @ d)
+        return Back({"delta": d}, {"weight": d.T @ x, "bias": d.sum(axis=0)}, d @ p["weight"])
     assert g is not None
     if kind == "conv2d":
         return _conv_backward(spec, layer, p, x, fwd, g)
     if kind == "maxpool2d":
         return Back({}, {}, _maxpool_backward(layer, x, fwd, g))
     if kind == "avgpool2d":
-        s = layer.size
-        return Back({}, {}, np.repeat(np.repeat(g, s, axis=1), s, axis=2) / (s * s))
+        size = layer.size
+        return Back({}, {}, np.repeat(np.repeat(g, size, axis=2), size, axis=3) / (size * size))
     if kind == "flatten":
         return Back({}, {}, g.reshape(x.shape))
     if kind == "rnn":
@@ -167,83 +168,87 @@ def backward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray, fwd: Arra
         return _attention_backward(layer, p, x, fwd, g)
     if kind == "layernorm":
         dn = g * p["gain"]
-        lead = tuple(range(g.ndim - 1))
-        grads = {"gain": (g * fwd["n"]).sum(axis=lead), "bias": g.sum(axis=lead)}
+        others = tuple(range(g.ndim - 1))  # the samples and, for a sequence, the steps
+        grads = {"gain": (g * fwd["n"]).sum(axis=others), "bias": g.sum(axis=others)}
         n = fwd["n"]
         dx = (dn - dn.mean(axis=-1, keepdims=True) - n * (dn * n).mean(axis=-1, keepdims=True)) \
             / np.sqrt(fwd["var"][..., None] + LAYERNORM_EPS)
         return Back({"dn": dn}, grads, dx)
-    return Back({}, {}, np.broadcast_to(g / x.shape[0], x.shape).copy())  # meanpool
+    steps = x.shape[1]  # meanpool
+    return Back({}, {}, np.repeat(g[:, None, :] / steps, steps, axis=1))
 
 
 def _conv_backward(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays,
                    g: np.ndarray) -> Back:
     d = g * _f_prime(spec, layer, fwd["z"], fwd["a"])
     k = layer.kernel
-    windows = sliding_window_view(x, (k, k), axis=(1, 2))
-    dk = np.einsum("crs,irsuv->ciuv", d, windows)
+    windows = sliding_window_view(x, (k, k), axis=(2, 3))
+    dk = np.einsum("ncrs,nirsuv->ciuv", d, windows)
     dx = np.zeros_like(x)
-    rows, cols = d.shape[1:]
+    rows, cols = d.shape[2:]
     for u in range(k):
         for v in range(k):  # x[i, r+u, s+v] met K[c, i, u, v] in z[c, r, s]
-            dx[:, u : u + rows, v : v + cols] += np.einsum("crs,ci->irs", d, p["weight"][:, :, u, v])
-    return Back({"delta": d}, {"weight": dk, "bias": d.sum(axis=(1, 2))}, dx)
+            dx[:, :, u : u + rows, v : v + cols] += np.einsum("ncrs,ci->nirs", d, p["weight"][:, :, u, v])
+    return Back({"delta": d}, {"weight": dk, "bias": d.sum(axis=(0, 2, 3))}, dx)
 
 
 def _maxpool_backward(layer: Layer, x: np.ndarray, fwd: Arrays, g: np.ndarray) -> np.ndarray:
-    s = layer.size
-    dx = np.zeros_like(x)
-    for c, r, col in np.ndindex(g.shape):
-        position = int(fwd["m"][c, r, col]) - 1  # 1..s² row-major in the window
-        dx[c, r * s + position // s, col * s + position % s] = g[c, r, col]
-    return dx
+    """g routed to each window's arg-max (m, from 1, row-major), 0 elsewhere in the window."""
+    size = layer.size
+    n, c, rows, cols = g.shape
+    chosen = np.arange(size * size) == (fwd["m"][..., None] - 1)  # [n, c, r, s, size²]
+    routed = (chosen * g[..., None]).reshape(n, c, rows, cols, size, size)
+    return routed.transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
 
 
 def _rnn_backward(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays,
                   g: np.ndarray) -> Back:
     """Backpropagation through time: δ_T = g·f′(z_T), δ_t = (W_hhᵀ·δ_{t+1})·f′(z_t)."""
     z, h = fwd["z"], fwd["h"]
-    steps = len(z)
+    steps = z.shape[1]
     delta = np.zeros_like(z)
     for t in reversed(range(steps)):
-        dh = g if t == steps - 1 else p["weight_hh"].T @ delta[t + 1]
-        delta[t] = dh * _f_prime(spec, layer, z[t], h[t])
-    previous = np.vstack((np.zeros((1, layer.size)), h[:-1]))  # h_{t−1}, h₀ = 0
-    grads = {"weight_ih": delta.T @ x, "weight_hh": delta.T @ previous, "bias": delta.sum(axis=0)}
+        dh = g if t == steps - 1 else delta[:, t + 1] @ p["weight_hh"]
+        delta[:, t] = dh * _f_prime(spec, layer, z[:, t], h[:, t])
+    previous = np.concatenate((np.zeros_like(h[:, :1]), h[:, :-1]), axis=1)  # h_{t−1}, h₀ = 0
+    grads = {"weight_ih": np.einsum("ntj,nti->ji", delta, x),
+             "weight_hh": np.einsum("ntj,ntm->jm", delta, previous),
+             "bias": delta.sum(axis=(0, 1))}
     return Back({"delta": delta}, grads, delta @ p["weight_ih"])
 
 
 def _attention_backward(layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays, g: np.ndarray) -> Back:
     q, k, v, prob = fwd["Q"], fwd["K"], fwd["V"], fwd["P"]
-    d_prob = g @ v.T
-    d_v = prob.T @ g
+    d_prob = g @ v.transpose(0, 2, 1)
+    d_v = prob.transpose(0, 2, 1) @ g
     # The row softmax's Jacobian: ∂P[t,w]/∂S[t,u] = P[t,w]·([w = u] − P[t,u]).
-    d_s = prob * (d_prob - (prob * d_prob).sum(axis=1, keepdims=True))
+    d_s = prob * (d_prob - (prob * d_prob).sum(axis=-1, keepdims=True))
     root = np.sqrt(layer.dim)
     d_q = d_s @ k / root
-    d_k = d_s.T @ q / root
-    grads = {"wq": d_q.T @ x, "wk": d_k.T @ x, "wv": d_v.T @ x}
+    d_k = d_s.transpose(0, 2, 1) @ q / root
+    grads = {name: np.einsum("ntd,nti->di", d, x) for name, d in (("wq", d_q), ("wk", d_k), ("wv", d_v))}
     dx = d_q @ p["wq"] + d_k @ p["wk"] + d_v @ p["wv"]
     return Back({"dP": d_prob, "dV": d_v, "dS": d_s, "dQ": d_q, "dK": d_k}, grads, dx)
 
 
-# --- one sample, one row --------------------------------------------------------------------
+# --- a row's samples ----------------------------------------------------------------------
 
 
 @dataclass
-class Sample:
-    """One sample's forward pass, output δ and backward pass."""
+class Batch:
+    """The forward pass, output δ and backward pass of a row's samples (first axis of each)."""
 
     forward: list[Arrays]
     backward: list[Back]
-    z_out: np.ndarray
+    z_out: np.ndarray  # [samples, outputs]
     a_out: np.ndarray
 
 
-def run_sample(spec: Spec, params: list[Arrays], x_flat: np.ndarray, t: np.ndarray) -> Sample:
-    """Forward, the output's δ for this sample's loss, and the backward pass layer by layer."""
+def run_batch(spec: Spec, params: list[Arrays], X: np.ndarray, T: np.ndarray) -> Batch:
+    """Forward, the output's δ for each sample's loss, and the backward pass layer by layer;
+    X holds one flattened sample per row, T its targets."""
     inputs, fwd = [], []
-    x = x_flat.reshape(spec.input_shape)
+    x = X.reshape(len(X), *spec.input_shape)
     for layer, p in zip(spec.layers, params, strict=True):
         inputs.append(x)
         fwd.append(forward_layer(spec, layer, p, x))
@@ -251,18 +256,17 @@ def run_sample(spec: Spec, params: list[Arrays], x_flat: np.ndarray, t: np.ndarr
     last = spec.layers[-1]
     z_out, a_out = fwd[-1]["z"], fwd[-1]["a"]
     if spec.classifies:  # softmax + cross-entropy, sigmoid + binary cross-entropy: a − t
-        delta = a_out - t
+        delta = a_out - T
     else:
         scale = ops.squared_loss(spec.loss).scale(spec.sizes[-1])
-        delta = 2 * scale * (a_out - t) * _f_prime(spec, last, z_out, a_out)
+        delta = 2 * scale * (a_out - T) * _f_prime(spec, last, z_out, a_out)
     backs: list[Back] = [None] * len(spec.layers)  # type: ignore[list-item]
     g: np.ndarray | None = None
     for n in reversed(range(len(spec.layers))):
-        layer = spec.layers[n]
         out_delta = delta if n == len(spec.layers) - 1 else None
-        backs[n] = backward_layer(spec, layer, params[n], inputs[n], fwd[n], g, out_delta)
+        backs[n] = backward_layer(spec, spec.layers[n], params[n], inputs[n], fwd[n], g, out_delta)
         g = backs[n].dx
-    return Sample(fwd, backs, z_out, a_out)
+    return Batch(fwd, backs, z_out, a_out)
 
 
 def sample_weight(spec: Spec) -> float:
@@ -274,32 +278,27 @@ def evaluate(spec: Spec, theta: np.ndarray, X: np.ndarray,
              T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One Training row for the samples of X (one per row, flattened) and their targets T:
     (params, forward and loss columns; backward and gradient columns; the flat gradient),
-    each in ids.all_ids order."""
+    each in ids.all_ids order: per sample, layer by layer, group by group in C order."""
     params = unflatten(spec, theta)
-    samples = [run_sample(spec, params, x, t) for x, t in zip(X, T, strict=True)]
-    r = sample_weight(spec)
-    forward = [fwd[g.prefix].ravel() for s in samples for n, fwd in enumerate(s.forward)
+    batch = run_batch(spec, params, X, T)
+    layers = range(len(spec.layers))
+    forward = [batch.forward[n][g.prefix][k].ravel() for k in range(len(X)) for n in layers
                for g in layer_ids.forward_groups(spec, n)]
-    losses = _loss_values(spec, samples, T)
-    backward = []
-    for s in samples:
-        for n in reversed(range(len(spec.layers))):
-            for g in layer_ids.backward_groups(spec, n):
-                backward.append(s.backward[n].dx.ravel() if g.prefix == "da"
-                                else s.backward[n].own[g.prefix].ravel())
-    grads = [r * np.sum([s.backward[g.layer].grads[g.param] for s in samples], axis=0).ravel()
-             for g in layer_ids.param_groups(spec)]
+    backward = [(batch.backward[n].dx if g.prefix == "da" else batch.backward[n].own[g.prefix])[k].ravel()
+                for k in range(len(X)) for n in reversed(layers)
+                for g in layer_ids.backward_groups(spec, n)]
+    r = sample_weight(spec)  # Σ over the samples, then the mean's 1/B
+    grads = [r * batch.backward[g.layer].grads[g.param].ravel() for g in layer_ids.param_groups(spec)]
     gradient = np.concatenate(grads) if grads else np.zeros(0)
-    state = np.concatenate((theta, *forward, losses))
+    state = np.concatenate((theta, *forward, _loss_values(spec, batch, T)))
     return state, np.concatenate((*backward, gradient)), gradient
 
 
-def _loss_values(spec: Spec, samples: list[Sample], T: np.ndarray) -> np.ndarray:
+def _loss_values(spec: Spec, batch: Batch, T: np.ndarray) -> np.ndarray:
     """The loss group (ids.losses): each slot's loss and correct (classification, several
     slots), the loss, the accuracy (classification)."""
     r = sample_weight(spec)
-    Z = np.stack([s.z_out for s in samples], axis=1)  # one column per sample
-    A = np.stack([s.a_out for s in samples], axis=1)
+    Z, A = batch.z_out.T, batch.a_out.T  # one column per sample, as ops computes them
     if not spec.classifies:
         scale = ops.squared_loss(spec.loss).scale(spec.sizes[-1])
         return np.array([r * scale * np.sum((A - T.T) ** 2)])

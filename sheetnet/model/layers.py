@@ -18,13 +18,14 @@ are kept as nested tuples in torch's shapes; Layer.array gives one as a NumPy ar
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from sheetnet.errors import SheetnetError
+from sheetnet.errors import SheetnetError, counted
 
 Shape = tuple[int, ...]
 
@@ -160,6 +161,8 @@ def parse_layers(value: Any, input_shape: Shape, activations: tuple[str, ...]) -
 def _layer(index: int, table: dict[str, Any], shape: Shape, activations: tuple[str, ...]) -> Layer:
     where = _where(index)
     kind = table.get("kind")
+    if kind is None:
+        raise SheetnetError(f"{where}: kind is missing; give one of: {', '.join(KINDS)}")
     if kind not in KINDS:
         raise SheetnetError(f"{where}: unknown kind {kind!r}; expected one of: {', '.join(KINDS)}")
     where = f"{where} ({kind})"
@@ -194,8 +197,10 @@ def _layer(index: int, table: dict[str, Any], shape: Shape, activations: tuple[s
     return Layer(kind, shape, out, **settings)
 
 
-def _expects(index: int, kind: str, what: str, shape: Shape) -> SheetnetError:
-    return SheetnetError(f"{_where(index)} ({kind}) expects {what}, {_source(index)} {shape_text(shape)}")
+def _expects(index: int, kind: str, what: str, shape: Shape, fix: str = "") -> SheetnetError:
+    """"layer 3 (dense) expects …, layer 2 gives [2, 1, 1]; fix": the layer, what it got."""
+    return SheetnetError(f"{_where(index)} ({kind}) expects {what}, {_source(index)} {shape_text(shape)}"
+                         + (f"; {fix}" if fix else ""))
 
 
 def _out_shape(index: int, kind: str, s: dict[str, Any], shape: Shape) -> Shape:
@@ -216,8 +221,7 @@ def _out_shape(index: int, kind: str, s: dict[str, Any], shape: Shape) -> Shape:
         return (math.prod(shape),)
     if kind == "dense":
         if len(shape) != 1:
-            raise _expects(index, kind, f"a vector of {math.prod(shape)} inputs (put a flatten layer"
-                           " before it)", shape)
+            raise _expects(index, kind, "a vector [inputs]", shape, "put a flatten layer before it")
         return (s["size"],)
     if kind in ("rnn", "attention", "meanpool"):
         if len(shape) != 2:
@@ -230,8 +234,6 @@ def _out_shape(index: int, kind: str, s: dict[str, Any], shape: Shape) -> Shape:
 def with_parameters(layers: list[Layer], init: Any, seed: int | None) -> tuple[Layer, ...]:
     """The layers with their initial parameters: from [[init.layers]] (one table per layer that
     has parameters, in layer order) or drawn from a seed."""
-    import dataclasses
-
     owners = [i for i, layer in enumerate(layers) if layer.param_names]
     if seed is not None:
         rng = np.random.default_rng(seed)
@@ -274,8 +276,9 @@ def _given(layers: list[Layer], owners: list[int], init: Any) -> list[tuple[tupl
     if not isinstance(init, list) or not all(isinstance(t, dict) for t in init):
         raise SheetnetError("init.layers must be a list of tables ([[init.layers]])")
     if len(init) != len(owners):
-        raise SheetnetError(f"init.layers has {len(init)} tables but {len(owners)} layers have"
-                            f" parameters ({_owner_list(layers, owners)}); give one table each, in order")
+        raise SheetnetError(f"init.layers has {counted(len(init), 'table')} but {len(owners)} of the"
+                            f" layers have parameters ({_owner_list(layers, owners)}); give one table"
+                            " each, in order")
     result = []
     for n, (i, table) in enumerate(zip(owners, init, strict=True), start=1):
         layer = layers[i]
@@ -289,9 +292,28 @@ def _given(layers: list[Layer], owners: list[int], init: Any) -> list[tuple[tupl
         for name, shape in shapes.items():
             if name not in table:
                 raise SheetnetError(f"{where}: {name} is missing ({_dims(shape)}, torch's shape)")
+            _check_inputs(i, layer, name, table[name], f"init.layers[{n}].{name}")
             params.append((name, _numbers(table[name], shape, f"{where}.{name}")))
         result.append(tuple(params))
     return result
+
+
+# The parameters whose second axis counts the layer's inputs (features, in-channels).
+_READS_INPUTS = {("dense", "weight"), ("conv2d", "weight"), ("rnn", "weight_ih"), ("attention", "wq"),
+                 ("attention", "wk"), ("attention", "wv")}
+
+
+def _check_inputs(index: int, layer: Layer, name: str, value: Any, field: str) -> None:
+    """A weight made for another input width, said as the layer's mismatch with the one before:
+    "layer 3 (dense) expects 8 inputs (init.layers[2].weight is [2][8]), layer 2 gives [2]"."""
+    got = _shape_of(value)
+    if (layer.kind, name) not in _READS_INPUTS or got is None or len(got) < 2:
+        return
+    width = layer.in_shape[0] if layer.kind in ("dense", "conv2d") else layer.in_shape[1]
+    if got[1] != width:
+        what = "input channels" if layer.kind == "conv2d" else ("features" if layer.kind in
+                                                                 ("rnn", "attention") else "inputs")
+        raise _expects(index, layer.kind, f"{got[1]} {what} ({field} is {_dims(got)})", layer.in_shape)
 
 
 def _owner_list(layers: list[Layer], owners: list[int]) -> str:
