@@ -240,3 +240,14 @@ def test_the_maps_sheet_reads_row_t_of_the_training_sheet(tmp_path: Path) -> Non
 def _column_range(spec: Spec, qid: str) -> str:
     col = layout.column_letter(ids.all_ids(spec).index(qid) + 1)
     return f"${col}${layout.FIRST_DATA_ROW}:${col}${layout.FIRST_DATA_ROW + spec.iterations}"
+
+
+def test_a_formula_past_excels_length_is_a_one_line_error(tmp_path: Path) -> None:
+    """A 22×22 feature map: each kernel gradient sums 484 products, past 8,192 characters."""
+    spec = layered_spec([1, 24, 24], [{"kind": "conv2d", "channels": 1, "kernel": 3},
+                                      {"kind": "flatten"}, {"kind": "dense", "size": 1}],
+                        "mse", samples=1)
+    with pytest.raises(SheetnetError, match=r"dK1\[1,1,1,1\] would be [\d,]+ characters long.*smaller "
+                                            r"inputs or kernels"):
+        api.build(spec, tmp_path / "big.xlsx")
+    assert not (tmp_path / "big.xlsx").exists()
