@@ -139,10 +139,11 @@ def child_openpyxl(source: str, iterations: str, cells: str) -> dict[str, Any]:
     """Write `cells` formula cells with openpyxl write_only: the Training sheet's formula texts."""
     from openpyxl import Workbook
 
-    from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+    from sheetnet.sheets.layered_network import network_layout
+    from sheetnet.sheets.layout import TrainingLayout
 
     spec = _load(source, int(iterations))
-    training = TrainingLayout(spec, NetworkLayout(spec), "Network")
+    training = TrainingLayout(spec, network_layout(spec), "Network")
     templates = [training.template(c.formula) for c in training.columns if c.formula is not None]
     start = time.perf_counter()
     book = Workbook(write_only=True)
