@@ -251,3 +251,21 @@ def test_a_formula_past_excels_length_is_a_one_line_error(tmp_path: Path) -> Non
                                             r"inputs or kernels"):
         api.build(spec, tmp_path / "big.xlsx")
     assert not (tmp_path / "big.xlsx").exists()
+
+
+def test_a_hostile_layers_cell_is_a_one_line_error(tmp_path: Path) -> None:
+    """A Layers cell edited to promise a huge network is refused before anything is placed."""
+    spec = case_spec("rnn")
+    path = build(tmp_path, spec)
+    book = openpyxl.load_workbook(path)
+    ws = book["Network"]
+    row = next(r for r in range(1, 30) if ws.cell(r, 1).value == "Layers")
+    ws.cell(row, 2).value = '[{"kind": "rnn", "size": 100000}, {"kind": "dense", "size": 2}]'
+    book.save(path)
+    with pytest.raises(SheetnetError, match=r"describe a network with [\d,]+ inputs and parameters, "
+                                            r"but the sheet holds only"):
+        read_workbook(path)
+    ws.cell(row, 2).value = "[{not json"
+    book.save(path)
+    with pytest.raises(SheetnetError, match=r"\(layers\) must be the JSON list written by sheetnet"):
+        read_workbook(path)

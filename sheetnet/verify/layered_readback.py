@@ -47,6 +47,7 @@ def read_layered_spec(where: str, name: str, cells: Mapping[tuple[int, int], Any
     at = setting_cells(cells)
     structure = _structure(where, cells, at)
     n_samples = _count_samples(cells)
+    _check_numbers_present(where, structure, n_samples, len(cells))
     placeholder = parse_spec(_table(structure, n_samples, None), source=where)
     placed = LayeredNetworkLayout(placeholder)
     values = {key: _number(where, cells, cell, key) for key, cell in placed.input_cells.items()
@@ -83,6 +84,20 @@ def _structure(where: str, cells: Mapping[tuple[int, int], Any],
             except ValueError:
                 raise fail(name, by_name[name].what) from None
     return result
+
+
+def _check_numbers_present(where: str, structure: dict[str, Any], n_samples: int, n_cells: int) -> None:
+    """The sheet must hold a cell for every number the layers promise, before any is placed: a
+    hostile Layers cell could otherwise ask for billions of parameters."""
+    try:
+        probe = _ProbeSpec(tuple(structure["input_shape"]), structure["layers"])
+    except (SheetnetError, TypeError, ValueError) as exc:
+        raise SheetnetError(f"{where}: the Layers cell does not describe a network ({exc})") from None
+    needed = n_samples * (int(np.prod(probe.input_shape)) + _outputs(probe))
+    needed += sum(int(np.prod(shape)) for _, _, shape in layer_names.parameter_shapes(probe))
+    if needed > n_cells:
+        raise SheetnetError(f"{where}: the Layers and input shape describe a network with {needed:,} "
+                            f"inputs and parameters, but the sheet holds only {n_cells:,} cells; {_WHAT}")
 
 
 def _count_samples(cells: Mapping[tuple[int, int], Any]) -> int:
