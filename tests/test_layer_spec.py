@@ -166,7 +166,8 @@ def test_a_spec_error_in_a_file_is_one_line_without_a_traceback(tmp_path: Path) 
         " [2, 2, 2]; put a flatten layer before it"]
 
 
-@pytest.mark.parametrize("command", [["build", "out.xlsx"], ["exercise", "out.xlsx"],
+# (build writes a network of layers: tests/test_layered_workbook.py)
+@pytest.mark.parametrize("command", [["exercise", "out.xlsx"],
                                      ["class", "roster.csv", "room", "--secret", "s"]])
 def test_the_workbook_commands_refuse_a_network_of_layers_in_one_line(tmp_path: Path,
                                                                       command: list[str]) -> None:
