@@ -196,3 +196,48 @@ def test_sheetnet_train_writes_every_column_of_a_network_of_layers(tmp_path: Pat
     spec = load_template("rnn-sequence").replace(iterations=7, optimizer="adam")
     assert list(frame.columns) == ids.all_ids(spec) and len(frame) == 8
     np.testing.assert_allclose(frame.to_numpy(), reference.train(spec).to_numpy(), rtol=1e-15)
+
+
+# --- overflow: NaN where the sheet shows #NUM!, never a number NumPy made of infinity -----------
+
+
+def overflowing(shape: list[int], layers: list[dict[str, Any]], init: list[dict[str, Any]],
+                sample: Any) -> pd.Series:
+    spec = parse_spec({"network": {"input_shape": shape, "loss": "half_sse", "layers": layers},
+                       "training": {"learning_rate": 0.1, "iterations": 1},
+                       "init": {"layers": init}, "data": {"inputs": [sample], "targets": [[0]]}})
+    with np.errstate(all="ignore"):
+        return reference.train(spec).loc[0]
+
+
+def test_an_overflow_is_not_rescued_by_tanh() -> None:
+    # z = 1e308·10 overflows: a sheet shows #NUM! in z and in everything that reads it, where
+    # NumPy's tanh(inf) would be 1.
+    row = overflowing([2, 1], [{"kind": "rnn", "size": 1}, {"kind": "dense", "size": 1}],
+                      [{"weight_ih": [[1e308]], "weight_hh": [[0.5]], "bias": [0]},
+                       {"weight": [[1]], "bias": [0]}], [[10], [0]])
+    assert np.isnan(row["z1[1,1]"]) and np.isnan(row["h1[1,1]"]) and np.isnan(row["h1[2,1]"])
+    assert np.isnan(row["loss"]) and np.isnan(row["dWx1[1,1]"])
+
+
+def test_an_error_in_a_max_pool_window_makes_its_arg_max_an_error() -> None:
+    row = overflowing([1, 2, 2], [{"kind": "conv2d", "channels": 1, "kernel": 1},
+                                  {"kind": "maxpool2d", "size": 2}, {"kind": "flatten"},
+                                  {"kind": "dense", "size": 1}],
+                      [{"weight": [[[[1e308]]]], "bias": [0]}, {"weight": [[1]], "bias": [0]}],
+                      [[[1, 10], [2, 3]]])
+    assert row["z1[1,1,1]"] == 1e308 and np.isnan(row["z1[1,1,2]"])
+    assert np.isnan(row["a2[1,1,1]"]) and np.isnan(row["m2[1,1,1]"])  # not 2, NaN's position
+    assert all(np.isnan(row[f"da1[1,{r},{s}]"]) for r in (1, 2) for s in (1, 2))
+
+
+def test_a_causal_mask_keeps_an_error_out_of_the_earlier_steps() -> None:
+    # V of step 2 overflows; step 1 attends only to itself, so its output stays a number, and a
+    # masked dS is 0 as its constant cell is.
+    row = overflowing([2, 1], [{"kind": "attention", "dim": 1, "causal": True}, {"kind": "flatten"},
+                               {"kind": "dense", "size": 1}],
+                      [{"wq": [[0.5]], "wk": [[0.5]], "wv": [[1e308]]},
+                       {"weight": [[0.0, 0.0]], "bias": [0]}], [[1], [10]])
+    assert row["P1[1,1]"] == 1 and row["P1[1,2]"] == 0
+    assert row["a1[1,1]"] == 1e308 and np.isnan(row["a1[2,1]"])
+    assert row["dS1[1,2]"] == 0 and np.isnan(row["loss"])
