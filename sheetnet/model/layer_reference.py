@@ -10,6 +10,10 @@ when causal), output P·V; meanpool averages the steps.
 It shares nothing with the workbook code: only the spec, the activations, losses and accuracy
 of the ops registry, and the order of the columns (layer_ids.py), which evaluate() follows.
 reference.train_blocks runs the loop and the optimizers on the flat parameter vector.
+
+A run that overflows keeps NaN wherever a spreadsheet shows an error (see _nan): no function
+turns an infinity back into a number, and terms a formula never reads (a causal mask's, a
+max-pool window's other positions) are left out rather than multiplied by 0.
 """
 
 from __future__ import annotations
