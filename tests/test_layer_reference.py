@@ -241,3 +241,62 @@ def test_a_causal_mask_keeps_an_error_out_of_the_earlier_steps() -> None:
     assert row["P1[1,1]"] == 1 and row["P1[1,2]"] == 0
     assert row["a1[1,1]"] == 1e308 and np.isnan(row["a1[2,1]"])
     assert row["dS1[1,2]"] == 0 and np.isnan(row["loss"])
+
+
+# --- random shapes --------------------------------------------------------------------------
+
+SMOOTH = ("tanh", "sigmoid", "linear")
+
+
+def random_layers(kind: str, rng: np.random.Generator) -> tuple[list[int], list[dict[str, Any]]]:
+    """A network around `kind` with every size drawn (1 to a few), ending in a dense layer."""
+    def n(low: int, high: int) -> int:
+        return int(rng.integers(low, high + 1))
+
+    def act() -> str:
+        return str(rng.choice(SMOOTH))
+
+    if kind in ("conv2d", "maxpool2d", "avgpool2d"):
+        k, size = n(1, 3), 2 if kind != "conv2d" else 1
+        out_h, out_w = size * n(1, 2), size * n(1, 2)
+        shape = [n(1, 2), out_h + k - 1, out_w + k - 1]
+        layers = [{"kind": "conv2d", "channels": n(1, 3), "kernel": k, "activation": act()}]
+        if kind != "conv2d":
+            layers.append({"kind": kind, "size": size})
+        else:
+            layers.append({"kind": "conv2d", "channels": n(1, 2), "kernel": 1, "activation": act()})
+        return shape, [*layers, {"kind": "flatten"}]
+    steps, features = n(2, 4), n(1, 3)
+    if kind == "rnn":  # layer norm over at least two features: over one it is 0
+        return [steps, features + 1], [{"kind": "layernorm"}, {"kind": "rnn", "size": n(1, 3),
+                                                            "activation": act()}]
+    if kind == "attention":
+        return [steps, features], [{"kind": "attention", "dim": n(1, 3), "causal": bool(rng.integers(2))},
+                                   {"kind": "attention", "dim": n(1, 2)}, {"kind": "meanpool"}]
+    if kind == "layernorm":
+        return [steps, features + 1], [{"kind": "attention", "dim": n(2, 3)}, {"kind": "layernorm"},
+                                       {"kind": "flatten"}]
+    return [features], [{"kind": "dense", "size": n(1, 3), "activation": act()}]  # dense
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "maxpool2d", "avgpool2d", "rnn", "attention", "layernorm",
+                                  "dense"])
+@pytest.mark.parametrize("draw", [11, 12, 13])
+def test_every_gradient_on_random_shapes(kind: str, draw: int) -> None:
+    rng = np.random.default_rng(draw)
+    shape, layers = random_layers(kind, rng)
+    output = str(rng.choice(["softmax", "sigmoid", "linear"]))
+    n_out = int(rng.integers(2, 4))
+    NETWORKS[f"random-{kind}-{draw}"] = (shape, [*layers, {"kind": "dense", "size": n_out,
+                                                            "activation": output}])
+    try:
+        spec = random_spec(f"random-{kind}-{draw}", draw=draw, samples=int(rng.integers(1, 4)))
+    finally:
+        del NETWORKS[f"random-{kind}-{draw}"]
+    theta = layer_reference.initial_theta(spec)
+    X, T = np.array(spec.inputs), np.array(spec.targets, dtype=float)
+    _, _, gradient = layer_reference.evaluate(spec, theta, X, T)
+    h = 1e-6
+    numeric = [(loss_at(spec, theta + h * e) - loss_at(spec, theta - h * e)) / (2 * h)
+               for e in np.eye(len(theta))]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-8)
