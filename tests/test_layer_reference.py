@@ -196,3 +196,107 @@ def test_sheetnet_train_writes_every_column_of_a_network_of_layers(tmp_path: Pat
     spec = load_template("rnn-sequence").replace(iterations=7, optimizer="adam")
     assert list(frame.columns) == ids.all_ids(spec) and len(frame) == 8
     np.testing.assert_allclose(frame.to_numpy(), reference.train(spec).to_numpy(), rtol=1e-15)
+
+
+# --- overflow: NaN where the sheet shows #NUM!, never a number NumPy made of infinity -----------
+
+
+def overflowing(shape: list[int], layers: list[dict[str, Any]], init: list[dict[str, Any]],
+                sample: Any) -> pd.Series:
+    spec = parse_spec({"network": {"input_shape": shape, "loss": "half_sse", "layers": layers},
+                       "training": {"learning_rate": 0.1, "iterations": 1},
+                       "init": {"layers": init}, "data": {"inputs": [sample], "targets": [[0]]}})
+    with np.errstate(all="ignore"):
+        return reference.train(spec).loc[0]
+
+
+def test_an_overflow_is_not_rescued_by_tanh() -> None:
+    # z = 1e308·10 overflows: a sheet shows #NUM! in z and in everything that reads it, where
+    # NumPy's tanh(inf) would be 1.
+    row = overflowing([2, 1], [{"kind": "rnn", "size": 1}, {"kind": "dense", "size": 1}],
+                      [{"weight_ih": [[1e308]], "weight_hh": [[0.5]], "bias": [0]},
+                       {"weight": [[1]], "bias": [0]}], [[10], [0]])
+    assert np.isnan(row["z1[1,1]"]) and np.isnan(row["h1[1,1]"]) and np.isnan(row["h1[2,1]"])
+    assert np.isnan(row["loss"]) and np.isnan(row["dWx1[1,1]"])
+
+
+def test_an_error_in_a_max_pool_window_makes_its_arg_max_an_error() -> None:
+    row = overflowing([1, 2, 2], [{"kind": "conv2d", "channels": 1, "kernel": 1},
+                                  {"kind": "maxpool2d", "size": 2}, {"kind": "flatten"},
+                                  {"kind": "dense", "size": 1}],
+                      [{"weight": [[[[1e308]]]], "bias": [0]}, {"weight": [[1]], "bias": [0]}],
+                      [[[1, 10], [2, 3]]])
+    assert row["z1[1,1,1]"] == 1e308 and np.isnan(row["z1[1,1,2]"])
+    assert np.isnan(row["a2[1,1,1]"]) and np.isnan(row["m2[1,1,1]"])  # not 2, NaN's position
+    assert all(np.isnan(row[f"da1[1,{r},{s}]"]) for r in (1, 2) for s in (1, 2))
+
+
+def test_a_causal_mask_keeps_an_error_out_of_the_earlier_steps() -> None:
+    # V of step 2 overflows; step 1 attends only to itself, so its output stays a number, and a
+    # masked dS is 0 as its constant cell is.
+    row = overflowing([2, 1], [{"kind": "attention", "dim": 1, "causal": True}, {"kind": "flatten"},
+                               {"kind": "dense", "size": 1}],
+                      [{"wq": [[0.5]], "wk": [[0.5]], "wv": [[1e308]]},
+                       {"weight": [[0.0, 0.0]], "bias": [0]}], [[1], [10]])
+    assert row["P1[1,1]"] == 1 and row["P1[1,2]"] == 0
+    assert row["a1[1,1]"] == 1e308 and np.isnan(row["a1[2,1]"])
+    assert row["dS1[1,2]"] == 0 and np.isnan(row["loss"])
+
+
+# --- random shapes --------------------------------------------------------------------------
+
+SMOOTH = ("tanh", "sigmoid", "linear")
+
+
+def random_layers(kind: str, rng: np.random.Generator) -> tuple[list[int], list[dict[str, Any]]]:
+    """A network around `kind` with every size drawn (1 to a few), ending in a dense layer."""
+    def n(low: int, high: int) -> int:
+        return int(rng.integers(low, high + 1))
+
+    def act() -> str:
+        return str(rng.choice(SMOOTH))
+
+    if kind in ("conv2d", "maxpool2d", "avgpool2d"):
+        k, size = n(1, 3), 2 if kind != "conv2d" else 1
+        out_h, out_w = size * n(1, 2), size * n(1, 2)
+        shape = [n(1, 2), out_h + k - 1, out_w + k - 1]
+        layers = [{"kind": "conv2d", "channels": n(1, 3), "kernel": k, "activation": act()}]
+        if kind != "conv2d":
+            layers.append({"kind": kind, "size": size})
+        else:
+            layers.append({"kind": "conv2d", "channels": n(1, 2), "kernel": 1, "activation": act()})
+        return shape, [*layers, {"kind": "flatten"}]
+    steps, features = n(2, 4), n(1, 3)
+    if kind == "rnn":  # layer norm over at least two features: over one it is 0
+        return [steps, features + 1], [{"kind": "layernorm"}, {"kind": "rnn", "size": n(1, 3),
+                                                            "activation": act()}]
+    if kind == "attention":
+        return [steps, features], [{"kind": "attention", "dim": n(1, 3), "causal": bool(rng.integers(2))},
+                                   {"kind": "attention", "dim": n(1, 2)}, {"kind": "meanpool"}]
+    if kind == "layernorm":
+        return [steps, features + 1], [{"kind": "attention", "dim": n(2, 3)}, {"kind": "layernorm"},
+                                       {"kind": "flatten"}]
+    return [features], [{"kind": "dense", "size": n(1, 3), "activation": act()}]  # dense
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "maxpool2d", "avgpool2d", "rnn", "attention", "layernorm",
+                                  "dense"])
+@pytest.mark.parametrize("draw", [11, 12, 13])
+def test_every_gradient_on_random_shapes(kind: str, draw: int) -> None:
+    rng = np.random.default_rng(draw)
+    shape, layers = random_layers(kind, rng)
+    output = str(rng.choice(["softmax", "sigmoid", "linear"]))
+    n_out = int(rng.integers(2, 4))
+    NETWORKS[f"random-{kind}-{draw}"] = (shape, [*layers, {"kind": "dense", "size": n_out,
+                                                            "activation": output}])
+    try:
+        spec = random_spec(f"random-{kind}-{draw}", draw=draw, samples=int(rng.integers(1, 4)))
+    finally:
+        del NETWORKS[f"random-{kind}-{draw}"]
+    theta = layer_reference.initial_theta(spec)
+    X, T = np.array(spec.inputs), np.array(spec.targets, dtype=float)
+    _, _, gradient = layer_reference.evaluate(spec, theta, X, T)
+    h = 1e-6
+    numeric = [(loss_at(spec, theta + h * e) - loss_at(spec, theta - h * e)) / (2 * h)
+               for e in np.eye(len(theta))]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-8)

@@ -10,6 +10,10 @@ when causal), output P·V; meanpool averages the steps.
 It shares nothing with the workbook code: only the spec, the activations, losses and accuracy
 of the ops registry, and the order of the columns (layer_ids.py), which evaluate() follows.
 reference.train_blocks runs the loop and the optimizers on the flat parameter vector.
+
+A run that overflows keeps NaN wherever a spreadsheet shows an error (see _nan): no function
+turns an infinity back into a number, and terms a formula never reads (a causal mask's, a
+max-pool window's other positions) are left out rather than multiplied by 0.
 """
 
 from __future__ import annotations
@@ -48,15 +52,29 @@ def unflatten(spec: Spec, theta: np.ndarray) -> list[Arrays]:
 # --- forward: every array has the row's samples on its first axis ---------------------------
 
 
+def _nan(x: np.ndarray) -> np.ndarray:
+    """x with ±inf as NaN: a spreadsheet has no infinity, an overflow is an error (#NUM!) there,
+    and NumPy would turn inf back into numbers (tanh(inf) = 1, x/inf = 0, exp(−inf) = 0) where
+    the sheet's formula reads the error and is one. Applied before each such function; sums and
+    products pass NaN on by themselves."""
+    return x if np.isfinite(x).all() else np.where(np.isfinite(x), x, np.nan)
+
+
 def _f(spec: Spec, layer: Layer, z: np.ndarray) -> np.ndarray:
+    """f(z), NaN wherever z is (softmax: a sample's whole row, as its formulas read every z)."""
     act = ops.activation(layer.activation, spec.leaky_slope)
-    if layer.activation == "softmax":
-        return act.numpy(z.T).T  # softmax works on columns (samples); z is [samples, units]
-    return act.numpy(z)
+    z = _nan(z)
+    with np.errstate(all="ignore"):
+        if layer.activation == "softmax":
+            return act.numpy(z.T).T  # softmax works on columns (samples); z is [samples, units]
+        return np.where(np.isnan(z), np.nan, act.numpy(z))
 
 
 def _f_prime(spec: Spec, layer: Layer, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-    return ops.activation(layer.activation, spec.leaky_slope).numpy_derivative(z, a)
+    """f′(z), NaN wherever z or a is (relu′ compares z > 0, which NaN would answer 0)."""
+    z, a = _nan(z), _nan(a)
+    prime = ops.activation(layer.activation, spec.leaky_slope).numpy_derivative(z, a)
+    return np.where(np.isnan(z) | np.isnan(a), np.nan, prime)
 
 
 def forward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
@@ -70,13 +88,13 @@ def forward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
         a = _f(spec, layer, z)
         return {"z": z, "a": a, "out": a}
     if kind in ("maxpool2d", "avgpool2d"):
-        blocks = _windows(x, layer.size)  # [n, c, r, s, size·size], row-major in the window
+        blocks = _windows(_nan(x), layer.size)  # [n, c, r, s, size·size], row-major in the window
         if kind == "avgpool2d":
             a = blocks.mean(axis=-1)
             return {"a": a, "out": a}
         m = np.argmax(blocks, axis=-1)  # the first maximum, as torch
-        a = np.take_along_axis(blocks, m[..., None], axis=-1)[..., 0]
-        return {"m": m + 1.0, "a": a, "out": a}
+        a = np.take_along_axis(blocks, m[..., None], axis=-1)[..., 0]  # NaN if the window has one
+        return {"m": np.where(np.isnan(a), np.nan, m + 1.0), "a": a, "out": a}
     if kind == "flatten":
         return {"out": x.reshape(len(x), -1)}  # C order: channel, then row, then column
     if kind == "dense":
@@ -88,8 +106,9 @@ def forward_layer(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
     if kind == "attention":
         return _attention_forward(layer, p, x)
     if kind == "layernorm":
+        x = _nan(x)
         mu = x.mean(axis=-1)
-        var = ((x - mu[..., None]) ** 2).mean(axis=-1)  # biased, as torch
+        var = _nan(((x - mu[..., None]) ** 2).mean(axis=-1))  # biased, as torch
         n = (x - mu[..., None]) / np.sqrt(var[..., None] + LAYERNORM_EPS)
         a = p["gain"] * n + p["bias"]
         return {"mu": mu, "var": var, "n": n, "a": a, "out": a}
@@ -118,13 +137,23 @@ def _rnn_forward(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
 
 def _attention_forward(layer: Layer, p: Arrays, x: np.ndarray) -> Arrays:
     q, k, v = x @ p["wq"].T, x @ p["wk"].T, x @ p["wv"].T
-    s = q @ k.transpose(0, 2, 1) / np.sqrt(layer.dim)
+    s = _nan(q @ k.transpose(0, 2, 1) / np.sqrt(layer.dim))
     allowed = _allowed(layer, x.shape[1])
     shifted = np.where(allowed, s, -np.inf)
     e = np.where(allowed, np.exp(shifted - shifted.max(axis=-1, keepdims=True)), 0.0)
     prob = e / e.sum(axis=-1, keepdims=True)
-    a = prob @ v
+    a = _over_allowed(prob, v, allowed)
     return {"Q": q, "K": k, "V": v, "S": s, "P": prob, "a": a, "out": a}
+
+
+def _over_allowed(a: np.ndarray, b: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """a @ b per sample with only the allowed terms: Σ_k [allowed[i,k]]·a[n,i,k]·b[n,k,j]. A
+    masked term is left out, not multiplied by 0, as the sheet's sum never reads it (an error
+    in it stays out)."""
+    if allowed.all():
+        return a @ b
+    terms = a[:, :, :, None] * b[:, None, :, :]
+    return np.where(allowed[None, :, :, None], terms, 0.0).sum(axis=2)
 
 
 def _allowed(layer: Layer, steps: int) -> np.ndarray:
@@ -196,8 +225,12 @@ def _maxpool_backward(layer: Layer, x: np.ndarray, fwd: Arrays, g: np.ndarray) -
     """g routed to each window's arg-max (m, from 1, row-major), 0 elsewhere in the window."""
     size = layer.size
     n, c, rows, cols = g.shape
-    chosen = np.arange(size * size) == (fwd["m"][..., None] - 1)  # [n, c, r, s, size²]
-    routed = (chosen * g[..., None]).reshape(n, c, rows, cols, size, size)
+    m = fwd["m"][..., None]
+    chosen = np.arange(size * size) == (m - 1)  # [n, c, r, s, size²]
+    # As IF(m = position, g, 0): 0 elsewhere in the window even when g is an error; all an
+    # error when m is one.
+    routed = np.where(np.isnan(m), np.nan, np.where(chosen, g[..., None], 0.0))
+    routed = routed.reshape(n, c, rows, cols, size, size)
     return routed.transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
 
 
@@ -219,13 +252,15 @@ def _rnn_backward(spec: Spec, layer: Layer, p: Arrays, x: np.ndarray, fwd: Array
 
 def _attention_backward(layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays, g: np.ndarray) -> Back:
     q, k, v, prob = fwd["Q"], fwd["K"], fwd["V"], fwd["P"]
-    d_prob = g @ v.transpose(0, 2, 1)
-    d_v = prob.transpose(0, 2, 1) @ g
-    # The row softmax's Jacobian: ∂P[t,w]/∂S[t,u] = P[t,w]·([w = u] − P[t,u]).
-    d_s = prob * (d_prob - (prob * d_prob).sum(axis=-1, keepdims=True))
+    allowed = _allowed(layer, x.shape[1])  # [t, u]: causal masks u > t
+    d_prob = g @ v.transpose(0, 2, 1)  # every entry; a masked one is never read
+    d_v = _over_allowed(prob.transpose(0, 2, 1), g, allowed.T)
+    # The row softmax's Jacobian: ∂P[t,w]/∂S[t,u] = P[t,w]·([w = u] − P[t,u]), over allowed w.
+    weighted = np.where(allowed, prob * d_prob, 0.0).sum(axis=-1, keepdims=True)
+    d_s = np.where(allowed, prob * (d_prob - weighted), 0.0)
     root = np.sqrt(layer.dim)
-    d_q = d_s @ k / root
-    d_k = d_s.transpose(0, 2, 1) @ q / root
+    d_q = _over_allowed(d_s, k, allowed) / root
+    d_k = _over_allowed(d_s.transpose(0, 2, 1), q, allowed.T) / root
     grads = {name: np.einsum("ntd,nti->di", d, x) for name, d in (("wq", d_q), ("wk", d_k), ("wv", d_v))}
     dx = d_q @ p["wq"] + d_k @ p["wk"] + d_v @ p["wv"]
     return Back({"dP": d_prob, "dV": d_v, "dS": d_s, "dQ": d_q, "dK": d_k}, grads, dx)
