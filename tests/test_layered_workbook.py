@@ -269,3 +269,20 @@ def test_a_hostile_layers_cell_is_a_one_line_error(tmp_path: Path) -> None:
     book.save(path)
     with pytest.raises(SheetnetError, match=r"\(layers\) must be the JSON list written by sheetnet"):
         read_workbook(path)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_guide_explains_every_layer_forward_and_backward(tmp_path: Path, lang: str) -> None:
+    from sheetnet.sheets.i18n import STRINGS
+
+    spec = case_spec("attention+layernorm+meanpool")
+    path = tmp_path / "guide.xlsx"
+    api.build(spec, path, lang=lang)
+    book = openpyxl.load_workbook(path)
+    words = STRINGS[lang]
+    assert book.sheetnames[0] == words["sheet.guide"] and book.active.title == words["sheet.guide"]
+    texts = {c.value for row in book.worksheets[0].iter_rows() for c in row if isinstance(c.value, str)}
+    for layer in spec.layers:
+        assert words[f"guide.layer.{layer.kind}"] in texts and words[f"guide.back.{layer.kind}"] in texts
+    assert words["guide.layer_row"].format(l=1, kind="attention", shape="[3, 2]") in texts
+    assert words["guide.sheet.layer_maps"] in texts  # its attention layer has a Maps sheet

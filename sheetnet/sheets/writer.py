@@ -28,6 +28,7 @@ from sheetnet.sheets import (
     decision_map,
     guide,
     layer_maps,
+    layered_guide,
     layered_network,
     limits,
     network,
@@ -183,7 +184,8 @@ SheetWriter = Callable[[Context, Worksheet], None]
 def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
     """(sheet name key in i18n, writer) in tab order; extra sheet modules are listed here."""
     if is_layered(ctx.spec):  # the sheets proven for layered networks so far
-        layered = [("sheet.network", layered_network.write_layered_network_sheet),
+        layered = [("sheet.guide", layered_guide.write_layered_guide_sheet),
+                   ("sheet.network", layered_network.write_layered_network_sheet),
                    ("sheet.training", training.write_training_sheet),
                    ("sheet.charts", charts.write_charts_sheet),
                    ("sheet.summary", summary.write_summary_sheet)]
