@@ -6,6 +6,8 @@
     python bench/bench.py --templates 100000   # also every template at 100,000 iterations:
                                      # build and check only
     python bench/bench.py --all-templates-100k # the same
+    python bench/bench.py --no-main --layers   # cnn-stripes, rnn-sequence, attention-marker at
+                                     # 1,000 and 10,000 iterations, timed against both engines
     python bench/bench.py --huge     # also seed-004-2-2-2 at 1,048,570 iterations, Excel's
                                      # largest sheet: build and check only (not for CI)
     python bench/bench.py --all-templates-100k --huge --readme   # the READMEs' table: one run
@@ -68,6 +70,17 @@ def cases(quick: bool) -> list[Case]:
     ]
 
 
+LAYERED = ("cnn-stripes", "rnn-sequence", "attention-marker")
+
+
+def layer_cases(quick: bool) -> list[Case]:
+    """The networks of layers (issue 20) at 1,000 and 10,000 iterations, timed against both
+    engines (a tenth with --quick)."""
+    scale = 10 if quick else 1
+    return [Case(f"{name} {n // scale:,}", name, n // scale)
+            for name in LAYERED for n in (1000, 10000)]
+
+
 # --- child processes: one measurement each, a JSON line on stdout ---------------------------
 
 
@@ -126,10 +139,11 @@ def child_openpyxl(source: str, iterations: str, cells: str) -> dict[str, Any]:
     """Write `cells` formula cells with openpyxl write_only: the Training sheet's formula texts."""
     from openpyxl import Workbook
 
-    from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+    from sheetnet.sheets.layered_network import network_layout
+    from sheetnet.sheets.layout import TrainingLayout
 
     spec = _load(source, int(iterations))
-    training = TrainingLayout(spec, NetworkLayout(spec), "Network")
+    training = TrainingLayout(spec, network_layout(spec), "Network")
     templates = [training.template(c.formula) for c in training.columns if c.formula is not None]
     start = time.perf_counter()
     book = Workbook(write_only=True)
@@ -406,10 +420,12 @@ the same run.
 
 def extra_cases(templates: int | None, names: list[str] | None, huge: bool) -> list[Case]:
     """Build-and-check cases: the templates at `templates` iterations; Excel's largest sheet."""
-    from sheetnet.model.spec import template_names
+    from sheetnet.model.spec import load_template, template_names
 
+    # The networks of layers are timed apart (--layers): every template means every dense one.
+    every = [name for name in template_names() if not load_template(name).layered]
     extra = [Case(f"{name} {templates:,}", name, templates, engines=False)
-             for name in names or template_names()] if templates else []
+             for name in names or every] if templates else []
     if huge:
         extra.append(Case(f"seed-004-2-2-2 {HUGE_ITERATIONS:,}", "seed-004-2-2-2", HUGE_ITERATIONS,
                           engines=False))
@@ -432,6 +448,9 @@ def main() -> None:
     parser.add_argument("--huge", action="store_true",
                         help=f"also build and check seed-004-2-2-2 at {HUGE_ITERATIONS:,} iterations")
     parser.add_argument("--no-main", action="store_true", help="skip the four cases timed against engines")
+    parser.add_argument("--layers", action="store_true",
+                        help="also time the networks of layers at 1,000 and 10,000 iterations "
+                             "against both engines")
     parser.add_argument("--readme", action="store_true",
                         help="also save bench/results.json and write its table into both READMEs")
     args = parser.parse_args()
@@ -440,6 +459,7 @@ def main() -> None:
     results = args.results or (None if args.quick or args.no_main else HERE / "results.md")
     load_before = load()
     main_cases = [] if args.no_main else cases(args.quick)
+    main_cases += layer_cases(args.quick) if args.layers else []
     more_cases = extra_cases(args.templates, args.names, args.huge)
     with tempfile.TemporaryDirectory(prefix="sheetnet-bench-") as tmp:
         rows = [measure(case, Path(tmp), args.timeout) for case in main_cases]

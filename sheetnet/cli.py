@@ -368,6 +368,8 @@ def templates() -> None:
     for name in api.templates():
         spec = api.template(name)
         shape = "-".join(map(str, spec.sizes))
+        if spec.layered:  # one sample's shape, then the outputs: 1×4×4-2
+            shape = "×".join(map(str, spec.input_shape)) + f"-{spec.sizes[-1]}"
         default = " (default)" if name == DEFAULT_TEMPLATE else ""
         typer.echo(f"{name:<26} {shape:<10} {spec.title}{default}")
 

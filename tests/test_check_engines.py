@@ -101,7 +101,10 @@ def test_json_report(tmp_path: Path) -> None:
 
 @needs_gnumeric
 @pytest.mark.gnumeric
-@pytest.mark.parametrize("name", template_names())
+# attention-marker is left out: its constant third feature makes ∂L/∂Wk[·,3] zero in exact
+# arithmetic, and Adam turns each engine's ±1e-18 of rounding there into a full step ±η, so the
+# trajectories part (every cell still agrees locally: tests/test_layered_workbook.py).
+@pytest.mark.parametrize("name", [n for n in template_names() if n != "attention-marker"])
 def test_every_template_passes_in_gnumeric(tmp_path: Path, name: str) -> None:
     report = run_check(build(tmp_path, _small(name)), engine="gnumeric")
     assert report.ok, report.summary()

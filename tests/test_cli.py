@@ -216,12 +216,14 @@ def test_build_in_chinese(tmp_path: Path) -> None:
     assert {"网络", "训练"} <= set(names) and "Training" not in names
 
 
-def test_templates_lists_all_nine_with_shapes() -> None:
+def test_templates_lists_all_twelve_with_shapes() -> None:
     result = invoke("templates")
     assert result.exit_code == 0 and result.stderr == ""
     lines = result.stdout.splitlines()
-    assert len(lines) == 9
+    assert len(lines) == 12
     shapes = {
+        "attention-marker": "3×3-2",
+        "cnn-stripes": "1×4×4-2",
         "iris": "4-4-3",
         "seed-000-classification": "2-2-2",
         "seed-000-regression": "2-2-1",
@@ -230,6 +232,7 @@ def test_templates_lists_all_nine_with_shapes() -> None:
         "seed-001-matmul": "2-2",
         "seed-003-single-update": "2-1",
         "seed-004-2-2-2": "2-2-2",
+        "rnn-sequence": "4×1-2",
         "xor": "2-2-1",
     }
     assert sorted(shapes) == template_names()

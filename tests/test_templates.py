@@ -10,7 +10,7 @@ import pytest
 
 from sheetnet.model.reference import train
 from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec, load_template, template_names
-from tests.conftest import TEMPLATES
+from tests.conftest import LAYERED_TEMPLATES, TEMPLATES
 
 
 def sigmoid(z: float) -> float:
@@ -31,8 +31,8 @@ def weights(frame: pd.DataFrame, t: int, prefix: str, n_to: int, n_from: int) ->
     )
 
 
-def test_the_nine_templates_exist_and_the_default_is_seed_004() -> None:
-    assert template_names() == TEMPLATES
+def test_the_templates_exist_and_the_default_is_seed_004() -> None:
+    assert template_names() == sorted(TEMPLATES + LAYERED_TEMPLATES)
     assert DEFAULT_TEMPLATE == "seed-004-2-2-2"
 
 

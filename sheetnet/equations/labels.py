@@ -5,6 +5,7 @@ As in seed 004, w₃₁ is the weight into neuron 3 from neuron 1, δ₅ = ∂L/
 
 from __future__ import annotations
 
+from sheetnet.equations import layer_names
 from sheetnet.model import ids
 from sheetnet.model.spec import Spec
 
@@ -41,6 +42,8 @@ def pair(a: int, b: int) -> str:
 
 def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
     """w₃₁, b₃, z₃, a₅, δ₅, ∂L/∂w₅₃ … for a column id; other ids are returned unchanged."""
+    if getattr(spec, "layered", False):
+        return layer_names.label(spec, qid, sample_word)
     if ":" in qid:  # an optimizer column: m:W1[1,1], step:b2[1]
         return optimizer_label(spec, qid)
     try:

@@ -53,13 +53,15 @@ def _lines(spec: Spec, words: dict[str, str], column: graph.Column) -> list[str 
     if group == "param":
         return [words["note.param"], line, words["note.first_row"]]
     if group in ("forward", "backward"):
+        if spec.layered:  # the label says which quantity of which layer; the equation says how
+            return [line]
         return [*_neuron_about(spec, words, parts), line]
     rule = words["note.accuracy_threshold" if spec.sizes[-1] == 1 else "note.accuracy_max"]
     if parts.kind == "accuracy":
         return [words["note.accuracy"], rule]
     if parts.kind == "correct":  # 1 when the sample is right: the accuracy is their mean
         return [words["note.sample_correct"].format(k=(parts.sample or 0) + 1), rule]
-    about = words[{"loss": "note.loss", "dW": "note.grad_w", "db": "note.grad_b"}[parts.kind]]
+    about = words[{"loss": "note.loss", "db": "note.grad_b"}.get(parts.kind, "note.grad_w")]
     if parts.kind == "loss" and spec.classifies and (parts.sample is not None or spec.slots == 1):
         if parts.sample is not None:  # one sample's loss, which the cell computes stably
             about = words["note.sample_loss"].format(k=parts.sample + 1)

@@ -85,7 +85,7 @@ def _sqrt(x: Expr) -> Expr:
 
 def _decayed(spec: Spec, qid: str) -> Expr:
     """g̃ = g + λ·θ with L2 weight decay (every optimizer but adamw), else g."""
-    g = Cell(ids.gradient_of(qid))
+    g = Cell(gradient_id(qid))
     if spec.weight_decay and spec.optimizer != "adamw":
         return add(g, mul(hyper("weight_decay"), Cell(qid)))
     return g
@@ -180,14 +180,20 @@ def next_parameter(spec: Spec, qid: str) -> Expr:
     return sub(theta, step_of(qid))
 
 
-def optimizer_columns(spec: Spec) -> list[tuple[str, Expr, Expr | None]]:
-    """(id, formula, row-0 formula or None) of every optimizer column, in ids.optimizer order."""
+def gradient_id(param_id: str) -> str:
+    """∂L/∂θ's id: `dW1[2,1]` for `W1[2,1]`, `dK1[1,1,2,2]` for a layered network's kernel."""
+    return "d" + param_id  # ids.gradient_of's text for every id it can parse
+
+
+def optimizer_columns(spec: Spec, trained: list[str] | None = None) -> list[tuple[str, Expr, Expr | None]]:
+    """(id, formula, row-0 formula or None) of every optimizer column, in ids.optimizer order;
+    trained: the trainable parameters (a layered network's), else ids.trained(spec)."""
     if not spec.has_optimizer_state:
         return []
     result: list[tuple[str, Expr, Expr | None]] = []
     if optimizers.OPTIMIZERS[spec.optimizer].bias_corrected:
         result += [("bc1", bias_correction("beta1"), None), ("bc2", bias_correction("beta2"), None)]
-    for qid in ids.trained(spec):
+    for qid in ids.trained(spec) if trained is None else trained:
         for name, first, later in _columns_of(spec, qid):
             result.append((ids.state(name, qid), later, None if first == later else first))
     return result

@@ -210,11 +210,21 @@ def _print(expr: Expr, ref: Callable[[Leaf], str]) -> str:
             return "-" + _wrap(operand, PRECEDENCE["neg"], ref, strict=False)
         case Call(name, args):
             return f"{name}({','.join(_print(a, ref) for a in args)})"
-        case Bin(op, left, right):
-            prec = PRECEDENCE[op]
+        case Bin(op):
             # Left operands need brackets only when they bind looser; right operands also
-            # when equal, since every Excel binary operator is left-associative.
-            return _wrap(left, prec, ref, strict=False) + op + _wrap(right, prec, ref, strict=True)
+            # when equal, since every Excel binary operator is left-associative. A left-deep
+            # chain of one precedence (a sum of hundreds of terms) is printed in a loop, not
+            # one stack frame a term.
+            prec = PRECEDENCE[op]
+            chain: list[tuple[str, Expr]] = []
+            node: Expr = expr
+            while isinstance(node, Bin) and PRECEDENCE[node.op] == prec:
+                chain.append((node.op, node.right))
+                node = node.left
+            text = _wrap(node, prec, ref, strict=False)
+            for op_, right in reversed(chain):
+                text += op_ + _wrap(right, prec, ref, strict=True)
+            return text
     raise TypeError(f"not an expression: {expr!r}")
 
 
@@ -289,7 +299,7 @@ _FUNCTIONS: dict[str, Callable[..., float]] = {
     "TANH": math.tanh,
     "LN": math.log,
     "ABS": abs,
-    "MAX": max,
+    "MAX": lambda *args: max(args),
     "SQRT": math.sqrt,
     "IF": lambda cond, yes, no: yes if cond else no,
 }

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sheetnet.model import ops, optimizers
+from sheetnet.model import layers, ops, optimizers
 
 # The choices of activations and losses are the registries' keys (ops.py): one is added there.
 ACTIVATIONS = (*ops.ACTIVATIONS, *ops.LAYER_ACTIVATIONS)
@@ -72,6 +72,46 @@ def _integer(minimum: int | None = None) -> dict[str, Any]:
     return {"type": "integer"} if minimum is None else {"type": "integer", "minimum": minimum}
 
 
+# One [[network.layers]] table (model/layers.py checks which fields each kind takes).
+LAYER_FIELDS: dict[str, tuple[dict[str, Any], str]] = {
+    "kind": (_choice(layers.KINDS), "What the layer computes (docs/spec.md has each kind's equations)."),
+    "size": (_integer(1), "dense, rnn: the units; maxpool2d, avgpool2d: the window's side (stride = size)."),
+    "channels": (_integer(1), "conv2d: the output channels (kernels)."),
+    "kernel": (_integer(1), "conv2d: the kernel's side k (stride 1, no padding)."),
+    "activation": (_choice(ACTIVATIONS), "conv2d, dense (default linear), rnn (default tanh)."),
+    "dim": (_integer(1), "attention: the width of Q, K and V."),
+    "causal": (BOOLEAN, "attention: step t attends only to steps up to t (default false)."),
+}
+# Any depth of nested lists of numbers: a parameter in torch's shape.
+NESTED: dict[str, Any] = {"type": "array", "items": {"anyOf": [NUMBER, {"type": "array"}]}}
+INIT_LAYER_FIELDS: dict[str, str] = {
+    "weight": "conv2d [out_channels][in_channels][k][k]; dense [out][in].",
+    "bias": "conv2d, dense, rnn: [out]; layernorm: β [features].",
+    "weight_ih": "rnn: [size][features].",
+    "weight_hh": "rnn: [size][size].",
+    "wq": "attention: [dim][features].",
+    "wk": "attention: [dim][features].",
+    "wv": "attention: [dim][features].",
+    "gain": "layernorm: γ [features].",
+}
+
+
+def _table_of(members: dict[str, tuple[dict[str, Any], str]], *required: str) -> dict[str, Any]:
+    """The JSON Schema of a table in an array of tables ([[network.layers]], [[init.layers]])."""
+    table: dict[str, Any] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {k: {"description": doc, **json} for k, (json, doc) in members.items()}}
+    if required:
+        table["required"] = list(required)
+    return table
+
+
+LAYER = _table_of(LAYER_FIELDS, "kind")
+INIT_LAYER = _table_of({k: (NESTED, doc) for k, doc in INIT_LAYER_FIELDS.items()})
+# A layered network's sample is nested lists of network.input_shape.
+INPUT_SAMPLES = {"anyOf": [*SAMPLES["anyOf"], {"type": "array", "items": {"type": "array"}, "minItems": 1}]}
+
+
 DECLARED: tuple[Field, ...] = (
     Field("title", STRING, "The network's title, shown in the workbook (default: the file's name)."),
     Field("description", STRING, "Where the example comes from and what to try; shown on the Guide.",
@@ -81,9 +121,15 @@ DECLARED: tuple[Field, ...] = (
     Field("zh.description", STRING, "The description in Chinese.", default=""),
     Field("network", TABLE, "The layers, activations, biases and loss.", required=True),
     Field("network.sizes", {"type": "array", "items": _integer(1), "minItems": 2},
-          "Neurons per layer: input, hidden…, output, e.g. [2, 2, 2].", required=True),
+          "Neurons per layer: input, hidden…, output, e.g. [2, 2, 2] (or input_shape and layers)."),
     Field("network.activations", {"type": "array", "items": _choice(ACTIVATIONS), "minItems": 1},
-          "One per layer after the input; softmax only on the output layer.", required=True),
+          "One per layer after the input; softmax only on the output layer (with sizes)."),
+    Field("network.input_shape", {"type": "array", "items": _integer(1), "minItems": 1, "maxItems": 3},
+          "Instead of sizes: one sample's shape, [features], [steps, features] or [channels, height,"
+          " width]; goes with [[network.layers]]."),
+    Field("network.layers", {"type": "array", "items": LAYER, "minItems": 1},
+          "Instead of sizes/activations: the layers in order (conv2d, maxpool2d, avgpool2d, flatten,"
+          " dense, rnn, attention, layernorm, meanpool); the last is dense."),
     Field("network.bias", _choice(BIAS_MODES),
           "none, shared (one number per layer) or per-neuron.", default="per-neuron"),
     Field("network.train_bias", BOOLEAN, "false: the biases stay fixed (as in seed 001).", default=True),
@@ -124,10 +170,14 @@ DECLARED: tuple[Field, ...] = (
           "One matrix per layer, [to][from]: z = W·a + b."),
     Field("init.biases", {"type": "array", "items": {"anyOf": [NUMBER, NUMBERS]}, "minItems": 1},
           "Per layer: a list (per-neuron) or one number (shared)."),
+    Field("init.layers", {"type": "array", "items": INIT_LAYER, "minItems": 1},
+          "With network.layers: one table per layer that has parameters, in layer order, in torch's"
+          " shapes."),
     Field("init.seed", _integer(0),
           "Instead of weights/biases: uniform in ±1/√fan_in, 4 decimals, biases 0."),
     Field("data", TABLE, "The samples: inline inputs and targets, or a CSV file.", required=True),
-    Field("data.inputs", SAMPLES, "One row of input values per sample."),
+    Field("data.inputs", INPUT_SAMPLES,
+          "One row of input values per sample; with network.layers, nested lists of input_shape."),
     Field("data.targets", SAMPLES, "One row of target values per sample."),
     Field("data.csv", STRING, "A CSV file (header row, one sample per row), relative to this file."),
     Field("data.input_columns", NAMES, "The CSV columns that are the inputs."),

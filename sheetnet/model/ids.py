@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sheetnet.model import optimizers
+from sheetnet.model import layer_ids, optimizers
 from sheetnet.model.spec import Spec
 
 
@@ -21,6 +21,8 @@ class Qid:
 
     kind is W, dW, b, db, z, a, delta, x, t, loss, sample, iter, …; str() gives the text the
     sheets and the reference core name columns and cells by: W1[2,1], b2, a2[1]@3, x[1]@3, loss@2.
+    A network of layers (layer_ids.py) has ids of up to four indices, K1[2,1,3,3]: the third and
+    fourth are `more`.
     """
 
     kind: str
@@ -28,18 +30,25 @@ class Qid:
     neuron: int | None = None
     input: int | None = None
     sample: int | None = None
+    more: tuple[int, ...] = ()
+
+    @property
+    def index(self) -> tuple[int, ...]:
+        """Every index in the brackets, from 0."""
+        first = tuple(i for i in (self.neuron, self.input) if i is not None)
+        return first + self.more
 
     def __str__(self) -> str:
         text = self.kind + ("" if self.layer is None else str(self.layer + 1))
-        if self.neuron is not None:
-            text += f"[{self.neuron + 1}" + ("" if self.input is None else f",{self.input + 1}") + "]"
+        if self.index:
+            text += "[" + ",".join(str(i + 1) for i in self.index) + "]"
         return text + ("" if self.sample is None else f"@{self.sample + 1}")
 
     def replace(self, **changes: Any) -> Qid:
         return dataclasses.replace(self, **changes)
 
 
-_TEXT = re.compile(r"([A-Za-z_]+?)(\d+)?(?:\[(\d+)(?:,(\d+))?\])?(?:@(\d+))?")
+_TEXT = re.compile(r"([A-Za-z_]+?)(\d+)?(?:\[(\d+)(?:,(\d+)(?:,(\d+)(?:,(\d+))?)?)?\])?(?:@(\d+))?")
 
 
 def parse(text: str) -> Qid:
@@ -47,8 +56,10 @@ def parse(text: str) -> Qid:
     m = _TEXT.fullmatch(text)
     if m is None:
         raise ValueError(f"not a quantity id: {text!r}")
-    kind, *numbers = m.groups()
-    return Qid(kind, *(None if n is None else int(n) - 1 for n in numbers))
+    kind, layer, neuron, input_, third, fourth, sample = (
+        g if i == 0 or g is None else int(g) - 1 for i, g in enumerate(m.groups()))
+    more = tuple(i for i in (third, fourth) if i is not None)
+    return Qid(kind, layer, neuron, input_, sample, more)
 
 
 def weight(layer: int, j: int, i: int, prefix: str = "W") -> str:
@@ -88,10 +99,14 @@ def bias_ids(spec: Spec, layer: int, prefix: str = "b") -> list[str]:
 
 
 def params(spec: Spec) -> list[str]:
+    if spec.layered:
+        return layer_ids.params(spec)
     return [q for layer in range(spec.n_layers) for q in parameter_ids(spec, layer)]
 
 
 def forward(spec: Spec) -> list[str]:
+    if spec.layered:
+        return layer_ids.forward(spec)
     return [
         neuron(name, layer, j, k, spec)
         for k in range(spec.slots)
@@ -102,6 +117,8 @@ def forward(spec: Spec) -> list[str]:
 
 
 def backward(spec: Spec) -> list[str]:
+    if spec.layered:
+        return layer_ids.backward(spec)
     return [
         neuron("delta", layer, j, k, spec)
         for k in range(spec.slots)
@@ -112,6 +129,8 @@ def backward(spec: Spec) -> list[str]:
 
 def gradients(spec: Spec) -> list[str]:
     """∂L/∂θ for every trainable parameter, in the order of params()."""
+    if spec.layered:
+        return layer_ids.gradients(spec)
     result = []
     for layer in range(spec.n_layers):
         n_to, n_from = spec.sizes[layer + 1], spec.sizes[layer]

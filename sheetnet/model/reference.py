@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sheetnet.errors import SheetnetWarning
-from sheetnet.model import ids, ops, optimizers, schedule
+from sheetnet.model import ids, layer_reference, ops, optimizers, schedule
 from sheetnet.model.ops import (
     DEFAULT_OPTIMIZER,
     OPTIMIZERS,
@@ -271,6 +271,9 @@ def train_blocks(spec: Spec, block_rows: int = BLOCK_ROWS) -> Iterator[np.ndarra
     """
     if block_rows < 1:
         raise ValueError(f"block_rows must be at least 1, got {block_rows}")
+    if spec.layered:
+        yield from _layered_blocks(spec, block_rows)
+        return
     X = model_inputs(spec).T  # one column per sample; x̃ = (x − μ)/σ when standardised
     T = np.array(spec.targets, dtype=float).T
     params = initial_parameters(spec)
@@ -305,6 +308,43 @@ def train_blocks(spec: Spec, block_rows: int = BLOCK_ROWS) -> Iterator[np.ndarra
             row[at + backprop.size :] = _optimizer_values(spec, memory, delta, t + 1)
             params = apply_step(spec, params, delta)
         values[~np.isfinite(values)] = np.nan  # an overflow to ±inf is #NUM! in the workbook, like NaN
+        yield values
+
+
+def _layered_blocks(spec: Spec, block_rows: int) -> Iterator[np.ndarray]:
+    """train_blocks for a network of layers: the rows of layer_reference.evaluate, the parameters
+    one flat vector (in the order of ids.params, which for a layered spec is that of the
+    gradients), stepped by the same optimizers."""
+    X = np.array(spec.inputs, dtype=float)  # one row per sample, flattened in C order
+    T = np.array(spec.targets, dtype=float)
+    theta = layer_reference.initial_theta(spec)
+    width = len(ids.all_ids(spec)) - 1
+    order = schedule.batches(spec)
+    fixed = len(ids.schedule(spec))
+    epochs = schedule.epochs(spec) if fixed else None
+    memory: optimizers.State = {}
+    for start in range(0, spec.iterations + 1, block_rows):
+        stop = min(start + block_rows, spec.iterations + 1)
+        values = np.full((stop - start, width), np.nan)
+        if fixed:
+            values[:, 0] = epochs[start:stop]
+            values[:, 1:fixed] = order[start:stop] + 1
+        for t in range(start, stop):
+            row = values[t - start]
+            state, backprop, g = layer_reference.evaluate(spec, theta, X[order[t]], T[order[t]])
+            row[fixed : fixed + state.size] = state
+            if t == spec.iterations:
+                break
+            at = fixed + state.size
+            row[at : at + backprop.size] = backprop
+            if not spec.has_optimizer_state:
+                theta = theta - spec.learning_rate * g
+                continue
+            memory, delta = optimizer_step(spec, memory, theta, g, t + 1)
+            row[at + backprop.size :] = _optimizer_values(spec, memory, delta, t + 1)
+            factor = optimizers.decay_factor(spec.optimizer, spec.settings)
+            theta = (theta if factor is None else theta * factor) - delta
+        values[~np.isfinite(values)] = np.nan
         yield values
 
 

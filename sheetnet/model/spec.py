@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from sheetnet.errors import SheetnetError, counted
-from sheetnet.model import fields, ops, optimizers, standardize
+from sheetnet.model import fields, layers, ops, optimizers, standardize
 from sheetnet.model.dataset import CsvData, read_csv_data, uses_csv
 from sheetnet.model.fields import (  # the choices, declared with the fields
     ACTIVATIONS,
@@ -25,6 +25,7 @@ from sheetnet.model.fields import (  # the choices, declared with the fields
     REDUCTIONS,
 )
 from sheetnet.model.fields import default as _default
+from sheetnet.model.layers import Layer
 from sheetnet.model.standardize import check_spread
 
 # Every field the TOML may hold, by table (declared with types, defaults and docs in fields.py);
@@ -81,6 +82,17 @@ class Spec:
     eps: float = optimizers.DEFAULTS["eps"]
     alpha: float = optimizers.DEFAULTS["alpha"]
     weight_decay: float = 0.0
+    # A network given as a list of layers (model/layers.py): the shape of one sample and the
+    # layers; both empty for a network given by sizes/activations. A layered spec keeps its
+    # samples flattened in C order (torch's flatten order) in inputs, sizes = (inputs per
+    # sample, outputs) and activations = (the output layer's,); weights and biases stay empty.
+    input_shape: tuple[int, ...] = ()
+    layers: tuple[Layer, ...] = ()
+
+    @property
+    def layered(self) -> bool:
+        """Given as [[network.layers]] rather than sizes/activations."""
+        return bool(self.layers)
 
     def in_language(self, lang: str) -> Spec:
         """This spec with its title and description in `lang`, where the file gives them."""
@@ -179,6 +191,8 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
     training = _table(data, "training", required=True)
     init = _table(data, "init", required=False)
     samples = _table(data, "data", required=True)
+    if "layers" in network or "input_shape" in network:
+        return _parse_layered(data, name, network, training, init, samples)
 
     sizes = _int_list(network, "network.sizes", "sizes")
     if len(sizes) < 2 or any(n < 1 for n in sizes):
@@ -253,6 +267,105 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
         leaky_slope=leaky_slope,
         **optimizer,
     )
+
+
+def _training(training: dict[str, Any]) -> dict[str, Any]:
+    """learning_rate, iterations and reduction, checked."""
+    learning_rate = _number(training, "learning_rate", "training.learning_rate")
+    if not learning_rate > 0:
+        raise SheetnetError(
+            f"training.learning_rate must be a positive number, got {learning_rate}"
+        )
+    iterations = _get(training, "iterations", int, "training.iterations",
+                      _default("training.iterations"))
+    if isinstance(iterations, bool) or iterations < 1:
+        raise SheetnetError(f"training.iterations must be a positive integer, got {iterations}")
+    reduction = _choice(training.get("reduction", _default("training.reduction")), REDUCTIONS,
+                        "training.reduction")
+    return {"learning_rate": learning_rate, "iterations": iterations, "reduction": reduction}
+
+
+def _parse_layered(data: dict[str, Any], name: str, network: dict[str, Any],
+                   training: dict[str, Any], init: dict[str, Any], samples: dict[str, Any]) -> Spec:
+    """A network given as input_shape and [[network.layers]] (model/layers.py)."""
+    for key in ("sizes", "activations"):
+        if key in network:
+            raise SheetnetError(f"network.{key} with network.layers: give either sizes/activations"
+                                " (a dense network) or input_shape and [[network.layers]], not both")
+    if "input_shape" not in network:
+        raise SheetnetError("network.input_shape is missing: network.layers needs the shape of one"
+                            " sample, e.g. [1, 4, 4] (channels, height, width)")
+    if "layers" not in network:
+        raise SheetnetError("network.layers is missing: network.input_shape goes with a list of"
+                            " [[network.layers]] tables")
+    if network.get("bias", "per-neuron") != "per-neuron" or not network.get("train_bias", True):
+        raise SheetnetError("network.bias and network.train_bias apply to sizes/activations networks;"
+                            " a network of layers has a trainable bias per unit: remove them")
+    if uses_csv(samples):
+        raise SheetnetError("data.csv works for dense networks (network.sizes) only; give a network of"
+                            " layers its samples inline in data.inputs, each of network.input_shape")
+    if samples.get("standardize", False):
+        raise SheetnetError("data.standardize works for dense networks (network.sizes) only; remove it"
+                            " or scale the samples yourself")
+    input_shape = layers.parse_input_shape(network["input_shape"])
+    parsed = layers.parse_layers(network["layers"], input_shape, ACTIVATIONS)
+    loss = _choice(network.get("loss", _default("network.loss")), LOSSES, "network.loss")
+    n_in, n_out = math.prod(input_shape), parsed[-1].out_shape[0]
+    _check_output_pairing([parsed[-1].activation], loss, n_out)
+    inputs, targets = _layered_data(samples, input_shape, n_out)
+    _check_targets(loss, targets)
+    for key in ("weights", "biases"):
+        if key in init:
+            raise SheetnetError(f"init.{key} is for sizes/activations networks; a network of layers"
+                                " takes one [[init.layers]] table per layer with parameters, or init.seed")
+    seed = _get(init, "seed", int, "init.seed", None) if "seed" in init else None
+    if seed is not None and ("layers" in init or seed < 0):
+        raise SheetnetError("init: give either seed (a non-negative integer) or [[init.layers]], not both")
+    with_params = layers.with_parameters(parsed, init.get("layers"), seed)
+    mode, batch_size, shuffle, seed_ = _batches(training, len(inputs))
+    return Spec(
+        translations=_translations(data),
+        title=_get(data, "title", str, "title", name or "sheetnet network"),
+        description=_get(data, "description", str, "description", ""),
+        sizes=(n_in, n_out),
+        activations=(parsed[-1].activation,),
+        bias="per-neuron",
+        train_bias=True,
+        loss=loss,
+        **_training(training),
+        weights=(),
+        biases=(),
+        inputs=inputs,
+        targets=targets,
+        name=name,
+        mode=mode,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed_,
+        leaky_slope=_leaky_slope(network),
+        **_optimizer(training),
+        input_shape=input_shape,
+        layers=with_params,
+    )
+
+
+def _layered_data(samples: dict[str, Any], input_shape: tuple[int, ...],
+                  n_out: int) -> tuple[Matrix, Matrix]:
+    """data.inputs as one nested sample of input_shape each (flattened in C order), the targets."""
+    if "inputs" not in samples:
+        raise SheetnetError("data.inputs is missing: give a list of samples, each of network.input_shape"
+                            f" {layers.shape_text(input_shape)}")
+    rows = samples["inputs"]
+    if not isinstance(rows, list) or not rows:
+        raise SheetnetError("data.inputs must be a list of samples, each of network.input_shape"
+                            f" {layers.shape_text(input_shape)}")
+    inputs = tuple(layers.parse_sample(r, input_shape, f"data.inputs[{k}]")
+                   for k, r in enumerate(rows, 1))
+    targets = _matrix(samples, "targets", "data.targets", n_out)
+    if len(inputs) != len(targets):
+        raise SheetnetError(f"data.inputs has {len(inputs)} samples but data.targets has {len(targets)};"
+                            " give one target row per sample")
+    return inputs, targets
 
 
 def _optimizer(training: dict[str, Any]) -> dict[str, Any]:
@@ -434,6 +547,8 @@ def validate(spec: Spec) -> Spec:
 
 def to_table(spec: Spec) -> dict[str, Any]:
     """The TOML table that parse_spec turns back into this spec."""
+    if spec.layered:
+        return _layered_table(spec)
     # With network.bias = "none" every b is () and no biases are written.
     biases: list[Any] = [list(b) if spec.bias == "per-neuron" else b[0] for b in spec.biases if b]
     table: dict[str, Any] = {
@@ -466,6 +581,34 @@ def to_table(spec: Spec) -> dict[str, Any]:
     if spec.standardize:
         table["data"]["standardize"] = True
     return table
+
+
+def _layered_table(spec: Spec) -> dict[str, Any]:
+    """to_table for a network of layers: input_shape, [[network.layers]], [[init.layers]]."""
+    shape = spec.input_shape
+    return {
+        "title": spec.title,
+        "description": spec.description,
+        **{lang: {"title": t, "description": d} for lang, t, d in spec.translations},
+        "network": {
+            "input_shape": list(shape),
+            "loss": spec.loss,
+            "leaky_slope": spec.leaky_slope,
+            "layers": [layers.layer_table(layer) for layer in spec.layers],
+        },
+        "training": {
+            "learning_rate": spec.learning_rate,
+            "iterations": spec.iterations,
+            "reduction": spec.reduction,
+            **_batch_table(spec),
+            **_optimizer_table(spec),
+        },
+        "init": {"layers": [layers.init_table(layer) for layer in spec.layers if layer.params]},
+        "data": {
+            "inputs": [np.array(r).reshape(shape).tolist() for r in spec.inputs],
+            "targets": [list(r) for r in spec.targets],
+        },
+    }
 
 
 def _optimizer_table(spec: Spec) -> dict[str, Any]:

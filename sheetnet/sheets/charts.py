@@ -23,6 +23,7 @@ from xlsxwriter.chart import Chart
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import graph, labels
+from sheetnet.equations import outputs as network_outputs
 from sheetnet.model import ids
 from sheetnet.sheets import layout
 
@@ -74,7 +75,7 @@ def sample_charts(spec: Spec) -> range:
 
 def target_keys(spec: Spec) -> list[tuple[int, int]]:
     """(output j, sample k) of each column of the target table, in order."""
-    return [(j, k) for k in sample_charts(spec) for j in range(spec.sizes[-1])]
+    return [(j, k) for k in sample_charts(spec) for j in range(network_outputs.count(spec))]
 
 
 def first_table_row(spec: Spec) -> int:
@@ -94,8 +95,8 @@ def series_columns(spec: Spec) -> list[str]:
     epoch means too), the epochs, and the outputs when their series carry a cache."""
     columns = ["loss", *(q for q in (ids.ACCURACY, "epoch") if q in ids.all_ids(spec))]
     if spec.iterations + 1 <= CACHE_POINTS:
-        columns += [ids.neuron("a", spec.n_layers - 1, j, k, spec)
-                    for k in sample_charts(spec) for j in range(spec.sizes[-1])]
+        columns += [network_outputs.output_id(spec, j, k)
+                    for k in sample_charts(spec) for j in range(network_outputs.count(spec))]
     return columns
 
 
@@ -177,11 +178,11 @@ def output_chart(ctx: Context, k: int, target_ranges: dict[str, tuple[str, str]]
         else words["charts.outputs_title"]
     chart = new_chart(ctx, title, words["charts.output_axis"])
     iters = series_cache(ctx, "iter")
-    for j in range(spec.sizes[-1]):
-        qid = ids.neuron("a", spec.n_layers - 1, j, k, spec)
+    for j in range(network_outputs.count(spec)):
+        qid = network_outputs.output_id(spec, j, k)
         colour = PALETTE[j % len(PALETTE)]
         chart.add_series({
-            "name": words["charts.output_series"].format(a=labels.neuron_label(spec, spec.n_layers - 1, j)),
+            "name": words["charts.output_series"].format(a=network_outputs.output_label(spec, j)),
             "categories": training_range(ctx, "iter"), "values": training_range(ctx, qid),
             "categories_data": iters, "values_data": series_cache(ctx, qid),
             "line": {"color": colour, "width": 1.75},

@@ -164,7 +164,10 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
         return labels.label(spec, qid)
     if qid == "epoch":
         return words["label.epoch"]
-    parts = ids.parse(qid)
+    try:
+        parts = ids.parse(qid)
+    except ValueError:  # a layered network's id with three or four indices: K1[1,1,2,2]
+        return labels.label(spec, qid, labels.sample_word(spec, words))
     slot = None if parts.sample is None else parts.sample + 1
     if parts.kind in ("loss", "correct"):  # a sample's loss, and whether it is right (classification)
         word = words["label.loss" if parts.kind == "loss" else "label.correct"]

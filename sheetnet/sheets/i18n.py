@@ -145,6 +145,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "setting.iterations": "Iterations",
         "setting.sizes": "Layer sizes",
         "setting.activations": "Activations",
+        "setting.input_shape": "Input shape",
+        "setting.layers": "Layers",
+        "network.layers_title": "Layers (input {shape})",
+        "network.layer_row": "Layer {l}: {kind}",
+        "network.layer_out": "output {shape}",
+        "network.parameter": "Layer {l} ({kind}): initial {name}, shape {shape}",
+        "network.parameter_block": "{name}[{index}, :, :]",
         "setting.bias": "Bias",
         "setting.train_bias": "Biases trained",
         "setting.loss": "Loss",
@@ -233,6 +240,52 @@ STRINGS: dict[str, dict[str, str]] = {
         "charts.epoch_series": "mean over each epoch",
         "charts.more_samples": "Output charts are drawn for the first {n} of the {total} samples.",
         "sheet.summary": "Summary",
+        "guide.sheet.layer_maps": "Heat maps at an iteration t you type: the attention weights P and the co"
+            "nv feature maps, read live from the Training sheet.",
+        "guide.layers_heading": "The layers, forward and backward",
+        "guide.layers_intro": "Every number of a layer is a column of the Training sheet: the forward pass "
+            "left to right, then the backward pass from the loss back to the first layer, each ∂L/∂ by th"
+            "e chain rule, then each parameter's gradient (summed over the row's samples) and the update.",
+        "guide.layer_row": "Layer {l}: {kind}, output {shape}",
+        "guide.layer.conv2d": "z[c,r,s] = Σ_i Σ_u Σ_v K[c,i,u,v]·x[i,r+u,s+v] + b[c]: the k×k kernel slides"
+            " over the image, one output per position; a = f(z).",
+        "guide.back.conv2d": "δ = ∂L/∂a·f′(z); ∂L/∂K[c,i,u,v] = Σ_r,s δ[c,r,s]·x[i,r+u,s+v]; ∂L/∂x[i,p,q] ="
+            " Σ K[c,i,u,v]·δ[c,p−u,q−v] (the kernel slides back, flipped).",
+        "guide.layer.maxpool2d": "a = MAX of each size×size window; m = the position (1, 2, …, row by row) "
+            "of the window's first maximum.",
+        "guide.back.maxpool2d": "∂L/∂x = ∂L/∂a at the position m of its window, 0 at every other position: "
+            "the gradient goes to the winner only.",
+        "guide.layer.avgpool2d": "a = the mean of each size×size window.",
+        "guide.back.avgpool2d": "∂L/∂x = ∂L/∂a / size² at every position of the window.",
+        "guide.layer.flatten": "The same numbers in one column, channel by channel, row by row (torch's ord"
+            "er); no columns of its own.",
+        "guide.back.flatten": "∂L/∂x: the same numbers back in the input's shape.",
+        "guide.layer.dense": "z[j] = Σ_i W[j,i]·x[i] + b[j], a = f(z).",
+        "guide.back.dense": "δ = a − t at the output (with softmax and cross-entropy), else ∂L/∂a·f′(z); ∂L"
+            "/∂W[j,i] = δ[j]·x[i]; ∂L/∂x[i] = Σ_j W[j,i]·δ[j].",
+        "guide.layer.rnn": "z[t,j] = Σ_i Wx[j,i]·x[t,i] + Σ_m Wh[j,m]·h[t−1,m] + b[j], h[t] = f(z[t]), h be"
+            "fore the first step is 0; the output is the last h.",
+        "guide.back.rnn": "Backpropagation through time: δ[t,j] = (∂L/∂h[t,j] from the next layer at the la"
+            "st step, Σ_m Wh[m,j]·δ[t+1,m] before it)·f′(z[t,j]); each step's δ is a cell.",
+        "guide.layer.attention": "Q = X·Wqᵀ, K = X·Wkᵀ, V = X·Wvᵀ; S[t,u] = Q[t]·K[u]/√d; P = the softmax o"
+            "f each row of S (causal: only u ≤ t); a = P·V.",
+        "guide.back.attention": "∂L/∂P = ∂L/∂a·Vᵀ, ∂L/∂V = Pᵀ·∂L/∂a; the row softmax's Jacobian: ∂L/∂S[t,u]"
+            " = P[t,u]·(∂L/∂P[t,u] − Σ_w P[t,w]·∂L/∂P[t,w]); then ∂L/∂Q, ∂L/∂K through S.",
+        "guide.layer.layernorm": "Over the last axis: μ, σ² (the mean and variance), x̂ = (x − μ)/√(σ² + 0."
+            "00001), a = g·x̂ + b.",
+        "guide.back.layernorm": "ĝ = ∂L/∂a·g; ∂L/∂x = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))/√(σ² + 0.00001); ∂L/∂g "
+            "= Σ ∂L/∂a·x̂, ∂L/∂b = Σ ∂L/∂a.",
+        "guide.layer.meanpool": "a[j] = the mean over the steps of x[t,j].",
+        "guide.back.meanpool": "∂L/∂x[t,j] = ∂L/∂a[j] / T for every step t.",
+        "guide.layers_check": "sheetnet check recomputes every cell (in Python, LibreOffice and Gnumeric) a"
+            "nd compares it with an independent NumPy computation of the same network.",
+        "sheet.layer_maps": "Maps",
+        "maps.title": "Heat maps at iteration t (sample 1)",
+        "maps.note": "Type an iteration t in the yellow cell: every map reads that row of the Training "
+                     "sheet.",
+        "maps.t": "Iteration t",
+        "maps.attention": "Layer {l} (attention): P[t, u], the weight step t (row) gives step u (column)",
+        "maps.feature": "Layer {l} (conv2d): feature map a[{c}, r, s] of channel {c}",
         "summary.title": "Summary: selected iterations",
         "summary.rows": "Rows t = 0, 1, 2, 5, 10, 20, 50, … (steps of 1-2-5), every {kth} iteration and "
         "the last.",
@@ -372,6 +425,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "setting.iterations": "迭代次数",
         "setting.sizes": "各层神经元数",
         "setting.activations": "激活函数",
+        "setting.input_shape": "输入形状",
+        "setting.layers": "各层",
+        "network.layers_title": "各层（输入 {shape}）",
+        "network.layer_row": "第{l}层：{kind}",
+        "network.layer_out": "输出 {shape}",
+        "network.parameter": "第{l}层（{kind}）：初始 {name}，形状 {shape}",
+        "network.parameter_block": "{name}[{index}, :, :]",
         "setting.bias": "偏置",
         "setting.train_bias": "偏置参与训练",
         "setting.loss": "损失函数",
@@ -454,6 +514,59 @@ STRINGS: dict[str, dict[str, str]] = {
         "charts.epoch_series": "每轮平均",
         "charts.more_samples": "共 {total} 个样本，只绘制前 {n} 个样本的输出图。",
         "sheet.summary": "摘要",
+        "guide.sheet.layer_maps": "在你输入的第 t 次迭代处的热图：注意力权重 P 和卷积特征图，实时读取"
+            "训练表。",
+        "guide.layers_heading": "各层：前向与反向",
+        "guide.layers_intro": "每一层的每个数都是训练表的一列：前向传播从左到右，然后反向传播从损失回到第一"
+            "层，每个 ∂L/∂ 都由链式法则得到，再是每个参数的梯度（对该行的样本求和）和更新。",
+        "guide.layer_row": "第{l}层：{kind}，输出 {shape}",
+        "guide.layer.conv2d": "z[c,r,s] = Σ_i Σ_u Σ_v K[c,i,u,v]·x[i,"
+            "r+u,s+v] + b[c]：k×k 卷积核在图像上滑动，每个位置一个输出；a = f"
+            "(z)。",
+        "guide.back.conv2d": "δ = ∂L/∂a·f′(z)；∂L/∂K[c,i,u,v] = Σ_r,s"
+            " δ[c,r,s]·x[i,r+u,s+v]；∂L/∂x[i,p,q] = Σ K[c,"
+            "i,u,v]·δ[c,p−u,q−v]（卷积核翻转后反向滑动）。",
+        "guide.layer.maxpool2d": "a = 每个 size×size 窗口的最大值；m = 窗口中第一个最大"
+            "值的位置（1, 2, …，逐行）。",
+        "guide.back.maxpool2d": "∂L/∂x 在窗口的位置 m 处等于 ∂L/∂a，其余位置为 0：梯度只流"
+            "向最大值。",
+        "guide.layer.avgpool2d": "a = 每个 size×size 窗口的平均值。",
+        "guide.back.avgpool2d": "窗口中每个位置的 ∂L/∂x = ∂L/∂a / size²。",
+        "guide.layer.flatten": "把同样的数排成一列，按通道、逐行（torch 的顺序）；本层没有自己的列。",
+        "guide.back.flatten": "∂L/∂x：同样的数，恢复成输入的形状。",
+        "guide.layer.dense": "z[j] = Σ_i W[j,i]·x[i] + b[j]，a = f(z)"
+            "。",
+        "guide.back.dense": "输出层 δ = a − t（softmax 配交叉熵），否则 ∂L/∂a·f′"
+            "(z)；∂L/∂W[j,i] = δ[j]·x[i]；∂L/∂x[i] = Σ_j W["
+            "j,i]·δ[j]。",
+        "guide.layer.rnn": "z[t,j] = Σ_i Wx[j,i]·x[t,i] + Σ_m Wh[j,"
+            "m]·h[t−1,m] + b[j]，h[t] = f(z[t])，第一步之前 h 为 "
+            "0；输出是最后一个 h。",
+        "guide.back.rnn": "随时间反向传播：δ[t,j] = （最后一步取下一层给的 ∂L/∂h[t,j]，"
+            "之前各步取 Σ_m Wh[m,j]·δ[t+1,m]）·f′(z[t,j])；每一步的 "
+            "δ 都是一个单元格。",
+        "guide.layer.attention": "Q = X·Wqᵀ，K = X·Wkᵀ，V = X·Wvᵀ；S[t,u]"
+            " = Q[t]·K[u]/√d；P = S 每一行的 softmax（因果：只取 u ≤"
+            " t）；a = P·V。",
+        "guide.back.attention": "∂L/∂P = ∂L/∂a·Vᵀ，∂L/∂V = Pᵀ·∂L/∂a；行 s"
+            "oftmax 的雅可比：∂L/∂S[t,u] = P[t,u]·(∂L/∂P[t,u] "
+            "− Σ_w P[t,w]·∂L/∂P[t,w])；再经 S 得到 ∂L/∂Q、∂L/∂K"
+            "。",
+        "guide.layer.layernorm": "沿最后一个轴：μ、σ²（均值和方差），x̂ = (x − μ)/√(σ²"
+            " + 0.00001)，a = g·x̂ + b。",
+        "guide.back.layernorm": "ĝ = ∂L/∂a·g；∂L/∂x = (ĝ − ĝ 的均值 − x̂·("
+            "ĝ·x̂ 的均值))/√(σ² + 0.00001)；∂L/∂g = Σ ∂L/∂a·x"
+            "̂，∂L/∂b = Σ ∂L/∂a。",
+        "guide.layer.meanpool": "a[j] = x[t,j] 对所有步的平均值。",
+        "guide.back.meanpool": "对每一步 t，∂L/∂x[t,j] = ∂L/∂a[j] / T。",
+        "guide.layers_check": "sheetnet check 重新计算每个单元格（用 Python、Libr"
+            "eOffice 和 Gnumeric），并与对同一网络的独立 NumPy 计算逐一比较。",
+        "sheet.layer_maps": "热图",
+        "maps.title": "第 t 次迭代的热图（样本 1）",
+        "maps.note": "在黄色单元格里输入迭代次数 t：每张热图都读取训练表的那一行。",
+        "maps.t": "迭代 t",
+        "maps.attention": "第{l}层（attention）：P[t, u]，第 t 步（行）给第 u 步（列）的权重",
+        "maps.feature": "第{l}层（conv2d）：通道 {c} 的特征图 a[{c}, r, s]",
         "summary.title": "摘要：选取的迭代",
         "summary.rows": "行 t = 0、1、2、5、10、20、50……（1-2-5 序列）、每 {k} 次迭代一行以及最后一次。",
         "summary.live": "每个单元格都引用训练表中对应的行，所以随输入实时更新。",

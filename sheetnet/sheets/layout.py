@@ -14,6 +14,8 @@ from sheetnet.model.spec import Spec, divisors
 from sheetnet.sheets import limits, settings
 
 MAX_ROWS, MAX_COLS = limits.MAX_ROWS, limits.MAX_COLS
+LAYERED_HINT = ("use smaller inputs or kernels (a kernel's gradient sums over every output position of "
+                "every sample of a row), fewer units or steps, or fewer samples a row (minibatch)")
 
 # Training sheet: a band row naming the groups, a row of labels, the row of ids, then data.
 BAND_ROW, LABEL_ROW, ID_ROW = 1, 2, 3
@@ -187,7 +189,14 @@ class TrainingLayout:
         self.columns = graph.training_columns(self.spec)
         self.col_of = {c.qid: n + self.col_offset for n, c in enumerate(self.columns, start=1)}
         check_fits(self.spec, len(self.columns) + self.col_offset, first_data_row=self.first_data_row)
-        limits.check_formulas(self.columns, self.template, self.last_row)
+        try:
+            limits.check_formulas(self.columns, self.template, self.last_row)
+        except SheetnetError as exc:
+            if not self.spec.layered:
+                raise
+            # A layer's sums run over positions and steps too (a kernel's gradient over every
+            # output position of every sample), which batches alone do not shorten.
+            raise SheetnetError(str(exc).replace(limits.FORMULA_HINT, LAYERED_HINT)) from None
 
     def row_of(self, t: int) -> int:
         return self.first_data_row + t

@@ -44,7 +44,7 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
         row, col = net.setting_cells[name]
         ws.write(row - 1, 0, words[f"setting.{name}"], fmt.label)
         if name in optimizers.HYPERPARAMETERS or name in updates.COMPLEMENTS.values():
-            _write_hyperparameter(ws, ctx, name)
+            write_hyperparameter(ws, ctx, name)
             continue
         value = setting.write(spec)
         ws.write(row - 1, col - 1, value, fmt.input if setting.editable(spec) else fmt.fixed)
@@ -82,7 +82,7 @@ _VALID = {
 }
 
 
-def _write_hyperparameter(ws: Worksheet, ctx: Context, name: str) -> None:
+def write_hyperparameter(ws: Worksheet, ctx: Context, name: str) -> None:
     """A hyperparameter's cell (only the chosen optimizer's have a row): yellow where the
     optimizer's formulas read it, 1 − β as a formula of the β cell above it, a grey 0 with a note
     where a 0 leaves the term out of every formula (no weight decay; RMSprop without momentum)."""

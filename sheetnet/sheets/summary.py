@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import graph
+from sheetnet.equations import outputs as network_outputs
 from sheetnet.errors import SheetnetError, ordinal
 from sheetnet.model import ids
 from sheetnet.sheets import blocks, layout
@@ -59,14 +60,14 @@ def summary_columns(ctx: Context) -> list[tuple[str, str]]:
     the loss, every output, every parameter."""
     spec = ctx.spec
     outputs = [
-        ids.neuron("a", spec.n_layers - 1, j, k, spec)
+        network_outputs.output_id(spec, j, k)
         for k in range(spec.slots)
-        for j in range(spec.sizes[-1])
+        for j in range(network_outputs.count(spec))
     ]
     accuracy = [(ids.ACCURACY, "loss")] if spec.classifies else []
     schedule = [(q, "iter") for q in ids.schedule(spec)]
     return [("iter", "iter"), *schedule, ("loss", "loss"), *accuracy, *((q, "forward") for q in outputs),
-            *((q, "param") for q in ids.params(spec))]
+            *((q, "param") for q in network_outputs.parameter_ids(spec))]
 
 
 def write_summary_sheet(ctx: Context, ws: Worksheet) -> None:
@@ -110,8 +111,8 @@ def _write_targets(ctx: Context, ws: Worksheet, columns: list[tuple[str, str]]) 
         return  # a slot's target changes from row to row with its sample
     col_of = {qid: c for c, (qid, _) in enumerate(columns)}
     for k in range(spec.n_samples):
-        for j in range(spec.sizes[-1]):
-            c = col_of[ids.neuron("a", spec.n_layers - 1, j, k, spec)]
+        for j in range(network_outputs.count(spec)):
+            c = col_of[network_outputs.output_id(spec, j, k)]
             formula = "=" + ctx.training.constant_address(graph.target_key(j, k).key)
             ws.write_formula(TARGET_ROW - 1, c, formula, ctx.fmt.data["forward"], spec.targets[k][j])
 

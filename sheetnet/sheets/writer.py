@@ -27,6 +27,9 @@ from sheetnet.sheets import (
     charts,
     decision_map,
     guide,
+    layer_maps,
+    layered_guide,
+    layered_network,
     limits,
     network,
     optimizers_sheet,
@@ -44,7 +47,8 @@ from sheetnet.sheets.context import (
     FormulaWorksheet,
 )
 from sheetnet.sheets.i18n import strings
-from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+from sheetnet.sheets.layered_network import is_layered, network_layout
+from sheetnet.sheets.layout import TrainingLayout
 from sheetnet.sheets.trajectory import Trajectory
 
 # User text (title, description) is always text: write() must never turn "=1+1" into a formula,
@@ -84,7 +88,7 @@ def build_workbook(
     limits.check_text({"title": spec.title, "description": spec.description})
     if not path.parent.is_dir():
         raise SheetnetError(f"the folder {path.parent} does not exist; create it or choose another")
-    network = NetworkLayout(spec)
+    network = network_layout(spec)
     training = TrainingLayout(spec, network, words["sheet.network"])  # fails early if too big
     _check_other_sheets(spec, training, options)
     rows, columns = _kept(spec, options)
@@ -153,6 +157,13 @@ def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
 
 def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
+    if is_layered(spec):  # a layered workbook has no Working, Guide or map sheet (so far)
+        asked = [flag for flag, on in (("--compare-lr", options.compare_lr), ("--compare-optim",
+                 options.compare_optim), ("--decision-map", options.decision_map)) if on]
+        if asked:
+            raise SheetnetError(f"{asked[0]} is not available for a network of [[network.layers]] yet;"
+                                " build it without that option")
+        return
     working.check_formulas(spec, training)
     if options.decision_map:
         decision_map.check_grid(spec, options.decision_map)
@@ -172,6 +183,15 @@ SheetWriter = Callable[[Context, Worksheet], None]
 
 def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
     """(sheet name key in i18n, writer) in tab order; extra sheet modules are listed here."""
+    if is_layered(ctx.spec):  # the sheets proven for layered networks so far
+        layered = [("sheet.guide", layered_guide.write_layered_guide_sheet),
+                   ("sheet.network", layered_network.write_layered_network_sheet),
+                   ("sheet.training", training.write_training_sheet),
+                   ("sheet.charts", charts.write_charts_sheet),
+                   ("sheet.summary", summary.write_summary_sheet)]
+        if layer_maps.has_maps(ctx.spec):  # attention weights and conv feature maps at t
+            layered.append(("sheet.layer_maps", layer_maps.write_maps_sheet))
+        return [w for w in layered if not ctx.options.only_sheets or w[0] in ctx.options.only_sheets]
     writers: list[tuple[str, SheetWriter]] = [
         ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening
         ("sheet.network", network.write_network_sheet),
@@ -205,7 +225,7 @@ def _write(ctx: Context) -> None:
     for name, text in ctx.options.custom_properties:
         ctx.book.set_custom_property(name, text)
     # The grey settings as built: the check names one a student edited (verify/edits.py).
-    for name, value in settings.recorded(spec).items():
+    for name, value in ({} if is_layered(spec) else settings.recorded(spec)).items():
         ctx.book.set_custom_property(name, value)
     writers = _sheet_writers(ctx)
     # Add every sheet first so each writer can refer to the others (charts, cross-sheet formulas).

@@ -21,7 +21,7 @@ import numpy as np
 from sheetnet.equations import graph, updates
 from sheetnet.model import standardize
 from sheetnet.sheets import layout
-from sheetnet.sheets.layout import NetworkLayout
+from sheetnet.sheets.layered_network import network_layout
 from sheetnet.verify.bound import U
 from sheetnet.verify.cells import formula_shape
 from sheetnet.verify.readback import Workbook
@@ -47,7 +47,7 @@ class Expected:
 def expected_cells(book: Workbook) -> list[Expected]:
     """μ, σ (per input column) and every x̃, with their NumPy values, and the optimizer's 1 − β."""
     spec = book.spec
-    net = NetworkLayout(spec)
+    net = network_layout(spec)
     # 1 − β: one subtraction of exact inputs, so its bound is one rounding of the result
     cells = [(net.input_cells[key], _complement_name(field), 1 - getattr(spec, field),
               U * abs(1 - getattr(spec, field)))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sheetnet.model import ids
-from sheetnet.sheets.layout import NetworkLayout
+from sheetnet.sheets.layered_network import network_layout
 from sheetnet.verify.bound import Leaves, evaluate
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float
@@ -31,7 +31,7 @@ def intended_training(
     array the size of the sheet.
     """
     col_of = {qid: c for c, qid in enumerate(ids.all_ids(book.spec))}
-    cells = NetworkLayout(book.spec).input_cells
+    cells = network_layout(book.spec).input_cells
     n_rows = values.shape[0]
 
     def const(key: str) -> float:

@@ -16,11 +16,14 @@ from typing import Any
 import numpy as np
 from openpyxl.utils import column_index_from_string
 
+from sheetnet.equations import outputs as network_outputs
 from sheetnet.model import ids
 from sheetnet.sheets import charts, layout, summary
 from sheetnet.sheets.i18n import STRINGS, sheet_names
-from sheetnet.sheets.layout import FIRST_DATA_ROW, NetworkLayout, TrainingLayout
+from sheetnet.sheets.layered_network import network_layout
+from sheetnet.sheets.layout import FIRST_DATA_ROW, TrainingLayout
 from sheetnet.verify.bound import U
+from sheetnet.verify.layermapcheck import check_maps
 from sheetnet.verify.optimcheck import check_optimizers
 from sheetnet.verify.ratescheck import check_rates
 from sheetnet.verify.readback import Workbook
@@ -40,7 +43,8 @@ _RANGE = re.compile(
 def present_sheets(names: list[str]) -> dict[str, str]:
     """Of the sheets named, the Summary, Charts, Learning-rates, Optimizers and Working sheets:
     key → name."""
-    keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.compare_optim", "sheet.working")
+    keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.compare_optim", "sheet.working",
+            "sheet.layer_maps")
     return {key: name for key in keys for name in sheet_names(key) if name in names}
 
 
@@ -61,6 +65,8 @@ def check_sheets(
     if "sheet.working" in formulas and frame is not None:
         check_working(book, names["sheet.working"], formulas["sheet.working"], frame, report,
                       (engine_cells or {}).get("sheet.working"), leaf_rel)
+    if "sheet.layer_maps" in formulas:  # a layered network's heat maps at iteration t
+        check_maps(book, training, report, (engine_cells or {}).get("sheet.layer_maps"))
     if "sheet.compare" in formulas:
         check_rates(book, names["sheet.compare"], formulas["sheet.compare"], report,
                     (engine_cells or {}).get("sheet.compare"), leaf_rel)
@@ -100,13 +106,13 @@ def _summary(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, eng
     if book.spec.mode == "batch":  # each output's target under its column
         column = {qid: c for c, qid in enumerate(qids, start=1)}
         where = [((summary.TARGET_ROW, column[_output(book, j, k)]), j, k)
-                 for k in range(book.spec.n_samples) for j in range(book.spec.sizes[-1])]
+                 for k in range(book.spec.n_samples) for j in range(network_outputs.count(book.spec))]
         found += _targets(book, training, cells, engine, where)
     _judge(book, sheet, "summary", found, report)
 
 
 def _output(book: Workbook, j: int, k: int) -> str:
-    return ids.neuron("a", book.spec.n_layers - 1, j, k, book.spec)
+    return network_outputs.output_id(book.spec, j, k)
 
 
 def _targets(book: Workbook, training: np.ndarray, cells: Cells, engine: Cells | None,
@@ -217,7 +223,7 @@ def _averageif(book: Workbook, training: np.ndarray, cells: Cells, text: Any) ->
 
 def check_rules(book: Workbook, rules: list[tuple[str, list[str]]], report: Report) -> None:
     """The Training sheet's two red rules are present, over the whole data area."""
-    training = TrainingLayout(book.spec, NetworkLayout(book.spec), book.network_sheet)
+    training = TrainingLayout(book.spec, network_layout(book.spec), book.network_sheet)
     first_row, first_col, last_row, last_col = training.data_area()
     area = f"{layout.address(first_row, first_col)}:{layout.address(last_row, last_col)}"
     wanted = [training.diverged_row_rule()[1:], training.error_cell_rule()[1:]]

@@ -31,6 +31,7 @@ from sheetnet.sheets.settings import NAMES, SETTINGS, read_settings
 from sheetnet.verify import cells, sheetxml
 from sheetnet.verify.cells import TrainingCells
 from sheetnet.verify.edits import explain_edits
+from sheetnet.verify.layered_readback import is_layered_sheet, read_layered_spec
 from sheetnet.verify.stored import Stored
 from sheetnet.verify.untrusted import check_archive, check_big_part, check_claimed_cells, reading, why
 
@@ -84,7 +85,10 @@ def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) 
         network = _sheet_values(values[network_sheet])
         explain_edits(path.name, network_sheet, _custom_properties(values), network, _setting_cells(network))
         network_texts = _formula_texts(formulas[network_sheet])
-        spec = _read_spec(path, network_sheet, network, network_texts)
+        if is_layered_sheet(network):  # a list of layers (conv2d, rnn, attention, …)
+            spec = read_layered_spec(f"{path.name}, sheet {network_sheet}", path.stem, network)
+        else:
+            spec = _read_spec(path, network_sheet, network, network_texts)
         columns = graph.training_columns(spec)
         check_claimed_cells(path, (spec.iterations + 1) * len(columns), unpacked)
         _check_ids(path, formulas[training_sheet], training_sheet, spec)
