@@ -317,6 +317,8 @@ def check(
     rtol: Annotated[float, typer.Option(help="Least relative tolerance of every cell.")] = 1e-9,
     strict: Annotated[bool, typer.Option(help="Fail (exit 1) on stale stored values too.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                          help="Also print the first wrong cell's whole formulas.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Recompute the workbook's formulas and compare every cell with the NumPy core."""
@@ -329,7 +331,7 @@ def check(
     if json:
         typer.echo(to_json(reports))
     else:
-        typer.echo(table(reports) if len(reports) > 1 else reports[0].summary())
+        typer.echo(table(reports, verbose) if len(reports) > 1 else reports[0].summary(verbose))
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
 
