@@ -199,8 +199,9 @@ def check(
 
     Args:
         path: a workbook written by build().
-        engine: "formulas" (each cell from its own formula text, in Python), "libreoffice" or
-            "gnumeric" (the program recalculates the whole file; each cell is checked locally).
+        engine: "formulas" (each cell from its own formula text, in Python), "libreoffice",
+            "gnumeric" or "ironcalc" (the program recalculates the whole file; each cell is
+            checked locally).
         rtol: the least relative tolerance of every cell, beside its rounding bound (docs/check.md).
         strict: stale stored values fail the check too.
         progress: progress(done, total, what), called now and then (sheetnet.progress).

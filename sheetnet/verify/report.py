@@ -21,8 +21,8 @@ import numpy as np
 
 from sheetnet.equations import graph
 
-ENGINES = ("formulas", "libreoffice", "gnumeric")
-WHOLE_CHAIN = ("libreoffice", "gnumeric")  # engines that recalculate the whole file themselves
+ENGINES = ("formulas", "libreoffice", "gnumeric", "ironcalc")
+WHOLE_CHAIN = ("libreoffice", "gnumeric", "ironcalc")  # engines that recalculate the whole file themselves
 # The bound counts one side's rounding; the NumPy core rounds too (in another order) and the
 # bound's per-operation rules are estimates: four times the bound covers both with room to spare
 # (the largest error measured over every template was 0.47 of one bound).

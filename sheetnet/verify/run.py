@@ -7,7 +7,7 @@ rounding-error bound (bound.py, report.judge). Three engines:
 * "formulas" recomputes every Training formula from its text with the `formulas` package
   (recompute.py). Each cell is evaluated on the reference values of the cells it reads, so a
   wrong formula shows up in exactly the cell that holds it.
-* "libreoffice" and "gnumeric" recalculate the whole file themselves. Each of their cells is
+* "libreoffice", "gnumeric" and "ironcalc" recalculate the whole file themselves. Each of their cells is
   checked locally (the intended expression evaluated in NumPy on that engine's own inputs,
   local.py), and how far their trajectory drifts from NumPy's is reported per group.
 """
@@ -56,8 +56,10 @@ Cells = dict[tuple[int, int], Any]
 # significant digits (a relative rounding of up to 5e-15); Gnumeric writes 21 digits, but its
 # results differ from an IEEE double evaluation of the same inputs by up to two units in the
 # last place (measured: 0.5 of the bound without this allowance), so 4 units of roundoff.
-LEAF_REL = {"libreoffice": 5e-15, "gnumeric": 4 * 2.0**-53}
-ENGINE_NAMES = {"libreoffice": "LibreOffice", "gnumeric": "Gnumeric"}
+# IronCalc writes every double exactly (17 digits); its functions may round differently from
+# NumPy's, so it gets Gnumeric's allowance of 4 units of roundoff.
+LEAF_REL = {"libreoffice": 5e-15, "gnumeric": 4 * 2.0**-53, "ironcalc": 4 * 2.0**-53}
+ENGINE_NAMES = {"libreoffice": "LibreOffice", "gnumeric": "Gnumeric", "ironcalc": "IronCalc"}
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,9 @@ def _recalculate(
     if engine == "libreoffice":
         from sheetnet.engines.libreoffice import LibreOfficeError as EngineError
         from sheetnet.engines.libreoffice import recalculate
+    elif engine == "ironcalc":
+        from sheetnet.engines.ironcalc import IronCalcError as EngineError  # type: ignore[assignment]
+        from sheetnet.engines.ironcalc import recalculate  # type: ignore[assignment]
     else:
         from sheetnet.engines.gnumeric import GnumericError as EngineError  # type: ignore[assignment]
         from sheetnet.engines.gnumeric import recalculate  # type: ignore[assignment]
