@@ -219,7 +219,7 @@ def check(
 
     if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol >= 0):
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
-    exercise_sheet = SheetCheck(tuple(sheet_names("sheet.exercise")), _check_exercise)
+    exercise_sheet = SheetCheck(tuple(sheet_names("sheet.exercise")), _check_exercise, "sheet.exercise")
     return run_check(Path(path), engine=engine, rtol=rtol, strict=strict, progress=progress,
                      sheet_checks=(exercise_sheet,))
 

@@ -73,7 +73,7 @@ def check_sheets(
 # --- the Summary: each cell a reference to its Training cell at the row's iteration ---------
 
 
-def _every(cells: Cells) -> int | None:
+def every(cells: Cells) -> int | None:
     """The k of "every k-th iteration", from the note the Summary writes in any language."""
     note = cells.get((summary.NOTE_ROW, 1))
     for words in STRINGS.values():
@@ -88,7 +88,7 @@ def _summary(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, eng
              report: Report) -> None:
     col_of = {qid: c for c, qid in enumerate(ids.all_ids(book.spec))}
     qids = [cells.get((summary.ID_ROW, c)) for c in range(1, 1 + max(c for _, c in cells))]
-    iterations = summary.summary_iterations(book.spec.iterations, _every(cells))
+    iterations = summary.summary_iterations(book.spec.iterations, every(cells))
     layout_ = _training_layout(book)
     prefix = layout.sheet_prefix(book.training_sheet)
     found: list[Found] = []

@@ -50,6 +50,7 @@ class GroupResult:
     loose: int = 0  # cells whose allowed error exceeds LOOSE of their value
     drift: float | None = None  # whole-chain engines: largest drift from NumPy (DRIFT_RTOL rule)
     seconds: float = 0.0
+    wrong: int = 0  # cells that differ, where a group counts them (the text groups)
 
     def add(self, verdict: Verdict) -> None:
         self.cells += verdict.bad.size
