@@ -143,7 +143,8 @@ def test_an_unknown_engine_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(build(tmp_path, _small("xor"))), "--engine", "excel"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "sheetnet: error: unknown engine 'excel'; expected one of: formulas, libreoffice, gnumeric, all"]
+        "sheetnet: error: unknown engine 'excel'; expected one of: formulas, libreoffice, gnumeric, "
+        "ironcalc, all"]
 
 
 def test_a_missing_ssconvert_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
