@@ -156,3 +156,25 @@ def test_a_function_with_too_many_arguments_is_refused_before_writing(tmp_path: 
     with pytest.raises(SheetnetError, match=r"with 30\d arguments, more than the 255"):
         build(tmp_path, wide)
     assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_the_build_warns_past_google_sheets_cells_and_excel_for_the_webs_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limits lowered, so that an ordinary workbook stands in for a huge one."""
+    monkeypatch.setattr(limits, "GOOGLE_SHEETS_CELLS", 1_000)
+    monkeypatch.setattr(limits, "EXCEL_WEB_BYTES", 10_000)
+    path = tmp_path / "out.xlsx"
+    result = runner.invoke(app, ["build", "--iters", "50", str(path)])
+    assert result.exit_code == 0 and path.is_file()
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("sheetnet: warning: ")]
+    assert len(warnings) == 2, result.stderr
+    # The Training sheet's 54 rows (3 of them its head) of 38 columns:
+    assert warnings[0].startswith("sheetnet: warning: out.xlsx holds 2,052 Training cells, past the 1,000")
+    assert "Google Sheets" in warnings[0]
+    assert "Excel for the web opens" in warnings[1]
+
+
+def test_an_ordinary_build_warns_of_nothing(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", "--iters", "100", str(tmp_path / "out.xlsx")])
+    assert result.exit_code == 0 and "warning" not in result.stderr
