@@ -227,8 +227,9 @@ def check(
 
     Args:
         path: a workbook written by build().
-        engine: "formulas" (each cell from its own formula text, in Python), "libreoffice" or
-            "gnumeric" (the program recalculates the whole file; each cell is checked locally).
+        engine: "formulas" (each cell from its own formula text, in Python), "libreoffice",
+            "gnumeric" or "ironcalc" (the program recalculates the whole file; each cell is
+            checked locally).
         rtol: the least relative tolerance of every cell, beside its rounding bound (docs/check.md).
         strict: stale stored values fail the check too.
         progress: progress(done, total, what), called now and then (sheetnet.progress).
@@ -246,7 +247,7 @@ def check(
 
     if not (isinstance(rtol, int | float) and math.isfinite(rtol) and rtol >= 0):
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
-    exercise_sheet = SheetCheck(tuple(sheet_names("sheet.exercise")), _check_exercise)
+    exercise_sheet = SheetCheck(tuple(sheet_names("sheet.exercise")), _check_exercise, "sheet.exercise")
     return run_check(Path(path), engine=engine, rtol=rtol, strict=strict, progress=progress,
                      sheet_checks=(exercise_sheet,))
 

@@ -313,23 +313,29 @@ def pdf_command(
 @friendly_errors
 def check(
     workbook: Annotated[Path, typer.Argument(metavar="WORKBOOK", help=WORKBOOK_HELP)],
-    engine: Annotated[str, typer.Option(help="formulas, libreoffice, gnumeric or all.")] = "formulas",
+    engine: Annotated[str, typer.Option(
+        help="formulas, libreoffice, gnumeric, ironcalc or all (ironcalc where installed).")] = "formulas",
     rtol: Annotated[float, typer.Option(help="Least relative tolerance of every cell.")] = 1e-9,
     strict: Annotated[bool, typer.Option(help="Fail (exit 1) on stale stored values too.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                          help="Also print the first wrong cell's whole formulas.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Recompute the workbook's formulas and compare every cell with the NumPy core."""
+    from sheetnet.engines import ironcalc
     from sheetnet.verify.report import ENGINES, table, to_json
 
-    engines = ENGINES if engine == "all" else (engine,)
+    # IronCalc is an optional extra: "all" takes it where it is installed.
+    every = tuple(e for e in ENGINES if e != "ironcalc" or ironcalc.available())
+    engines = every if engine == "all" else (engine,)
     with terminal_progress(_shows_progress(quiet or json)) as progress:
         reports = [api.check(workbook, engine=e, rtol=rtol, strict=strict, progress=progress)
                    for e in engines]
     if json:
         typer.echo(to_json(reports))
     else:
-        typer.echo(table(reports) if len(reports) > 1 else reports[0].summary())
+        typer.echo(table(reports, verbose) if len(reports) > 1 else reports[0].summary(verbose))
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 from sheetnet.engines.gnumeric import find_ssconvert
+from sheetnet.engines.ironcalc import available as ironcalc_available
 from sheetnet.engines.libreoffice import find_soffice
 from sheetnet.model.spec import Spec, load_template
 from sheetnet.sheets.context import BuildOptions
@@ -56,10 +56,10 @@ needs_libreoffice = pytest.mark.skipif(
 needs_gnumeric = pytest.mark.skipif(
     find_ssconvert() is None and not IN_CI, reason="Gnumeric (ssconvert) not installed"
 )
-
-# Gnumeric (ssconvert), the third spreadsheet program the workbook must compute the same in.
-needs_gnumeric = pytest.mark.skipif(
-    shutil.which("ssconvert") is None and not IN_CI, reason="Gnumeric (ssconvert) not installed"
+# IronCalc, the fourth engine, comes with the test extra (pip install -e '.[test]').
+needs_ironcalc = pytest.mark.skipif(
+    not ironcalc_available() and not IN_CI,
+    reason="IronCalc (pip install 'sheetnet[ironcalc]') not installed",
 )
 
 # Chromium and its driver, for the console's browser tests (Debian: chromium, chromium-driver).

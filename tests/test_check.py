@@ -73,11 +73,13 @@ def test_report_lists_each_group_then_ok(tmp_path: Path) -> None:
     assert [line.split()[:2] for line in lines[:-1]] == [
         *(["Training", g] for g in ("param", "forward", "loss", "backward", "gradient")),
         ["Summary", "summary"], ["Charts", "targets"], ["Working", "values"], ["Working", "texts"],
-        ["Training", "red"]]
+        ["Training", "red"],
+        *([sheet, "text"] for sheet in ("Guide", "Network", "Training", "Working", "Charts", "Summary"))]
     n_formulas = sum((spec.iterations + 1) if c.in_final_row else spec.iterations
                      for c in read_workbook(tmp_path / "out.xlsx").columns)
     assert report.training_cells == n_formulas
     others = sum(report.groups[g].cells for g in ("summary", "targets", "values", "texts"))
+    others += sum(g.cells for name, g in report.groups.items() if name.startswith("text ("))
     assert report.cells == n_formulas + others + 2  # and the two red rules
     assert f"{report.cells:,} cells agree with the NumPy core, each within 4× its rounding bound" in lines[-1]
 

@@ -137,16 +137,18 @@ def test_engine_all_prints_one_table(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(path), "--engine", "all"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["sheet", "group", "cells", "formulas", "libreoffice", "gnumeric"]
-    assert [line.split(":")[0] for line in lines[-3:]] == ["formulas", "libreoffice", "gnumeric"]
-    assert all(": OK" in line for line in lines[-3:])
+    engines = ["formulas", "libreoffice", "gnumeric", "ironcalc"]  # IronCalc comes with the test extra
+    assert lines[0].split() == ["sheet", "group", "cells", *engines]
+    assert [line.split(":")[0] for line in lines[-4:]] == engines
+    assert all(": OK" in line for line in lines[-4:])
 
 
 def test_an_unknown_engine_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(build(tmp_path, _small("xor"))), "--engine", "excel"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "sheetnet: error: unknown engine 'excel'; expected one of: formulas, libreoffice, gnumeric, all"]
+        "sheetnet: error: unknown engine 'excel'; expected one of: formulas, libreoffice, gnumeric, "
+        "ironcalc, all"]
 
 
 def test_a_missing_ssconvert_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

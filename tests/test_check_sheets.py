@@ -116,7 +116,7 @@ def test_every_optimizer_block_is_checked(tmp_path: Path, engine: str) -> None:
     report = check(path, engine=engine)
     assert report.ok, report.summary()
     blocks = [name for name, group in report.groups.items() if group.sheet == "Optimizers"]
-    assert blocks == ["sgd block", "momentum block", "adam block", "optim overview"]
+    assert blocks == ["sgd block", "momentum block", "adam block", "optim overview", "text (Optimizers)"]
     # Per block: every column of every row (the last row of its loss columns only).
     assert report.groups["optim overview"].cells == 3 * 2 + 2  # η and final loss; adam's 1 − β₁, 1 − β₂
 

@@ -22,7 +22,9 @@ SMALL, LARGE = 1e-4, 1e7  # outside [SMALL, LARGE): mantissa and exponent (the f
 # (Gnumeric), which INT makes -7 and the text 10E-7; the nudge gives them all -6. It also gives the
 # exponent of 10 to numbers that round up to it (9.99999996E-5 prints 1E-4, not 10E-5).
 NUDGE = "3E-8"
-# Below TINY the text is 0: 10^exponent would underflow to 0 in the mantissa's division.
+# Up to TINY the text is 0: 10^exponent would underflow to 0 in the mantissa's division. The test
+# is ≤, not <: IronCalc compares numbers with an absolute tolerance of about 1E-15, so there
+# 0 < 1E-300 is FALSE (and the text LOG10(0)'s #NUM!), while 0 ≤ 1E-300 is TRUE everywhere.
 TINY = "1E-300"
 
 
@@ -31,13 +33,13 @@ def number_text_formula(cell: str) -> str:
     exponent = f"INT(LOG10(ABS({cell}))+{NUDGE})"
     plain = f'ROUND({cell},{DIGITS - 1}-{exponent})&""'
     scientific = f'ROUND({cell}/10^{exponent},{DIGITS - 1})&"E"&{exponent}'
-    return (f'IF(ABS({cell})<{TINY},"0",IF(OR(ABS({cell})<0.0001,ABS({cell})>=10000000),'
+    return (f'IF(ABS({cell})<={TINY},"0",IF(OR(ABS({cell})<0.0001,ABS({cell})>=10000000),'
             f'{scientific},{plain}))')
 
 
 def number_text(x: float) -> str:
     """The text number_text_formula() gives for x, in an English locale: 0.6236336, 1.5E-9."""
-    if abs(x) < float(TINY):
+    if abs(x) <= float(TINY):
         return "0"
     exponent = math.floor(math.log10(abs(x)) + float(NUDGE))
     if abs(x) < SMALL or abs(x) >= LARGE:

@@ -22,8 +22,15 @@ if TYPE_CHECKING:
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384
 MAX_FORMULA_CHARS = 8_192  # with the leading "=", as typed in the formula bar
 MAX_NESTING = 64  # functions inside functions: IF(a<0,EXP(a),…) is 2 levels
+MAX_ARGUMENTS = 255  # arguments of one function call: MAX(z₁, …, zₙ) of a softmax with n outputs
 MAX_TEXT_CHARS = 32_767  # XlsxWriter cuts longer strings without an error
 MAX_ROW_POINTS = 409  # a taller row makes Excel repair the file; long text scrolls instead
+# Other programs' documented limits, warned about (the file is fine for Excel and LibreOffice):
+# Google Sheets holds at most 10 million cells in a spreadsheet (Google's Sheets help, "Files you
+# can store in Google Drive"); Excel for the web opens workbooks up to 100 MB (Microsoft's Excel
+# for the web service description; older Excel Web App: 10 MB). Neither was run here.
+GOOGLE_SHEETS_CELLS = 10_000_000
+EXCEL_WEB_BYTES = 100 * 10**6
 
 FORMULA_HINT = ('use mode = "minibatch" with a small batch_size (a row then adds a term per sample of its '
                 'batch, not of the data set), fewer samples, or narrower layers')
@@ -33,6 +40,17 @@ def nesting(expr: Expr) -> int:
     """How deep function calls nest in expr as the sheet spells it: 0 for a sum of products,
     1 for EXP(z), 2 for σ(z) (IF(z<0,EXP(z)/…,…)), ..."""
     return _depth(lowered(expr, "excel"))
+
+
+def arguments(expr: Expr) -> int:
+    """The most arguments of any function call in expr as the sheet spells it."""
+    widest, stack = 0, [lowered(expr, "excel")]
+    while stack:  # a loop, not recursion: long sums nest deep
+        node = stack.pop()
+        if isinstance(node, Call):
+            widest = max(widest, len(node.args))
+        stack.extend(children(node))
+    return widest
 
 
 def _depth(expr: Expr) -> int:
@@ -55,6 +73,11 @@ def check_formulas(columns: Iterable[Column], template: Callable[[Expr], str], l
             if expr is None:
                 continue
             depth = nesting(expr)
+            widest = arguments(expr)
+            if widest > MAX_ARGUMENTS:
+                raise SheetnetError(
+                    f"{what.format(qid=column.qid)} calls a function with {widest} arguments, more "
+                    f"than the {MAX_ARGUMENTS} a spreadsheet allows; use fewer outputs or samples per row")
             if depth > MAX_NESTING:
                 raise SheetnetError(
                     f"{what.format(qid=column.qid)} nests functions {depth} levels deep, more "

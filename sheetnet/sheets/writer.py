@@ -108,6 +108,7 @@ def build_workbook(
         with stage(progress, "zipping the workbook"):
             _close(book)
         _warn_if_zip64(tmp, path)
+        _warn_if_too_big_elsewhere(tmp, path, training)
     return path
 
 
@@ -116,19 +117,37 @@ def _size(n: int) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**10:.0f} KiB"
 
 
+def _warn_if_too_big_elsewhere(written: Path, path: Path, training: TrainingLayout) -> None:
+    """Warn where Google Sheets (10 million cells) or Excel for the web (100 MB) would refuse the
+    file, by their documented limits (limits.py): Excel and LibreOffice open it."""
+    cells = training.last_row * len(training.columns)  # the Training sheet's, a lower bound
+    if cells > limits.GOOGLE_SHEETS_CELLS:
+        warnings.warn(f"{path.name} holds {cells:,} Training cells, past the {limits.GOOGLE_SHEETS_CELLS:,} "
+                      "Google Sheets imports; build fewer iterations for Google Sheets",
+                      LargeWorkbookWarning, stacklevel=3)
+    size = written.stat().st_size
+    if size > limits.EXCEL_WEB_BYTES:
+        warnings.warn(f"{path.name} is {size / 10**6:,.0f} MB, past the {limits.EXCEL_WEB_BYTES // 10**6} MB "
+                      "Excel for the web opens; build fewer iterations for Excel in a browser",
+                      LargeWorkbookWarning, stacklevel=3)
+
+
 class LargeWorkbookWarning(SheetnetWarning):
-    """A sheet past 2 GiB needed ZIP64 records, which LibreOffice cannot read."""
+    """A workbook too big for some program: a sheet past 2 GiB (ZIP64 records, which LibreOffice
+    cannot read), past Google Sheets' cells or past Excel for the web's file size."""
 
 
 def _warn_if_zip64(written: Path, path: Path) -> None:
-    """Warn when a sheet needed ZIP64 records: Excel and Gnumeric read them, LibreOffice does not
-    (7.4 says "source file could not be loaded"; tests/test_zip64.py)."""
+    """Warn when a sheet needed ZIP64 records: Gnumeric and the check read them, LibreOffice does
+    not (7.4 says "source file could not be loaded"; tests/test_zip64.py). Excel was never tried
+    here; XlsxWriter's tracker reports Excel asking to repair Python-zipped parts past 2 GiB."""
     with zipfile.ZipFile(written) as archive:
         largest = max(info.file_size for info in archive.infolist())
     if largest * 1.05 > zipfile.ZIP64_LIMIT:  # zipfile's own test for writing a ZIP64 record
         warnings.warn(f"{path.name} holds a sheet of {_size(largest)}, past {_size(zipfile.ZIP64_LIMIT)}, "
-                      "so it is zipped with ZIP64 records: Excel and Gnumeric open it, LibreOffice cannot; "
-                      "build fewer iterations for LibreOffice", LargeWorkbookWarning, stacklevel=3)
+                      "so it is zipped with ZIP64 records: Gnumeric and sheetnet check read it, LibreOffice "
+                      "cannot, and Excel was not tried (it is reported to ask to repair such files); "
+                      "build fewer iterations to open it anywhere", LargeWorkbookWarning, stacklevel=3)
 
 
 # Sheets that read no iteration after the first: a workbook of only these (a student's exercise

@@ -110,6 +110,11 @@ def _tie_alternative(z: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return np.where(tie, runner_up + (expected - np.floor(expected)), expected)
 
 
+def grid_size(book: Workbook, cells: dict[tuple[int, int], Any]) -> int:
+    """Points a side of the workbook's map or curve sheet (its --decision-map)."""
+    return _grid_size(cells, dm.kind(book.spec) == "map") if dm.kind(book.spec) else 0
+
+
 def _grid_size(cells: dict[tuple[int, int], Any], is_map: bool) -> int:
     """Points a side: the x₁ axis cells of a map, the x cells of a curve."""
     n = 0

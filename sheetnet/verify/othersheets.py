@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from openpyxl.utils import column_index_from_string
 
+from sheetnet.equations import graph
 from sheetnet.equations import outputs as network_outputs
 from sheetnet.model import ids
 from sheetnet.sheets import charts, layout, summary
@@ -78,7 +79,7 @@ def check_sheets(
 # --- the Summary: each cell a reference to its Training cell at the row's iteration ---------
 
 
-def _every(cells: Cells) -> int | None:
+def every(cells: Cells) -> int | None:
     """The k of "every k-th iteration", from the note the Summary writes in any language."""
     note = cells.get((summary.NOTE_ROW, 1))
     for words in STRINGS.values():
@@ -93,13 +94,17 @@ def _summary(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, eng
              report: Report) -> None:
     col_of = {qid: c for c, qid in enumerate(ids.all_ids(book.spec))}
     qids = [cells.get((summary.ID_ROW, c)) for c in range(1, 1 + max(c for _, c in cells))]
-    iterations = summary.summary_iterations(book.spec.iterations, _every(cells))
+    iterations = summary.summary_iterations(book.spec.iterations, every(cells))
+    layout_ = _training_layout(book)
+    prefix = layout.sheet_prefix(book.training_sheet)
     found: list[Found] = []
+    built: dict[tuple[int, int], str] = {}
     for n, t in enumerate(iterations):
         for c, qid in enumerate(qids, start=1):
             if qid not in col_of:
                 continue
             at = (summary.FIRST_DATA_ROW + n, c)
+            built[at] = "=" + prefix + layout_.cell(qid, t)
             text = cells.get(at)
             got = as_float(engine.get(at)) if engine is not None else _resolve(book, training, text)
             found.append((at, float(training[t, col_of[qid]]), got, text if _is_text(text) else None, 0.0))
@@ -108,7 +113,17 @@ def _summary(book: Workbook, training: np.ndarray, sheet: str, cells: Cells, eng
         where = [((summary.TARGET_ROW, column[_output(book, j, k)]), j, k)
                  for k in range(book.spec.n_samples) for j in range(network_outputs.count(book.spec))]
         found += _targets(book, training, cells, engine, where)
-    _judge(book, sheet, "summary", found, report)
+        built |= {at: _target_formula(layout_, j, k) for at, j, k in where}
+    judge_found(sheet, "summary", found, report, built=built)
+
+
+def _training_layout(book: Workbook) -> TrainingLayout:
+    return TrainingLayout(book.spec, network_layout(book.spec), book.network_sheet)
+
+
+def _target_formula(training: TrainingLayout, j: int, k: int) -> str:
+    """The reference the build writes for target j of sample k (sheets/summary.py, charts.py)."""
+    return "=" + training.constant_address(graph.target_key(j, k).key)
 
 
 def _output(book: Workbook, j: int, k: int) -> str:

@@ -58,6 +58,9 @@ class Workbook:
     # file: the checks of the Summary, Charts, map and Exercise sheets take them from here.
     sheetnames: list[str] = field(default_factory=list)
     others: dict[str, dict[tuple[int, int], Any]] = field(default_factory=dict)
+    # The Guide's cells and the Training sheet's head (bands, labels, ids): the text the check
+    # compares with a rebuild (constants.py), read in the same opening.
+    heads: dict[str, dict[tuple[int, int], Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.contents, np.ndarray):
@@ -97,8 +100,21 @@ def read_workbook(path: Path, *, on_spec: Callable[[Spec], None] | None = None) 
         contents, stored = _training_formulas(formulas[training_sheet], spec, len(columns))
         network_formulas = network_texts  # x̃, μ, σ and 1 − β
         others = _other_sheets(formulas, (network_sheet, training_sheet, *sheet_names("sheet.guide")))
+        heads = _heads(formulas, training_sheet)
     return Workbook(path, network_sheet, training_sheet, network, spec, columns, contents, network_formulas,
-                    stored, list(values.sheetnames), others)
+                    stored, list(values.sheetnames), others, heads)
+
+
+def _heads(book: Any, training_sheet: str) -> dict[str, dict[tuple[int, int], Any]]:
+    """The Guide's cells and the Training sheet's rows above its data."""
+    guides = [name for name in sheet_names("sheet.guide") if name in book.sheetnames]
+    heads = {name: _sheet_values(book[name]) for name in guides}
+    head: dict[tuple[int, int], Any] = {}
+    rows = book[training_sheet].iter_rows(max_row=FIRST_DATA_ROW - 1, values_only=True)
+    for r, row in enumerate(rows, start=1):
+        head |= {(r, c): value for c, value in enumerate(row, start=1) if value is not None}
+    heads[training_sheet] = head
+    return heads
 
 
 def _other_sheets(book: Any, left_out: tuple[str, ...]) -> dict[str, dict[tuple[int, int], Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,8 @@ import numpy as np
 
 from sheetnet.equations import graph
 
-ENGINES = ("formulas", "libreoffice", "gnumeric")
-WHOLE_CHAIN = ("libreoffice", "gnumeric")  # engines that recalculate the whole file themselves
+ENGINES = ("formulas", "libreoffice", "gnumeric", "ironcalc")
+WHOLE_CHAIN = ("libreoffice", "gnumeric", "ironcalc")  # engines that recalculate the whole file themselves
 # The bound counts one side's rounding; the NumPy core rounds too (in another order) and the
 # bound's per-operation rules are estimates: four times the bound covers both with room to spare
 # (the largest error measured over every template was 0.47 of one bound).
@@ -49,6 +50,7 @@ class GroupResult:
     loose: int = 0  # cells whose allowed error exceeds LOOSE of their value
     drift: float | None = None  # whole-chain engines: largest drift from NumPy (DRIFT_RTOL rule)
     seconds: float = 0.0
+    wrong: int = 0  # cells that differ, where a group counts them (the text groups)
 
     def add(self, verdict: Verdict) -> None:
         self.cells += verdict.bad.size
@@ -64,6 +66,13 @@ class GroupResult:
                 f"{drift}  {self.loose:,} loose  {self.seconds:5.2f} s")
 
 
+# The one-line verdict stays readable: a Working cell's formula can pass 5,000 characters, so
+# the line shows at most this much of any formula or value; --json and -v give them whole.
+VERDICT_CHARS = 300
+_ONE_REFERENCE = re.compile(r"=(?:'(?:[^']|'')+'!|[^'!=]+!)?\$?[A-Z]{1,3}\$?\d+")
+SHOWN_CHARS = 60
+
+
 @dataclass(frozen=True)
 class WrongCell:
     address: str  # sheet-qualified, e.g. Training!K17
@@ -72,13 +81,49 @@ class WrongCell:
     formula: str | None  # None when the cell holds no formula
     expected: float
     got: Any  # a number, or the error / text the cell gave
-    note: str = ""
+    note: str = ""  # what is wrong, in words
+    build_formula: str | None = None  # the formula the build writes there, when it is known
+
+    def what(self) -> str:
+        """What is wrong, in words: the note, or that the formula is not the build's."""
+        if self.note:
+            return self.note
+        if self.build_formula is not None and self.formula != self.build_formula:
+            kind = "reference" if _ONE_REFERENCE.fullmatch(self.build_formula) else "formula"
+            return f"not the {kind} the build writes: {shorten(self.build_formula)}"
+        return ""
+
+    def _rewritten(self) -> bool:
+        return self.build_formula is not None and self.formula != self.build_formula
 
     def describe(self) -> str:
-        formula = self.formula if self.formula is not None else "(none)"
-        text = (f"first wrong cell {self.address} (id {self.qid}, iteration {self.iteration}): "
-                f"formula {formula}, expected {_show(self.expected)}, got {_show(self.got)}")
-        return f"{text} ({self.note})" if self.note else text
+        """The one-line verdict, at most VERDICT_CHARS characters (formulas shortened)."""
+        head = f"first wrong cell {self.address} (id {self.qid}, iteration {self.iteration}): "
+        found = _show(self.got)
+        if self.formula is not None and not _is_number(self.got):
+            # A formula the check does not evaluate (not the build's) is shown, not called an error.
+            found = shorten(self.formula) if self._rewritten() else f"{found} from {shorten(self.formula)}"
+        expected = "" if math.isnan(self.expected) else f"expected {_show(self.expected)}, "
+        text = f"{head}{expected}got {found}"
+        what = self.what()
+        return shorten(f"{text}; {what}" if what else text, VERDICT_CHARS)
+
+    def details(self) -> str:
+        """The cell's whole formulas (-v): the one in the file and the one the build writes."""
+        lines = [f"  formula in the file: {self.formula if self.formula is not None else '(none)'}"]
+        if self.build_formula is not None:
+            lines.append(f"  formula the build writes: {self.build_formula}")
+        return "\n".join(lines)
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """text cut to limit characters, with … where it was cut."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, float | int | np.number) and not isinstance(value, bool)
+            and math.isfinite(float(value)))
 
 
 @dataclass(frozen=True)
@@ -174,7 +219,7 @@ class Report:
         known = [g for g in REPORTED_GROUPS if g in self.groups]
         return known + [g for g in self.groups if g not in known and g != "iter"]
 
-    def summary(self) -> str:
+    def summary(self, verbose: bool = False) -> str:
         lines = [self.groups[name].line(name) for name in self.listed()]
         lines += [x for x in (self.divergence_line(), self.drift_line(), self.stale_line()) if x]
         what = f"({self.engine}, {self.seconds:.1f} s)"
@@ -187,6 +232,8 @@ class Report:
         else:
             assert self.first_wrong is not None
             lines.append(f"FAIL: {self.first_wrong.describe()}")
+            if verbose:
+                lines.append(self.first_wrong.details())
             lines.append(f"{self.wrong:,} of {self.cells:,} cells differ from the NumPy core"
                          f" beyond their bound {what}")
         return "\n".join(lines)
@@ -205,7 +252,8 @@ class Report:
             "first_wrong": None if first is None else {
                 "address": first.address, "id": first.qid, "iteration": first.iteration,
                 "formula": first.formula, "expected": _num(first.expected), "got": _value(first.got),
-                "note": first.note},
+                "note": first.note, "what": first.what(), "build_formula": first.build_formula,
+                "verdict": first.describe()},
             "flags": {"diverged_cells": self.not_finite, "diverged_from": self.not_finite_from,
                       "drift_over_tolerance": self.drift_line() is not None,
                       "stale": self.stale, "strict": self.strict},
@@ -219,7 +267,7 @@ def to_json(reports: list[Report]) -> str:
     return json.dumps(body, indent=2, ensure_ascii=False)
 
 
-def table(reports: list[Report]) -> str:
+def table(reports: list[Report], verbose: bool = False) -> str:
     """One table for several engines: per group the largest error as a share of its bound."""
     names = list(dict.fromkeys(n for r in reports for n in r.listed()))
     head = f"{'sheet':<14} {'group':<16} {'cells':>9}  " + "  ".join(f"{r.engine:>12}" for r in reports)
@@ -237,6 +285,8 @@ def table(reports: list[Report]) -> str:
         drifted = f", drift from NumPy ≤ {max(drifts):.1e}" if drifts else ""
         lines.append(f"{r.engine}: {verdict}{wrong}{drifted} ({r.seconds:.1f} s)")
         lines += [f"  {x}" for x in extra]
+        if verbose and r.first_wrong is not None:
+            lines.append(r.first_wrong.details())
     return "\n".join(lines)
 
 
@@ -245,7 +295,7 @@ def _show(value: Any) -> str:
         return "an error (not a finite number)"
     if isinstance(value, float | int) and not isinstance(value, bool):
         return repr(float(value))
-    return "an empty cell" if value is None else repr(value)
+    return "an empty cell" if value is None else shorten(repr(value))
 
 
 def _num(value: float) -> float | str:

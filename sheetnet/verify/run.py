@@ -7,7 +7,7 @@ rounding-error bound (bound.py, report.judge). Three engines:
 * "formulas" recomputes every Training formula from its text with the `formulas` package
   (recompute.py). Each cell is evaluated on the reference values of the cells it reads, so a
   wrong formula shows up in exactly the cell that holds it.
-* "libreoffice" and "gnumeric" recalculate the whole file themselves. Each of their cells is
+* "libreoffice", "gnumeric" and "ironcalc" recalculate the whole file themselves. Each of their cells is
   checked locally (the intended expression evaluated in NumPy on that engine's own inputs,
   local.py), and how far their trajectory drifts from NumPy's is reported per group.
 """
@@ -31,7 +31,7 @@ from sheetnet.model import ids
 from sheetnet.progress import Progress, stage
 from sheetnet.sheets import layout
 from sheetnet.sheets.layout import FIRST_DATA_ROW
-from sheetnet.verify import datacheck, mapcheck, othersheets
+from sheetnet.verify import constants, datacheck, mapcheck, othersheets
 from sheetnet.verify.local import intended_training
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values, training_cells
 from sheetnet.verify.recompute import as_float, is_formula, recompute_training
@@ -56,8 +56,10 @@ Cells = dict[tuple[int, int], Any]
 # significant digits (a relative rounding of up to 5e-15); Gnumeric writes 21 digits, but its
 # results differ from an IEEE double evaluation of the same inputs by up to two units in the
 # last place (measured: 0.5 of the bound without this allowance), so 4 units of roundoff.
-LEAF_REL = {"libreoffice": 5e-15, "gnumeric": 4 * 2.0**-53}
-ENGINE_NAMES = {"libreoffice": "LibreOffice", "gnumeric": "Gnumeric"}
+# IronCalc writes every double exactly (17 digits); its functions may round differently from
+# NumPy's, so it gets Gnumeric's allowance of 4 units of roundoff.
+LEAF_REL = {"libreoffice": 5e-15, "gnumeric": 4 * 2.0**-53, "ironcalc": 4 * 2.0**-53}
+ENGINE_NAMES = {"libreoffice": "LibreOffice", "gnumeric": "Gnumeric", "ironcalc": "IronCalc"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class SheetCheck:
 
     names: tuple[str, ...]  # the sheet's name in every language
     check: Callable[[Workbook, str, Cells, ReferenceRun, Report, Cells | None], None]
+    key: str = ""  # its key in the build's sheet list (the Guide describes it)
 
 
 def run_check(
@@ -90,6 +93,8 @@ def run_check(
         raise SheetnetError(f"--rtol must be a non-negative number, got {rtol}")
     with stage(progress, "reading the workbook"):
         book, training = read_while_training(path)  # the NumPy training runs meanwhile
+    extra = tuple((c.key, name) for c in sheet_checks for name in c.names if name in book.sheetnames)
+    rebuilt = constants.start_rebuild(book, extra)  # the text around the formulas, rebuilt meanwhile
     data = datacheck.expected_cells(book)
     datacheck.reference_cells(book, data)
     with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
@@ -120,6 +125,9 @@ def run_check(
     mapcheck.check_map(book, frame, report, map_values)  # a Decision map or Fitted curve sheet
     run.seconds[mapcheck.GROUP] = time.perf_counter() - map_start
     _sheet_checks(book, frame, report, sheet_checks, run.engine_cells if engine != "formulas" else None)
+    text_start = time.perf_counter()
+    constants.compare(book, rebuilt(), _file_cells(book), report)
+    run.seconds[constants.GROUP] = time.perf_counter() - text_start
     for group, spent in run.seconds.items():
         if group in report.groups:
             report.groups[group].seconds += spent
@@ -199,6 +207,9 @@ def _recalculate(
     if engine == "libreoffice":
         from sheetnet.engines.libreoffice import LibreOfficeError as EngineError
         from sheetnet.engines.libreoffice import recalculate
+    elif engine == "ironcalc":
+        from sheetnet.engines.ironcalc import IronCalcError as EngineError  # type: ignore[assignment]
+        from sheetnet.engines.ironcalc import recalculate  # type: ignore[assignment]
     else:
         from sheetnet.engines.gnumeric import GnumericError as EngineError  # type: ignore[assignment]
         from sheetnet.engines.gnumeric import recalculate  # type: ignore[assignment]
@@ -219,6 +230,11 @@ def _recalculate(
                     others[mapcheck.GROUP] = sheet_values(values[map_sheet])
                 others |= {name: sheet_values(values[name]) for name in extra if name in values.sheetnames}
     return raw, np.vectorize(as_float, otypes=[float])(raw), network, others
+
+
+def _file_cells(book: Workbook) -> dict[str, Cells]:
+    """Every cell of the file the text check compares, by sheet (the Training sheet's head)."""
+    return {**book.others, **book.heads, book.network_sheet: book.network}
 
 
 def _sheet_checks(book: Workbook, frame: ReferenceRun, report: Report, checks: Sequence[SheetCheck],

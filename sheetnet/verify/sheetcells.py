@@ -58,9 +58,10 @@ def _number_after(shown: Any, prefix: str) -> float:
     return float(tail) if re.fullmatch(r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?", tail) else math.nan
 
 
-def judge_found(sheet: str, group: str, found: list[Found], report: Report, iteration: int = 0) -> None:
+def judge_found(sheet: str, group: str, found: list[Found], report: Report, iteration: int = 0,
+                built: dict[tuple[int, int], str] | None = None) -> None:
     """Judge the cells into the report's group of that sheet; the first bad one may be the first
-    wrong cell."""
+    wrong cell. built holds the formulas the build writes, where known, for the verdict's words."""
     if not found:
         return
     want = np.array([f[1] for f in found])
@@ -72,4 +73,5 @@ def judge_found(sheet: str, group: str, found: list[Found], report: Report, iter
     if verdict.bad.any() and report.first_wrong is None:
         (row, col), expected, value, text, _ = found[int(np.argmax(verdict.bad))]
         report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(row, col), group,
-                                       iteration, text, expected, value)
+                                       iteration, text, expected, value,
+                                       build_formula=(built or {}).get((row, col)))

@@ -27,7 +27,7 @@ from sheetnet.verify.bound import Leaves, evaluate
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float
 from sheetnet.verify.referencerun import ReferenceRun
-from sheetnet.verify.report import Report, WrongCell, judge
+from sheetnet.verify.report import Report, WrongCell, judge, shorten
 
 Cells = dict[tuple[int, int], Any]
 
@@ -130,7 +130,7 @@ def _texts(book: Workbook, sheet: str, found: list[tuple[tuple[int, int], str | 
         at, want, got, held = bad[0]
         report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*at), "texts", 1,
                                        held if isinstance(held, str) else None, np.nan, got,
-                                       f"the line should read {want!r}")
+                                       f"the line should read {shorten(repr(want))}")
 
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:E-?\d+)?")
