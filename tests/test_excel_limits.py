@@ -23,7 +23,7 @@ from sheetnet.cli import app
 from sheetnet.model.optimizers import NAMES as OPTIMIZERS
 from sheetnet.model.spec import load_template
 from sheetnet.sheets import limits
-from tests.conftest import TEMPLATES, build
+from tests.conftest import LAYERED_TEMPLATES, TEMPLATES, build
 
 runner = CliRunner()
 
@@ -100,7 +100,7 @@ def test_the_walker_counts_what_it_should() -> None:
 
 
 def _template_cases() -> list[tuple[str, dict[str, object]]]:
-    cases: list[tuple[str, dict[str, object]]] = [(t, {}) for t in TEMPLATES]
+    cases: list[tuple[str, dict[str, object]]] = [(t, {}) for t in [*TEMPLATES, *LAYERED_TEMPLATES]]
     cases += [("xor", {"compare_lr": (0.1, 0.5, 2.0)}), ("xor", {"compare_optim": OPTIMIZERS}),
               ("xor", {"decision_map": 12}), ("seed-000-classification", {"decision_map": 8}),
               ("iris", {"lang": "zh"}), ("xor", {"lang": "zh", "compare_optim": ("sgd", "adam")})]

@@ -114,3 +114,13 @@ def test_zero_prints_as_zero_in_ironcalc() -> None:
     model.evaluate()
     assert [model.get_formatted_cell_value(0, row, 2) for row in range(1, len(values) + 1)] == [
         number_text(x) for x in values]
+
+
+@needs_ironcalc
+@pytest.mark.parametrize("template", ["cnn-stripes", "rnn-sequence", "attention-marker"])
+def test_networks_of_layers_agree_in_ironcalc(tmp_path: Path, template: str) -> None:
+    """Convolution, max-pool, BPTT and attention's row softmax, recalculated by IronCalc."""
+    path = build(tmp_path, load_template(template).replace(iterations=15))
+    report = sheetnet.check(path, engine="ironcalc")
+    assert report.ok, report.summary()
+    assert report.groups["backward"].cells > 100
