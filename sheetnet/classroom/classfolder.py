@@ -40,6 +40,7 @@ from sheetnet.classroom.questions import GROUPS, key_values, questions
 from sheetnet.classroom.roster import Student, check_id
 from sheetnet.classroom.tomlout import dumps
 from sheetnet.classroom.words import words as classroom_words
+from sheetnet.csvsafe import safe_rows
 from sheetnet.errors import SheetnetError
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, load_spec, to_table
@@ -209,8 +210,7 @@ def _write_class(
         report(progress, n + 1, len(pairs), "student files and keys")
     with open(work / "key" / "answers.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["id", "iteration", "quantity", "label", "answer"])
-        writer.writerows(answers)
+        writer.writerows(safe_rows([["id", "iteration", "quantity", "label", "answer"], *answers]))
     if options.pdf:  # one LibreOffice at a time (engines/libreoffice.py serialises them anyway)
         mark = classroom_words(options.lang)["key.mark"]
         for n, (student, variant) in enumerate(pairs):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +12,7 @@ from sheetnet.atomic import atomic_path
 from sheetnet.classroom.grading import VERDICTS, Mark, Result, Tolerance
 from sheetnet.classroom.questions import Question, constants, key_values
 from sheetnet.classroom.words import words as classroom_words
+from sheetnet.csvsafe import write_safe_csv
 from sheetnet.equations import textprint
 from sheetnet.expr.formula import Cell, Const
 from sheetnet.model import ids
@@ -36,10 +35,8 @@ def gradebook_rows(results: Sequence[Result], qs: Sequence[Question], ecf_credit
 
 
 def write_gradebook(path: Path, rows: list[list[str]]) -> None:
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerows(rows)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text.getvalue(), encoding="utf-8")
+    """The rows as CSV, every text a student or roster controls made safe (csvsafe)."""
+    write_safe_csv(path, rows)
 
 
 def summary(results: Sequence[Result], qs: Sequence[Question]) -> list[str]:
