@@ -364,6 +364,8 @@ def grade(
     ecf_credit: float = 1.0,
     sig_figs: int = 4,
     progress: Progress | None = None,
+    fmt: str = "plain",
+    assignment: str = "Exercise",
 ) -> Grades:
     """Grade the students' files against each student's own key, with error carried forward.
 
@@ -375,13 +377,24 @@ def grade(
         ecf_credit: credit (0 to 1) for an answer right from the student's own earlier answers.
         sig_figs: significant figures an answer needs.
         progress: progress(done, total, what): reading the files, then the feedback workbooks.
+        fmt: the gradebook's format: plain (every verdict), or canvas, moodle or blackboard (the
+            platform's import file: its identity columns and one score column).
+        assignment: the score column's name in a platform's format (Canvas: `Name (id)` updates
+            an existing assignment).
 
     Raises:
         SheetnetError: not a class folder, or a bad option.
     """
     from sheetnet.classroom.classfolder import student_spec
-    from sheetnet.classroom.gradebook import gradebook_rows, summary, write_feedback, write_gradebook
+    from sheetnet.classroom.gradebook import (
+        gradebook_rows,
+        platform_rows,
+        summary,
+        write_feedback,
+        write_gradebook,
+    )
     from sheetnet.classroom.grading import Class, Tolerance, grade_class
+    from sheetnet.classroom.lms import FORMATS
 
     if not 0 <= ecf_credit <= 1:
         raise SheetnetError(f"--ecf-credit must be between 0 and 1, got {ecf_credit:g}")
@@ -392,10 +405,15 @@ def grade(
     tol = Tolerance(_check_sig_figs(sig_figs))
     warned: list[str] = []
     files = [Path(p) for p in submissions]
+    if fmt not in FORMATS:
+        raise SheetnetError(f"--format {fmt}: unknown; use one of {', '.join(FORMATS)}")
+    if not assignment.strip():
+        raise SheetnetError("--assignment: give the assignment's name as the platform shows it")
     results, qs = grade_class(klass, files, tol, warn=warned.append, progress=progress)
     rows = gradebook_rows(results, qs, ecf_credit)
     if gradebook is not None:
-        write_gradebook(Path(gradebook), rows)
+        written = rows if fmt == "plain" else platform_rows(fmt, results, qs, ecf_credit, assignment)
+        write_gradebook(Path(gradebook), written, fmt)
     if feedback is not None:
         feedback.mkdir(exist_ok=True)
         graded = [r for r in results if r.graded]

@@ -459,12 +459,17 @@ def grade(
     ecf_credit: Annotated[float, typer.Option(
         "--ecf-credit", help="Credit for an answer right from the student's own earlier answers.")] = 1.0,
     sig_figs: Annotated[int, typer.Option("--sig-figs", help="Significant figures an answer needs.")] = 4,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="The gradebook's format: plain, canvas, moodle or blackboard.")] = "plain",
+    assignment: Annotated[str, typer.Option(
+        help="The score column's name in a platform's gradebook.")] = "Exercise",
     quiet: QuietOpt = False,
 ) -> None:
     """Grade submissions against each student's own key, with error carried forward."""
     with terminal_progress(_shows_progress(quiet)) as progress:
         grades = api.grade(folder, submissions, gradebook=gradebook, feedback=feedback,
-                           ecf_credit=ecf_credit, sig_figs=sig_figs, progress=progress)
+                           ecf_credit=ecf_credit, sig_figs=sig_figs, progress=progress, fmt=fmt,
+                           assignment=assignment)
     for line in grades.warnings:
         typer.echo(line, err=True)
     for line in grades.summary:

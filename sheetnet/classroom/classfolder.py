@@ -283,10 +283,17 @@ def _record(
         "tolerance": f"relative error ≤ {5 * 10.0**-options.sig_figs:g}, or absolute ≤ 5e-08",
         "secret_hash": variants.secret_hash(secret),
         "students": [
-            {"id": s.id, "name": s.name, "variant": v.fingerprint, "draw": v.draw}
+            {"id": s.id, "name": s.name, "variant": v.fingerprint, "draw": v.draw, **_platform(s)}
             for s, v in zip(students, drawn, strict=True)
         ],
     }
+
+
+def _platform(student: Student) -> dict[str, Any]:
+    """The learning platform's identity columns, kept for its gradebook (none for a plain roster)."""
+    if not student.platform:
+        return {}
+    return {"platform": student.platform, "lms": [list(pair) for pair in student.lms]}
 
 
 def _check_target(folder: Path, secret_hash: str) -> None:

@@ -67,6 +67,7 @@ class Result:
     files: list[Path] = field(default_factory=list)
     counted: Path | None = None  # the file graded
     graded: bool = False
+    stranger: bool = False  # a file of no student of the roster
 
     def score(self, ecf_credit: float) -> float:
         return sum(
@@ -89,7 +90,11 @@ class Class:
     @classmethod
     def open(cls, folder: Path) -> Class:
         record = classfolder.read_record(folder) or {}  # read_record refuses a folder that is no class
-        students = [Student(s["id"], s.get("name", "")) for s in record.get("students", [])]
+        students = [
+            Student(s["id"], s.get("name", ""), s.get("platform", ""),
+                    tuple(tuple(pair) for pair in s.get("lms", [])))
+            for s in record.get("students", [])
+        ]
         template = load_spec(Path(folder) / "template.toml")
         return cls(Path(folder), record, students, template, tuple(record["ask"]), record.get("lang", "en"))
 
@@ -186,7 +191,7 @@ def grade_class(
     for sid, subs in by_student.items():
         subs.sort(key=lambda s: (s.path.stat().st_mtime, str(s.path)))
         if sid not in roster:
-            stranger = Result(Student(sid or "?"), files=[s.path for s in subs])
+            stranger = Result(Student(sid or "?"), files=[s.path for s in subs], stranger=True)
             stranger.flags.append("not in the class" if sid else "no student identity in the file")
             strangers.append(stranger)
             continue
