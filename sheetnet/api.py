@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -353,6 +353,7 @@ class Grades:
     rows: list[list[str]]  # the gradebook CSV: header, then id, name, score, max, percent, verdicts…
     summary: list[str]  # "n of m students graded", then how many got each question right
     warnings: list[str]  # files not graded, one line each
+    changes: list[str] = field(default_factory=list)  # since the previous gradebook, one a student
 
 
 def grade(
@@ -366,6 +367,7 @@ def grade(
     progress: Progress | None = None,
     fmt: str = "plain",
     assignment: str = "Exercise",
+    previous: PathArg | None = None,
 ) -> Grades:
     """Grade the students' files against each student's own key, with error carried forward.
 
@@ -381,6 +383,7 @@ def grade(
             platform's import file: its identity columns and one score column).
         assignment: the score column's name in a platform's format (Canvas: `Name (id)` updates
             an existing assignment).
+        previous: an earlier plain gradebook: Grades.changes says, per student, what changed.
 
     Raises:
         SheetnetError: not a class folder, or a bad option.
@@ -395,6 +398,7 @@ def grade(
     )
     from sheetnet.classroom.grading import Class, Tolerance, grade_class
     from sheetnet.classroom.lms import FORMATS
+    from sheetnet.classroom.regrade import changes, read_previous
 
     if not 0 <= ecf_credit <= 1:
         raise SheetnetError(f"--ecf-credit must be between 0 and 1, got {ecf_credit:g}")
@@ -409,6 +413,7 @@ def grade(
         raise SheetnetError(f"--format {fmt}: unknown; use one of {', '.join(FORMATS)}")
     if not assignment.strip():
         raise SheetnetError("--assignment: give the assignment's name as the platform shows it")
+    before = read_previous(Path(previous)) if previous is not None else None  # before any write
     results, qs = grade_class(klass, files, tol, warn=warned.append, progress=progress)
     rows = gradebook_rows(results, qs, ecf_credit)
     if gradebook is not None:
@@ -421,7 +426,8 @@ def grade(
             write_feedback(feedback / f"{result.student.id}.xlsx", result,
                            student_spec(klass.folder, result.student.id), klass.lang, tol, ecf_credit)
             report(progress, n + 1, len(graded), "feedback workbooks")
-    return Grades(results, rows, summary(results, qs), warned)
+    changed = changes(before, rows) if before is not None else []
+    return Grades(results, rows, summary(results, qs), warned, changed)
 
 
 def _groups(

@@ -463,17 +463,24 @@ def grade(
         "--format", help="The gradebook's format: plain, canvas, moodle or blackboard.")] = "plain",
     assignment: Annotated[str, typer.Option(
         help="The score column's name in a platform's gradebook.")] = "Exercise",
+    previous: Annotated[Path | None, typer.Option(
+        help="An earlier gradebook: print what changed for each student.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Grade submissions against each student's own key, with error carried forward."""
     with terminal_progress(_shows_progress(quiet)) as progress:
         grades = api.grade(folder, submissions, gradebook=gradebook, feedback=feedback,
                            ecf_credit=ecf_credit, sig_figs=sig_figs, progress=progress, fmt=fmt,
-                           assignment=assignment)
+                           assignment=assignment, previous=previous)
     for line in grades.warnings:
         typer.echo(line, err=True)
     for line in grades.summary:
         typer.echo(line)
+    if previous is not None:
+        name = previous.name
+        typer.echo(f"changes since {name}:" if grades.changes else f"no changes since {name}")
+        for line in grades.changes:
+            typer.echo(line)
     if gradebook is not None:
         typer.echo(f"wrote {gradebook} (tolerance: {sig_figs} significant figures)")
 
