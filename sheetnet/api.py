@@ -27,7 +27,7 @@ from sheetnet.model import spec as spec_module
 from sheetnet.model.reference import DivergedWarning, diverged_at, warn_if_diverged
 from sheetnet.model.reference import train as train_reference
 from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec
-from sheetnet.progress import Progress, report, stage
+from sheetnet.progress import Progress, stage
 from sheetnet.verify.report import Report
 
 if TYPE_CHECKING:
@@ -354,6 +354,7 @@ class Grades:
     summary: list[str]  # "n of m students graded", then how many got each question right
     warnings: list[str]  # files not graded, one line each
     changes: list[str] = field(default_factory=list)  # since the previous gradebook, one a student
+    items: list[str] = field(default_factory=list)  # the item analysis as a table (with report)
 
 
 def grade(
@@ -368,6 +369,7 @@ def grade(
     fmt: str = "plain",
     assignment: str = "Exercise",
     previous: PathArg | None = None,
+    report: PathArg | None = None,
 ) -> Grades:
     """Grade the students' files against each student's own key, with error carried forward.
 
@@ -384,6 +386,8 @@ def grade(
         assignment: the score column's name in a platform's format (Canvas: `Name (id)` updates
             an existing assignment).
         previous: an earlier plain gradebook: Grades.changes says, per student, what changed.
+        report: also write the class report workbook (item analysis) to this .xlsx file;
+            Grades.items holds the same figures as a short table.
 
     Raises:
         SheetnetError: not a class folder, or a bad option.
@@ -399,6 +403,8 @@ def grade(
     from sheetnet.classroom.grading import Class, Tolerance, grade_class
     from sheetnet.classroom.lms import FORMATS
     from sheetnet.classroom.regrade import changes, read_previous
+    from sheetnet.classroom.report import item_analysis, table, write_report
+    from sheetnet.progress import report as tell  # `report` is the option here
 
     if not 0 <= ecf_credit <= 1:
         raise SheetnetError(f"--ecf-credit must be between 0 and 1, got {ecf_credit:g}")
@@ -413,6 +419,8 @@ def grade(
         raise SheetnetError(f"--format {fmt}: unknown; use one of {', '.join(FORMATS)}")
     if not assignment.strip():
         raise SheetnetError("--assignment: give the assignment's name as the platform shows it")
+    if report is not None and Path(report).suffix.lower() != ".xlsx":
+        raise SheetnetError(f"--report {report}: the report is a workbook; give a name ending in .xlsx")
     before = read_previous(Path(previous)) if previous is not None else None  # before any write
     results, qs = grade_class(klass, files, tol, warn=warned.append, progress=progress)
     rows = gradebook_rows(results, qs, ecf_credit)
@@ -425,9 +433,13 @@ def grade(
         for n, result in enumerate(graded):
             write_feedback(feedback / f"{result.student.id}.xlsx", result,
                            student_spec(klass.folder, result.student.id), klass.lang, tol, ecf_credit)
-            report(progress, n + 1, len(graded), "feedback workbooks")
+            tell(progress, n + 1, len(graded), "feedback workbooks")
     changed = changes(before, rows) if before is not None else []
-    return Grades(results, rows, summary(results, qs), warned, changed)
+    items: list[str] = []
+    if report is not None:
+        write_report(Path(report), results, qs, ecf_credit, klass.lang)
+        items = table(item_analysis(results, qs, ecf_credit))
+    return Grades(results, rows, summary(results, qs), warned, changed, items)
 
 
 def _groups(
