@@ -370,6 +370,7 @@ def grade(
     assignment: str = "Exercise",
     previous: PathArg | None = None,
     report: PathArg | None = None,
+    copies: bool = True,
 ) -> Grades:
     """Grade the students' files against each student's own key, with error carried forward.
 
@@ -388,11 +389,14 @@ def grade(
         previous: an earlier plain gradebook: Grades.changes says, per student, what changed.
         report: also write the class report workbook (item analysis) to this .xlsx file;
             Grades.items holds the same figures as a short table.
+        copies: flag students whose answers are another student's numbers, and pairs who share
+            wrong values no slip explains.
 
     Raises:
         SheetnetError: not a class folder, or a bad option.
     """
     from sheetnet.classroom.classfolder import student_spec
+    from sheetnet.classroom.copying import flag_copies
     from sheetnet.classroom.gradebook import (
         gradebook_rows,
         platform_rows,
@@ -423,6 +427,8 @@ def grade(
         raise SheetnetError(f"--report {report}: the report is a workbook; give a name ending in .xlsx")
     before = read_previous(Path(previous)) if previous is not None else None  # before any write
     results, qs = grade_class(klass, files, tol, warn=warned.append, progress=progress)
+    if copies:
+        flag_copies(results, tol)
     rows = gradebook_rows(results, qs, ecf_credit)
     if gradebook is not None:
         written = rows if fmt == "plain" else platform_rows(fmt, results, qs, ecf_credit, assignment)

@@ -167,7 +167,7 @@ def changed_cells(spec: Spec, network: Mapping[tuple[int, int], object]) -> list
 
 def grade_class(
     klass: Class, files: Sequence[Path], tol: Tolerance, warn: Callable[[str], None] = print,
-    progress: Progress | None = None, detect_copies: bool = True,
+    progress: Progress | None = None,
 ) -> tuple[list[Result], list[Question]]:
     """Read every submission, match it to a student, and grade the newest per student."""
     qs = questions(klass.template, klass.ask)
@@ -221,10 +221,6 @@ def grade_class(
         result.marks = grade_answers(spec, qs, newest.answers, tol)
         result.graded = True
     _flag_swapped(results, roster)
-    if detect_copies:
-        from sheetnet.classroom.copying import flag_copies  # it reads Result: imported here, not above
-
-        flag_copies(list(results.values()), tol)
     for result in results.values():
         if not result.graded:
             result.flags.insert(0, "missing")
