@@ -3,6 +3,9 @@ value, or a wrong value another student wrote too, is evidence.
 
 - A student whose answers equal another student's key values at MIN_KEY_MATCHES questions or more,
   where the two students' keys differ, is flagged (`answers match s07's numbers at 5 questions`).
+  Keys "differ" when they differ at one significant figure fewer than the tolerance: an updated
+  weight is close to its typed start, and two students who typed the same start have keys nearly
+  equal there, so an honest answer rounded a little off would otherwise match the other's key.
 - Two students who wrote the same wrong value at MIN_SHARED_WRONG questions or more, where neither
   answer is explained by the student's own numbers (carried forward, or a named slip), are both
   flagged. 0 and ±1 are guesses anyone makes, not copies: they count for nothing.
@@ -48,6 +51,7 @@ def _window(value: float, tol: Tolerance) -> tuple[float, float]:
 def _key_matches(graded: Sequence[Result], tol: Tolerance) -> Counter[tuple[int, int]]:
     """(i, j): at how many questions student i's answer is student j's key value, keys differing."""
     counts: Counter[tuple[int, int]] = Counter()
+    apart = Tolerance(max(tol.sig_figs - 1, 1)).close  # keys this close are no evidence
     for q in range(len(graded[0].marks)):
         keys = sorted((r.marks[q].expected, j) for j, r in enumerate(graded))
         values = [k for k, _ in keys]
@@ -58,7 +62,7 @@ def _key_matches(graded: Sequence[Result], tol: Tolerance) -> Counter[tuple[int,
                 continue  # a right answer is the student's own key
             lo, hi = _window(a, tol)
             for key, j in keys[bisect.bisect_left(values, lo) : bisect.bisect_right(values, hi)]:
-                if j != i and tol.close(a, key) and not tol.close(key, mark.expected):
+                if j != i and tol.close(a, key) and not apart(key, mark.expected):
                     counts[i, j] += 1
     return counts
 
