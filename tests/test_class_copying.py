@@ -74,3 +74,17 @@ def test_a_copied_wrong_answer_flags_both(klass: Path, tmp_path: Path) -> None:
         one[sid]["0:loss"] = 0.4242  # one shared wrong value is not enough
     rows = graded(klass, tmp_path, one)
     assert rows["s07"]["flags"] == rows["s08"]["flags"] == ""
+
+
+def test_three_copied_answers_are_flagged_but_three_chance_matches_among_many_wrong_are_not(
+    klass: Path, tmp_path: Path
+) -> None:
+    answers = honest(klass)
+    keys = answers_of(klass)
+    three = ["0:z1[1]", "0:a1[1]", "0:loss"]
+    answers["s06"].update({q: keys["s07"][q] for q in three})  # the rest is s06's own, right
+    answers["s05"] = {q: v * 1.37 for q, v in keys["s05"].items()}  # wrong throughout …
+    answers["s05"].update({q: keys["s08"][q] for q in three})  # … and three meet s08's key
+    rows = graded(klass, tmp_path, answers)
+    assert rows["s06"]["flags"] == "answers match s07's numbers at 3 questions"
+    assert not any(w in rows["s05"]["flags"] for w in COPY_WORDS)

@@ -6,6 +6,10 @@ value, or a wrong value another student wrote too, is evidence.
   Keys "differ" when they differ at one significant figure fewer than the tolerance: an updated
   weight is close to its typed start, and two students who typed the same start have keys nearly
   equal there, so an honest answer rounded a little off would otherwise match the other's key.
+  The matches must also be at least half of the student's answers that are not right: in a class
+  of 500, an honest student wrong throughout meets some other student's key by chance at a few
+  questions (measured: bench/grading.py gave 89 copy flags among 250 such students without this rule), while
+  a copier's wrong answers are mostly the other's numbers.
 - Two students who wrote the same wrong value at MIN_SHARED_WRONG questions or more, where neither
   answer is explained by the student's own numbers (carried forward, or a named slip), are both
   flagged. 0 and ±1 are guesses anyone makes, not copies: they count for nothing.
@@ -34,12 +38,18 @@ def flag_copies(results: Sequence[Result], tol: Tolerance) -> None:
     if len(graded) < 2:
         return
     for i, (j, n) in _best(_key_matches(graded, tol)).items():
+        if 2 * n < _not_right(graded[i]):
+            continue  # chance meetings among many wrong answers, not a copy
         graded[i].flags.append(f"answers match {graded[j].student.id}'s numbers at {n} questions")
     shared = _shared_wrong(graded, tol)
     for (i, j), n in sorted(shared.items()):
         if n >= MIN_SHARED_WRONG:
             graded[i].flags.append(f"same wrong values as {graded[j].student.id} at {n} questions")
             graded[j].flags.append(f"same wrong values as {graded[i].student.id} at {n} questions")
+
+
+def _not_right(result: Result) -> int:
+    return sum(m.verdict != "right" and m.answer.value is not None for m in result.marks)
 
 
 def _window(value: float, tol: Tolerance) -> tuple[float, float]:
