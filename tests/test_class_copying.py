@@ -88,3 +88,14 @@ def test_three_copied_answers_are_flagged_but_three_chance_matches_among_many_wr
     rows = graded(klass, tmp_path, answers)
     assert rows["s06"]["flags"] == "answers match s07's numbers at 3 questions"
     assert not any(w in rows["s05"]["flags"] for w in COPY_WORDS)
+
+
+def test_two_shared_values_among_many_wrong_answers_are_no_copy(klass: Path, tmp_path: Path) -> None:
+    answers = honest(klass)
+    keys = answers_of(klass)
+    for sid, factor in (("s05", 1.37), ("s06", 1.51)):  # wrong throughout, each in their own way …
+        answers[sid] = {q: v * factor for q, v in keys[sid].items()}
+        answers[sid].update({"0:loss": 0.4242, "0:z1[2]": -0.3131})  # … and two values in common
+    rows = graded(klass, tmp_path, answers)
+    assert rows["s05"]["0:loss"] == rows["s06"]["0:z1[2]"] == "wrong"
+    assert not any(w in rows[sid]["flags"] for sid in IDS for w in COPY_WORDS)

@@ -12,7 +12,9 @@ value, or a wrong value another student wrote too, is evidence.
   a copier's wrong answers are mostly the other's numbers.
 - Two students who wrote the same wrong value at MIN_SHARED_WRONG questions or more, where neither
   answer is explained by the student's own numbers (carried forward, or a named slip), are both
-  flagged. 0 and ±1 are guesses anyone makes, not copies: they count for nothing.
+  flagged, when those are also at least half of the unexplained wrong answers of the one of the
+  two with fewer (the same measurement: students wrong throughout share two values by chance).
+  0 and ±1 are guesses anyone makes, not copies: they count for nothing.
 
 Values are the same within the grading tolerance. Each question's values are sorted once, so a
 class of n students costs O(n log n) per question, not O(n²).
@@ -25,7 +27,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from sheetnet.classroom.exercise import ABS_TOL
-from sheetnet.classroom.grading import Result, Tolerance
+from sheetnet.classroom.grading import Mark, Result, Tolerance
 
 MIN_KEY_MATCHES = 3
 MIN_SHARED_WRONG = 2
@@ -43,9 +45,19 @@ def flag_copies(results: Sequence[Result], tol: Tolerance) -> None:
         graded[i].flags.append(f"answers match {graded[j].student.id}'s numbers at {n} questions")
     shared = _shared_wrong(graded, tol)
     for (i, j), n in sorted(shared.items()):
-        if n >= MIN_SHARED_WRONG:
+        if n >= MIN_SHARED_WRONG and 2 * n >= min(_unexplained(graded[i]), _unexplained(graded[j])):
             graded[i].flags.append(f"same wrong values as {graded[j].student.id} at {n} questions")
             graded[j].flags.append(f"same wrong values as {graded[i].student.id} at {n} questions")
+
+
+def _unexplained(result: Result) -> int:
+    return sum(_is_unexplained(m) for m in result.marks)
+
+
+def _is_unexplained(m: Mark) -> bool:
+    """A wrong number that neither the student's own numbers (ecf) nor a named slip explains."""
+    return (m.verdict == "wrong" and m.mistake is None and m.answer.value is not None
+            and m.answer.value not in GUESSES)
 
 
 def _not_right(result: Result) -> int:
@@ -91,10 +103,8 @@ def _shared_wrong(graded: Sequence[Result], tol: Tolerance) -> Counter[tuple[int
     counts: Counter[tuple[int, int]] = Counter()
     for q in range(len(graded[0].marks)):
         wrong = sorted(
-            (m.answer.value, i)
-            for i, r in enumerate(graded)
-            if (m := r.marks[q]).verdict == "wrong" and m.mistake is None and m.answer.value is not None
-            and m.answer.value not in GUESSES
+            (m.answer.value, i) for i, r in enumerate(graded) if _is_unexplained(m := r.marks[q])
+            and m.answer.value is not None  # (said by _is_unexplained; for the type checker)
         )
         values = [v for v, _ in wrong]
         for n, (a, i) in enumerate(wrong):
