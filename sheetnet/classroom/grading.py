@@ -5,6 +5,9 @@ never from the file); else `ecf` when it agrees with the value its expression tr
 student's own earlier answers; else `wrong` (named when a classic slip explains it, mistakes.py);
 `blank` when empty. An earlier answer that is wrong and trivial (0, 1, or equal to an input of the
 network) carries nothing forward: the key's value stands in for it.
+
+A file belongs to the student its identity names, unless its Network numbers say otherwise or it
+carries no identity (identify.py).
 """
 
 from __future__ import annotations
