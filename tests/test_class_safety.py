@@ -71,6 +71,10 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
     grades = root / "grades.csv"
     result = run("grade", folder, *sorted(subs.iterdir()), "--gradebook", grades, "--feedback", root / "fb")
     assert result.exit_code == 0, result.output
+    canvas = root / "canvas.csv"
+    result = run("grade", folder, *sorted(subs.iterdir()), "--gradebook", canvas, "--format", "canvas",
+                 "--assignment", "=1+1")
+    assert result.exit_code == 0, result.output
     return folder, grades, root / "fb"
 
 
@@ -80,6 +84,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
 
 def test_the_gradebook_and_answers_quote_hostile_text(hostile: tuple[Path, Path, Path]) -> None:
     folder, grades, _ = hostile
+    canvas = list(csv.reader((grades.parent / "canvas.csv").open(encoding="utf-8")))
+    assert canvas[0][-1] == "'=1+1" and canvas[1][0] == "'" + NAMES[0]
     rows = list(csv.reader(grades.open(encoding="utf-8")))
     assert [r[:2] for r in rows[1:6]] == [
         ["'@s1", "'" + NAMES[0]], ["'-s2", "'+cmd|calc"], ["'=s3", "'@SUM(1)"], ["'+s4", "'-2+3"],
@@ -117,12 +123,13 @@ def test_libreoffice_opens_every_csv_without_a_formula(
     hostile: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
     folder, grades, _ = hostile
-    for source in (grades, folder / "key" / "answers.csv"):
+    for source in (grades, folder / "key" / "answers.csv", grades.parent / "canvas.csv"):
         copy = shutil.copy(source, tmp_path / source.name)
         opened = openpyxl.load_workbook(recalculate(Path(copy), tmp_path / f"{source.stem}.xlsx"))
         cells = [c for row in opened.active.iter_rows() for c in row if c.value is not None]
         assert not [(c.coordinate, c.value) for c in cells if c.data_type == "f"], source.name
         texts = {c.value for c in cells if c.data_type == "s"}
         assert "'" + NAMES[0] in texts or source.name == "answers.csv"
+        assert "'=1+1" in texts or source.name != "canvas.csv"  # the assignment's name too
         numbers = [c.value for c in cells if c.data_type == "n"]
-        assert numbers and (source.name == "grades.csv" or min(numbers) < 0)  # numbers stay numbers
+        assert numbers and (source.name != "answers.csv" or min(numbers) < 0)  # numbers stay numbers
