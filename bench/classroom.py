@@ -93,8 +93,8 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _answered(folder: Path, students: list[Student]) -> list[Path]:
-    """Each student's file with the key's answers typed in."""
+def _answered(folder: Path, students: list[Student], factors: dict[str, float] | None = None) -> list[Path]:
+    """Each student's file with the key's answers typed in (times the student's factor, if any)."""
     keys: dict[str, dict[str, float]] = {}
     with open(folder / "key" / "answers.csv", encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -107,7 +107,7 @@ def _answered(folder: Path, students: list[Student]) -> list[Path]:
         for r in range(exercise.FIRST_ROW, ws.max_row + 1):
             t, qid = ws.cell(r, exercise.ITER).value, ws.cell(r, exercise.ID).value
             if qid:
-                ws.cell(r, exercise.ANSWER).value = keys[s.id][f"{t}:{qid}"]
+                ws.cell(r, exercise.ANSWER).value = keys[s.id][f"{t}:{qid}"] * (factors or {}).get(s.id, 1.0)
         paths.append(folder.parent / "subs" / f"{s.id}.xlsx")
         book.save(paths[-1])
     return paths

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from sheetnet.model import spec as spec_module
 from sheetnet.model.reference import DivergedWarning, diverged_at, warn_if_diverged
 from sheetnet.model.reference import train as train_reference
 from sheetnet.model.spec import DEFAULT_TEMPLATE, Spec
-from sheetnet.progress import Progress, report, stage
+from sheetnet.progress import Progress, stage
 from sheetnet.verify.report import Report
 
 if TYPE_CHECKING:
@@ -399,6 +399,8 @@ class Grades:
     rows: list[list[str]]  # the gradebook CSV: header, then id, name, score, max, percent, verdicts…
     summary: list[str]  # "n of m students graded", then how many got each question right
     warnings: list[str]  # files not graded, one line each
+    changes: list[str] = field(default_factory=list)  # since the previous gradebook, one a student
+    items: list[str] = field(default_factory=list)  # the item analysis as a table (with report)
 
 
 def grade(
@@ -410,6 +412,11 @@ def grade(
     ecf_credit: float = 1.0,
     sig_figs: int = 4,
     progress: Progress | None = None,
+    fmt: str = "plain",
+    assignment: str = "Exercise",
+    previous: PathArg | None = None,
+    report: PathArg | None = None,
+    copies: bool = True,
 ) -> Grades:
     """Grade the students' files against each student's own key, with error carried forward.
 
@@ -421,13 +428,33 @@ def grade(
         ecf_credit: credit (0 to 1) for an answer right from the student's own earlier answers.
         sig_figs: significant figures an answer needs.
         progress: progress(done, total, what): reading the files, then the feedback workbooks.
+        fmt: the gradebook's format: plain (every verdict), or canvas, moodle or blackboard (the
+            platform's import file: its identity columns and one score column).
+        assignment: the score column's name in a platform's format (Canvas: `Name (id)` updates
+            an existing assignment).
+        previous: an earlier plain gradebook: Grades.changes says, per student, what changed.
+        report: also write the class report workbook (item analysis) to this .xlsx file;
+            Grades.items holds the same figures as a short table.
+        copies: flag students whose answers are another student's numbers, and pairs who share
+            wrong values no slip explains.
 
     Raises:
         SheetnetError: not a class folder, or a bad option.
     """
     from sheetnet.classroom.classfolder import student_spec
-    from sheetnet.classroom.gradebook import gradebook_rows, summary, write_feedback, write_gradebook
+    from sheetnet.classroom.copying import flag_copies
+    from sheetnet.classroom.gradebook import (
+        gradebook_rows,
+        platform_rows,
+        summary,
+        write_feedback,
+        write_gradebook,
+    )
     from sheetnet.classroom.grading import Class, Tolerance, grade_class
+    from sheetnet.classroom.lms import FORMATS
+    from sheetnet.classroom.regrade import changes, read_previous
+    from sheetnet.classroom.report import item_analysis, table, write_report
+    from sheetnet.progress import report as tell  # `report` is the option here
 
     if not 0 <= ecf_credit <= 1:
         raise SheetnetError(f"--ecf-credit must be between 0 and 1, got {ecf_credit:g}")
@@ -438,18 +465,33 @@ def grade(
     tol = Tolerance(_check_sig_figs(sig_figs))
     warned: list[str] = []
     files = [Path(p) for p in submissions]
+    if fmt not in FORMATS:
+        raise SheetnetError(f"--format {fmt}: unknown; use one of {', '.join(FORMATS)}")
+    if not assignment.strip():
+        raise SheetnetError("--assignment: give the assignment's name as the platform shows it")
+    if report is not None and Path(report).suffix.lower() != ".xlsx":
+        raise SheetnetError(f"--report {report}: the report is a workbook; give a name ending in .xlsx")
+    before = read_previous(Path(previous)) if previous is not None else None  # before any write
     results, qs = grade_class(klass, files, tol, warn=warned.append, progress=progress)
+    if copies:
+        flag_copies(results, tol)
     rows = gradebook_rows(results, qs, ecf_credit)
     if gradebook is not None:
-        write_gradebook(Path(gradebook), rows)
+        written = rows if fmt == "plain" else platform_rows(fmt, results, qs, ecf_credit, assignment)
+        write_gradebook(Path(gradebook), written, fmt)
     if feedback is not None:
         feedback.mkdir(exist_ok=True)
         graded = [r for r in results if r.graded]
         for n, result in enumerate(graded):
             write_feedback(feedback / f"{result.student.id}.xlsx", result,
                            student_spec(klass.folder, result.student.id), klass.lang, tol, ecf_credit)
-            report(progress, n + 1, len(graded), "feedback workbooks")
-    return Grades(results, rows, summary(results, qs), warned)
+            tell(progress, n + 1, len(graded), "feedback workbooks")
+    changed = changes(before, rows) if before is not None else []
+    items: list[str] = []
+    if report is not None:
+        write_report(Path(report), results, qs, ecf_credit, klass.lang)
+        items = table(item_analysis(results, qs, ecf_credit))
+    return Grades(results, rows, summary(results, qs), warned, changed, items)
 
 
 def _no_layers_yet(spec: Spec, what: str) -> None:

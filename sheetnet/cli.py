@@ -467,16 +467,34 @@ def grade(
     ecf_credit: Annotated[float, typer.Option(
         "--ecf-credit", help="Credit for an answer right from the student's own earlier answers.")] = 1.0,
     sig_figs: Annotated[int, typer.Option("--sig-figs", help="Significant figures an answer needs.")] = 4,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="The gradebook's format: plain, canvas, moodle or blackboard.")] = "plain",
+    assignment: Annotated[str, typer.Option(
+        help="The score column's name in a platform's gradebook.")] = "Exercise",
+    previous: Annotated[Path | None, typer.Option(
+        help="An earlier gradebook: print what changed for each student.")] = None,
+    report: Annotated[Path | None, typer.Option(
+        help="Write the class report workbook (item analysis) to this .xlsx file.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Grade submissions against each student's own key, with error carried forward."""
     with terminal_progress(_shows_progress(quiet)) as progress:
         grades = api.grade(folder, submissions, gradebook=gradebook, feedback=feedback,
-                           ecf_credit=ecf_credit, sig_figs=sig_figs, progress=progress)
+                           ecf_credit=ecf_credit, sig_figs=sig_figs, progress=progress, fmt=fmt,
+                           assignment=assignment, previous=previous, report=report)
     for line in grades.warnings:
         typer.echo(line, err=True)
     for line in grades.summary:
         typer.echo(line)
+    for line in grades.items:
+        typer.echo(line)
+    if report is not None:
+        typer.echo(f"wrote {report}")
+    if previous is not None:
+        name = previous.name
+        typer.echo(f"changes since {name}:" if grades.changes else f"no changes since {name}")
+        for line in grades.changes:
+            typer.echo(line)
     if gradebook is not None:
         typer.echo(f"wrote {gradebook} (tolerance: {sig_figs} significant figures)")
 

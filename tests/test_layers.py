@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sheetnet"
 
 # Lowest first; a module may import modules of its own rank or below, never above.
 RANKS = {
-    "errors": 0, "atomic": 0, "progress": 0, "memo": 0,
+    "errors": 0, "atomic": 0, "progress": 0, "memo": 0, "csvsafe": 0,
     "expr": 1, "engines": 1,
     "model": 2,
     "equations": 3,

@@ -40,6 +40,7 @@ from sheetnet.classroom.questions import GROUPS, key_values, questions
 from sheetnet.classroom.roster import Student, check_id
 from sheetnet.classroom.tomlout import dumps
 from sheetnet.classroom.words import words as classroom_words
+from sheetnet.csvsafe import safe_rows
 from sheetnet.errors import SheetnetError
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, load_spec, to_table
@@ -209,8 +210,7 @@ def _write_class(
         report(progress, n + 1, len(pairs), "student files and keys")
     with open(work / "key" / "answers.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["id", "iteration", "quantity", "label", "answer"])
-        writer.writerows(answers)
+        writer.writerows(safe_rows([["id", "iteration", "quantity", "label", "answer"], *answers]))
     if options.pdf:  # one LibreOffice at a time (engines/libreoffice.py serialises them anyway)
         mark = classroom_words(options.lang)["key.mark"]
         for n, (student, variant) in enumerate(pairs):
@@ -283,10 +283,17 @@ def _record(
         "tolerance": f"relative error ≤ {5 * 10.0**-options.sig_figs:g}, or absolute ≤ 5e-08",
         "secret_hash": variants.secret_hash(secret),
         "students": [
-            {"id": s.id, "name": s.name, "variant": v.fingerprint, "draw": v.draw}
+            {"id": s.id, "name": s.name, "variant": v.fingerprint, "draw": v.draw, **_platform(s)}
             for s, v in zip(students, drawn, strict=True)
         ],
     }
+
+
+def _platform(student: Student) -> dict[str, Any]:
+    """The learning platform's identity columns, kept for its gradebook (none for a plain roster)."""
+    if not student.platform:
+        return {}
+    return {"platform": student.platform, "lms": [list(pair) for pair in student.lms]}
 
 
 def _check_target(folder: Path, secret_hash: str) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,9 +9,11 @@ from pathlib import Path
 import xlsxwriter
 
 from sheetnet.atomic import atomic_path
+from sheetnet.classroom import lms
 from sheetnet.classroom.grading import VERDICTS, Mark, Result, Tolerance
 from sheetnet.classroom.questions import Question, constants, key_values
 from sheetnet.classroom.words import words as classroom_words
+from sheetnet.csvsafe import write_safe_csv
 from sheetnet.equations import textprint
 from sheetnet.expr.formula import Cell, Const
 from sheetnet.model import ids
@@ -35,11 +35,26 @@ def gradebook_rows(results: Sequence[Result], qs: Sequence[Question], ecf_credit
     return rows
 
 
-def write_gradebook(path: Path, rows: list[list[str]]) -> None:
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerows(rows)
+def write_gradebook(path: Path, rows: list[list[str]], fmt: str = "plain") -> None:
+    """The rows as CSV, every text a student or roster controls made safe (csvsafe)."""
+    if fmt == "plain":
+        write_safe_csv(path, rows)
+        return
+    text = lms.csv_text(fmt, rows)
     with atomic_path(path) as tmp:
-        tmp.write_text(text.getvalue(), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
+
+
+def platform_rows(
+    fmt: str, results: Sequence[Result], qs: Sequence[Question], ecf_credit: float, assignment: str
+) -> list[list[str]]:
+    """The gradebook in a learning platform's import format: the roster's students, their score."""
+    lines = [
+        lms.Line(r.student.name, r.student.id, r.student.lms, f"{r.score(ecf_credit):g}" if r.graded else "")
+        for r in results
+        if not r.stranger
+    ]
+    return lms.gradebook_rows(fmt, lines, assignment.strip(), len(qs))
 
 
 def summary(results: Sequence[Result], qs: Sequence[Question]) -> list[str]:

@@ -5,6 +5,9 @@ never from the file); else `ecf` when it agrees with the value its expression tr
 student's own earlier answers; else `wrong` (named when a classic slip explains it, mistakes.py);
 `blank` when empty. An earlier answer that is wrong and trivial (0, 1, or equal to an input of the
 network) carries nothing forward: the key's value stands in for it.
+
+A file belongs to the student its identity names, unless its Network numbers say otherwise or it
+carries no identity (identify.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from sheetnet.classroom import classfolder, mistakes
 from sheetnet.classroom.exercise import ABS_TOL
+from sheetnet.classroom.identify import NumberIndex, identify, typed_values
 from sheetnet.classroom.questions import Question, constants, evaluate_on, key_values, questions
 from sheetnet.classroom.roster import Student
 from sheetnet.classroom.submission import Answer, Submission, read_submission
@@ -66,6 +70,7 @@ class Result:
     files: list[Path] = field(default_factory=list)
     counted: Path | None = None  # the file graded
     graded: bool = False
+    stranger: bool = False  # a file of no student of the roster
 
     def score(self, ecf_credit: float) -> float:
         return sum(
@@ -83,16 +88,30 @@ class Class:
     template: Spec
     ask: tuple[str, ...]
     lang: str
+    _specs: dict[str, Spec] = field(default_factory=dict)
 
     @classmethod
     def open(cls, folder: Path) -> Class:
         record = classfolder.read_record(folder) or {}  # read_record refuses a folder that is no class
-        students = [Student(s["id"], s.get("name", "")) for s in record.get("students", [])]
+        students = [
+            Student(s["id"], s.get("name", ""), s.get("platform", ""),
+                    tuple(tuple(pair) for pair in s.get("lms", [])))
+            for s in record.get("students", [])
+        ]
         template = load_spec(Path(folder) / "template.toml")
         return cls(Path(folder), record, students, template, tuple(record["ask"]), record.get("lang", "en"))
 
     def variant_of(self, sid: str) -> str:
         return next(s["variant"] for s in self.record["students"] if s["id"] == sid)
+
+    def spec_of(self, sid: str) -> Spec:
+        """The student's recorded network (key/<id>.toml), read once."""
+        if sid not in self._specs:
+            self._specs[sid] = classfolder.student_spec(self.folder, sid)
+        return self._specs[sid]
+
+    def index(self) -> NumberIndex:
+        return NumberIndex(self.template, {s.id: self.spec_of(s.id) for s in self.students})
 
 
 def grade_answers(
@@ -133,7 +152,7 @@ def grade_answers(
 def changed_cells(spec: Spec, network: Mapping[tuple[int, int], object]) -> list[str]:
     """The Network cells (A1 names) whose typed number differs from the recorded variant's."""
     layout = NetworkLayout(spec)
-    expected = _typed_values(spec)
+    expected = typed_values(spec)
     changed = []
     for key, (row, col) in sorted(layout.typed_cells().items(), key=lambda kv: kv[1]):
         got = network.get((row, col))
@@ -149,15 +168,6 @@ def changed_cells(spec: Spec, network: Mapping[tuple[int, int], object]) -> list
     return changed
 
 
-def _typed_values(spec: Spec) -> dict[str, float]:
-    """What the student's file was written with, by Const key (raw inputs where standardised)."""
-    consts = constants(spec)
-    for k, x in enumerate(spec.inputs):
-        for i, v in enumerate(x):
-            consts[f"x[{i + 1}]@{k + 1}"] = float(v)
-    return consts
-
-
 def grade_class(
     klass: Class, files: Sequence[Path], tol: Tolerance, warn: Callable[[str], None] = print,
     progress: Progress | None = None,
@@ -166,6 +176,8 @@ def grade_class(
     qs = questions(klass.template, klass.ask)
     roster = {s.id: s for s in klass.students}
     by_student: dict[str, list[Submission]] = {}
+    identified: dict[Path, list[str]] = {}  # what identifying a file by its numbers found
+    index = klass.index()
     for n, path in enumerate(files):
         report(progress, n, len(files), "reading the students' files")
         try:
@@ -173,14 +185,16 @@ def grade_class(
         except SheetnetError as exc:
             warn(f"sheetnet: warning: not graded: {exc}")
             continue
-        by_student.setdefault(sub.student, []).append(sub)
+        sid, said = identify(sub.path, sub.student, sub.network, roster, index)
+        identified[sub.path] = said
+        by_student.setdefault(sid, []).append(sub)
     report(progress, len(files), len(files), "reading the students' files")
     results = {s.id: Result(s) for s in klass.students}
     strangers: list[Result] = []
     for sid, subs in by_student.items():
         subs.sort(key=lambda s: (s.path.stat().st_mtime, str(s.path)))
         if sid not in roster:
-            stranger = Result(Student(sid or "?"), files=[s.path for s in subs])
+            stranger = Result(Student(sid or "?"), files=[s.path for s in subs], stranger=True)
             stranger.flags.append("not in the class" if sid else "no student identity in the file")
             strangers.append(stranger)
             continue
@@ -195,8 +209,12 @@ def grade_class(
             result.flags.append(
                 "submitted twice: " + ", ".join(s.path.name for s in subs) + f" ({newest.path.name} counts)"
             )
-        spec = classfolder.student_spec(klass.folder, sid)
-        if newest.variant != klass.variant_of(sid) or fingerprint(spec) != klass.variant_of(sid):
+        for sub in subs:
+            result.flags += identified[sub.path]
+        spec = klass.spec_of(sid)
+        # A file identified by its numbers carries no identity of this student to compare.
+        claimed = newest.variant if not identified[newest.path] else klass.variant_of(sid)
+        if claimed != klass.variant_of(sid) or fingerprint(spec) != klass.variant_of(sid):
             result.flags.append("identity does not match the roster's record of this student")
         changed = changed_cells(spec, newest.network)
         if changed:

@@ -1,4 +1,6 @@
-"""The class roster: a CSV with a header, an `id` column (required) and a `name` column (optional).
+"""The class roster: a CSV with a header, an `id` column (required) and a `name` column (optional),
+or a roster exported from Canvas, Moodle or Blackboard, told apart by its headers (lms.py): then
+the platform's identity columns are kept for its gradebook.
 
 Every id becomes a file name (students/<id>.xlsx), so ids that are unsafe as file names on any
 system are refused, as are duplicates.
@@ -11,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sheetnet.classroom import lms
 from sheetnet.errors import SheetnetError
 
 # Names Windows reserves in every folder, with or without an extension.
@@ -30,17 +33,24 @@ MAX_ID = 64
 class Student:
     id: str
     name: str = ""
+    platform: str = ""  # the learning platform whose roster export listed the student
+    lms: tuple[tuple[str, str], ...] = ()  # that platform's identity columns, (header, value)
 
 
 def read_roster(path: Path) -> list[Student]:
     """The students in roster order; one line on anything wrong."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = _decode(Path(path).read_bytes())
     except FileNotFoundError:
         raise SheetnetError(f"{path}: no such roster; give a CSV file with an id column") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SheetnetError(f"{path}: the roster cannot be read ({exc}); save it as UTF-8 CSV") from None
-    rows = list(csv.reader(text.splitlines()))
+    lines = text.splitlines()
+    tabs = bool(lines) and "\t" in lines[0] and "," not in lines[0]  # Blackboard's tab-delimited download
+    rows = list(csv.reader(lines, delimiter="\t" if tabs else ","))
+    platform = lms.detect(rows[0]) if rows else None
+    if platform is not None:
+        return _platform_roster(path, platform, rows)
     header = [h.strip().lower() for h in rows[0]] if rows else []
     if "id" not in header:
         shown = ", ".join(h for h in header if h) or "none"
@@ -68,6 +78,35 @@ def read_roster(path: Path) -> list[Student]:
         raise SheetnetError(
             f"{path}: the roster lists no students; add one line per student under the header"
         )
+    return students
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without a BOM), or UTF-16 with its BOM (Blackboard's .xls download)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
+def _platform_roster(path: Path, platform: lms.Platform, rows: list[list[str]]) -> list[Student]:
+    header = [h.strip() for h in rows[0]]
+    students: list[Student] = []
+    seen: dict[str, int] = {}
+    for line, cells in enumerate(rows[1:], start=2):
+        row = dict(zip(header, (c.strip() for c in cells), strict=False))
+        if not any(row.values()) or not lms.is_student_row(platform, row):
+            continue
+        sid = next((row[c] for c in platform.ids if row.get(c)), "")
+        check_id(sid, f"{path}, line {line} ({platform.name} export, id from {' or '.join(platform.ids)})")
+        if sid in seen:
+            raise SheetnetError(f"{path}: the id {sid!r} appears twice (lines {seen[sid]} and {line}); "
+                                "every student needs an id of their own")
+        seen[sid] = line
+        kept = tuple((c, row[c]) for c in platform.keep if c in row)
+        students.append(Student(sid, platform.names(row), platform.name, kept))
+    if not students:
+        raise SheetnetError(f"{path}: the {platform.name} export lists no students; export the "
+                            "course's students (with their identity columns)")
     return students
 
 

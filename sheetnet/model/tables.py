@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from sheetnet.atomic import atomic_path
+from sheetnet.csvsafe import safe_field
 from sheetnet.model import ids
 from sheetnet.model.spec import Spec
 
@@ -19,7 +20,8 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     (0.35, not the 17-digit 0.34999999999999998: pandas' default, Python's repr.)
     """
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
+        # Column names may come from a data CSV's header: no name may become a formula.
+        frame.rename(columns=safe_field).to_csv(tmp, index=False)
     return Path(path)
 
 
