@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sheetnet.classroom.lms import FORMATS as GRADEBOOK_FORMATS  # noqa: F401 (plain, canvas, moodle, blackboard: for the console)
 from sheetnet.errors import SheetnetError
 from sheetnet.model import spec as spec_module
 from sheetnet.model.reference import DivergedWarning, diverged_at, warn_if_diverged
