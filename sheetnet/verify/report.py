@@ -103,7 +103,10 @@ class WrongCell:
         if self.formula is not None and not _is_number(self.got):
             # A formula the check does not evaluate (not the build's) is shown, not called an error.
             found = shorten(self.formula) if self._rewritten() else f"{found} from {shorten(self.formula)}"
-        expected = "" if math.isnan(self.expected) else f"expected {_show(self.expected)}, "
+        # No number is expected of a text cell (its note says what is): NaN with a note. Without a
+        # note NaN is NumPy's overflow, which the cell should show as an error.
+        unknown = math.isnan(self.expected) and bool(self.note)
+        expected = "" if unknown else f"expected {_show(self.expected)}, "
         text = f"{head}{expected}got {found}"
         what = self.what()
         return shorten(f"{text}; {what}" if what else text, VERDICT_CHARS)
