@@ -20,6 +20,8 @@ from sheetnet.verify.bound import Leaves, evaluate
 from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float
 
+_BLOCK = 1 << 16  # rows evaluated at once
+
 
 def intended_training(
     book: Workbook, values: np.ndarray, network: dict[tuple[int, int], Any], leaf_rel: float = 0.0,
@@ -69,19 +71,24 @@ class IntendedColumns:
         intended = np.full(n_rows, np.nan) if with_values else None
         bound = np.zeros(n_rows)
         parts = [(0, 1, col.first), (1, n, col.formula)] if col.first is not None else [(0, n, col.formula)]
-        for start, stop, expr in parts:
-            if expr is None or stop <= start:
+        for first, end, expr in parts:
+            if expr is None:
                 continue
-            rows = np.arange(start, stop)
+            # A block of rows at a time: an expression's temporaries are a dozen arrays of its
+            # rows, 100 MB for a column of Excel's largest sheet. Every operation is row by row,
+            # so the blocks give the same values as the whole column would.
+            for start in range(first, end, _BLOCK):
+                stop = min(start + _BLOCK, end)
+                rows = np.arange(start, stop)
 
-            def cell(qid: str, prev: bool, rows: np.ndarray = rows) -> np.ndarray:
-                src = rows - 1 if prev else rows
-                out = np.full(len(rows), np.nan)
-                out[src >= 0] = values[src[src >= 0], self.col_of[qid]]
-                return out
+                def cell(qid: str, prev: bool, rows: np.ndarray = rows) -> np.ndarray:
+                    src = rows - 1 if prev else rows
+                    out = np.full(len(rows), np.nan)
+                    out[src >= 0] = values[src[src >= 0], self.col_of[qid]]
+                    return out
 
-            v, e = evaluate(expr, Leaves(cell, self.const, self.data_column, self.leaf_rel))
-            if intended is not None:
-                intended[start:stop] = np.broadcast_to(v, rows.shape)
-            bound[start:stop] = np.broadcast_to(e, rows.shape)
+                v, e = evaluate(expr, Leaves(cell, self.const, self.data_column, self.leaf_rel))
+                if intended is not None:
+                    intended[start:stop] = np.broadcast_to(v, rows.shape)
+                bound[start:stop] = np.broadcast_to(e, rows.shape)
         return intended, bound

@@ -315,6 +315,21 @@ def _lookup(ref: _Ref, index: Any, network: dict[tuple[int, int], Any]) -> np.nd
 
 
 def call_formula(compiled: _Compiled, args: list[Any], n: int) -> np.ndarray:
+    try:
+        return _call_formula(compiled, args, n)
+    finally:
+        _forget(compiled)
+
+
+def _forget(compiled: _Compiled) -> None:
+    """Let go of the arrays of the last call: a function compiled by `formulas` keeps the
+    solution of its last call (its inputs, every intermediate and the result), which for a
+    column of Excel's largest sheet is tens of MB a shape, held as long as the function is
+    cached. A call on zeros replaces them with numbers."""
+    _safe(compiled.function, [0.0] * len(compiled.inputs))
+
+
+def _call_formula(compiled: _Compiled, args: list[Any], n: int) -> np.ndarray:
     if compiled.elementwise:
         raw = _safe(compiled.function, args)
         if isinstance(raw, Numbers) and raw.size == n:
