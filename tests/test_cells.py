@@ -60,6 +60,20 @@ def test_one_pass_reads_formulas_and_their_stored_values() -> None:
     assert stored.numbers[:3, 1].tolist() == [0.5, 1.5, 2.5] and stored.other == {(3, 1): "#NUM!"}
 
 
+def test_shape_ids_widen_past_32767_shapes_and_keep_every_text() -> None:
+    # Ids are int16 (2 bytes a cell of Excel's largest sheet); a sheet edited into more shapes
+    # than int16 holds (here every cell adds its own constant) widens them, losing no cell.
+    n = 33_000
+    rows = [f'<c r="A{r}"><f>B{r}+{r}</f><v>{r}</v></c>' for r in range(4, 4 + n)]
+    got = _read(rows, 1)
+    assert got is not None
+    held, stored = got
+    assert held.ids.dtype == np.int32 and held.ids[:, 0].tolist() == list(range(n))
+    assert held[n - 1, 0] == f"=B{n + 3}+{n + 3}" and held[32_767, 0] == "=B32771+32771"
+    assert stored.numbers[-1, 0] == n + 3
+    assert cells.ShapeTable(2, 2, 4, "TRAINING").cells.ids.dtype == np.int16
+
+
 def test_one_pass_declines_a_shared_formula() -> None:
     assert _read(['<c r="A4"><f t="shared" si="0">B4</f><v>1</v></c>'], 1) is None
 

@@ -2,7 +2,8 @@
 
 Every row of a Training column holds the same formula up to a row shift, so a formula is
 kept as the number of its shape (formula_shape: the text with its relative rows
-written as offsets) in an int32 array, 4 bytes a cell instead of about 150 for the text. A
+written as offsets) in an int16 array, 2 bytes a cell instead of about 150 for the text (int32
+past 32,767 shapes, which only a file edited cell by cell reaches). A
 cell joins a shape only when the shape's template, filled in with the cell's own row,
 gives back the cell's whole text exactly, so no text is lost: `text(t, c)` rebuilds it (a
 cell the template cannot rebuild, such as a row number written "A05", keeps its own text).
@@ -79,7 +80,7 @@ class TrainingCells:
     """Rows t = 0..N and the Training columns; cells[t, c] gives what openpyxl would give."""
 
     first_row: int  # the sheet row of t = 0
-    ids: np.ndarray  # int32 (rows, columns): the shape of each formula cell, NO_FORMULA else
+    ids: np.ndarray  # int16 or int32 (rows, columns): the shape of each formula cell, NO_FORMULA else
     shapes: list[Shape] = field(default_factory=list)
     numbers: dict[int, np.ndarray] = field(default_factory=dict)  # column → values (NaN: none)
     others: dict[tuple[int, int], Any] = field(default_factory=dict)  # text, booleans, ints
@@ -134,7 +135,7 @@ class ShapeTable:
     next row of the column almost always repeats."""
 
     def __init__(self, n_rows: int, n_columns: int, first_row: int, own_sheet: str):
-        self.cells = TrainingCells(first_row, np.full((n_rows, n_columns), NO_FORMULA, dtype=np.int32))
+        self.cells = TrainingCells(first_row, np.full((n_rows, n_columns), NO_FORMULA, dtype=np.int16))
         self.own_sheet = own_sheet
         self.index: dict[str, int] = {}
         self.last: list[Shape | None] = [None] * n_columns
@@ -146,6 +147,8 @@ class ShapeTable:
         shape_id = self.index.get(key)
         if shape_id is None:
             shape_id = self.index[key] = len(self.cells.shapes)
+            if shape_id > np.iinfo(self.cells.ids.dtype).max:  # so many shapes: wider ids
+                self.cells.ids = self.cells.ids.astype(np.int32)
             self.cells.shapes.append(Shape(key, template, tuple(offsets)))
         shape = self.cells.shapes[shape_id]
         if shape.text(row) != text:

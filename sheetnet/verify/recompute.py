@@ -203,35 +203,52 @@ def recompute_training(
     Returns the values (NaN where a cell has no formula or gives an error), seconds per group
     and a note for cells that could not be evaluated. progress hears of each column.
     """
-    own, network = book.training_sheet.upper(), book.network_sheet.upper()
-    cells = book.contents
-    got = np.full(cells.shape, np.nan)
+    got = np.full(book.contents.shape, np.nan)
     seconds = dict.fromkeys(graph.GROUPS, 0.0)
-    notes: dict[tuple[int, int], str] = {}
-    cache: dict[str, _Compiled | Unsupported] = {}
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        # Overflow in a branch of IF that is not taken is expected (the sigmoid has two).
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for c, column in enumerate(book.columns):
-            report(progress, c, len(book.columns), "recomputing Training columns")
-            start = time.perf_counter()
-            _constants(cells, c, got[:, c])
+    columns = ColumnRecompute(book, reference)
+    for c, column in enumerate(book.columns):
+        report(progress, c, len(book.columns), "recomputing Training columns")
+        start = time.perf_counter()
+        got[:, c] = columns.column(c)
+        seconds[column.group] += time.perf_counter() - start
+    report(progress, len(book.columns), len(book.columns), "recomputing Training columns")
+    return got, seconds, columns.notes
+
+
+class ColumnRecompute:
+    """Training columns recomputed one at a time (each from its formulas on the reference values
+    of its inputs), so that a check can judge a column and let it go: the whole sheet's results
+    are never held at once. notes collects the cells that could not be evaluated."""
+
+    def __init__(self, book: Workbook, reference: np.ndarray):
+        self.book, self.reference = book, reference
+        self.own, self.network = book.training_sheet.upper(), book.network_sheet.upper()
+        self.notes: dict[tuple[int, int], str] = {}
+        self.cache: dict[str, _Compiled | Unsupported] = {}
+
+    def column(self, c: int) -> np.ndarray:
+        """Column c's values: NaN where a cell has no formula or gives an error."""
+        cells, cache = self.book.contents, self.cache
+        got = np.full(cells.shape[0], np.nan)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # Overflow in a branch of IF that is not taken is expected (the sigmoid has two).
+            warnings.simplefilter("ignore", RuntimeWarning)
+            _constants(cells, c, got)
             for shape, rows in cells.groups(c):
                 if shape.key not in cache:
                     t = int(rows[0])
                     try:
-                        cache[shape.key] = compile_formula(cells.text(t, c), FIRST_DATA_ROW + t, own, network)
+                        cache[shape.key] = compile_formula(cells.text(t, c), FIRST_DATA_ROW + t, self.own,
+                                                           self.network)
                     except Unsupported as exc:
                         cache[shape.key] = exc
                 compiled = cache[shape.key]
                 if isinstance(compiled, Unsupported):
-                    notes.update({(int(t), c): str(compiled) for t in rows})
+                    self.notes.update({(int(t), c): str(compiled) for t in rows})
                     continue
-                args = [_argument(ref, rows, reference, book.network) for ref in compiled.inputs]
-                got[rows, c] = call_formula(compiled, args, len(rows))
-            seconds[column.group] += time.perf_counter() - start
-    report(progress, len(book.columns), len(book.columns), "recomputing Training columns")
-    return got, seconds, notes
+                args = [_argument(ref, rows, self.reference, self.book.network) for ref in compiled.inputs]
+                got[rows] = call_formula(compiled, args, len(rows))
+        return got
 
 
 def _constants(cells: TrainingCells, c: int, out: np.ndarray) -> None:
@@ -298,6 +315,21 @@ def _lookup(ref: _Ref, index: Any, network: dict[tuple[int, int], Any]) -> np.nd
 
 
 def call_formula(compiled: _Compiled, args: list[Any], n: int) -> np.ndarray:
+    try:
+        return _call_formula(compiled, args, n)
+    finally:
+        _forget(compiled)
+
+
+def _forget(compiled: _Compiled) -> None:
+    """Let go of the arrays of the last call: a function compiled by `formulas` keeps the
+    solution of its last call (its inputs, every intermediate and the result), which for a
+    column of Excel's largest sheet is tens of MB a shape, held as long as the function is
+    cached. A call on zeros replaces them with numbers."""
+    _safe(compiled.function, [0.0] * len(compiled.inputs))
+
+
+def _call_formula(compiled: _Compiled, args: list[Any], n: int) -> np.ndarray:
     if compiled.elementwise:
         raw = _safe(compiled.function, args)
         if isinstance(raw, Numbers) and raw.size == n:

@@ -29,12 +29,13 @@ import numpy as np
 from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
 from sheetnet.progress import Progress, stage
+from sheetnet.progress import report as report_progress
 from sheetnet.sheets import layout
 from sheetnet.sheets.layout import FIRST_DATA_ROW
 from sheetnet.verify import constants, datacheck, mapcheck, othersheets
-from sheetnet.verify.local import intended_training
+from sheetnet.verify.local import IntendedColumns, intended_training
 from sheetnet.verify.readback import Workbook, open_workbook, sheet_values, training_cells
-from sheetnet.verify.recompute import as_float, is_formula, recompute_training
+from sheetnet.verify.recompute import ColumnRecompute, as_float, is_formula
 from sheetnet.verify.referencerun import ReferenceRun
 from sheetnet.verify.report import (
     DRIFT_RTOL,
@@ -103,22 +104,23 @@ def run_check(
     frame = ReferenceRun(reference, ids.all_ids(book.spec))
     report = Report(path, engine, rtol, strict=strict)
     if engine == "formulas":
-        run = _formulas(book, data, reference, progress)
+        run = _formulas(book, data, reference)
     else:
         with stage(progress, f"recalculating in {ENGINE_NAMES[engine]}"):
             run = _whole_chain(book, data, reference, engine, sheet_checks)
-    compare_training(book, run.expected, run.got, run.bound, report, run.notes, run.raw)
-    if engine != "formulas":
+    stored = book.stored  # read with the formulas, or else now
+    if stored is None:
+        stored = stored_formula_values(book.path, book.training_sheet, FIRST_DATA_ROW, book.contents.shape)
+    # The formulas engine recomputes each column as it is judged: progress hears of that.
+    compare_training(book, run.column, report, run.notes, stored, run.raw,
+                     progress if run.got is None else None)
+    if run.got is not None:
         _drift(book, reference, run.got, report)
     datacheck.compare(book, data, run.data_got, run.data_notes, report, LEAF_REL.get(engine, 0.0))
     sheets_start = time.perf_counter()
-    othersheets.check_sheets(run.book, reference if engine == "formulas" else run.got, report,
+    othersheets.check_sheets(run.book, reference if run.got is None else run.got, report,
                              run.engine_cells, LEAF_REL.get(engine, 0.0), frame)
-    stored = book.stored  # read with the formulas, or else now
-    if stored is None:
-        stored = stored_formula_values(book.path, book.training_sheet, FIRST_DATA_ROW, run.got.shape)
     othersheets.check_rules(book, stored.rules, report)
-    _stale(book, run.got, stored, report)
     run.seconds["other sheets"] = time.perf_counter() - sheets_start
     map_start = time.perf_counter()
     map_values = (run.engine_cells or {}).get(mapcheck.GROUP) if engine != "formulas" else None
@@ -135,14 +137,20 @@ def run_check(
     return report
 
 
+# Column c of the Training sheet: what each cell should be, what the engine computed, and the
+# bound of each cell's rounding error.
+ColumnValues = Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
 @dataclass
 class _Run:
-    """What an engine computed and what each Training cell should be, with its bound."""
+    """What an engine computed and what each Training cell should be, with its bound, one
+    column at a time (column); got is the whole sheet's values for a whole-chain engine, None
+    for the formulas engine, which computes each column when it is judged and lets it go."""
 
     book: Workbook  # with the engine's own Network values (x̃) for a whole-chain engine
-    got: np.ndarray
-    expected: np.ndarray
-    bound: np.ndarray
+    got: np.ndarray | None
+    column: ColumnValues
     data_got: dict[tuple[int, int], float]
     data_notes: dict[tuple[int, int], str]
     notes: dict[tuple[int, int], str] = field(default_factory=dict)
@@ -151,16 +159,22 @@ class _Run:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _formulas(
-    book: Workbook, data: list[datacheck.Expected], reference: np.ndarray, progress: Progress | None
-) -> _Run:
-    """Each cell evaluated from its formula text on NumPy's inputs; expected: NumPy's value."""
-    got, seconds, notes = recompute_training(book, reference, progress)
-    expected, bound = _reference_bound(book, reference)
+def _formulas(book: Workbook, data: list[datacheck.Expected], reference: np.ndarray) -> _Run:
+    """Each cell evaluated from its formula text on NumPy's inputs; expected: NumPy's value.
+
+    A column is recomputed and bounded only when compare_training asks for it, and dropped once
+    judged: at Excel's largest sheet the whole sheet's results and bounds would be 600 MB.
+    """
+    recompute = ColumnRecompute(book, reference)
+    bounds = IntendedColumns(book, reference, book.network)
+
+    def column(c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return reference[:, c], recompute.column(c), bounds.column(c, with_values=False)[1]
+
     data_start = time.perf_counter()
     data_got, data_notes = datacheck.recompute(book, data)
-    seconds["data"] = time.perf_counter() - data_start
-    return _Run(book, got, expected, bound, data_got, data_notes, notes, seconds=seconds)
+    seconds = {"data": time.perf_counter() - data_start}
+    return _Run(book, None, column, data_got, data_notes, recompute.notes, seconds=seconds)
 
 
 def _whole_chain(book: Workbook, data: list[datacheck.Expected], reference: np.ndarray, engine: str,
@@ -171,14 +185,8 @@ def _whole_chain(book: Workbook, data: list[datacheck.Expected], reference: np.n
     data_got = {e.cell: as_float(network.get(e.cell)) for e in data}
     engine_book = dataclasses.replace(book, network={**book.network, **network})  # its own x̃
     expected, bound = _local_bound(book, reference, got, engine_book.network, LEAF_REL[engine])
-    return _Run(engine_book, got, expected, bound, data_got, datacheck.missing_formulas(book, data),
-                raw=raw, engine_cells=engine_cells)
-
-
-def _reference_bound(book: Workbook, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The reference values and each cell's rounding bound when evaluated on them."""
-    _, bound = intended_training(book, reference, book.network, with_values=False)
-    return reference, bound
+    return _Run(engine_book, got, lambda c: (expected[:, c], got[:, c], bound[:, c]), data_got,
+                datacheck.missing_formulas(book, data), raw=raw, engine_cells=engine_cells)
 
 
 def _local_bound(
@@ -259,17 +267,21 @@ def _drift(book: Workbook, reference: np.ndarray, got: np.ndarray, report: Repor
 
 
 def compare_training(
-    book: Workbook, expected: np.ndarray, got: np.ndarray, bound: np.ndarray, report: Report,
-    notes: dict[tuple[int, int], str], raw: np.ndarray | None = None,
+    book: Workbook, column_values: ColumnValues, report: Report, notes: dict[tuple[int, int], str],
+    stored: Stored, raw: np.ndarray | None = None, progress: Progress | None = None,
 ) -> None:
-    """Fill the report: per-group statistics and the first wrong cell (lowest row, then column)."""
-    first: tuple[int, int] | None = None
-    n_rows = expected.shape[0]
+    """Fill the report column by column: per-group statistics, the first wrong cell (lowest row,
+    then column) and the stale stored values. Only the column being judged is held."""
+    first: tuple[int, int, float, Any] | None = None
+    stale = _Stale(book, stored, report)
+    n_rows = book.contents.shape[0]
     for c, column in enumerate(book.columns):
+        report_progress(progress, c, len(book.columns), "recomputing Training columns")
         start = time.perf_counter()
+        expected, got, bound = column_values(c)
         n = n_rows if column.in_final_row else n_rows - 1
-        verdict = judge(expected[:n, c], got[:n, c], bound[:n, c], report.rtol)
-        count_not_finite(report, both_not_finite(expected[:n, c], got[:n, c]))
+        verdict = judge(expected[:n], got[:n], bound[:n], report.rtol)
+        count_not_finite(report, both_not_finite(expected[:n], got[:n]))
         bad = verdict.bad
         if column.formula is not None:  # every cell of a computed column must be a live formula
             bad |= ~book.contents.is_formula(c, n)
@@ -277,18 +289,21 @@ def compare_training(
         report.covered.add_column(book.training_sheet, c + 1, FIRST_DATA_ROW, FIRST_DATA_ROW + n - 1)
         report.cells += n
         report.wrong += int(bad.sum())
-        report.groups[column.group].seconds += time.perf_counter() - start
         if bad.any():
             t = int(np.argmax(bad))
             if first is None or t < first[0]:
-                first = (t, c)
+                first = (t, c, float(expected[t]), got[t])
+        stale.add(c, got)
+        report.groups[column.group].seconds += time.perf_counter() - start
+    report_progress(progress, len(book.columns), len(book.columns), "recomputing Training columns")
     if first is not None:
-        report.first_wrong = _wrong_cell(book, expected, got, raw, notes, *first)
+        report.first_wrong = _wrong_cell(book, raw, notes, *first)
+    stale.finish()
 
 
 def _wrong_cell(
-    book: Workbook, expected: np.ndarray, got: np.ndarray, raw: np.ndarray | None,
-    notes: dict[tuple[int, int], str], t: int, c: int,
+    book: Workbook, raw: np.ndarray | None, notes: dict[tuple[int, int], str], t: int, c: int,
+    expected: float, got: Any,
 ) -> WrongCell:
     content = book.contents[t, c]
     column = book.columns[c]
@@ -297,39 +312,44 @@ def _wrong_cell(
         held = "" if content is None else f" but {content!r}"
         note = f"the cell holds no formula{held}"
     address = layout.sheet_prefix(book.training_sheet) + layout.address(FIRST_DATA_ROW + t, c + 1)
-    value = raw[t, c] if raw is not None and not isinstance(raw[t, c], int | float) else got[t, c]
-    return WrongCell(address, column.qid, t, content if is_formula(content) else None,
-                     float(expected[t, c]), value, note)
+    value = raw[t, c] if raw is not None and not isinstance(raw[t, c], int | float) else got
+    return WrongCell(address, column.qid, t, content if is_formula(content) else None, expected, value, note)
 
 
 # --- stored values -------------------------------------------------------------------------
 
 
-def _stale(book: Workbook, got: np.ndarray, stored: Stored, report: Report) -> None:
-    """Count the stored values of formula cells that differ from what the engine computed.
+class _Stale:
+    """Counts the stored values of formula cells that differ from what the engine computed,
+    column by column.
 
     A value differs when it is off by more than DRIFT_RTOL of its column's scale (so values
     written by another spreadsheet program, which drift a little from NumPy, are not stale),
     or is an error or text where a number was computed. Formulas without a stored value are
     not counted: such a file shows nothing stale, it shows nothing until recalculated.
     """
-    if not stored.present.any():
-        return
-    first: tuple[int, int] | None = None
-    for c in range(got.shape[1]):
-        rows = stored.present[:, c]
+
+    def __init__(self, book: Workbook, stored: Stored, report: Report):
+        self.book, self.stored, self.report = book, stored, report
+        self.first: tuple[int, int, float] | None = None
+
+    def add(self, c: int, got: np.ndarray) -> None:
+        """Column c's stored values against got, the engine's values of the column."""
+        rows = self.stored.present[:, c]
         if not rows.any():
-            continue
-        off = _off(got[:, c], stored.numbers[:, c]) & rows
-        report.stale += int(off.sum())
+            return
+        off = _off(got, self.stored.numbers[:, c]) & rows
+        self.report.stale += int(off.sum())
         if off.any():
             t = int(np.argmax(off))
-            if first is None or t < first[0]:
-                first = (t, c)
-    if first is not None:
-        t, c = first
-        at = layout.sheet_prefix(book.training_sheet) + layout.address(FIRST_DATA_ROW + t, c + 1)
-        report.first_stale = StaleValue(at, stored.value(t, c), float(got[t, c]))
+            if self.first is None or t < self.first[0]:
+                self.first = (t, c, float(got[t]))
+
+    def finish(self) -> None:
+        if self.first is not None:
+            t, c, got = self.first
+            at = layout.sheet_prefix(self.book.training_sheet) + layout.address(FIRST_DATA_ROW + t, c + 1)
+            self.report.first_stale = StaleValue(at, self.stored.value(t, c), got)
 
 
 def _off(computed: np.ndarray, stored: np.ndarray) -> np.ndarray:

@@ -333,6 +333,7 @@ class _TrainingBlocks:
                 ids[t, c] = guess[1]
             else:
                 self._new_shape(t, c, row, raw)
+                ids = cells.ids  # wider when the shapes outgrew int16
             if value:
                 if kind in ("", "n"):
                     number_t.append(t)
