@@ -44,9 +44,10 @@ class BuildOptions:
     # Build in memory rather than through XlsxWriter's temporary files: for many small workbooks
     # at once (a class), where creating and deleting those files costs more than the writing.
     in_memory: bool = False
-    # The Training sheet's head (bands, labels, ids) without its rows: what the check's rebuild
-    # of the text around the formulas needs (verify/constants.py), at no cost per iteration.
-    training_head_only: bool = False
+    # Cells only: the Training sheet's head (bands, labels, ids) without its rows, and no charts.
+    # What the check's rebuild of the text around the formulas compares (verify/constants.py),
+    # without the cost per iteration or the charts' cached series.
+    cells_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.set_column(0, 0, 12)
     ws.set_column(1, len(columns) - 1, 13)
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
-    if ctx.options.training_head_only:
+    if ctx.options.cells_only:
         for _ in reference.blocks():  # the run still fills the rows the other sheets read
             pass
         return

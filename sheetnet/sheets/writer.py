@@ -237,6 +237,13 @@ def _sheet_name(ctx: Context, key: str) -> str:
     return extra.get(key) or ctx.words[key]
 
 
+class _ChartlessWorksheet(FormulaWorksheet):
+    """A sheet of a cells-only build (BuildOptions.cells_only): its charts are left out."""
+
+    def insert_chart(self, *args: object, **kwargs: object) -> int:
+        return 0
+
+
 def _write(ctx: Context) -> None:
     spec = ctx.spec
     ctx.book.set_properties({"title": spec.title, "subject": "sheetnet", "comments": spec.description})
@@ -249,7 +256,8 @@ def _write(ctx: Context) -> None:
     writers = _sheet_writers(ctx)
     # Add every sheet first so each writer can refer to the others (charts, cross-sheet formulas).
     for key, _ in writers:
-        ctx.sheets[key] = ctx.book.add_worksheet(_sheet_name(ctx, key), worksheet_class=FormulaWorksheet)
+        kind = _ChartlessWorksheet if ctx.options.cells_only else FormulaWorksheet
+        ctx.sheets[key] = ctx.book.add_worksheet(_sheet_name(ctx, key), worksheet_class=kind)
     for key, writer in writers:
         writer(ctx, ctx.sheets[key])
     printing.apply_page_setup(ctx)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from sheetnet.model import ids
 from sheetnet.sheets import layout, network, rates, styles
 from sheetnet.sheets import optimizers_sheet as optim_layout
 from sheetnet.sheets.context import BuildOptions, ExtraSheet
@@ -80,8 +81,10 @@ def _optimizers(cells: Cells) -> tuple[str, ...]:
     return tuple(names)
 
 
-def rebuilt_constants(book: Workbook, options: BuildOptions) -> dict[str, Cells]:
-    """Every constant cell the build writes for this workbook's network, by sheet name."""
+def rebuilt_constants(book: Workbook, options: BuildOptions,
+                      reference: np.ndarray | None = None) -> dict[str, Cells]:
+    """Every constant cell the build writes for this workbook's network, by sheet name;
+    reference: the check's NumPy run of it (columns as ids.all_ids), so as not to train again."""
     from dataclasses import replace
 
     from sheetnet.sheets.writer import build_workbook
@@ -90,7 +93,8 @@ def rebuilt_constants(book: Workbook, options: BuildOptions) -> dict[str, Cells]
         warnings.simplefilter("ignore")  # a diverging run warns at build; the check says so itself
         path = Path(tmp) / "rebuilt.xlsx"
         spec = book.spec.replace(name=_template_kind(book, options.lang), **_data_names(book))
-        build_workbook(spec, path, options=replace(options, training_head_only=True, in_memory=True))
+        build_workbook(spec, path, options=replace(options, cells_only=True, in_memory=True),
+                       reference=None if reference is None else _frame(book, reference))
         return _constants(path)
 
 
@@ -100,6 +104,16 @@ def _template_kind(book: Workbook, lang: str) -> str:
     seed = STRINGS[lang]["guide.try.seed"].split("{")[0]
     guide = next((cells for name, cells in book.heads.items() if name in sheet_names("sheet.guide")), {})
     return "seed-" if any(isinstance(v, str) and v.startswith(seed) for v in guide.values()) else ""
+
+
+def _frame(book: Workbook, reference: np.ndarray) -> Any:
+    """The run as the build takes it: a DataFrame indexed by iteration (reference.train's form)."""
+    import pandas as pd  # here, in the rebuild's process: the check itself imports no pandas
+
+    columns = ids.all_ids(book.spec)
+    frame = pd.DataFrame(reference[:, 1:], columns=columns[1:], copy=False)  # read, never written
+    frame.insert(0, "iter", np.arange(reference.shape[0]))
+    return frame.set_index("iter", drop=False)
 
 
 def _data_names(book: Workbook) -> dict[str, tuple[str, ...]]:
@@ -119,19 +133,20 @@ def _constants(path: Path) -> dict[str, Cells]:
     """Every non-empty cell of each sheet that is neither a formula nor yellow (a student's)."""
     import openpyxl
 
-    book = openpyxl.load_workbook(path, rich_text=False)
+    book = openpyxl.load_workbook(path, read_only=True)  # cells and their fills, not the charts
     yellow = styles.INPUT_FILL.lstrip("#").upper()
     found: dict[str, Cells] = {}
     for ws in book.worksheets:
         cells: Cells = {}
         for row in ws.iter_rows():
             for cell in row:
-                if cell.value is None or cell.data_type == "f":
+                if getattr(cell, "value", None) is None or cell.data_type == "f":
                     continue
                 if _fill(cell).upper().endswith(yellow):
                     continue
                 cells[cell.row, cell.column] = cell.value
         found[ws.title] = cells
+    book.close()
     return found
 
 
@@ -140,16 +155,16 @@ def _fill(cell: Any) -> str:
     return colour if isinstance(colour, str) else ""
 
 
-def start_rebuild(book: Workbook,
-                  extra: tuple[tuple[str, str], ...] = ()) -> Callable[[], dict[str, Cells] | str]:
-    """Start rebuilding in a forked process; the function returned waits for its constants (or
-    the one-line reason the rebuild failed)."""
+def start_rebuild(book: Workbook, extra: tuple[tuple[str, str], ...] = (),
+                  reference: np.ndarray | None = None) -> Callable[[], dict[str, Cells] | str]:
+    """Start rebuilding in a forked process (which sees the reference run without a copy); the
+    function returned waits for its constants (or the one-line reason the rebuild failed)."""
     options = options_of(book, extra)
     if "fork" not in multiprocessing.get_all_start_methods():
-        return lambda: _rebuild_or_reason(book, options)
+        return lambda: _rebuild_or_reason(book, options, reference)
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_rebuild_into, args=(book, options, send), daemon=True)
+    process = ctx.Process(target=_rebuild_into, args=(book, options, reference, send), daemon=True)
     process.start()
     send.close()
 
@@ -164,14 +179,15 @@ def start_rebuild(book: Workbook,
     return result
 
 
-def _rebuild_into(book: Workbook, options: BuildOptions, send: Any) -> None:
-    send.send(_rebuild_or_reason(book, options))
+def _rebuild_into(book: Workbook, options: BuildOptions, reference: np.ndarray | None, send: Any) -> None:
+    send.send(_rebuild_or_reason(book, options, reference))
     send.close()
 
 
-def _rebuild_or_reason(book: Workbook, options: BuildOptions) -> dict[str, Cells] | str:
+def _rebuild_or_reason(book: Workbook, options: BuildOptions,
+                       reference: np.ndarray | None = None) -> dict[str, Cells] | str:
     try:
-        return rebuilt_constants(book, options)
+        return rebuilt_constants(book, options, reference)
     except Exception as exc:  # the report says why; a rebuild never stops the check
         return f"could not rebuild the workbook to compare its text: {exc}"
 

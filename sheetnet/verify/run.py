@@ -95,11 +95,12 @@ def run_check(
     with stage(progress, "reading the workbook"):
         book, training = read_while_training(path)  # the NumPy training runs meanwhile
     extra = tuple((c.key, name) for c in sheet_checks for name in c.names if name in book.sheetnames)
-    rebuilt = constants.start_rebuild(book, extra)  # the text around the formulas, rebuilt meanwhile
     data = datacheck.expected_cells(book)
     datacheck.reference_cells(book, data)
     with np.errstate(all="ignore"), stage(progress, "training with NumPy"):
         reference = training()  # a diverging run overflows, in NumPy as in the workbook
+    # The text around the formulas, rebuilt from this run while the formulas are recomputed.
+    rebuilt = constants.start_rebuild(book, extra, reference)
     # Other sheets read rows of it; a view, not a copy (pandas 3 copies an array by default).
     frame = ReferenceRun(reference, ids.all_ids(book.spec))
     report = Report(path, engine, rtol, strict=strict)
