@@ -214,17 +214,8 @@ def _parse(data: dict[str, Any], name: str, base_dir: Path | None = None) -> Spe
     _check_output_pairing(activations, loss, sizes[-1])
     leaky_slope = _leaky_slope(network)
 
-    learning_rate = _number(training, "learning_rate", "training.learning_rate")
-    if not learning_rate > 0:
-        raise SheetnetError(
-            f"training.learning_rate must be a positive number, got {learning_rate}"
-        )
-    iterations = _get(training, "iterations", int, "training.iterations",
-                      _default("training.iterations"))
-    if isinstance(iterations, bool) or iterations < 1:
-        raise SheetnetError(f"training.iterations must be a positive integer, got {iterations}")
-    reduction = _choice(training.get("reduction", _default("training.reduction")), REDUCTIONS,
-                        "training.reduction")
+    checked = _training(training)
+    learning_rate, iterations, reduction = (checked[k] for k in ("learning_rate", "iterations", "reduction"))
 
     if uses_csv(samples):
         table = read_csv_data(samples, base_dir)
