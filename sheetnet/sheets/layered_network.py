@@ -19,10 +19,10 @@ from xlsxwriter.worksheet import Worksheet
 from sheetnet.equations import graph, layer_names, updates
 from sheetnet.model import optimizers
 from sheetnet.model.spec import Spec
-from sheetnet.sheets import layout, limits, settings, styles
+from sheetnet.sheets import layout, settings
 from sheetnet.sheets.context import Context
 from sheetnet.sheets.layout import NetworkLayout
-from sheetnet.sheets.network import DESCRIPTION_WIDTH, write_hyperparameter
+from sheetnet.sheets.network import write_heading, write_hyperparameter
 
 Index = tuple[int, ...]
 LAYERS_COLUMN = 4  # the table of layers and shapes, right of the settings (column D)
@@ -152,13 +152,7 @@ def write_layered_network_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.set_column(LAYERS_COLUMN - 1, LAYERS_COLUMN - 1, 18)
     ws.set_column(LAYERS_COLUMN, LAYERS_COLUMN, 40)
     ws.set_column(LAYERS_COLUMN + 1, LAYERS_COLUMN + 1, 18)
-    ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
-    # Tall enough for every line, or the text runs over the note row below it.
-    ws.set_row(layout.DESCRIPTION_ROW - 1,
-               limits.row_height(styles.text_height(spec.description, DESCRIPTION_WIDTH, min_lines=2)))
-    ws.merge_range(layout.DESCRIPTION_ROW - 1, 0, layout.DESCRIPTION_ROW - 1, 8,
-                   spec.description.strip(), fmt.wrap)
-    ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
+    write_heading(ws, spec, fmt, words)
     table = _layer_rows(spec, words)
     for n, name in enumerate(setting_names(spec)):
         row, col = net.setting_cells[name]

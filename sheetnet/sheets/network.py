@@ -30,13 +30,7 @@ def write_network_sheet(ctx: Context, ws: Worksheet) -> None:
     if VALUE_GLOSSES.get(ctx.options.lang):  # a gloss stands right of each value: show it whole
         widest = max(len(str(setting.write(spec))) for setting in SETTINGS)
         ws.set_column(1, 1, max(12, widest * 1.1 + 1, len(data_headers(spec)[0]) + 3))
-    ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
-    # Tall enough for every line, or the text runs over the note row below it.
-    ws.set_row(layout.DESCRIPTION_ROW - 1,
-               limits.row_height(styles.text_height(spec.description, DESCRIPTION_WIDTH, min_lines=2)))
-    ws.merge_range(layout.DESCRIPTION_ROW - 1, 0, layout.DESCRIPTION_ROW - 1, 8,
-                   spec.description.strip(), fmt.wrap)
-    ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
+    write_heading(ws, spec, fmt, words)
     for setting in SETTINGS:
         name = setting.name
         if name not in net.setting_cells:  # a setting that does not apply to this network
@@ -142,6 +136,17 @@ def _widen_for_headers(ws: Worksheet, spec: Spec, net: NetworkLayout) -> None:
         for i, name in enumerate(names[: spec.sizes[0]]):
             col = net.first_standardized_col - 1 + i
             ws.set_column(col, col, max(12, len(name) + 5))
+
+
+def write_heading(ws: Worksheet, spec: Spec, fmt: styles.Formats, words: dict[str, str]) -> None:
+    """The title, the description (its row as tall as its text) and the note over the settings."""
+    ws.write(layout.TITLE_ROW - 1, 0, spec.title, fmt.title)
+    # Tall enough for every line, or the text runs over the note row below it.
+    ws.set_row(layout.DESCRIPTION_ROW - 1,
+               limits.row_height(styles.text_height(spec.description, DESCRIPTION_WIDTH, min_lines=2)))
+    ws.merge_range(layout.DESCRIPTION_ROW - 1, 0, layout.DESCRIPTION_ROW - 1, 8,
+                   spec.description.strip(), fmt.wrap)
+    ws.write(layout.FIRST_SETTING_ROW - 2, 0, words["network.editable"], fmt.note)
 
 
 def data_headers(spec: Spec) -> list[str]:
