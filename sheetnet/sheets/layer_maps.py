@@ -76,6 +76,8 @@ def write_maps_sheet(ctx: Context, ws: Worksheet) -> None:
     spec, fmt, words = ctx.spec, ctx.fmt, ctx.words
     t = spec.iterations
     ws.set_column(0, 0, 16)
+    # Wide enough for a value with seven decimals (-0.1234567), which a narrower cell shows as ###.
+    ws.set_column(1, max((m.cols for m in maps(spec)), default=1), 11)
     ws.write(0, 0, words["maps.title"], fmt.title)
     ws.write(1, 0, words["maps.note"], fmt.note)
     ws.write(T_CELL[0] - 1, 0, words["maps.t"], fmt.label)
