@@ -101,14 +101,16 @@ def test_json_report(tmp_path: Path) -> None:
 
 @needs_gnumeric
 @pytest.mark.gnumeric
-# attention-marker is left out: its constant third feature makes ∂L/∂Wk[·,3] zero in exact
-# arithmetic, and Adam turns each engine's ±1e-18 of rounding there into a full step ±η, so the
-# trajectories part (every cell still agrees locally: tests/test_layered_workbook.py).
-@pytest.mark.parametrize("name", [n for n in template_names() if n != "attention-marker"])
+# attention-marker's constant third feature makes ∂L/∂Wk[·,3] zero in exact arithmetic: those
+# gradient cells (and the momentum they feed) are each engine's own rounding, ±1e-18, so their
+# relative drift is large while every parameter, forward value and loss keeps to NumPy's.
+@pytest.mark.parametrize("name", template_names())
 def test_every_template_passes_in_gnumeric(tmp_path: Path, name: str) -> None:
     report = run_check(build(tmp_path, _small(name)), engine="gnumeric")
     assert report.ok, report.summary()
-    drifts = [report.groups[g].drift for g in TRAINING_GROUPS if g in report.groups]
+    rounding_only = ("gradient", "optimizer") if name == "attention-marker" else ()
+    drifts = [report.groups[g].drift for g in TRAINING_GROUPS
+              if g in report.groups and g not in rounding_only]
     assert all(d is not None and d < DRIFT_RTOL for d in drifts), drifts
 
 
