@@ -157,6 +157,13 @@ def test_attention_backward_has_the_softmax_jacobian(built: Any) -> None:
                            " + P⁽¹⁾[1,2]⁽¹⁾·∂L/∂P⁽¹⁾[1,2]⁽¹⁾ + P⁽¹⁾[1,3]⁽¹⁾·∂L/∂P⁽¹⁾[1,3]⁽¹⁾))")
 
 
+def test_optimizer_lines_name_their_parameter(built: Any) -> None:
+    lines = _lines(built("causal attention, adam"))
+    assert lines["m(Wq⁽¹⁾[1,1])"].equation == "(1 − β₁)·∂L/∂Wq⁽¹⁾[1,1]"
+    assert lines["ΔWq⁽¹⁾[1,1]"].equation == "η/(1 − β₁ᵗ⁺¹)·m(Wq⁽¹⁾[1,1])/(√v(Wq⁽¹⁾[1,1])/√(1 − β₂ᵗ⁺¹) + ε)"
+    assert lines["Wq⁽¹⁾[1,1]′"].equation == "Wq⁽¹⁾[1,1] − ΔWq⁽¹⁾[1,1]"
+
+
 def test_chinese_sheet(tmp_path: Path) -> None:
     path = build(tmp_path, spec_of("rnn-sequence").in_language("zh"), lang="zh")
     column = _column_a(path, "zh")

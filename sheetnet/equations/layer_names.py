@@ -77,7 +77,8 @@ def split_sample(qid: str) -> tuple[str, int | None]:
 
 
 def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
-    """z⁽¹⁾[2,1,1], δ⁽⁴⁾[1], ∂L/∂K⁽¹⁾[1,1,2,2] … for a layered column id; other ids unchanged."""
+    """z⁽¹⁾[2,1,1], δ⁽⁴⁾[1], ∂L/∂K⁽¹⁾[1,1,2,2], m(K⁽¹⁾[1,1,2,2]) … for a layered column id; other
+    ids unchanged."""
     step = ""
     if ":" in qid:  # an optimizer column: m:K1[1,1,1,1], step:b4[1]
         step, _, qid = qid.partition(":")
@@ -94,6 +95,6 @@ def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
     text = symbol + f"({m['layer']})".translate(_SUP) + (f"[{m['index']}]" if m["index"] else "")
     if m["sample"] is not None:
         text += " (" + sample_word.format(k=int(m["sample"])) + ")"
-    if step:
-        text = ("Δ" if step == "step" else step + " ") + text
+    if step:  # ΔK⁽¹⁾[…], and m(K⁽¹⁾[…]) as m(b₃) of a dense network: "b b⁽²⁾[1]" read as a bias
+        text = "Δ" + text if step == "step" else f"{step}({text})"
     return text

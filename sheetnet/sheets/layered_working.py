@@ -95,7 +95,7 @@ def _backward_ids(spec: Spec, n: int, k: int) -> Iterator[str]:
 
 
 def layered_label(spec: Spec, qid: str) -> str:
-    """z⁽¹⁾[2,1,1], δ⁽⁴⁾[1], ∂L/∂K⁽¹⁾[1,1,2,2], m K⁽¹⁾[1,1,1,1]; with several samples a
+    """z⁽¹⁾[2,1,1], δ⁽⁴⁾[1], ∂L/∂K⁽¹⁾[1,1,2,2], m(K⁽¹⁾[1,1,1,1]); with several samples a
     superscript after the indices names the sample: z⁽¹⁾[2,1,1]⁽³⁾ (in minibatch mode the
     sample that slot k holds in iteration 1)."""
     if qid == "loss":
