@@ -506,7 +506,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "working.layers_backward": "反向传播，从损失回到第一层：δ = ∂L/∂z，以及每个量的 ∂L/∂",
         "working.layers_note": "字母后的上标表示层号：z⁽¹⁾[2,1,1] 是第1层的 z[2,1,1]"
         "（下标从 1 起：[通道, 行, 列]、[步, 单元] 或 [单元]）。",
-        "working.layers_samples": "下标方括号后的上标表示样本编号：x[1,2]⁽³⁾ 是样本3的 x[1,2]。",
+        "working.layers_samples": "方括号后的上标表示样本编号：x[1,2]⁽³⁾ 是样本3的 x[1,2]。",
         "working.layers_batch": "本次迭代的一批：数据表中的样本 {samples}；"
         "方括号后的上标表示样本编号：x[1,2]⁽³⁾ 是样本3的 x[1,2]。",
         "sheet.charts": "图表",
