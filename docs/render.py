@@ -5,7 +5,8 @@ pdftoppm/pdftotext). Writes docs/img/{en,zh}-{guide,training,working,charts}.png
 default template, docs/img/iris-{network,charts}.png from the iris template (minibatches),
 docs/img/optimizers.png (xor trained by sgd, momentum and adam) and docs/img/xor-map-{0,end}.png
 (xor's decision map at t = 0 and after the last update), docs/img/softmax-map.png (a three-class
-softmax classifier's map after training).
+softmax classifier's map after training), docs/img/cnn-working.png (the cnn-stripes template's
+Working sheet: iteration 1 layer by layer).
 """
 
 from __future__ import annotations
@@ -113,6 +114,16 @@ def render_softmax_map(work: Path) -> None:
          (40, 40, 1000, 450), dpi=120)
 
 
+def render_layered_working(work: Path) -> None:
+    """The top of a network of layers' Working sheet: conv2d, max-pool and dense, sample 1."""
+    spec = load_template("cnn-stripes")
+    xlsx = build_workbook(spec, work / "cnn.xlsx",
+                          options=BuildOptions(only_sheets=("sheet.network", "sheet.working")))
+    pdf = to_pdf(xlsx, work / "cnn.pdf")
+    crop(pdf, first_page_of(STRINGS["en"]["sheet.working"], page_texts(pdf)), OUT / "cnn-working",
+         (40, 40, 1100, 560))
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,6 +132,7 @@ def main() -> None:
         render_iris(Path(tmp))
         render_optimizers(Path(tmp))
         render_softmax_map(Path(tmp))
+        render_layered_working(Path(tmp))
 
 
 if __name__ == "__main__":
