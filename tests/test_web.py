@@ -297,6 +297,9 @@ def test_grading_the_session_class_shows_the_gradebook(client: TestClient, tmp_p
     feedback = zipfile.ZipFile(io.BytesIO(grade.download("feedback.zip"))).namelist()
     assert sorted(feedback) == ["feedback/s01.xlsx", "feedback/s02.xlsx", "feedback/s03.xlsx"]
     assert "3 of 5 students graded" in grade.download("report.txt").decode()
+    assert "<summary>3 of 5 students graded</summary>" in grade.response.text
+    zh = client.get(f"/grade?ws={grade.ws}&lang=zh").text  # the headline in the page's language
+    assert "<summary>已评分 3 名学生（共 5 名）</summary>" in zh and "students graded" not in zh
     # each graded student's feedback in the page
     view = client.get(f"/grade/student?ws={grade.ws}&n=1")
     assert view.status_code == 200 and "s02" in view.text and view.text.count('class="v-wrong"') >= 1
