@@ -15,19 +15,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import graph, labels, numbertext, textprint, updates
 from sheetnet.equations.update_notes import leaf_name
-from sheetnet.expr.formula import Cell, Const, Expr, Num, rewrite, to_excel
+from sheetnet.expr.formula import Cell, Const, to_excel
 from sheetnet.memo import remembered
 from sheetnet.model import ids, schedule
 from sheetnet.model.spec import Spec, model_inputs
-from sheetnet.sheets import limits, styles
+from sheetnet.sheets import layered_working, limits, styles
 from sheetnet.sheets.context import stored_value
 from sheetnet.sheets.layout import TrainingLayout, address
+from sheetnet.sheets.working_lines import (  # re-exported: the classroom and the check read them here
+    Heading,
+    Item,
+    Line,
+    bound,
+    first_batch,
+    first_update,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,37 +49,21 @@ SYMBOL, EQ1, EQUATION, EQ2, NUMBERS, EQ3, VALUE = range(1, 8)
 SECTIONS = ("forward", "loss", "backward", "gradient", "optimizer", "update")
 
 
-@dataclass(frozen=True)
-class Line:
-    """One quantity: `qid` its Training column (for an update: the parameter's)."""
-
-    qid: str
-    group: str
-    expr: Expr
-
-
-@dataclass(frozen=True)
-class Heading:
-    """A section header (sample is None) or, with several samples, a sample's sub-header."""
-
-    group: str
-    sample: int | None = None
-    text_key: str = ""  # the words key of its text, when not working.<group>
-
-
-Item = Line | Heading
-
-
 # --- what goes on the sheet, in order ------------------------------------------------------
 
 
 def items(spec: Spec) -> list[Item]:
     """Every row below the header, in the order a student computes iteration 1."""
-    return list(_items(spec))
+    return list(_layered_items(spec) if spec.layered else _items(spec))
 
 
 # The Working sheet, the Exercise sheet, the questions and the checks of one build each ask for
 # these, and a class builds each student's network twice: worked out once per spec.
+@remembered()
+def _layered_items(spec: Spec) -> tuple[Item, ...]:
+    return tuple(layered_working.layered_items(spec))
+
+
 @remembered()
 def _items(spec: Spec) -> tuple[Item, ...]:
     columns = {c.qid: c for c in graph.training_columns(spec)}
@@ -86,21 +77,21 @@ def _items(spec: Spec) -> tuple[Item, ...]:
             for j in range(spec.sizes[layer + 1]):
                 for name in ("z", "a"):  # z₃ then a₃: each neuron finished before the next
                     qid = ids.neuron(name, layer, j, k, spec)
-                    result.append(Line(qid, "forward", _bound(columns[qid], spec, batch)))
+                    result.append(Line(qid, "forward", bound(columns[qid], spec, batch)))
     result.append(Heading("loss"))  # per-sample losses, the loss and the accuracy (classification)
-    result += [Line(q, "loss", _bound(columns[q], spec, batch)) for q in ids.losses(spec)]
+    result += [Line(q, "loss", bound(columns[q], spec, batch)) for q in ids.losses(spec)]
     result.append(Heading("backward"))
     for k in range(K):
         result += [Heading("backward", numbers[k])] if K > 1 else []
         for layer in reversed(range(spec.n_layers)):
             for j in range(spec.sizes[layer + 1]):
                 qid = ids.neuron("delta", layer, j, k, spec)
-                result.append(Line(qid, "backward", _bound(columns[qid], spec, batch)))
+                result.append(Line(qid, "backward", bound(columns[qid], spec, batch)))
     result.append(Heading("gradient"))
-    result += [Line(q, "gradient", _bound(columns[q], spec, batch)) for q in ids.gradients(spec)]
+    result += [Line(q, "gradient", bound(columns[q], spec, batch)) for q in ids.gradients(spec)]
     if spec.has_optimizer_state:  # the optimizer's state and step of update 1 (row 0's formulas)
         result.append(Heading("optimizer"))
-        result += [Line(c.qid, "optimizer", _first_update(c)) for c in columns.values()
+        result += [Line(c.qid, "optimizer", first_update(c)) for c in columns.values()
                    if c.group == updates.GROUP]
         result.append(Heading("update", text_key="working.optimizer_update"))
     else:
@@ -108,32 +99,15 @@ def _items(spec: Spec) -> tuple[Item, ...]:
     trained = set(ids.gradients(spec))
     for qid in ids.params(spec):
         if ids.gradient_of(qid) in trained:  # the next row's formula: θ − η·∂L/∂θ
-            result.append(Line(qid, "update", _bound(columns[qid], spec, batch)))
+            result.append(Line(qid, "update", bound(columns[qid], spec, batch)))
     return tuple(result)
-
-
-def _bound(column: graph.Column, spec: Spec, batch: np.ndarray) -> Expr:
-    """The column's formula with the sample slots bound to iteration 1's samples (batch)."""
-    if column.formula is None:
-        raise ValueError(f"column {column.qid} has no formula")
-    return graph.bind_samples(spec, column.formula, batch)
-
-
-def _first_update(column: graph.Column) -> Expr:
-    """An optimizer column's formula in row 0, with the row's t (0 there) as a number."""
-    return rewrite(column.formula_for(0), lambda node: Num(0) if node == Cell("iter") else None)
-
-
-def first_batch(spec: Spec) -> list[int]:
-    """The sample numbers (from 1) that iteration 1 uses, slot by slot."""
-    return [int(k) + 1 for k in schedule.batches(spec, rows=1)[0]]
 
 
 def rows_of(entries: list[Item]) -> list[int]:
     """The row of each item: a blank row before every section header but the first."""
     rows, row = [], FIRST_ROW
     for n, item in enumerate(entries):
-        if isinstance(item, Heading) and item.sample is None and n > 0:
+        if isinstance(item, Heading) and item.is_section and n > 0:
             row += 1
         rows.append(row)
         row += 1
@@ -185,6 +159,8 @@ class Leaves:
 def quantity_label(spec: Spec, qid: str) -> str:
     """w₃₁, a₃, δ₅, ∂L/∂w₅₃; with several samples a superscript names the sample: a₃⁽²⁾
     (in minibatch mode the sample that slot k holds in iteration 1)."""
+    if spec.layered:
+        return layered_working.layered_label(spec, qid)
     if qid == "loss":
         return "L"
     if qid == ids.ACCURACY:
