@@ -34,7 +34,7 @@ def layered_items(spec: Spec) -> list[Item]:
     def line(qid: str, group: str) -> Line:
         return Line(qid, group, bound(columns[qid], spec, batch))
 
-    result: list[Item] = [Heading("forward")]
+    result: list[Item] = [Heading("forward", text_key="working.layers_forward")]
     for k in range(K):
         result += [Heading("forward", numbers[k])] if K > 1 else []
         for n in range(len(spec.layers)):

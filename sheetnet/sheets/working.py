@@ -179,6 +179,16 @@ def quantity_label(spec: Spec, qid: str) -> str:
     return labels.label(spec, base) + (labels.sup(f"({k})") if k else "")
 
 
+def input_name(spec: Spec, i: int) -> str:
+    """Input number i (from 0) in the equations: x₁, or x[c,r,s] in a network of layers."""
+    return layered_working.input_label(spec, i) if spec.layered else labels.input_label(i)
+
+
+def target_name(spec: Spec, j: int) -> str:
+    """Target number j (from 0) in the equations: t₁, or t[1] in a network of layers."""
+    return layered_working.target_label(j) if spec.layered else labels.target_label(j)
+
+
 def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
     spec = ctx.spec
     K = spec.n_samples
@@ -189,10 +199,10 @@ def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
     # The Training sheet reads x̃ = (x − μ)/σ when the inputs are standardised: so does this sheet.
     for k, (x, t) in enumerate(zip(model_inputs(spec).tolist(), spec.targets, strict=True)):
         for i, v in enumerate(x):
-            names[graph.input_key(i, k).key] = labels.input_label(i) + mark[k]
+            names[graph.input_key(i, k).key] = input_name(spec, i) + mark[k]
             values[graph.input_key(i, k).key] = v
         for j, v in enumerate(t):
-            names[graph.target_key(j, k).key] = labels.target_label(j) + mark[k]
+            names[graph.target_key(j, k).key] = target_name(spec, j) + mark[k]
             values[graph.target_key(j, k).key] = v
     for key in updates.network_keys(spec):  # the optimizer's hyperparameters and 1 − β
         names[key] = leaf_name(spec, Const(key))
@@ -275,7 +285,7 @@ def write_working_sheet(ctx: Context, ws: Worksheet) -> None:
     # Both texts first: the column widths depend on them, and widths go before any row.
     texts = {r: (textprint.symbolic(e.expr, leaves.label), textprint.text_value(e.expr, leaves.value))
              for e, r in zip(entries, rows, strict=True) if isinstance(e, Line)}
-    _set_columns(ws, list(texts.values()))
+    _set_columns(ws, list(texts.values()), 22 if ctx.spec.layered else 14)  # ∂L/∂Wx⁽¹⁾[1,2]⁽³⁾
     _write_top(ws, ctx, fmt)
     for entry, row in zip(entries, rows, strict=True):
         if isinstance(entry, Heading):
@@ -284,11 +294,11 @@ def write_working_sheet(ctx: Context, ws: Worksheet) -> None:
             _write_line(ws, row - 1, entry, texts[row], leaves, fmt)
 
 
-def _set_columns(ws: Worksheet, texts: list[tuple[str, str | None]]) -> None:
+def _set_columns(ws: Worksheet, texts: list[tuple[str, str | None]], symbol_width: float) -> None:
     # Wide enough for the longest equation, within reason (long sums are already shortened).
     widest_symbolic = max((len(s) for s, _ in texts), default=20)
     widest_numbers = max((len(n or "") for _, n in texts), default=20)
-    ws.set_column(SYMBOL - 1, SYMBOL - 1, 14)
+    ws.set_column(SYMBOL - 1, SYMBOL - 1, symbol_width)
     for col in (EQ1, EQ2, EQ3):
         ws.set_column(col - 1, col - 1, 2.5)
     # Character counts overstate the width of proportional text with sub/superscripts a little.
@@ -303,7 +313,10 @@ def _write_top(ws: Worksheet, ctx: Context, fmt: _Formats) -> None:
     ws.set_row(NOTE_ROW - 1, 48)
     note = words["working.note"].format(network=words["sheet.network"])
     ws.merge_range(NOTE_ROW - 1, 0, NOTE_ROW - 1, VALUE - 1, note, fmt.note)
-    if ctx.spec.mode != "batch":
+    if ctx.spec.layered:  # what the superscripts name: the layer, and the sample
+        ws.set_row(SAMPLES_ROW - 1, 32)
+        ws.merge_range(SAMPLES_ROW - 1, 0, SAMPLES_ROW - 1, VALUE - 1, _layers_note(ctx), fmt.note)
+    elif ctx.spec.mode != "batch":
         samples = ", ".join(map(str, first_batch(ctx.spec)))
         ws.merge_range(SAMPLES_ROW - 1, 0, SAMPLES_ROW - 1, VALUE - 1,
                        words["working.batch"].format(samples=samples), fmt.note)
@@ -321,8 +334,20 @@ def _write_top(ws: Worksheet, ctx: Context, fmt: _Formats) -> None:
     ws.repeat_rows(HEADER_ROW - 1)
 
 
+def _layers_note(ctx: Context) -> str:
+    words, spec = ctx.words, ctx.spec
+    if spec.mode != "batch":
+        samples = ", ".join(map(str, first_batch(spec)))
+        return words["working.layers_note"] + words["working.layers_batch"].format(samples=samples)
+    return words["working.layers_note"] + (words["working.layers_samples"] if spec.n_samples > 1 else "")
+
+
 def _write_heading(ws: Worksheet, r0: int, heading: Heading, words: dict[str, str],
                    fmt: _Formats, spec: Spec) -> None:
+    if heading.layer is not None:  # a layer of a network of layers: "Layer 2: maxpool2d"
+        kind = spec.layers[heading.layer].kind
+        ws.write_string(r0, 0, words["network.layer_row"].format(l=heading.layer + 1, kind=kind), fmt.sample)
+        return
     if heading.sample is not None:
         ws.write_string(r0, 0, words["working.sample"].format(k=heading.sample), fmt.sample)
         return
