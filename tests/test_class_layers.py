@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from sheetnet.classroom import exercise, layer_variants, mistakes
 from sheetnet.classroom.classfolder import ClassOptions, draw_class
+from sheetnet.classroom.exercise import Setup, build_exercise
 from sheetnet.classroom.grading import Tolerance, grade_answers
 from sheetnet.classroom.questions import GROUPS, Question, constants, evaluate_on, key_values, questions
 from sheetnet.classroom.roster import Student
@@ -24,9 +25,12 @@ from sheetnet.classroom.submission import Answer
 from sheetnet.classroom.variants import MAX_Z, MIN_GRADIENT, make_variant
 from sheetnet.classroom.words import words
 from sheetnet.cli import app
+from sheetnet.engines.libreoffice import recalculate
 from sheetnet.model import ids, layer_reference
 from sheetnet.model.layers import Layer
 from sheetnet.model.spec import Spec, load_spec, load_template
+from sheetnet.sheets.layered_network import network_layout
+from tests.conftest import needs_libreoffice
 from tests.test_layer_reference import random_spec
 
 TEMPLATES = ["cnn-stripes", "rnn-sequence", "attention-marker"]
@@ -299,3 +303,44 @@ def test_a_layered_class_builds_grades_and_names_a_slip(name: str, tmp_path: Pat
     sheet = openpyxl.load_workbook(feedback / "a2.xlsx").worksheets[0]
     said = [str(c.value) for row in sheet.iter_rows() for c in row if c.value]
     assert words("en")[f"mistake.{slip}"] in said
+
+
+# --- the practice sheet, recomputed -----------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_practice_self_check_of_a_layered_network_in_libreoffice(tmp_path: Path) -> None:
+    spec = load_template("rnn-sequence")
+    built = build_exercise(spec, tmp_path / "practice.xlsx", setup=Setup())
+    book = openpyxl.load_workbook(built)
+    ws = book["Exercise"]
+    rows = {f"{ws.cell(r, exercise.ITER).value}:{ws.cell(r, exercise.ID).value}": r
+            for r in range(exercise.FIRST_ROW, ws.max_row + 1) if ws.cell(r, exercise.ID).value}
+    key = key_values(spec)
+    typed = {
+        "0:z1[1,1]@1": float(f"{key['0:z1[1,1]@1']:.4g}"),  # 4 significant figures: right
+        "0:delta1[3,1]@1": float(f"{key['0:delta1[3,1]@1']:.6g}"),  # a BPTT step: right
+        "0:delta1[2,1]@1": 0.0,  # the recurrent term dropped: wrong
+        "0:dWh1[1,2]": key["0:dWh1[2,1]"],  # transposed: wrong
+        "0:h1[1,1]@1": "abc",  # not a number: wrong
+    }
+    for k, value in typed.items():
+        ws.cell(rows[k], exercise.ANSWER).value = value
+    ws.cell(exercise.REVEAL_ROW, exercise.EQUATION).value = "yes"
+    row, col = network_layout(spec).input_cells["lr"]
+    book["Network"].cell(row, col).value = 1.0  # η from 0.5 to 1: the expected updates move with it
+    typed_file = tmp_path / "typed.xlsx"
+    book.save(typed_file)
+    after = recalculate(typed_file, tmp_path / "after.xlsx")
+    values = openpyxl.load_workbook(after, data_only=True)["Exercise"]
+    check = {k: values.cell(r, exercise.CHECK).value for k, r in rows.items()}
+    assert [check[k] for k in typed] == ["✓", "✓", "✗", "✗", "✗"]
+    assert check["0:loss"] in (None, "")  # blank stays blank
+    shown = {k: values.cell(r, exercise.EXPECTED).value for k, r in rows.items()}
+    asked = [k for k in rows if k.startswith("0:")]  # iteration 1 as the Working sheet computes it
+    assert len(asked) == 147 and [shown[k] for k in asked] == pytest.approx([key[k] for k in asked],
+                                                                            rel=1e-9, abs=1e-12)
+    faster = key_values(spec.replace(learning_rate=1.0))
+    assert shown["1:Wh1[1,2]"] == pytest.approx(faster["1:Wh1[1,2]"], rel=1e-12)
+    assert shown["1:Wh1[1,2]"] != pytest.approx(key["1:Wh1[1,2]"], rel=1e-9)
