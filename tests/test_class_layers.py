@@ -31,7 +31,7 @@ from sheetnet.model.layers import Layer
 from sheetnet.model.spec import Spec, load_spec, load_template
 from sheetnet.sheets.layered_network import network_layout
 from tests.conftest import needs_libreoffice
-from tests.test_layer_reference import random_spec
+from tests.test_layer_reference import NETWORKS, random_spec
 
 TEMPLATES = ["cnn-stripes", "rnn-sequence", "attention-marker"]
 TOL = Tolerance()
@@ -194,6 +194,24 @@ def test_slips_of_small_networks_of_every_kind(network: str, slip: str) -> None:
     assert verdicts["wrong"] == 1 and verdicts["ecf"] >= 1
 
 
+@pytest.mark.parametrize("network", sorted(NETWORKS))
+def test_small_networks_of_every_kind_draw_variants_that_grade(network: str) -> None:
+    """Every kind (avgpool, causal attention, layernorm of a vector, rnn after attention, …):
+    a variant is found, its numbers are rounded, and its key's answers are all right."""
+    template = random_spec(network, draw=3)
+    spec = make_variant(template, "every", "cy", vary=("inputs", "weights", "biases"), decimals=2,
+                        asked=GROUPS).spec
+    theta = parameters(spec)
+    assert np.allclose(theta, np.round(theta, 2), atol=1e-12) and not np.allclose(theta, parameters(template))
+    assert layer_variants.layered_problem(spec, GROUPS) is None
+    qs = questions(spec)
+    key = key_values(spec)
+    marks = grade_answers(spec, qs, {q.key: Answer(key[q.key]) for q in qs}, TOL)
+    assert [m.verdict for m in marks] == ["right"] * len(qs)
+    wrong = grade_answers(spec, qs, {qs[0].key: Answer(key[qs[0].key] + 1.0)}, TOL)
+    assert wrong[0].verdict == "wrong" and {m.verdict for m in wrong[1:]} == {"blank"}
+
+
 def test_kernel_flipped_in_the_backward_pass_reads_the_kernel_unrotated() -> None:
     """∂L/∂x of a conv is a full convolution (Σ K[u,v]·δ[p−u,q−v]); forgetting its flip is
     Σ K[k+1−u,k+1−v]·δ[p−u,q−v], the slip's value."""
@@ -344,3 +362,15 @@ def test_practice_self_check_of_a_layered_network_in_libreoffice(tmp_path: Path)
     faster = key_values(spec.replace(learning_rate=1.0))
     assert shown["1:Wh1[1,2]"] == pytest.approx(faster["1:Wh1[1,2]"], rel=1e-12)
     assert shown["1:Wh1[1,2]"] != pytest.approx(key["1:Wh1[1,2]"], rel=1e-9)
+
+
+def test_a_layered_class_that_cannot_be_meaningful_fails_in_one_line(tmp_path: Path) -> None:
+    """Varying η alone keeps cnn-stripes' own numbers, whose second kernel is dead on the
+    horizontal stripes: no draw helps, the error says so and nothing is written."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id\na1\n", encoding="utf-8")
+    result = run("class", roster, tmp_path / "c", "-t", "cnn-stripes", "--secret", "s", "--vary", "lr")
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert "a feature map of layer 1 (conv2d) is dead" in result.output
+    assert not (tmp_path / "c").exists() and [p.name for p in tmp_path.iterdir()] == ["roster.csv"]
