@@ -157,6 +157,7 @@ SLIPS = [
     ("cnn-stripes", "kernel_flipped"),
     ("cnn-stripes", "maxpool_routed_to_all"),
     ("cnn-stripes", "maxpool_averaged"),
+    ("cnn-stripes", "maxpool_column_major"),
     ("cnn-stripes", "transposed"),
     ("rnn-sequence", "bptt_recurrent_dropped"),
     ("rnn-sequence", "sigma_prime"),

@@ -10,6 +10,8 @@ tree with one change (or, for a kernel's gradient, the right value written at th
     maxpool_routed_to_all        max-pool backward: ∂L/∂(window maximum) given to every position
                                  of the window, not only the arg-max;
     maxpool_averaged             … or shared out as an average pool would (÷ size²).
+    maxpool_column_major         the arg-max's position counted down the columns, not along the
+                                 rows (torch's order): the wrong position, and the gradient routed there.
     softmax_diagonal_forgotten   attention: ∂L/∂S[t,u] = P[t,u]·(∂L/∂P[t,u] − Σ_w P[t,w]·∂L/∂P[t,w])
                                  without the Jacobian's diagonal term P[t,u]·∂L/∂P[t,u].
     bptt_recurrent_dropped       rnn: δ[t] without Σ_m Wh[m,j]·δ[t+1,m], the path through h[t+1]
@@ -69,6 +71,8 @@ def slips(spec: Spec, q: Question) -> Iterator[tuple[str, Expr]]:
         return
     prefix, layer, index, slot = parts
     kind = spec.layers[layer].kind
+    if prefix == "m" and kind == "maxpool2d":
+        yield "maxpool_column_major", _column_major(tree, spec.layers[layer].size)
     if prefix == "dS" and kind == "attention":
         mine = Cell(_text("dP", layer, index, slot))
         yield "softmax_diagonal_forgotten", rewrite(tree, lambda n: Bin("-", Num(0), n.right)
@@ -161,6 +165,18 @@ def _averaged(spec: Spec, node: Expr) -> Expr | None:
     parts = parse(found[0].qid)
     size = spec.layers[parts[1]].size if parts else 1
     return div(found[1], Num(size * size))
+
+
+def _column_major(node: Expr, size: int) -> Expr:
+    """A max-pool's arg-max tree, IF(x₁ = m, 1, IF(x₂ = m, 2, …, size²)), with each position
+    counted down the columns instead of along the rows (torch counts row-major)."""
+    if isinstance(node, Num):
+        u, v = divmod(int(node.value) - 1, size)
+        return Num(v * size + u + 1)
+    if isinstance(node, Call) and node.name == "IF" and len(node.args) == 3:
+        test, position, rest = node.args
+        return Call("IF", (test, _column_major(position, size), _column_major(rest, size)))
+    return node
 
 
 def _mean_of(node: Expr, prefix: str) -> bool:

@@ -9,8 +9,8 @@ expression tree with one change, so each generalises to every network:
     mean_as_sum   a sum over samples or outputs not divided by their number
 
 A network of layers has slips of each kind besides (layer_mistakes.py): kernel_flipped,
-maxpool_routed_to_all, maxpool_averaged, softmax_diagonal_forgotten, bptt_recurrent_dropped,
-layernorm_mean_term_forgotten.
+maxpool_routed_to_all, maxpool_averaged, maxpool_column_major, softmax_diagonal_forgotten,
+bptt_recurrent_dropped, layernorm_mean_term_forgotten.
 """
 
 from __future__ import annotations

@@ -57,6 +57,8 @@ WORDS: dict[str, dict[str, str]] = {
         "not only to its maximum",
         "mistake.maxpool_averaged": "the max-pool gradient was shared out as an average pool's (÷ size²), "
         "not given to the window's maximum",
+        "mistake.maxpool_column_major": "the arg-max position is counted down the columns; torch counts "
+        "along the rows (row-major)",
         "mistake.softmax_diagonal_forgotten": "the softmax Jacobian's diagonal term P[t,u]·∂L/∂P[t,u] is "
         "missing from ∂L/∂S",
         "mistake.bptt_recurrent_dropped": "the recurrent term Σ Wh·δ[t+1] of backpropagation through time "
@@ -127,6 +129,7 @@ WORDS: dict[str, dict[str, str]] = {
         "mistake.kernel_flipped": "卷积核被翻转了（旋转 180°）：conv2d 是互相关，K[u,v] 对应 x[r+u,s+v]",
         "mistake.maxpool_routed_to_all": "最大池化的梯度传给了窗口中的每个位置，而不只是最大值所在的位置",
         "mistake.maxpool_averaged": "最大池化的梯度按平均池化平分了（÷ size²），而不是只传给窗口的最大值",
+        "mistake.maxpool_column_major": "最大值的位置按列（从上到下）数了；torch 按行（行优先）数",
         "mistake.softmax_diagonal_forgotten": "∂L/∂S 中漏了 softmax 雅可比矩阵的对角项 P[t,u]·∂L/∂P[t,u]",
         "mistake.bptt_recurrent_dropped": "δ[t] 中漏了随时间反向传播的循环项 Σ Wh·δ[t+1]",
         "mistake.layernorm_mean_term_forgotten": "层归一化的均值项 −mean(∂L/∂x̂) 漏了：均值 μ 也依赖于 x",
