@@ -28,7 +28,7 @@ from sheetnet.cli import app
 from sheetnet.engines.libreoffice import recalculate
 from sheetnet.model import ids, layer_reference
 from sheetnet.model.layers import Layer
-from sheetnet.model.spec import Spec, load_spec, load_template
+from sheetnet.model.spec import Spec, load_spec, load_template, with_optimizer
 from sheetnet.sheets.layered_network import network_layout
 from tests.conftest import needs_libreoffice
 from tests.test_layer_reference import NETWORKS, random_spec
@@ -375,3 +375,24 @@ def test_a_layered_class_that_cannot_be_meaningful_fails_in_one_line(tmp_path: P
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
     assert "a feature map of layer 1 (conv2d) is dead" in result.output
     assert not (tmp_path / "c").exists() and [p.name for p in tmp_path.iterdir()] == ["roster.csv"]
+
+
+@pytest.mark.parametrize("name", ["seed-004-2-2-2", "rnn-sequence"])
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_an_update_with_an_optimizer_of_state_writes_its_first_step_in(name: str, optimizer: str) -> None:
+    """The optimizer's state is no question: each update reads the student's own gradient through
+    the first step (an exercise of such a network failed with KeyError 'optimizer' before)."""
+    spec = with_optimizer(load_template(name), optimizer)
+    qs = questions(spec)
+    key = key_values(spec)
+    update = max((q for q in qs if q.group == "update"), key=lambda q: abs(key["0:d" + q.qid]))
+    gradient = "0:d" + update.qid
+    assert "∂L/∂" in update.equation and "η" in update.equation
+    own = {k[2:]: v for k, v in key.items() if k.startswith("0:")}
+    assert evaluate_on(spec, update.expr, own, constants(spec)) == pytest.approx(key[update.key], rel=1e-12)
+    own[gradient[2:]] *= -1  # a student's gradient of the wrong sign moves the update
+    moved = evaluate_on(spec, update.expr, own, constants(spec))
+    assert not TOL.close(moved, key[update.key])
+    # momentum: θ − η·g; adam: θ − η·g/(|g| + ε) ≈ θ − η·sign(g)
+    step = spec.learning_rate * (key[gradient] if optimizer == "momentum" else np.sign(key[gradient]))
+    assert moved == pytest.approx(key[update.key] + 2 * step, abs=1e-4 * spec.learning_rate)

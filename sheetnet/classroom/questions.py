@@ -111,8 +111,9 @@ def _asked_quantity(line: working.Line) -> bool:
 
 
 def constants(spec: Spec) -> dict[str, float]:
-    """Every Network-sheet input by Const key: η, the leaky slope, x (x̃ when standardised), t and
-    the initial parameters (`init:W1[1,1]`)."""
+    """Every Network-sheet input by Const key: η, the leaky slope, the optimizer's hyperparameters
+    (μ, β₁, 1 − β₁, …), x (x̃ when standardised), t and the initial parameters (`init:W1[1,1]`,
+    `init:K1[1,1,2,2]`)."""
     values = {graph.LEARNING_RATE.key: spec.learning_rate, graph.LEAKY.key: spec.leaky_slope}
     for key in updates.network_keys(spec):  # the optimizer's hyperparameters: μ, β₁, 1 − β₁, …
         field = next((f for f, c in updates.COMPLEMENTS.items() if c == key), None)
