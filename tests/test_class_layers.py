@@ -200,9 +200,15 @@ def test_small_networks_of_every_kind_draw_variants_that_grade(network: str) -> 
     """Every kind (avgpool, causal attention, layernorm of a vector, rnn after attention, …):
     a variant is found, its numbers are rounded, and its key's answers are all right."""
     template = random_spec(network, draw=3)
-    spec = make_variant(template, "every", "cy", vary=("inputs", "weights", "biases"), decimals=2,
-                        asked=GROUPS).spec
+    spec = make_variant(template, "every", "cy", vary=("inputs", "targets", "weights", "biases"),
+                        decimals=2, asked=GROUPS).spec
     theta = parameters(spec)
+    if spec.classifies:
+        assert spec.targets == template.targets  # one-hot classes stay
+    else:  # a regression's targets are drawn too, in (0, 1) after a sigmoid
+        assert spec.targets != template.targets
+        if spec.layers[-1].activation == "sigmoid":
+            assert all(0 < t < 1 for row in spec.targets for t in row)
     assert np.allclose(theta, np.round(theta, 2), atol=1e-12) and not np.allclose(theta, parameters(template))
     assert layer_variants.layered_problem(spec, GROUPS) is None
     qs = questions(spec)

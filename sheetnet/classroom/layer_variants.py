@@ -2,11 +2,12 @@
 
 The draw is the dense one (draws.draw): every number keeps its sign and its order of
 magnitude. "weights" draws every parameter tensor but the biases (kernels, W, Wx, Wh, Wq, Wk, Wv,
-layernorm's gain), "biases" the biases, "inputs" the samples' numbers, a zero becoming a faint
-number (a tenth of its sample's typical size, either sign): the picture stays (stripes of 1 on a
-background of ±0.1, the marked token), and no gradient is 0 only because a pixel is (with the
-zeros kept, a conv kernel's gradient is exactly 0 wherever every sample's arg-max window meets
-a 0 pixel, and under 1 % of cnn-stripes' draws passed).
+layernorm's gain), "biases" the biases, "targets" a regression's targets (in (0, 1) after a
+sigmoid), "inputs" the samples' numbers, a zero becoming a faint number (a tenth of its sample's
+typical size, either sign): the picture stays (stripes of 1 on a background of ±0.1, the marked
+token), and no gradient is 0 only because a pixel is (with the zeros kept, a conv kernel's
+gradient is exactly 0 wherever every sample's arg-max window meets a 0 pixel, and under 1 % of
+cnn-stripes' draws passed).
 
 A draw makes a meaningful exercise when iteration 1, computed with the NumPy reference
 (model/layer_reference.py, `first_iteration`), has
@@ -79,9 +80,9 @@ def pool_windows(x: np.ndarray, size: int) -> np.ndarray:
 
 def draw_layered(template: Spec, rng: np.random.Generator, vary: Sequence[str], decimals: int) -> Spec:
     """The template with the chosen numbers of its layers and samples drawn afresh."""
-    def near(values: Sequence[float], *, faint: float = 1.0) -> tuple[float, ...]:
+    def near(values: Sequence[float], *, faint: float = 1.0, unit: bool = False) -> tuple[float, ...]:
         scale = typical(values) * faint
-        return tuple(draw(v, scale, rng, decimals) for v in values)
+        return tuple(draw(v, scale, rng, decimals, unit=unit) for v in values)
 
     def tensor(value: Any) -> Any:
         flat = np.array(value, dtype=float)
@@ -99,6 +100,9 @@ def draw_layered(template: Spec, rng: np.random.Generator, vary: Sequence[str], 
         changes["layers"] = tuple(layers)
     if "inputs" in vary:
         changes["inputs"] = tuple(near(row, faint=FAINT) for row in template.inputs)
+    if "targets" in vary:  # a regression's (what_varies keeps one-hot classes)
+        unit = template.layers[-1].activation == "sigmoid"  # a sigmoid reaches only (0, 1)
+        changes["targets"] = tuple(near(row, unit=unit) for row in template.targets)
     if "lr" in vary:
         changes["learning_rate"] = draw(template.learning_rate, template.learning_rate, rng, decimals,
                                          positive=True)
