@@ -218,6 +218,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "working.backward": "Backward pass: δ = ∂L/∂z, from the output layer back",
         "working.gradient": "Gradients ∂L/∂θ",
         "working.update": "Update θ′ = θ − η·∂L/∂θ: the parameters of iteration 2",
+        "working.layers_forward": "Forward pass, layer by layer: each quantity from the layer's input",
+        "working.layers_backward": "Backward pass, from the loss back to the first layer: δ = ∂L/∂z, and ∂L/∂"
+        " of each quantity",
+        "working.layers_note": "A superscript after a letter names the layer: z⁽¹⁾[2,1,1] is z[2,1,1] of"
+        " layer 1 (indices from 1: [channel, row, column], [step, unit] or [unit]).",
+        "working.layers_samples": " A superscript after the indices names the sample: x[1,2]⁽³⁾ is x[1,2] of"
+        " sample 3.",
+        "working.layers_batch": " This iteration's batch: sample {samples} of the data table; a superscript"
+        " after the indices names the sample: x[1,2]⁽³⁾ is x[1,2] of sample 3.",
         "sheet.charts": "Charts",
         "charts.title": "Charts of the training run",
         "charts.note": "The charts plot the Training sheet's formulas: edit a yellow input on the Network "
@@ -493,6 +502,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "working.backward": "反向传播：δ = ∂L/∂z，从输出层往回算",
         "working.gradient": "梯度 ∂L/∂θ",
         "working.update": "参数更新 θ′ = θ − η·∂L/∂θ：第 2 次迭代使用的参数",
+        "working.layers_forward": "前向传播，逐层计算：每个量都由本层的输入算出",
+        "working.layers_backward": "反向传播，从损失回到第一层：δ = ∂L/∂z，以及每个量的 ∂L/∂",
+        "working.layers_note": "字母后的上标表示层号：z⁽¹⁾[2,1,1] 是第1层的 z[2,1,1]"
+        "（下标从 1 起：[通道, 行, 列]、[步, 单元] 或 [单元]）。",
+        "working.layers_samples": "下标方括号后的上标表示样本编号：x[1,2]⁽³⁾ 是样本3的 x[1,2]。",
+        "working.layers_batch": "本次迭代的一批：数据表中的样本 {samples}；"
+        "方括号后的上标表示样本编号：x[1,2]⁽³⁾ 是样本3的 x[1,2]。",
         "sheet.charts": "图表",
         "charts.title": "训练过程图表",
         "charts.note": "图表绘制的是训练表中的公式：改动网络表中的黄色输入，图表随之重绘。",

@@ -176,14 +176,14 @@ def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
 
 def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
-    if is_layered(spec):  # a layered workbook has no Working, Guide or map sheet (so far)
+    working.check_formulas(spec, training)
+    if is_layered(spec):  # no Learning-rates, Optimizers or decision-map sheet (so far)
         asked = [flag for flag, on in (("--compare-lr", options.compare_lr), ("--compare-optim",
                  options.compare_optim), ("--decision-map", options.decision_map)) if on]
         if asked:
             raise SheetnetError(f"{asked[0]} is not available for a network of [[network.layers]] yet;"
                                 " build it without that option")
         return
-    working.check_formulas(spec, training)
     if options.decision_map:
         decision_map.check_grid(spec, options.decision_map)
 
@@ -206,10 +206,12 @@ def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
         layered = [("sheet.guide", layered_guide.write_layered_guide_sheet),
                    ("sheet.network", layered_network.write_layered_network_sheet),
                    ("sheet.training", training.write_training_sheet),
+                   ("sheet.working", working.write_working_sheet),
                    ("sheet.charts", charts.write_charts_sheet),
                    ("sheet.summary", summary.write_summary_sheet)]
         if layer_maps.has_maps(ctx.spec):  # attention weights and conv feature maps at t
             layered.append(("sheet.layer_maps", layer_maps.write_maps_sheet))
+        layered[2:2] = [(e.key, e.writer) for e in ctx.options.extra_sheets]  # after the Network sheet
         return [w for w in layered if not ctx.options.only_sheets or w[0] in ctx.options.only_sheets]
     writers: list[tuple[str, SheetWriter]] = [
         ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening
