@@ -96,7 +96,8 @@ def write_maps_sheet(ctx: Context, ws: Worksheet) -> None:
             ws.write_formula(cell.row - 1, cell.col - 1, formula(ctx.training, sheet, cell.qid),
                              fmt.data["forward"], stored_value(value))
         first, last = m.cells[0], m.cells[-1]
+        # the darkest blue stays light enough for the black value printed on it (PDF, zh and en)
         scale = {"type": "3_color_scale", "min_color": "#F8F8FF", "mid_color": "#9EC5E8",
-                 "max_color": "#08306B"} if m.words == "maps.attention" else \
+                 "max_color": "#4A90D9"} if m.words == "maps.attention" else \
             {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#C0504D"}
         ws.conditional_format(first.row - 1, first.col - 1, last.row - 1, last.col - 1, scale)

@@ -211,6 +211,7 @@ def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
                    ("sheet.summary", summary.write_summary_sheet)]
         if layer_maps.has_maps(ctx.spec):  # attention weights and conv feature maps at t
             layered.append(("sheet.layer_maps", layer_maps.write_maps_sheet))
+        layered[2:2] = [(e.key, e.writer) for e in ctx.options.extra_sheets]  # after the Network sheet
         return [w for w in layered if not ctx.options.only_sheets or w[0] in ctx.options.only_sheets]
     writers: list[tuple[str, SheetWriter]] = [
         ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening
