@@ -57,3 +57,19 @@ def _round(x: float, decimals: int) -> float:
 def _general(x: float) -> str:
     """A number as `&` turns it into text: up to 15 significant digits, no trailing zeros."""
     return format(x, ".15g")
+
+
+def rounded_text_formula(expression: str, decimals: int) -> str:
+    """A formula expression whose value is the number rounded to `decimals`, as text, negative
+    numbers in brackets: 0.3003, (−0.2372) written (-0.2372). As number_text_formula, `&`
+    turns the number into text, so every locale writes its own decimal separator."""
+    rounded = f"ROUND({expression},{decimals})"
+    return f'IF({rounded}<0,"("&{rounded}&")",{rounded}&"")'
+
+
+def rounded_text(x: float, decimals: int) -> str:
+    """The text rounded_text_formula() gives for x, in an English locale."""
+    if not math.isfinite(x):
+        return "#NUM!"
+    value = _round(x, decimals) + 0.0  # −0.0 + 0.0 is 0.0: ROUND(−0.00001, 4) shows 0
+    return f"({_general(value)})" if value < 0 else _general(value)
