@@ -5,7 +5,8 @@ pdftoppm/pdftotext). Writes docs/img/{en,zh}-{guide,training,working,charts}.png
 default template, docs/img/iris-{network,charts}.png from the iris template (minibatches),
 docs/img/optimizers.png (xor trained by sgd, momentum and adam) and docs/img/xor-map-{0,end}.png
 (xor's decision map at t = 0 and after the last update), docs/img/softmax-map.png (a three-class
-softmax classifier's map after training).
+softmax classifier's map after training), docs/img/{en,zh}-guide-{cnn-stripes,rnn-sequence,
+attention-marker}.png (the Guide's live drawings of each layered template).
 """
 
 from __future__ import annotations
@@ -113,6 +114,26 @@ def render_softmax_map(work: Path) -> None:
          (40, 40, 1000, 450), dpi=120)
 
 
+LAYERED = ("cnn-stripes", "rnn-sequence", "attention-marker")
+
+
+def render_layered_guides(work: Path) -> None:
+    """The page of each layered template's Guide that draws its layers, at t = 0 (the forward
+    pass the Working sheet does by hand), in English and in Chinese."""
+    for name in LAYERED:
+        for lang in ("en", "zh"):
+            xlsx = build_workbook(load_template(name), work / f"{name}-{lang}.xlsx",
+                                  options=BuildOptions(lang=lang))
+            pdf = to_pdf(xlsx, work / f"{name}-{lang}.pdf")
+            pages = page_texts(pdf)
+            heading = STRINGS[lang]["guide.layers_heading"]
+            page = next(n for n, text in enumerate(pages, start=1) if heading in text)
+            target = OUT / f"{lang}-guide-{name}"
+            subprocess.run(["pdftoppm", "-png", "-r", str(DPI), "-f", str(page), "-l", str(page),
+                            "-singlefile", str(pdf), str(target)], check=True)
+            print(f"{target}.png  (page {page})")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,6 +142,7 @@ def main() -> None:
         render_iris(Path(tmp))
         render_optimizers(Path(tmp))
         render_softmax_map(Path(tmp))
+        render_layered_guides(Path(tmp))
 
 
 if __name__ == "__main__":

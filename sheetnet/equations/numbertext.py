@@ -59,17 +59,21 @@ def _general(x: float) -> str:
     return format(x, ".15g")
 
 
-def rounded_text_formula(expression: str, decimals: int) -> str:
-    """A formula expression whose value is the number rounded to `decimals`, as text, negative
-    numbers in brackets: 0.3003, (−0.2372) written (-0.2372). As number_text_formula, `&`
-    turns the number into text, so every locale writes its own decimal separator."""
+
+def fixed_text_formula(expression: str, decimals: int) -> str:
+    """A formula expression whose value is the number with `decimals` decimals as text, a negative
+    number in brackets: 0.3003, (-0.2372). FIXED reads no format code, so every locale writes
+    its own decimal separator; and unlike `&`, Gnumeric prints no 21-digit tail (0.0605, never
+    0.060499999999999999999)."""
     rounded = f"ROUND({expression},{decimals})"
-    return f'IF({rounded}<0,"("&{rounded}&")",{rounded}&"")'
+    fixed = f"FIXED({expression},{decimals},TRUE)"
+    return f'IF({rounded}<0,"("&{fixed}&")",{fixed})'
 
 
-def rounded_text(x: float, decimals: int) -> str:
-    """The text rounded_text_formula() gives for x, in an English locale."""
+def fixed_text(x: float, decimals: int) -> str:
+    """The text fixed_text_formula() gives for x, in an English locale."""
     if not math.isfinite(x):
         return "#NUM!"
-    value = _round(x, decimals) + 0.0  # −0.0 + 0.0 is 0.0: ROUND(−0.00001, 4) shows 0
-    return f"({_general(value)})" if value < 0 else _general(value)
+    value = _round(x, decimals) + 0.0  # −0.0 + 0.0 is 0.0: FIXED(−0.00001, 4) is 0.0000
+    text = f"{abs(value):.{decimals}f}"
+    return f"(-{text})" if value < 0 else text

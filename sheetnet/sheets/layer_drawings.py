@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sheetnet.equations import graph, layer_names
-from sheetnet.equations.numbertext import rounded_text, rounded_text_formula
+from sheetnet.equations.numbertext import fixed_text, fixed_text_formula
 from sheetnet.model import layer_ids
 from sheetnet.model.layers import Layer
 from sheetnet.model.spec import Spec
@@ -216,7 +216,8 @@ def _conv(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing) -> None:
             for v in range(k):
                 qids = [layer_names.parameter(spec, n, "weight", (ch, i, u, v)) for ch in range(c_out)]
                 text = at_iteration.choose_formula(c, [sheets.column(q) for q in qids])
-                d.items.append(Item(caption + 2 + u, k_col + v, "=" + text, "kernel", expect=_chosen(qids, "c")))
+                d.items.append(Item(caption + 2 + u, k_col + v, "=" + text, "kernel",
+                                    expect=_chosen(qids, "c")))
                 kernel_cells.append((layout.address(caption + 2 + u, k_col + v, absolute=True), text,
                                      _chosen(qids, "c")))
         # The window of output (r, s) in this channel's grid, marked while r and s change.
@@ -304,9 +305,11 @@ def _line(d: Drawing, row: int, parts: list[_Part], last_col: int) -> None:
     keeps the first terms and "…"."""
     formula, shown = _line_formula(d, parts)
     if len(formula) > limits.MAX_FORMULA_CHARS:
+        def cut(n: int) -> list[_Part]:
+            return [*parts[:n], _Part(" … = "), parts[-1]]
         end = next(n for n in range(len(parts), 0, -1)
-                   if len(_line_formula(d, [*parts[:n], _Part(" … = "), parts[-1]])[0]) <= limits.MAX_FORMULA_CHARS)
-        formula, shown = _line_formula(d, [*parts[:end], _Part(" … = "), parts[-1]])
+                   if len(_line_formula(d, cut(n))[0]) <= limits.MAX_FORMULA_CHARS)
+        formula, shown = _line_formula(d, cut(end))
     d.items.append(Item(row, FIRST_COL, formula, "line", span=last_col - FIRST_COL + 1, expect=shown))
     d.tall_rows[row] = 2
 
@@ -317,7 +320,7 @@ def _line_formula(d: Drawing, parts: list[_Part]) -> tuple[str, Expect]:
         if part.choice:
             pieces.append(choice_address(d, part.choice))
         elif part.number:
-            pieces.append(rounded_text_formula(part.number, DECIMALS))
+            pieces.append(fixed_text_formula(part.number, DECIMALS))
         elif part.words:
             pieces.append('"' + part.words.replace('"', '""') + '"')
 
@@ -327,7 +330,7 @@ def _line_formula(d: Drawing, parts: list[_Part]) -> tuple[str, Expect]:
             if part.choice:
                 texts.append(str(probe.choices[part.choice]))
             elif part.number:
-                texts.append(rounded_text(part.expect(probe), DECIMALS) if part.expect else "")
+                texts.append(fixed_text(part.expect(probe), DECIMALS) if part.expect else "")
             else:
                 texts.append(part.words)
         return "".join(texts)
@@ -373,7 +376,8 @@ def _pool(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing) -> None:
                     m_at = layout.address(caption + 2 + p // size, m_col + 1 + q // size, absolute=True)
                     position = (p % size) * size + q % size + 1
                     d.rules.append((caption + 2 + p, x_col + q, caption + 2 + p, x_col + q,
-                                    {"type": "formula", "criteria": f"={m_at}={position}", "format": "argmax"}))
+                                    {"type": "formula", "criteria": f"={m_at}={position}",
+                                     "format": "argmax"}))
         for p in range(h2):
             for q in range(w2):
                 a_qid = _qid(spec, "a", n, (c, p, q))
@@ -381,7 +385,8 @@ def _pool(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing) -> None:
                                     expect=_at(a_qid)))
                 if is_max:
                     m_qid = _qid(spec, "arg", n, (c, p, q))
-                    d.items.append(Item(caption + 2 + p, m_col + 1 + q, "=" + sheets.column(m_qid), "index_value",
+                    d.items.append(Item(caption + 2 + p, m_col + 1 + q, "=" + sheets.column(m_qid),
+                                        "index_value",
                                         expect=_at(m_qid)))
     d.rows = channels * block
 
@@ -412,9 +417,11 @@ def _attention(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing) -> 
         for u in range(steps):
             p_qid, s_qid = _qid(spec, "P", n, (r, u)), _qid(spec, "S", n, (r, u))
             masked = layer.causal and u > r
-            d.items.append(Item(top + 3 + r, p_col + u, "=" + sheets.column(p_qid), "masked" if masked else "map",
+            d.items.append(Item(top + 3 + r, p_col + u, "=" + sheets.column(p_qid),
+                                "masked" if masked else "map",
                                 expect=_at(p_qid)))
-            d.items.append(Item(top + 3 + r, s_col + u, "=" + sheets.column(s_qid), "value", expect=_at(s_qid)))
+            d.items.append(Item(top + 3 + r, s_col + u, "=" + sheets.column(s_qid), "value",
+                                expect=_at(s_qid)))
     first, last = top + 3, top + 2 + steps
     row_rule = f"=ROW()-{first}+1={q}"
     for col in (p_col, s_col):
@@ -446,7 +453,8 @@ def _attention(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing) -> 
     parts.append(_Part(") = ("))
     for u in range(steps):
         parts += [_Part(", ") if u else _Part(""),
-                  _Part(number=layout.address(p_row, p_col + u, absolute=True), expect=_row_expect(p_qids, u))]
+                  _Part(number=layout.address(p_row, p_col + u, absolute=True),
+                        expect=_row_expect(p_qids, u))]
     parts.append(_Part(")"))
     _line(d, p_row + 1, parts, max(s_col + steps - 1, FIRST_COL + 11))
     d.rows = p_row + 2 - top

@@ -68,7 +68,8 @@ def maps(spec: Spec) -> list[Map]:
 
 def formula(training: TrainingLayout, training_sheet: str, qid: str) -> str:
     """=INDEX(Training!$K$4:$K$104,$B$3+1): the column's value at row t."""
-    return "=" + at_iteration.index_formula(training, training_sheet, qid, layout.address(*T_CELL, absolute=True))
+    t = layout.address(*T_CELL, absolute=True)
+    return "=" + at_iteration.index_formula(training, training_sheet, qid, t)
 
 
 def write_maps_sheet(ctx: Context, ws: Worksheet) -> None:

@@ -45,6 +45,8 @@ def write_layered_guide_sheet(ctx: Context, ws: Worksheet) -> None:
 
 def _write_layers(ctx: Context, sheet: _GuideSheet) -> None:
     fmt, words = sheet.fmt, ctx.words
+    if has_training(ctx) and layer_drawings.drawn(ctx.spec):  # printed, the drawings start a page
+        sheet.ws.set_h_pagebreaks([sheet.row])
     sheet.gap()
     sheet.line(words["guide.layers_heading"], fmt.heading)
     sheet.line(words["guide.layers_intro"], fmt.body)
@@ -126,7 +128,7 @@ class _DrawingWriter:
     def _height(self, items: list[Item], probe: _Probe) -> float:
         lines = 1
         for item in items:
-            if item.style in ("line", "caption", "label"):
+            if item.style in ("line", "caption"):
                 text = item.expect(probe) if item.expect is not None else str(item.content)
                 first = item.col - 1  # 0-based, as guide._width counts
                 lines = max(lines, _lines(str(text), _width(first, first + item.span - 1)))
@@ -146,14 +148,15 @@ class _DrawingWriter:
 
     def _style(self, name: str) -> Format:
         if name not in self.styles:  # a pooling cell's window edges, pool:TBLR
-            top, bottom, left, right = (int(e) * 3 + 1 for e in name.split(":")[1])
+            top, bottom, left, right = (5 if e == "1" else 1 for e in name.split(":")[1])  # thick or thin
             self.styles[name] = self.ctx.book.add_format({
                 **_GRID, "bg_color": styles.GROUP_COLOURS["forward"][1], "top": top, "bottom": bottom,
                 "left": left, "right": right})
         return self.styles[name]
 
 
-_GRID = {"font_name": "Calibri", "font_size": 10, "num_format": "0.000", "align": "center", "valign": "vcenter",
+_GRID = {"font_name": "Calibri", "font_size": 10, "num_format": "0.000", "align": "center",
+         "valign": "vcenter",
          "border": 1, "border_color": "#808080"}
 
 
@@ -164,8 +167,9 @@ def _styles(book: Any, fmt: Any) -> dict[str, Format]:
 
     forward, param, backward = (styles.GROUP_COLOURS[g][1] for g in ("forward", "param", "backward"))
     return {
+        # shrunk to fit rather than wrapped: a label sits in one narrow column left of its grid
         "label": book.add_format({"font_name": "Calibri", "font_size": 10, "bold": True, "align": "right",
-                                  "valign": "vcenter", "text_wrap": True}),
+                                  "valign": "vcenter", "shrink": True}),
         "caption": fmt.caption,
         "index": add(num_format="0", border=0, font_color="#808080", font_size=9),
         "index_value": add(num_format="0", bg_color="#F2F2F2"),
@@ -179,7 +183,8 @@ def _styles(book: Any, fmt: Any) -> dict[str, Format]:
         "line": book.add_format({"font_name": "Calibri", "font_size": 11, "text_wrap": True, "valign": "top",
                                  "bg_color": "#F2F2F2", "border": 1, "border_color": "#BFBFBF"}),
         "arrow": fmt.arrow,
-        "back_arrow": book.add_format({"font_size": 16, "bold": True, "font_color": "#C00000", "align": "center",
+        "back_arrow": book.add_format({"font_size": 16, "bold": True, "font_color": "#C00000",
+                                       "align": "center",
                                        "valign": "vcenter"}),
         "window": book.add_format({"bg_color": "#F4B183", "bold": True}),
         "argmax": book.add_format({"bg_color": "#FFC000", "bold": True, "font_color": "#C00000"}),
