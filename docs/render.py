@@ -114,16 +114,26 @@ def render_softmax_map(work: Path) -> None:
          (40, 40, 1000, 450), dpi=120)
 
 
-LAYERED = ("cnn-stripes", "rnn-sequence", "attention-marker")
+# The Guide's t for each picture: the trained kernels and attention; the rnn at t = 0, since
+# LibreOffice, printing the Guide before the Training sheet is computed, gives up on the long
+# recursive chain of an rnn's rows (Err:522) when a Guide cell asks for the last row.
+PICTURE_T = {"cnn-stripes": None, "attention-marker": None, "rnn-sequence": 0}
 
 
 def render_layered_guides(work: Path) -> None:
-    """The page of each layered template's Guide that draws its layers, at t = 0 (the forward
-    pass the Working sheet does by hand), in English and in Chinese."""
-    for name in LAYERED:
+    """The page of each layered template's Guide that draws its layers, in English and Chinese."""
+    from sheetnet.sheets.layer_drawings import T_COL
+    from sheetnet.verify.guidecheck import t_row
+
+    for name, t in PICTURE_T.items():
+        spec = load_template(name)
         for lang in ("en", "zh"):
-            xlsx = build_workbook(load_template(name), work / f"{name}-{lang}.xlsx",
-                                  options=BuildOptions(lang=lang))
+            xlsx = build_workbook(spec, work / f"{name}-{lang}.xlsx", options=BuildOptions(lang=lang))
+            book = openpyxl.load_workbook(xlsx)
+            guide = book.worksheets[0]
+            cells = {(c.row, c.column): c.value for row in guide.iter_rows() for c in row}
+            guide.cell(t_row(cells), T_COL).value = spec.iterations if t is None else t
+            book.save(xlsx)
             pdf = to_pdf(xlsx, work / f"{name}-{lang}.pdf")
             pages = page_texts(pdf)
             heading = STRINGS[lang]["guide.layers_heading"]

@@ -243,3 +243,25 @@ def test_the_chinese_guide_draws_and_checks(tmp_path: Path) -> None:
     assert len(_drawings(spec, path, "zh")) == 1  # placed from the Chinese t label
     report = run_check(path)
     assert report.ok and report.groups["drawings"].cells == 9 + 9 + 3 + 3, report.summary()
+
+
+@needs_libreoffice
+def test_a_causal_attention_greys_the_masked_steps(tmp_path: Path) -> None:
+    """causal = true: P[q,u] is 0 for every u > q; those cells are grey, and row q's softmax
+    worked out takes the steps up to q only (row 1 attends to step 1 alone)."""
+    from tests.test_layered_workbook import case_spec
+
+    spec = case_spec("causal attention, adam")
+    path = build(tmp_path, spec)
+    (attention,) = _drawings(spec, path)
+    grid = [i for i in attention.items if i.style in ("map", "masked")][:9]
+    masked = [(i.row - grid[0].row, i.col - grid[0].col) for i in grid if i.style == "masked"]
+    assert masked == [(0, 1), (0, 2), (1, 2)]
+    fill = openpyxl.load_workbook(path).worksheets[0].cell(grid[1].row, grid[1].col).fill.fgColor.rgb
+    assert str(fill).endswith("BFBFBF")
+    _type(path, [attention], 2, q=1)
+    got = _recalculated(path, "libreoffice")
+    assert [got[i.row, i.col] for i in grid if i.style == "masked"] == [0, 0, 0]
+    worked = _by_style(attention, "map")[-3:]  # P = e / Σ e of row q
+    assert [got[i.row, i.col] for i in worked] == [1, 0, 0]
+    assert run_check(path, engine="libreoffice").ok

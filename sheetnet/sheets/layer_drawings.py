@@ -423,10 +423,10 @@ def _attention(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing) -> 
             d.items.append(Item(top + 3 + r, s_col + u, "=" + sheets.column(s_qid), "value",
                                 expect=_at(s_qid)))
     first, last = top + 3, top + 2 + steps
-    row_rule = f"=ROW()-{first}+1={q}"
-    for col in (p_col, s_col):
-        d.rules.append((first, col, last, col + steps - 1, {"type": "formula", "criteria": row_rule,
-                                                            "format": "chosen_row"}))
+    # Row q marked: its number beside P (a rule on P's cells would hide their colours), its S.
+    row_rule = {"type": "formula", "criteria": f"=ROW()-{first}+1={q}", "format": "chosen_row"}
+    d.rules.append((first, p_col - 1, last, p_col - 1, dict(row_rule)))
+    d.rules.append((first, s_col - 1, last, s_col + steps - 1, dict(row_rule)))
     scale = at_iteration.PROBABILITY_SCALE
     for r in range(steps):  # a causal row's masked cells keep their grey
         d.rules.append((first + r, p_col, first + r, p_col + (r if layer.causal else steps - 1), dict(scale)))

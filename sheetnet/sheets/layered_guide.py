@@ -188,5 +188,5 @@ def _styles(book: Any, fmt: Any) -> dict[str, Format]:
                                        "valign": "vcenter"}),
         "window": book.add_format({"bg_color": "#F4B183", "bold": True}),
         "argmax": book.add_format({"bg_color": "#FFC000", "bold": True, "font_color": "#C00000"}),
-        "chosen_row": book.add_format({"bold": True, "font_color": "#C00000"}),
+        "chosen_row": book.add_format({"bold": True, "font_color": "#C00000", "bg_color": "#F4B183"}),
     }
