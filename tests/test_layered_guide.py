@@ -214,15 +214,30 @@ def test_the_unrolled_rnn_shows_each_h_and_delta(tmp_path: Path) -> None:
     spec = _spec("rnn-sequence")
     path = build(tmp_path, spec)
     (rnn,) = _drawings(spec, path)
-    _type(path, [rnn], T)
+    _type(path, [rnn], T, tau=3, j=2)
     got = _recalculated(path, "libreoffice")
     frame = api.train(spec)
-    h = [got[i.row, i.col] for i in _by_style(rnn, "map")]  # row j, step 1 … 4
+    h = [got[i.row, i.col] for i in _by_style(rnn, "map")][:8]  # row j, step 1 … 4
     assert h == pytest.approx([frame.loc[T, f"h1[{step},{j}]@1"] for j in (1, 2) for step in (1, 2, 3, 4)],
                               rel=1e-12)
     # h[1] = tanh(Wx·x[1] + b): the chain starts from h₀ = 0
     x1 = np.asarray(spec.inputs[0], dtype=float).reshape(spec.input_shape)[0, 0]
     assert h[0] == pytest.approx(np.tanh(frame.loc[T, "Wx1[1,1]"] * x1 + frame.loc[T, "b1[1]"]), rel=1e-12)
+    # Step 3 of unit 2 worked out: z = Wx[2,1]·x[3] + Wh[2,1]·h[2,1] + Wh[2,2]·h[2,2] + b[2]
+    x3 = np.asarray(spec.inputs[0], dtype=float).reshape(spec.input_shape)[2, 0]
+    wx, b = frame.loc[T, "Wx1[2,1]"], frame.loc[T, "b1[2]"]
+    wh = [frame.loc[T, f"Wh1[2,{m}]"] for m in (1, 2)]
+    previous = [frame.loc[T, f"h1[2,{m}]@1"] for m in (1, 2)]
+    z = wx * x3 + wh[0] * previous[0] + wh[1] * previous[1] + b
+    assert z == pytest.approx(frame.loc[T, "z1[3,2]@1"], rel=1e-12)
+    assert got[_right_of(rnn, STRINGS["en"]["guide.draw.rnn_z"])] == pytest.approx(z, rel=1e-12)
+    h_label = STRINGS["en"]["guide.draw.rnn_h"].format(f="tanh")
+    assert got[_right_of(rnn, h_label)] == pytest.approx(np.tanh(z), rel=1e-12)
+    line = _by_style(rnn, "line")[0]
+    numbers = [wx, x3, wh[0], previous[0], wh[1], previous[1], b, z, np.tanh(z)]
+    text = "z[3,2] = {}·{} + {}·{} + {}·{} + {} = {};  h = tanh(z) = {}".format(
+        *(fixed_text(v, 4) for v in numbers))
+    assert got[line.row, line.col] == text
     deltas = [got[i.row, i.col] for i in _by_style(rnn, "delta")]
     assert deltas == pytest.approx([frame.loc[T, f"delta1[{step},{j}]@1"] for j in (1, 2)
                                     for step in (1, 2, 3, 4)], rel=1e-12)

@@ -21,8 +21,10 @@ from typing import Protocol
 
 from sheetnet.equations import graph, layer_names
 from sheetnet.equations.numbertext import fixed_text, fixed_text_formula
+from sheetnet.expr.formula import Cell, to_excel
 from sheetnet.model import layer_ids
 from sheetnet.model.layers import Layer
+from sheetnet.model.ops import Activation, activation
 from sheetnet.model.spec import Spec
 from sheetnet.sheets import at_iteration, layout, limits
 from sheetnet.sheets.layout import TrainingLayout
@@ -521,11 +523,102 @@ def _rnn(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing) -> None:
         for j in range(hidden):
             qid = _qid(spec, "delta", n, (step - 1, j))
             d.items.append(Item(delta_row + j, col(step), "=" + sheets.column(qid), "delta", expect=_at(qid)))
-    d.rows = delta_row + hidden - top
+    x_range = layout.address(x_row, col(1), absolute=True) + ":" + layout.address(
+        x_row + features - 1, col(steps), absolute=True)
+    h_range = layout.address(h_row, col(0), absolute=True) + ":" + layout.address(
+        h_row + hidden - 1, col(steps), absolute=True)
+    _rnn_step(spec, n, layer, sheets, d, delta_row + hidden + 1, x_range, h_range)  # after a gap
     d.rules.append((h_row, col(1), h_row + hidden - 1, col(steps),
                     {"type": "3_color_scale", "min_type": "num", "min_value": -1, "mid_type": "num",
                      "mid_value": 0, "max_type": "num", "max_value": 1, "min_color": "#5B9BD5",
                      "mid_color": "#FFFFFF", "max_color": "#C0504D"}))
+
+
+def _rnn_step(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing, top: int, x_range: str,
+              h_range: str) -> None:
+    """One step of the recurrence worked out for a chosen step τ and unit j: the parameters
+    into unit j at t, z[τ,j] = Σ Wx·x[τ] + Σ Wh·h[τ−1] + b summed from the chain's cells, and
+    h[τ,j] = f(z), written out with their numbers."""
+    steps, features = layer.in_shape
+    hidden, words = layer.size, sheets.words
+    _choice(d, top, FIRST_COL, words["guide.draw.rnn_step"], "tau", steps)
+    _choice(d, top, FIRST_COL + 3, words["guide.draw.rnn_unit"], "j", hidden)
+    tau, j = choice_address(d, "tau"), choice_address(d, "j")
+    rows = (("weight_ih", "guide.draw.wx", features), ("weight_hh", "guide.draw.wh", hidden),
+            ("bias", "guide.draw.rnn_bias", 1))
+    cells: dict[str, list[tuple[str, Expect]]] = {}
+    for r, (name, label, width) in enumerate(rows, start=1):
+        d.items.append(Item(top + r, FIRST_COL, words[label], "label", span=3))
+        for i in range(width):
+            qids = [layer_names.parameter(spec, n, name, (unit, i) if name != "bias" else (unit,))
+                    for unit in range(hidden)]
+            expect = _chosen(qids, "j")
+            text = at_iteration.choose_formula(j, [sheets.column(q) for q in qids])
+            d.items.append(Item(top + r, FIRST_COL + 3 + i, "=" + text, "kernel", expect=expect))
+            at = layout.address(top + r, FIRST_COL + 3 + i, absolute=True)
+            cells.setdefault(name, []).append((at, expect))
+    x_at = [f"INDEX({x_range},{i + 1},2*{tau}-1)" for i in range(features)]
+    h_at = [f"INDEX({h_range},{m + 1},2*{tau}-1)" for m in range(hidden)]  # h[τ−1]: h₀ leads the chain
+    z_qids = [[_qid(spec, "z", n, (s, u)) for u in range(hidden)] for s in range(steps)]
+    h_qids = [[_qid(spec, "h", n, (s, u)) for u in range(hidden)] for s in range(steps)]
+    z_row = top + 4
+    terms = [f"{w}*{x}" for (w, _), x in zip(cells["weight_ih"], x_at, strict=True)]
+    terms += [f"{w}*{h}" for (w, _), h in zip(cells["weight_hh"], h_at, strict=True)]
+    d.items.append(Item(z_row, FIRST_COL, words["guide.draw.rnn_z"], "label", span=3))
+    d.items.append(Item(z_row, FIRST_COL + 3, "=" + "+".join(terms) + "+" + cells["bias"][0][0], "value",
+                        expect=_step_expect(z_qids)))
+    z_at = layout.address(z_row, FIRST_COL + 3, absolute=True)
+    act = activation(layer.activation, spec.leaky_slope)
+    assert isinstance(act, Activation)  # an rnn's activation is elementwise
+
+    def ref(node: object) -> str:
+        return z_at if isinstance(node, Cell) else sheets.training.constant_address(graph.LEAKY.key)
+
+    symbol = act.symbol or "f"
+    d.items.append(Item(z_row, FIRST_COL + 4, words["guide.draw.rnn_h"].format(f=symbol), "label", span=3))
+    d.items.append(Item(z_row, FIRST_COL + 7, to_excel(act.excel(Cell("z")), ref), "map",
+                        expect=_step_expect(h_qids)))
+    parts = [_Part("z["), _Part(choice="tau"), _Part(","), _Part(choice="j"), _Part("] = ")]
+    for i, ((w, w_expect), x) in enumerate(zip(cells["weight_ih"], x_at, strict=True)):
+        parts += [_Part(" + ") if i else _Part(""), _Part(number=w, expect=w_expect), _Part("·"),
+                  _Part(number=x, expect=_step_value(_x_of(spec, n, sheets, i)))]
+    for m, ((w, w_expect), h) in enumerate(zip(cells["weight_hh"], h_at, strict=True)):
+        parts += [_Part(" + "), _Part(number=w, expect=w_expect), _Part("·"),
+                  _Part(number=h, expect=_previous_h(h_qids, m))]
+    parts += [_Part(" + "), _Part(number=cells["bias"][0][0], expect=cells["bias"][0][1]), _Part(" = "),
+              _Part(number=z_at, expect=_step_expect(z_qids)), _Part(f";  h = {symbol}(z) = "),
+              _Part(number=layout.address(z_row, FIRST_COL + 7, absolute=True), expect=_step_expect(h_qids))]
+    _line(d, z_row + 1, parts, max(FIRST_COL + 1 + 2 * steps, FIRST_COL + 11))
+    d.rows = z_row + 2 - d.first_row
+
+
+def _step_expect(qids: list[list[str]]) -> Expect:
+    def expect(probe: Probe) -> float:
+        tau, j = probe.choices["tau"] - 1, probe.choices["j"] - 1
+        inside = 0 <= tau < len(qids) and 0 <= j < len(qids[0])
+        return probe.at(qids[tau][j]) if inside else math.nan
+    return expect
+
+
+def _previous_h(h_qids: list[list[str]], m: int) -> Expect:
+    def expect(probe: Probe) -> float:
+        tau = probe.choices["tau"] - 1
+        return probe.at(h_qids[tau - 1][m]) if 1 <= tau < len(h_qids) else 0.0 if tau == 0 else math.nan
+    return expect
+
+
+def _x_of(spec: Spec, n: int, sheets: Sheets, i: int) -> Callable[[Probe, int], float]:
+    """Feature i of the layer's input at step τ (0-based), for sample 1."""
+    features = spec.layers[n].in_shape[1]
+    _, expects = _input_cells(spec, n, sheets)
+    return lambda probe, tau: expects[tau * features + i](probe)
+
+
+def _step_value(x_of: Callable[[Probe, int], float]) -> Expect:
+    def expect(probe: Probe) -> float:
+        tau = probe.choices["tau"] - 1
+        return x_of(probe, tau) if tau >= 0 else math.nan
+    return expect
 
 
 _DRAW: dict[str, Callable[[Spec, int, Layer, Sheets, Drawing], None]] = {
