@@ -118,6 +118,8 @@ def render_softmax_map(work: Path) -> None:
 # LibreOffice, printing the Guide before the Training sheet is computed, gives up on the long
 # recursive chain of an rnn's rows (Err:522) when a Guide cell asks for the last row.
 PICTURE_T = {"cnn-stripes": None, "attention-marker": None, "rnn-sequence": 0}
+# and a choice typed: cnn-stripes' second kernel (the first learns little on these stripes)
+PICTURE_CHOICES = {"cnn-stripes": {"guide.draw.channel": 2}}
 
 
 def render_layered_guides(work: Path) -> None:
@@ -133,6 +135,9 @@ def render_layered_guides(work: Path) -> None:
             guide = book.worksheets[0]
             cells = {(c.row, c.column): c.value for row in guide.iter_rows() for c in row}
             guide.cell(t_row(cells), T_COL).value = spec.iterations if t is None else t
+            for key, value in PICTURE_CHOICES.get(name, {}).items():  # its yellow cell: 2 right of its label
+                row, col = next(at for at, text in cells.items() if text == STRINGS[lang][key])
+                guide.cell(row, col + 2).value = value
             book.save(xlsx)
             pdf = to_pdf(xlsx, work / f"{name}-{lang}.pdf")
             pages = page_texts(pdf)

@@ -228,6 +228,7 @@ def _conv(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing) -> None:
         d.rules.append((caption + 2, x_col, caption + 1 + h, x_col + w - 1,
                         {"type": "formula", "criteria": rule, "format": "window"}))
     # The map of z[c] beside the first grid, the chosen position marked.
+    d.items.append(Item(top + 3 + k // 2, k_col + k, "→", "arrow"))
     d.items.append(Item(top + 1, map_col, words["guide.draw.zmap"], "caption", span=w2 + 1))
     _header(d, top + 2, map_col + 1, w2)
     _row_numbers(d, top + 3, map_col, h2)
