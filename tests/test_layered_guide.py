@@ -189,9 +189,13 @@ def test_the_attention_matrix_and_a_row_softmax(tmp_path: Path, engine: str) -> 
     spec = _spec("attention-marker")
     path = build(tmp_path, spec)
     (attention,) = _drawings(spec, path)
-    _type(path, [attention], T, q=2)
+    _type(path, [attention], T, q=2, u=1)
     got = _recalculated(path, engine)
     frame = api.train(spec)
+    # S[2,1] = Q[2]·K[1]/√3, from the Q and K columns at t
+    score = sum(frame.loc[T, f"Q1[2,{i}]@1"] * frame.loc[T, f"K1[1,{i}]@1"] for i in (1, 2, 3)) / np.sqrt(3)
+    assert score == pytest.approx(frame.loc[T, "S1[2,1]@1"], rel=1e-12)
+    assert got[_right_of(attention, STRINGS["en"]["guide.draw.score"])] == pytest.approx(score, rel=1e-12)
     p = np.array([[frame.loc[T, f"P1[{r},{u}]@1"] for u in (1, 2, 3)] for r in (1, 2, 3)])
     s = np.array([[frame.loc[T, f"S1[{r},{u}]@1"] for u in (1, 2, 3)] for r in (1, 2, 3)])
     softmax = np.exp(s[1] - s[1].max()) / np.exp(s[1] - s[1].max()).sum()
@@ -202,6 +206,9 @@ def test_the_attention_matrix_and_a_row_softmax(tmp_path: Path, engine: str) -> 
     assert [got[i.row, i.col] for i in grid[9:]] == pytest.approx(softmax, rel=1e-12)
     values = _by_style(attention, "value")
     assert [got[i.row, i.col] for i in values[:9]] == pytest.approx(s.reshape(-1), rel=1e-12)
+    line = _by_style(attention, "line")[-1]
+    assert got[line.row, line.col].startswith("S[2,1] = (") and got[line.row, line.col].endswith(
+        f")/√3 = {fixed_text(score, 4)}")
     assert sum(shown_p[3:6]) == pytest.approx(1.0)
     assert run_check(path, engine=engine).ok
 
@@ -257,7 +264,8 @@ def test_the_chinese_guide_draws_and_checks(tmp_path: Path) -> None:
     assert {words["guide.draw.t"], words["guide.draw.query"], words["guide.draw.softmax"]} <= texts
     assert len(_drawings(spec, path, "zh")) == 1  # placed from the Chinese t label
     report = run_check(path)
-    assert report.ok and report.groups["drawings"].cells == 9 + 9 + 3 + 3, report.summary()
+    # P and S, row q's e and P, then Q[q,·], K[u,·] and S[q,u]
+    assert report.ok and report.groups["drawings"].cells == 9 + 9 + 3 + 3 + 3 + 3 + 1, report.summary()
 
 
 @needs_libreoffice

@@ -297,6 +297,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.draw.s": "S = Q·Kᵀ/√{d} at t",
         "guide.draw.exp": "e^(S − max)",
         "guide.draw.softmax": "P = e / Σ e",
+        "guide.draw.key": "Column u",
+        "guide.draw.q_row": "Q[q,·] at t",
+        "guide.draw.k_row": "K[u,·] at t",
+        "guide.draw.score": "S[q,u] = Q·K/√d =",
         "guide.draw.rnn": "Unrolled over the steps at t (sample 1): h₀ = 0 → h₁ → …, each x feeds in (↓); "
             "backpropagation through time sends δ back (←).",
         "guide.draw.step": "Step",
@@ -608,6 +612,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "guide.draw.s": "第 t 次的 S = Q·Kᵀ/√{d}",
         "guide.draw.exp": "e^(S − max)",
         "guide.draw.softmax": "P = e / Σ e",
+        "guide.draw.key": "列 u",
+        "guide.draw.q_row": "第 t 次的 Q[q,·]",
+        "guide.draw.k_row": "第 t 次的 K[u,·]",
+        "guide.draw.score": "S[q,u] = Q·K/√d =",
         "guide.draw.rnn": "第 t 次按时间步展开（样本 1）：h₀ = 0 → h₁ → …，每个 x 从上方输入（↓）；"
             "随时间反向传播把 δ 往回传（←）。",
         "guide.draw.step": "时间步",

@@ -459,8 +459,49 @@ def _attention(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing) -> 
                   _Part(number=layout.address(p_row, p_col + u, absolute=True),
                         expect=_row_expect(p_qids, u))]
     parts.append(_Part(")"))
-    _line(d, p_row + 1, parts, max(s_col + steps - 1, FIRST_COL + 11))
-    d.rows = p_row + 2 - top
+    last_col = max(s_col + steps - 1, FIRST_COL + 11)
+    _line(d, p_row + 1, parts, last_col)
+    _score(spec, n, layer, sheets, d, p_row + 3, last_col)  # after a gap
+
+
+def _score(spec: Spec, n: int, layer: Layer, sheets: Sheets, d: Drawing, top: int, last_col: int) -> None:
+    """One score worked out: Q[q,·] and K[u,·] at t for row q and a chosen column u, and
+    S[q,u] = Q[q]·K[u]/√d summed from them and written out."""
+    steps, dim, words = layer.in_shape[0], layer.dim, sheets.words
+    _choice(d, top, FIRST_COL, words["guide.draw.key"], "u", steps)
+    q, u = choice_address(d, "q"), choice_address(d, "u")
+    vectors: dict[str, list[tuple[str, Expect]]] = {}
+    for r, (name, pick, label) in enumerate((("Q", q, "guide.draw.q_row"), ("K", u, "guide.draw.k_row")),
+                                            start=1):
+        d.items.append(Item(top + r, FIRST_COL, words[label], "label", span=3))
+        for i in range(dim):
+            qids = [_qid(spec, name, n, (step, i)) for step in range(steps)]
+            text = at_iteration.choose_formula(pick, [sheets.column(x) for x in qids])
+            expect = _chosen(qids, "q" if name == "Q" else "u")
+            d.items.append(Item(top + r, FIRST_COL + 3 + i, "=" + text, "value", expect=expect))
+            vectors.setdefault(name, []).append((layout.address(top + r, FIRST_COL + 3 + i, absolute=True),
+                                                 expect))
+    s_qids = [[_qid(spec, "S", n, (r, c)) for c in range(steps)] for r in range(steps)]
+    s_row = top + 3
+    products = "+".join(f"{a}*{b}" for (a, _), (b, _) in zip(vectors["Q"], vectors["K"], strict=True))
+    d.items.append(Item(s_row, FIRST_COL, words["guide.draw.score"], "label", span=3))
+    d.items.append(Item(s_row, FIRST_COL + 3, f"=({products})/SQRT({dim})", "value",
+                        expect=_score_expect(s_qids)))
+    parts = [_Part("S["), _Part(choice="q"), _Part(","), _Part(choice="u"), _Part("] = (")]
+    for i, ((a, a_expect), (b, b_expect)) in enumerate(zip(vectors["Q"], vectors["K"], strict=True)):
+        parts += [_Part(" + ") if i else _Part(""), _Part(number=a, expect=a_expect), _Part("·"),
+                  _Part(number=b, expect=b_expect)]
+    parts += [_Part(f")/√{dim} = "), _Part(number=layout.address(s_row, FIRST_COL + 3, absolute=True),
+                                           expect=_score_expect(s_qids))]
+    _line(d, s_row + 1, parts, last_col)
+    d.rows = s_row + 2 - d.first_row
+
+
+def _score_expect(s_qids: list[list[str]]) -> Expect:
+    def expect(probe: Probe) -> float:
+        q, u = probe.choices["q"] - 1, probe.choices["u"] - 1
+        return probe.at(s_qids[q][u]) if 0 <= q < len(s_qids) and 0 <= u < len(s_qids) else math.nan
+    return expect
 
 
 def _row_expect(qids: list[list[str]], u: int) -> Expect:
