@@ -128,6 +128,15 @@ class _Builder:
     def gradient(self, param: str, terms: Sequence[Expr]) -> None:
         self.gradient_terms.setdefault(param, []).extend(terms)
 
+    def summed(self, qid: str, group: str, terms: Sequence[Expr]) -> Expr:
+        """Σ terms, or past layer_ids.MAX_TERMS terms the sum of its parts, each part's
+        formula the sum of a run of the terms in a column of its own (qid#1, qid#2, …)."""
+        runs = layer_ids.split(len(terms))
+        if not runs:
+            return _sum(terms)
+        return add(*(self.put(layer_ids.part_id(qid, p), group, _sum([terms[i] for i in run]))
+                     for p, run in enumerate(runs)))
+
 
 def param(spec: Spec, layer: int, name: str, index: Index) -> Cell:
     return Cell(layer_ids.parameter(spec, layer, name, index))
@@ -175,7 +184,8 @@ def _conv_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: int) 
         c, r, s = idx
         terms = [mul(param(b.spec, layer, "weight", (c, i, u, v)), x.at(i, r + u, s + v))
                  for i in range(c_in) for u in range(n) for v in range(n)]
-        return add(*terms, param(b.spec, layer, "bias", (c,)))
+        qid = layer_ids.quantity(b.spec, "z", layer, idx, k)
+        return add(b.summed(qid, "forward", terms), param(b.spec, layer, "bias", (c,)))
 
     zs = b.grid("z", layer, shape, k, "forward", z)
     a = _apply_activation(b, layer, spec_layer.activation, zs, k)  # type: ignore[attr-defined]
@@ -264,7 +274,8 @@ def _dense_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: int)
     def z(idx: Index) -> Expr:
         j = idx[0]
         terms = [mul(param(b.spec, layer, "weight", (j, i)), x.at(i)) for i in range(x.shape[0])]
-        return add(*terms, param(b.spec, layer, "bias", (j,)))
+        qid = layer_ids.quantity(b.spec, "z", layer, idx, k)
+        return add(b.summed(qid, "forward", terms), param(b.spec, layer, "bias", (j,)))
 
     zs = b.grid("z", layer, (n,), k, "forward", z)
     a = _apply_activation(b, layer, spec_layer.activation, zs, k)  # type: ignore[attr-defined]
@@ -622,7 +633,7 @@ def _errors(b: _Builder, k: int) -> list[Expr]:
 def _gradient_columns(b: _Builder) -> None:
     for param_id, terms in b.gradient_terms.items():
         qid = updates.gradient_id(param_id)
-        b.put(qid, "gradient", _per_sample_mean(b.spec, _sum(terms)))
+        b.put(qid, "gradient", _per_sample_mean(b.spec, b.summed(qid, "backward", terms)))
 
 
 def _parameter_columns(b: _Builder) -> None:
