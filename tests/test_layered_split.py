@@ -86,6 +86,11 @@ def test_the_parts_are_columns_of_their_own_just_before_their_group() -> None:
     assert order.index("db1[1]#8") + 1 == order.index(ids.gradients(spec)[0])
     assert layer_names.label(spec, "z3[1]#2") == "z⁽³⁾[1] part 2 of 8"
     assert layer_names.label(spec, "dK1[1,1,3,3]#8") == "∂L/∂K⁽¹⁾[1,1,3,3] part 8 of 8"
+    two = layered_spec([70], [{"kind": "dense", "size": 2, "activation": "softmax"}], "cross_entropy",
+                       samples=2)  # two samples a row: each has its parts, the slot last
+    assert [q for q in parts_of(two) if q.startswith("z1[1]")] == ["z1[1]#1@1", "z1[1]#2@1", "z1[1]#1@2",
+                                                                   "z1[1]#2@2"]
+    assert layer_names.label(two, "z1[1]#1@2", "sample {k}") == "z⁽¹⁾[1] part 1 of 2 (sample 2)"
     wide = case_spec("wide kernel, sgd")  # sgd: one sample a row, no @k
     assert [q for q in parts_of(wide) if q.startswith("z1[1,1,1]")] == ["z1[1,1,1]#1", "z1[1,1,1]#2"]
 
@@ -128,6 +133,9 @@ def test_a_split_network_builds_within_excels_limits_and_checks(
     header = next(ws.iter_rows(min_row=layout.ID_ROW, max_row=layout.ID_ROW, values_only=True))
     assert list(header[: len(ids.all_ids(spec))]) == ids.all_ids(spec)
     book.close()
+    widths = openpyxl.load_workbook(path)["Training"].column_dimensions
+    part = layout.column_letter(ids.all_ids(spec).index(parts_of(spec)[0]) + 1)
+    assert widths[part].width > 2 * widths["B"].width - 5  # room for "… part 1 of 8 (sample 1)"
     report = run_check(path)
     assert report.ok, report.summary()
     assert report.wrong == 0 and report.cells >= ITERATIONS * (len(ids.all_ids(spec)) - 1)

@@ -78,8 +78,10 @@ def _part_counts(spec: Spec) -> dict[str, int]:
     counts: dict[str, int] = {}
     for qid in ids.all_ids(spec):
         if layer_ids.PART in qid:
-            whole = str(ids.parse(qid).replace(part=None, sample=None))
-            counts[whole] = counts.get(whole, 0) + 1
+            parts = ids.parse(qid)
+            assert parts.part is not None
+            whole = str(parts.replace(part=None, sample=None))  # every slot has as many parts
+            counts[whole] = max(counts.get(whole, 0), parts.part + 1)
     return counts
 
 

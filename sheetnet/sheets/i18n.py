@@ -405,7 +405,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "label.correct": "正确",
         "label.sample": "样本{k}",
         "label.slot": "槽{k}",
-        "label.part": "第{p}部分（共{n}部分）",
+        "label.part": "第{p}/{n}部分",
         "label.epoch": "轮次",
         "label.sample_no": "样本编号",
         "label.sample_no_slot": "样本{k}",
