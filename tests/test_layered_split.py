@@ -15,6 +15,8 @@ import pytest
 
 from sheetnet import api
 from sheetnet.equations import layer_names
+from sheetnet.equations.layers import layered_columns
+from sheetnet.expr.formula import Num
 from sheetnet.model import ids, layer_ids
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec
@@ -35,6 +37,15 @@ CASES: dict[str, tuple[list[int], list[dict[str, Any]], str, dict[str, Any]]] = 
     "wide kernel, sgd": ([2, 7, 7], [
         {"kind": "conv2d", "channels": 1, "kernel": 6, "activation": "tanh"}, {"kind": "flatten"},
         {"kind": "dense", "size": 1}], "mse", {"samples": 3, "mode": "sgd", "shuffle": True, "seed": 2}),
+    # z sums 30 features' and 40 units' products: part 2 holds only units', absent at the first
+    # step (h₀ = 0), where it is 0.
+    "rnn, 30 features, 40 units": ([3, 30], [{"kind": "rnn", "size": 40},
+                                             {"kind": "dense", "size": 2, "activation": "softmax"}],
+                                   "cross_entropy", {"samples": 2}),
+    # Q, K and V each sum 70 features' products.
+    "attention over 70 features": ([3, 70], [{"kind": "attention", "dim": 2}, {"kind": "meanpool"},
+                                             {"kind": "dense", "size": 1, "activation": "sigmoid"}],
+                                   "binary_cross_entropy", {"samples": 2}),
     # 70 samples a row, the mean: every gradient sums 70 terms, then divides by 70; adam's state.
     "batch of 70, adam": ([3], [{"kind": "dense", "size": 2, "activation": "softmax"}], "cross_entropy",
                           {"samples": 70, "optimizer": "adam", "learning_rate": 0.05}),
@@ -95,6 +106,17 @@ def test_the_parts_are_columns_of_their_own_just_before_their_group() -> None:
     assert [q for q in parts_of(wide) if q.startswith("z1[1,1,1]")] == ["z1[1,1,1]#1", "z1[1,1,1]#2"]
 
 
+def test_an_rnn_part_of_absent_terms_is_zero_at_the_first_step() -> None:
+    spec = case_spec("rnn, 30 features, 40 units")
+    columns = {c.qid: c for c in layered_columns(spec)}
+    assert [q for q in parts_of(spec) if q.startswith("z1[1,1]#")] == ["z1[1,1]#1@1", "z1[1,1]#2@1",
+                                                                       "z1[1,1]#1@2", "z1[1,1]#2@2"]
+    assert columns["z1[1,1]#2@1"].formula == Num(0)  # h₀ = 0: none of Wh's products at t = 1
+    assert columns["z1[2,1]#2@1"].formula != Num(0)
+    frame = train(spec)
+    assert (frame["z1[1,1]#2@1"] == 0).all() and (frame["z1[2,1]#2@1"] != 0).all()
+
+
 def test_the_templates_have_no_parts() -> None:
     for name in ("cnn-stripes", "rnn-sequence", "attention-marker"):
         assert parts_of(api.template(name)) == []
@@ -115,9 +137,12 @@ def test_the_reference_parts_add_up_to_its_own_quantities(name: str) -> None:
     for whole, parts in wholes.items():
         total = rows[parts].sum(axis=1).to_numpy()
         parsed = ids.parse(whole)
-        if parsed.kind == "z":
-            bias = rows[layer_names.parameter(spec, parsed.layer or 0, "bias", parsed.index[:1])].to_numpy()
+        if parsed.kind == "z":  # the bias of its channel or unit is added in the quantity's cell
+            unit = parsed.index[-1:] if spec.layers[parsed.layer or 0].kind == "rnn" else parsed.index[:1]
+            bias = rows[layer_names.parameter(spec, parsed.layer or 0, "bias", unit)].to_numpy()
             np.testing.assert_allclose(total + bias, rows[whole].to_numpy(), rtol=1e-12, atol=1e-14)
+        elif parsed.kind in ("Q", "K", "V"):
+            np.testing.assert_allclose(total, rows[whole].to_numpy(), rtol=1e-12, atol=1e-14)
         else:
             np.testing.assert_allclose(r * total, rows[whole].to_numpy(), rtol=1e-12, atol=1e-14)
 

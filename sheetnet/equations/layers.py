@@ -128,13 +128,15 @@ class _Builder:
     def gradient(self, param: str, terms: Sequence[Expr]) -> None:
         self.gradient_terms.setdefault(param, []).extend(terms)
 
-    def summed(self, qid: str, group: str, terms: Sequence[Expr]) -> Expr:
+    def summed(self, qid: str, group: str, terms: Sequence[Expr | None]) -> Expr:
         """Σ terms, or past layer_ids.MAX_TERMS terms the sum of its parts, each part's
-        formula the sum of a run of the terms in a column of its own (qid#1, qid#2, …)."""
+        formula the sum of a run of the terms in a column of its own (qid#1, qid#2, …). A None
+        is a term absent here (an rnn's h₀ = 0) that keeps the runs the same at every step."""
         runs = layer_ids.split(len(terms))
         if not runs:
-            return _sum(terms)
-        return add(*(self.put(layer_ids.part_id(qid, p), group, _sum([terms[i] for i in run]))
+            return _sum([t for t in terms if t is not None])
+        return add(*(self.put(layer_ids.part_id(qid, p), group,
+                              _sum([t for t in (terms[i] for i in run) if t is not None]))
                      for p, run in enumerate(runs)))
 
 
@@ -300,12 +302,13 @@ def _rnn_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: int) -
     hs: list[Expr] = []
     for t in range(steps):
         for j in range(n):
-            terms = [mul(param(b.spec, layer, "weight_ih", (j, f)), x.at(t, f)) for f in range(features)]
-            if t > 0:
-                terms += [mul(param(b.spec, layer, "weight_hh", (j, i)), hs[(t - 1) * n + i])
-                          for i in range(n)]
-            z = b.put(layer_ids.quantity(b.spec, "z", layer, (t, j), k), "forward",
-                      add(*terms, param(b.spec, layer, "bias", (j,))))
+            terms: list[Expr | None] = [mul(param(b.spec, layer, "weight_ih", (j, f)), x.at(t, f))
+                                        for f in range(features)]
+            terms += [mul(param(b.spec, layer, "weight_hh", (j, i)), hs[(t - 1) * n + i]) if t > 0
+                      else None for i in range(n)]  # h₀ = 0: no term at the first step
+            qid = layer_ids.quantity(b.spec, "z", layer, (t, j), k)
+            bias = param(b.spec, layer, "bias", (j,))
+            z = b.put(qid, "forward", add(b.summed(qid, "forward", terms), bias))
             zs.append(z)
         for j in range(n):
             h = b.put(layer_ids.quantity(b.spec, "h", layer, (t, j), k), "forward",
@@ -354,9 +357,13 @@ def _attention_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: 
     steps, features = x.shape
     dim = spec_layer.dim  # type: ignore[attr-defined]
     projections = {}
+    def projection(name: str, weight: str, idx: Index) -> Expr:
+        terms = [mul(x.at(idx[0], f), param(b.spec, layer, weight, (idx[1], f))) for f in range(features)]
+        return b.summed(layer_ids.quantity(b.spec, name, layer, idx, k), "forward", terms)
+
     for name, weight in (("Q", "wq"), ("K", "wk"), ("V", "wv")):
-        projections[name] = b.grid(name, layer, (steps, dim), k, "forward", lambda idx, weight=weight: add(
-            *(mul(x.at(idx[0], f), param(b.spec, layer, weight, (idx[1], f))) for f in range(features))))
+        projections[name] = b.grid(name, layer, (steps, dim), k, "forward",
+                                   lambda idx, name=name, weight=weight: projection(name, weight, idx))
     q, key, v = projections["Q"], projections["K"], projections["V"]
 
     def score(idx: Index) -> Expr:  # every score; a causal mask applies in P

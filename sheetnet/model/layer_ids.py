@@ -76,6 +76,9 @@ may hold fewer), each a column of its own, and the quantity's cell adds the part
                                 of (i,u,v); z = Σ_p z#p + b[c]; with several samples a row the
                                 slot comes last: z1[2,3,4]#1@2
     dense       z{l}[j]#p       part p of Σ_i W[j,i]·x[i]; z = Σ_p z#p + b[j]
+    rnn         z{l}[t,j]#p     part p of the features' products Wx[j,i]·x[t,i], then the units'
+                                Wh[j,m]·h[t−1,m] (absent at t = 1, so a part there may be 0)
+    attention   Q{l}[t,d]#p, K{l}[t,d]#p, V{l}[t,d]#p   part p of Σ_i x[t,i]·W[d,i]
     gradients   dK1[c,i,u,v]#p, dW4[j,i]#p, …  part p of the gradient's terms, sample by sample
                                 (k first), within a sample in the order of its sum: conv2d (r,s)
                                 of the feature map; rnn the steps t (Wh: from t = 2); attention
@@ -213,11 +216,12 @@ def forward_groups(spec: Spec, n: int) -> list[Group]:
         return [Group("a", n, out)]
     if kind == "rnn":
         steps = (layer.in_shape[0], layer.size)
-        return [Group("z", n, steps), Group("h", n, steps)]
+        return [*_parts(Group("z", n, steps), sum_terms(spec, n)), Group("z", n, steps), Group("h", n, steps)]
     if kind == "attention":
         t = layer.in_shape[0]
-        return [Group("Q", n, out), Group("K", n, out), Group("V", n, out), Group("S", n, (t, t)),
-                Group("P", n, (t, t)), Group("a", n, out)]
+        projections = [g for name in "QKV" for g in (*_parts(Group(name, n, out), sum_terms(spec, n)),
+                                                      Group(name, n, out))]
+        return [*projections, Group("S", n, (t, t)), Group("P", n, (t, t)), Group("a", n, out)]
     if kind == "layernorm":
         lead = out[:-1]
         return [Group("mu", n, lead), Group("var", n, lead), Group("n", n, out), Group("a", n, out)]
@@ -256,10 +260,16 @@ def _parts(group: Group, n_terms: int) -> list[Group]:
 
 
 def sum_terms(spec: Spec, n: int) -> int:
-    """How many products layer n's z sums, bias apart: conv2d in channels × kernel², dense inputs."""
+    """How many products layer n's z sums, bias apart: conv2d in channels × kernel², dense
+    inputs, rnn features + units (at t = 1 the units' terms are absent: h₀ = 0), and each of
+    attention's Q, K, V features."""
     layer = spec.layers[n]
     if layer.kind == "conv2d":
         return layer.in_shape[0] * layer.kernel * layer.kernel
+    if layer.kind == "rnn":
+        return layer.in_shape[1] + layer.size
+    if layer.kind == "attention":
+        return layer.in_shape[1]
     size = 1
     for d in layer.in_shape:
         size *= d

@@ -317,15 +317,25 @@ def _parts(terms: np.ndarray) -> np.ndarray:
     return np.stack([terms[..., run.start : run.stop].sum(axis=-1) for run in runs], axis=-1)
 
 
-def z_parts(layer: Layer, p: Arrays, x: np.ndarray) -> np.ndarray:
-    """The parts of z's products (bias apart), [samples, *z's shape, P]: conv2d's over (i,u,v)
-    in C order, dense's over the inputs."""
+def sum_parts(layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays, prefix: str) -> np.ndarray:
+    """The parts of a forward sum's products (bias apart), [samples, *its shape, P]: conv2d's z
+    over (i,u,v) in C order, dense's over the inputs, rnn's over the features then the units
+    (h₀ = 0 at the first step), attention's Q, K, V over the features."""
     n = len(x)
     if layer.kind == "conv2d":
         k = layer.kernel
         windows = sliding_window_view(x, (k, k), axis=(2, 3))  # [n, i, r, s, u, v]
         terms = np.einsum("ciuv,nirsuv->ncrsiuv", p["weight"], windows)
         return _parts(terms.reshape(*terms.shape[:4], -1))
+    if layer.kind == "rnn":
+        h = fwd["h"]
+        previous = np.concatenate((np.zeros_like(h[:, :1]), h[:, :-1]), axis=1)  # h_{t−1}, h₀ = 0
+        features = np.einsum("nti,ji->ntji", x, p["weight_ih"])
+        units = np.einsum("ntm,jm->ntjm", previous, p["weight_hh"])
+        return _parts(np.concatenate((features, units), axis=-1))
+    if layer.kind == "attention":
+        weight = p["w" + prefix.lower()]
+        return _parts(np.einsum("nti,di->ntdi", x, weight))
     return _parts(p["weight"][None, :, :] * x.reshape(n, 1, -1))  # [n, j, i]
 
 
@@ -376,9 +386,9 @@ def evaluate(spec: Spec, theta: np.ndarray, X: np.ndarray,
     params = unflatten(spec, theta)
     batch = run_batch(spec, params, X, T)
     layers = range(len(spec.layers))
-    z_split = {n: z_parts(spec.layers[n], params[n], batch.inputs[n]) for n in layers
-               for g in layer_ids.forward_groups(spec, n) if g.parts}
-    forward = [(z_split[n] if g.parts else batch.forward[n][g.prefix])[k].ravel()
+    split = {(n, g.prefix): sum_parts(spec.layers[n], params[n], batch.inputs[n], batch.forward[n], g.prefix)
+             for n in layers for g in layer_ids.forward_groups(spec, n) if g.parts}
+    forward = [(split[n, g.prefix] if g.parts else batch.forward[n][g.prefix])[k].ravel()
                for k in range(len(X)) for n in layers for g in layer_ids.forward_groups(spec, n)]
     backward = [(batch.backward[n].dx if g.prefix == "da" else batch.backward[n].own[g.prefix])[k].ravel()
                 for k in range(len(X)) for n in reversed(layers)
