@@ -14,9 +14,9 @@ from sheetnet.model.spec import Spec, divisors
 from sheetnet.sheets import limits, settings
 
 MAX_ROWS, MAX_COLS = limits.MAX_ROWS, limits.MAX_COLS
-LAYERED_HINT = ("use fewer features, units or steps (a conv2d's or dense layer's z and every gradient are "
-                "split into columns of at most 64 terms, other sums are one formula), or fewer samples "
-                "a row (minibatch)")
+LAYERED_HINT = ("use fewer features, units or steps (z, attention's Q, K, V and every gradient are split "
+                "into columns of at most 64 terms, other sums are one formula), or fewer samples a row "
+                "(minibatch)")
 
 # Training sheet: a band row naming the groups, a row of labels, the row of ids, then data.
 BAND_ROW, LABEL_ROW, ID_ROW = 1, 2, 3
