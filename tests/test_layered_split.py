@@ -37,11 +37,11 @@ CASES: dict[str, tuple[list[int], list[dict[str, Any]], str, dict[str, Any]]] = 
     "wide kernel, sgd": ([2, 7, 7], [
         {"kind": "conv2d", "channels": 1, "kernel": 6, "activation": "tanh"}, {"kind": "flatten"},
         {"kind": "dense", "size": 1}], "mse", {"samples": 3, "mode": "sgd", "shuffle": True, "seed": 2}),
-    # z sums 30 features' and 40 units' products: part 2 holds only units', absent at the first
-    # step (h₀ = 0), where it is 0.
-    "rnn, 30 features, 40 units": ([3, 30], [{"kind": "rnn", "size": 40},
-                                             {"kind": "dense", "size": 2, "activation": "softmax"}],
-                                   "cross_entropy", {"samples": 2}),
+    # z sums 62 features' and 4 units' products: part 2 holds the units', absent at the first
+    # step (h₀ = 0).
+    "rnn, 62 features": ([3, 62], [{"kind": "rnn", "size": 4},
+                                   {"kind": "dense", "size": 2, "activation": "softmax"}],
+                         "cross_entropy", {"samples": 2}),
     # Q, K and V each sum 70 features' products.
     "attention over 70 features": ([3, 70], [{"kind": "attention", "dim": 2}, {"kind": "meanpool"},
                                              {"kind": "dense", "size": 1, "activation": "sigmoid"}],
@@ -107,7 +107,9 @@ def test_the_parts_are_columns_of_their_own_just_before_their_group() -> None:
 
 
 def test_an_rnn_part_of_absent_terms_is_zero_at_the_first_step() -> None:
-    spec = case_spec("rnn, 30 features, 40 units")
+    """30 features and 40 units: part 2 of z holds only the units' products, none at t = 1."""
+    layers = [{"kind": "rnn", "size": 40}, {"kind": "dense", "size": 2, "activation": "softmax"}]
+    spec = layered_spec([3, 30], layers, "cross_entropy", samples=2, iterations=ITERATIONS)
     columns = {c.qid: c for c in layered_columns(spec)}
     assert [q for q in parts_of(spec) if q.startswith("z1[1,1]#")] == ["z1[1,1]#1@1", "z1[1,1]#2@1",
                                                                        "z1[1,1]#1@2", "z1[1,1]#2@2"]
