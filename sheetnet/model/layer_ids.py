@@ -154,11 +154,6 @@ class Group:
         return [text(self.prefix, self.layer, index, k) for index in indices(self.shape)]
 
     @property
-    def key(self) -> str:
-        """The reference's name of the group's values: the prefix, `z#` for z's parts."""
-        return self.prefix + (PART if self.parts else "")
-
-    @property
     def size(self) -> int:
         n = 1
         for d in self.shape:

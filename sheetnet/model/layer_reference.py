@@ -332,6 +332,7 @@ def sum_parts(layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays, prefix: str) 
         previous = np.concatenate((np.zeros_like(h[:, :1]), h[:, :-1]), axis=1)  # h_{t−1}, h₀ = 0
         features = np.einsum("nti,ji->ntji", x, p["weight_ih"])
         units = np.einsum("ntm,jm->ntjm", previous, p["weight_hh"])
+        units[:, 0] = 0.0  # no such terms at the first step: left out, not 0·Wh (an error in Wh)
         return _parts(np.concatenate((features, units), axis=-1))
     if layer.kind == "attention":
         weight = p["w" + prefix.lower()]
