@@ -51,7 +51,7 @@ def layered_items(spec: Spec) -> list[Item]:
             if qids:
                 result += [Heading("backward", layer=n), *(line(q, "backward") for q in qids)]
     result.append(Heading("gradient"))
-    result += [line(q, "gradient") for q in ids.gradients(spec)]
+    result += [line(q, "gradient") for q in _gradient_ids(spec)]
     if spec.has_optimizer_state:  # the optimizer's state and step of update 1 (row 0's formulas)
         result.append(Heading("optimizer"))
         result += [Line(c.qid, "optimizer", first_update(c)) for c in columns.values()
@@ -64,20 +64,46 @@ def layered_items(spec: Spec) -> list[Item]:
 
 
 def _forward_ids(spec: Spec, n: int, k: int) -> Iterator[str]:
-    groups = [g.ids(layer_ids.slot(spec, k)) for g in layer_ids.forward_groups(spec, n)]
+    """Layer n's forward lines of slot k; a long sum's parts (z1[1,2,3]#1 …) just before it."""
+    slot = layer_ids.slot(spec, k)
+    all_groups = layer_ids.forward_groups(spec, n)
+    groups = [g.ids(slot) for g in all_groups if not g.parts]
+    parts = _parts_of(all_groups, slot)
     layer = spec.layers[n]
     if layer.kind in _ELEMENTWISE:
         for same_index in zip(*groups, strict=True):
+            yield from parts.get(same_index[0], [])
             yield from same_index
     elif layer.kind == "rnn":  # step by step: z[t,·] then h[t,·]
         size = layer.size
         z, h = groups
         for t in range(0, len(z), size):
+            yield from (q for whole in z[t:t + size] for q in parts.get(whole, []))
             yield from z[t:t + size]
             yield from h[t:t + size]
     else:
         for group in groups:
+            yield from (q for whole in group for q in parts.get(whole, []))
             yield from group
+
+
+def _parts_of(groups: list[layer_ids.Group], slot: int | None) -> dict[str, list[str]]:
+    """The part columns of each split quantity among groups: {z1[1,2,3]: [z1[1,2,3]#1, …]}."""
+    out: dict[str, list[str]] = {}
+    for group in groups:
+        if group.parts:
+            for qid in group.ids(slot):
+                body, _, rest = qid.partition(layer_ids.PART)
+                out.setdefault(body + rest[rest.index("@"):] if "@" in rest else body, []).append(qid)
+    return out
+
+
+def _gradient_ids(spec: Spec) -> Iterator[str]:
+    """Every gradient, each after its parts when its sum is split."""
+    parts = _parts_of(layer_ids.gradient_part_groups(spec), None)
+    for qid in ids.gradients(spec):
+        yield from parts.get(qid, [])
+        yield qid
 
 
 def _backward_ids(spec: Spec, n: int, k: int) -> Iterator[str]:
