@@ -176,16 +176,11 @@ def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
 
 def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
-    if is_layered(spec):  # a layered workbook has no Working, Guide or map sheet (so far)
-        asked = [flag for flag, on in (("--compare-lr", options.compare_lr), ("--compare-optim",
-                 options.compare_optim), ("--decision-map", options.decision_map)) if on]
-        if asked:
-            raise SheetnetError(f"{asked[0]} is not available for a network of [[network.layers]] yet;"
-                                " build it without that option")
+    if options.decision_map:  # dense networks of one or two inputs only (its one-line error says why)
+        decision_map.check_grid(spec, options.decision_map)
+    if is_layered(spec):  # a layered workbook has no Working sheet (so far)
         return
     working.check_formulas(spec, training)
-    if options.decision_map:
-        decision_map.check_grid(spec, options.decision_map)
 
 
 def _close(book: xlsxwriter.Workbook) -> None:
@@ -208,8 +203,12 @@ def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
                    ("sheet.training", training.write_training_sheet),
                    ("sheet.charts", charts.write_charts_sheet),
                    ("sheet.summary", summary.write_summary_sheet)]
+        if ctx.options.compare_lr:
+            layered.append(("sheet.compare", rates.write_compare_sheet))
         if layer_maps.has_maps(ctx.spec):  # attention weights and conv feature maps at t
             layered.append(("sheet.layer_maps", layer_maps.write_maps_sheet))
+        if ctx.options.compare_optim:
+            layered.append(("sheet.compare_optim", optimizers_sheet.write_compare_optim_sheet))
         return [w for w in layered if not ctx.options.only_sheets or w[0] in ctx.options.only_sheets]
     writers: list[tuple[str, SheetWriter]] = [
         ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening

@@ -21,7 +21,8 @@ from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
 from sheetnet.model.reference import train_array
 from sheetnet.sheets import layout, rates
-from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+from sheetnet.sheets.layered_network import network_layout
+from sheetnet.sheets.layout import TrainingLayout
 from sheetnet.verify.cellformula import Lookup
 from sheetnet.verify.local import intended_training
 from sheetnet.verify.readback import Workbook
@@ -39,7 +40,7 @@ def check_rates(book: Workbook, sheet: str, cells: Cells, report: Report,
     width = len(qids) + 1
     starts = [c for (r, c), v in cells.items() if r == rates.ID_ROW and v == "iter" and (c - 1) % width == 0]
     n_blocks = len(starts)
-    net = NetworkLayout(spec)
+    net = network_layout(spec)
     finals: list[tuple[float, np.ndarray, TrainingLayout]] = []
     for n in range(n_blocks):
         offset = n * width
@@ -57,7 +58,7 @@ def check_rates(book: Workbook, sheet: str, cells: Cells, report: Report,
         if engine is None:
             block_texts(book, sheet, placed, cells, values, group, report)
         else:
-            lr_cell = NetworkLayout(book.spec).input_cells["lr"]
+            lr_cell = network_layout(book.spec).input_cells["lr"]
             block_book = dataclasses.replace(book, network={**book.network, lr_cell: rate})
             block_local(block_book, sheet, placed, engine, values, group, report, leaf_rel)
         finals.append((rate, values, placed))
