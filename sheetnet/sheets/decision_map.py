@@ -22,6 +22,7 @@ output at iteration t beside each, and a chart of the curve over the data points
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -72,6 +73,12 @@ def kind(spec: Spec) -> str:
 
 def check_grid(spec: Spec, n: int) -> None:
     """One-line errors for a network without a map or a grid of the wrong size, before writing."""
+    if spec.layered:  # a map has one axis per input number: a 4×4 image would need sixteen
+        numbers = math.prod(spec.input_shape)
+        raise SheetnetError(f"--decision-map: a decision map is drawn over the one or two inputs of a dense "
+                            f"network (sizes and activations); this network of [[network.layers]] reads "
+                            f"{numbers} numbers a sample (input_shape {list(spec.input_shape)}), too many "
+                            "axes for a map; build it without --decision-map")
     if not kind(spec):
         shape = "-".join(map(str, spec.sizes))
         raise SheetnetError(f"--decision-map: a decision map is drawn for networks with two inputs and one "

@@ -178,6 +178,11 @@ def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOpti
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
     if options.decision_map:  # dense networks of one or two inputs only (its one-line error says why)
         decision_map.check_grid(spec, options.decision_map)
+    if options.compare_lr:  # blocks past the last column: refused before NumPy trains anything
+        rates.check_columns(spec, len(options.compare_lr))
+    if options.compare_optim:
+        names = optimizers_sheet.parse_optimizers(",".join(options.compare_optim))
+        optimizers_sheet.check_columns(spec, names)
     if is_layered(spec):  # a layered workbook has no Working sheet (so far)
         return
     working.check_formulas(spec, training)
