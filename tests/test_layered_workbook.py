@@ -188,9 +188,13 @@ def test_a_layered_template_passes_every_engine_at_its_default_iterations(tmp_pa
 
 
 def test_a_decision_map_of_a_layered_network_is_a_one_line_error(tmp_path: Path) -> None:
-    with pytest.raises(SheetnetError, match=r"^--decision-map: a decision map is drawn over the one or two "
-                       r"inputs of a dense network .* reads 8 numbers a sample \(input_shape \[4, 2\]\)"):
+    with pytest.raises(SheetnetError, match=r"^--decision-map: a decision map is drawn for a dense network "
+                       r".* reads 8 numbers a sample \(input_shape \[4, 2\]\), one axis each, too many"):
         api.build(case_spec("rnn"), tmp_path / "x.xlsx", decision_map=20)
+    two = layered_spec([2], [{"kind": "dense", "size": 1}], "half_sse")  # two inputs, yet layers
+    with pytest.raises(SheetnetError, match=r"a map's cells write out the forward pass of sizes and "
+                       r"activations only; give it as network.sizes and network.activations for a map$"):
+        api.build(two, tmp_path / "x.xlsx", decision_map=20)
     assert not (tmp_path / "x.xlsx").exists()
 
 
