@@ -104,6 +104,10 @@ def _template_cases() -> list[tuple[str, dict[str, object]]]:
     cases += [("xor", {"compare_lr": (0.1, 0.5, 2.0)}), ("xor", {"compare_optim": OPTIMIZERS}),
               ("xor", {"decision_map": 12}), ("seed-000-classification", {"decision_map": 8}),
               ("iris", {"lang": "zh"}), ("xor", {"lang": "zh", "compare_optim": ("sgd", "adam")})]
+    # Networks of layers: every block of their comparison sheets (attention-marker's are the widest)
+    cases += [("cnn-stripes", {"compare_lr": (0.1, 0.5, 1.0)}),
+              ("attention-marker", {"compare_optim": OPTIMIZERS}),
+              ("rnn-sequence", {"lang": "zh", "compare_lr": (0.1, 1.0), "compare_optim": ("sgd", "adam")})]
     return cases
 
 
