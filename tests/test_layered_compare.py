@@ -314,3 +314,25 @@ def test_the_cli_builds_both_sheets_and_refuses_a_decision_map(tmp_path: Path) -
     (line,) = result.output.strip().splitlines()
     assert line.startswith("sheetnet: error: --decision-map: a decision map is drawn for a dense"), line
     assert "reads 4 numbers a sample (input_shape [4, 1]), one axis each, too many for a map" in line, line
+
+
+def test_the_console_builds_a_layered_template_with_both_comparisons(tmp_path: Path) -> None:
+    """The Build page writes the layers as TOML inline tables that it reads back (they were JSON,
+    which its TOML fields refused), and its comparison options reach the layered build."""
+    from starlette.testclient import TestClient
+
+    from sheetnet.web.app import create_app
+    from tests.test_web import Page
+
+    with TestClient(create_app()) as client:
+        page = Page(client, "/build?template=cnn-stripes")
+        values = page.form_values()
+        assert values["network.layers"].startswith('[{kind = "conv2d", channels = 2, kernel = 3, ')
+        status = page.run("build", values | {"training.iterations": "5", "compare_lr": "0.1,0.5",
+                                             "compare_optim": "sgd,adam"})
+        assert status["state"] == "done", status
+        path = tmp_path / "workbook.xlsx"
+        path.write_bytes(page.download("workbook.xlsx"))
+    report = run_check(path)
+    assert report.ok, report.summary()
+    assert {"block 2 (η=0.5)", "adam block"} <= set(report.groups)
