@@ -234,14 +234,15 @@ def test_a_tampered_block_cell_fails_the_check_by_its_address(tmp_path: Path, en
     address = tamper(path, OPTIM_SHEET, optim_sheet.ID_ROW, optim_sheet.FIRST_DATA_ROW, 2, delta, 5)
     report = run_check(path, engine=engine)
     assert not report.ok and report.first_wrong is not None, report.summary()
-    assert (report.first_wrong.address, report.first_wrong.qid) == (f"{OPTIM_SHEET}!{address}", "adam block")
+    wrong = report.first_wrong
+    assert (wrong.address, wrong.qid, wrong.iteration) == (f"{OPTIM_SHEET}!{address}", "adam block", 5)
 
     api.build(spec, path, compare_lr=rates)
     address = tamper(path, RATES_SHEET, rates_sheet.ID_ROW, rates_sheet.FIRST_DATA_ROW, 1, "loss", 7)
     report = run_check(path, engine=engine)
     assert not report.ok and report.first_wrong is not None, report.summary()
     wrong = report.first_wrong
-    assert (wrong.address, wrong.qid) == (f"'{RATES_SHEET}'!{address}", "block 2 (η=0.5)")
+    assert (wrong.address, wrong.qid, wrong.iteration) == (f"'{RATES_SHEET}'!{address}", "block 2 (η=0.5)", 7)
 
 
 def test_an_edited_rate_cell_is_checked_against_numpy_with_that_rate(tmp_path: Path) -> None:

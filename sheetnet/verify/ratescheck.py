@@ -85,7 +85,7 @@ def block_texts(book: Workbook, sheet: str, placed: TrainingLayout, cells: Cells
             texts.append(held if isinstance(held, str) else None)
     verdict = judge(np.array(want), np.array(got), 0.0, report.rtol)
     _add(book, sheet, group, verdict, where, texts, np.array(want), cells, report,
-         "its formula is not the one this block's row and rate call for")
+         "its formula is not the one this block's row and rate call for", placed.first_data_row)
 
 
 def block_local(block_book: Workbook, sheet: str, placed: TrainingLayout, engine: Cells, values: np.ndarray,
@@ -108,18 +108,21 @@ def block_local(block_book: Workbook, sheet: str, placed: TrainingLayout, engine
         verdict = judge(intended[keep], got[keep], (bound + leaf_rel * np.abs(got))[keep], report.rtol)
     where = [(placed.row_of(t), placed.col_of[q.qid]) for t in range(rows)
              for c, q in enumerate(placed.columns) if keep[t, c]]
-    _add(block_book, sheet, group, verdict, where, [None] * len(where), intended[keep], engine, report, "")
+    _add(block_book, sheet, group, verdict, where, [None] * len(where), intended[keep], engine, report, "",
+         placed.first_data_row)
     report.groups[group].drift = max(drift(values[:, c], got[:, c]) for c in range(cols))
 
 
 def _add(book: Workbook, sheet: str, group: str, verdict: Any, where: list[tuple[int, int]],
-         texts: list[str | None], want: np.ndarray, cells: Cells, report: Report, note: str) -> None:
+         texts: list[str | None], want: np.ndarray, cells: Cells, report: Report, note: str,
+         first_row: int) -> None:
     report.group(group, sheet).add(verdict)
     report.count(verdict)
     report.covered.add(sheet, where)
     if verdict.bad.any() and report.first_wrong is None:
         i = int(np.argmax(verdict.bad))
-        report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*where[i]), group, 0,
+        t = where[i][0] - first_row  # the block's row t is iteration t
+        report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*where[i]), group, t,
                                        texts[i], float(want[i]), cells.get(where[i]), note)
 
 
