@@ -70,6 +70,7 @@ def block_texts(book: Workbook, sheet: str, placed: TrainingLayout, cells: Cells
     want, got, where, texts = [], [], [], []
     for c, column in enumerate(placed.columns):
         n = values.shape[0] if column.in_final_row else values.shape[0] - 1
+        printed: dict[int, str] = {}  # a column's formula printed once (a layered block's are long)
         for t in range(n):
             at = (placed.row_of(t), placed.col_of[column.qid])
             held = cells.get(at)
@@ -77,8 +78,9 @@ def block_texts(book: Workbook, sheet: str, placed: TrainingLayout, cells: Cells
             if expr is None:
                 ok = as_float(held) == values[t, c]
             else:
-                text = placed.template(expr).format(r=at[0], p=at[0] - 1)
-                ok = held == text
+                if id(expr) not in printed:
+                    printed[id(expr)] = placed.template(expr)
+                ok = held == printed[id(expr)].format(r=at[0], p=at[0] - 1)
             want.append(values[t, c])
             got.append(values[t, c] if ok else np.nan)
             where.append(at)
