@@ -269,6 +269,28 @@ def test_chinese_comparison_sheets_pass_the_check(tmp_path: Path) -> None:
     assert report.groups["adam block"].cells > 0 and report.groups[f"text ({rates_zh})"].cells > 0
 
 
+@pytest.mark.parametrize(("name", "changes"), [
+    ("cnn-stripes", {"mode": "sgd", "shuffle": True, "seed": 3}),
+    ("rnn-sequence", {"mode": "minibatch", "batch_size": 2}),
+])
+def test_blocks_in_sgd_and_minibatch_mode_are_numpys_runs(tmp_path: Path, name: str,
+                                                          changes: dict[str, Any]) -> None:
+    """Each block keeps the spec's schedule (the samples of each row) with its own rate or optimizer."""
+    spec = api.template(name).replace(iterations=8, **changes)
+    path = tmp_path / f"{name}.xlsx"
+    api.build(spec, path, compare_lr=(0.1, 1.0), compare_optim=("sgd", "adam"))
+    report = run_check(path)
+    assert report.ok, report.summary()
+    ws = openpyxl.load_workbook(path, data_only=True, read_only=True)[OPTIM_SHEET]
+    values = sheet_values(ws, optim_sheet.FIRST_DATA_ROW, 9)
+    adam = with_optimizer(spec, "adam")
+    run = train(adam)
+    columns = blocks_of(ws, optim_sheet.ID_ROW)[1]
+    schedule = ids.schedule(adam)  # the epoch and sample columns
+    assert schedule and all(np.array_equal(values[:, columns[q]], run[q].to_numpy()) for q in schedule)
+    assert_block_is_run(name, "adam", values, columns, adam, run)
+
+
 # --- what does not fit, and what is refused ---------------------------------------------------------
 
 
