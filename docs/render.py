@@ -5,7 +5,9 @@ pdftoppm/pdftotext). Writes docs/img/{en,zh}-{guide,training,working,charts}.png
 default template, docs/img/iris-{network,charts}.png from the iris template (minibatches),
 docs/img/optimizers.png (xor trained by sgd, momentum and adam) and docs/img/xor-map-{0,end}.png
 (xor's decision map at t = 0 and after the last update), docs/img/softmax-map.png (a three-class
-softmax classifier's map after training).
+softmax classifier's map after training), docs/img/cnn-working.png (the cnn-stripes template's
+Working sheet: iteration 1 layer by layer), docs/img/{en,zh}-guide-{cnn-stripes,rnn-sequence,
+attention-marker}.png (the Guide's live drawings of each layered template).
 """
 
 from __future__ import annotations
@@ -113,6 +115,51 @@ def render_softmax_map(work: Path) -> None:
          (40, 40, 1000, 450), dpi=120)
 
 
+def render_layered_working(work: Path) -> None:
+    """The top of a network of layers' Working sheet: conv2d, max-pool and dense, sample 1."""
+    spec = load_template("cnn-stripes")
+    xlsx = build_workbook(spec, work / "cnn.xlsx",
+                          options=BuildOptions(only_sheets=("sheet.network", "sheet.working")))
+    pdf = to_pdf(xlsx, work / "cnn.pdf")
+    crop(pdf, first_page_of(STRINGS["en"]["sheet.working"], page_texts(pdf)), OUT / "cnn-working",
+         (40, 40, 1100, 560))
+
+
+# The Guide's t for each picture: the trained kernels and attention; the rnn at t = 0, since
+# LibreOffice, printing the Guide before the Training sheet is computed, gives up on the long
+# recursive chain of an rnn's rows (Err:522) when a Guide cell asks for the last row.
+PICTURE_T = {"cnn-stripes": None, "attention-marker": None, "rnn-sequence": 0}
+# and a choice typed: cnn-stripes' second kernel (the first learns little on these stripes)
+PICTURE_CHOICES = {"cnn-stripes": {"guide.draw.channel": 2}}
+
+
+def render_layered_guides(work: Path) -> None:
+    """The page of each layered template's Guide that draws its layers, in English and Chinese."""
+    from sheetnet.sheets.layer_drawings import T_COL
+    from sheetnet.verify.guidecheck import t_row
+
+    for name, t in PICTURE_T.items():
+        spec = load_template(name)
+        for lang in ("en", "zh"):
+            xlsx = build_workbook(spec, work / f"{name}-{lang}.xlsx", options=BuildOptions(lang=lang))
+            book = openpyxl.load_workbook(xlsx)
+            guide = book.worksheets[0]
+            cells = {(c.row, c.column): c.value for row in guide.iter_rows() for c in row}
+            guide.cell(t_row(cells), T_COL).value = spec.iterations if t is None else t
+            for key, value in PICTURE_CHOICES.get(name, {}).items():  # its yellow cell: 2 right of its label
+                row, col = next(at for at, text in cells.items() if text == STRINGS[lang][key])
+                guide.cell(row, col + 2).value = value
+            book.save(xlsx)
+            pdf = to_pdf(xlsx, work / f"{name}-{lang}.pdf")
+            pages = page_texts(pdf)
+            heading = STRINGS[lang]["guide.layers_heading"]
+            page = next(n for n, text in enumerate(pages, start=1) if heading in text)
+            target = OUT / f"{lang}-guide-{name}"
+            subprocess.run(["pdftoppm", "-png", "-r", str(DPI), "-f", str(page), "-l", str(page),
+                            "-singlefile", str(pdf), str(target)], check=True)
+            print(f"{target}.png  (page {page})")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,6 +168,8 @@ def main() -> None:
         render_iris(Path(tmp))
         render_optimizers(Path(tmp))
         render_softmax_map(Path(tmp))
+        render_layered_working(Path(tmp))
+        render_layered_guides(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -300,7 +300,6 @@ def exercise(
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise SheetnetError(f"{path}: the output must be an .xlsx file")
-    _no_layers_yet(spec, "an exercise")
     setup = Setup(ask=_groups(ask), sig_figs=_check_sig_figs(sig_figs))
     if pdf is not None:  # before the workbook, so a missing LibreOffice writes nothing
         check_pdf_path(Path(pdf))
@@ -352,7 +351,6 @@ def make_class(
     Raises:
         SheetnetError: no secret, a bad roster, option or folder, or no LibreOffice for pdf.
     """
-    _no_layers_yet(spec, "a class")
     from sheetnet.classroom.classfolder import ClassOptions
     from sheetnet.classroom.classfolder import make_class as write_class
     from sheetnet.classroom.roster import read_roster
@@ -493,13 +491,6 @@ def grade(
         write_report(Path(report), results, qs, ecf_credit, klass.lang)
         items = table(item_analysis(results, qs, ecf_credit))
     return Grades(results, rows, summary(results, qs), warned, changed, items)
-
-
-def _no_layers_yet(spec: Spec, what: str) -> None:
-    """The classroom kit is for networks of sizes/activations until the layers' workbook exists."""
-    if spec.layered:
-        raise SheetnetError(f"{spec.name or 'this network'}: {what} of a network of [[network.layers]]"
-                            " cannot be written yet; `sheetnet train` trains it with NumPy")
 
 
 def _groups(

@@ -150,3 +150,17 @@ def test_libreoffice_computes_the_epoch_means_numpy_computes(tmp_path: Path) -> 
     assert [r[0] for r in values] == [1, 2, 3]
     assert [v for r in values for v in r[2:4]] == pytest.approx(expected.ravel().tolist(), rel=1e-12)
     assert expected[0, 0] > expected[2, 0]  # the mean loss falls epoch by epoch
+
+
+def test_a_layered_networks_output_charts_name_each_output_without_a_sample(tmp_path: Path) -> None:
+    spec = load_template("cnn-stripes")  # four images, two outputs a⁽⁴⁾[1], a⁽⁴⁾[2]
+    book, ws = load(build(tmp_path, spec), "Charts")
+    cols = id_columns(book["Training"])
+    output_charts = ws._charts[3:]  # the two loss charts and the accuracy chart come first
+    assert len(output_charts) == spec.n_samples == 4
+    for k, chart in enumerate(output_charts):
+        outputs = chart.series[0::2]  # output, its dashed target, output, target
+        assert [s.yVal.numRef.f for s in outputs] == [
+            f"Training!${cols[f'a4[{j}]@{k + 1}']}$4:${cols[f'a4[{j}]@{k + 1}']}$64" for j in (1, 2)]
+        # the chart's title names the sample; a series named "(sample 1)" in sample 3's chart misled
+        assert [s.tx.v for s in outputs] == ["output a⁽⁴⁾[1]", "output a⁽⁴⁾[2]"]

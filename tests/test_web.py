@@ -24,7 +24,7 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test cli
 
 import sheetnet
 from sheetnet.model import fields
-from sheetnet.web import workspace
+from sheetnet.web import specform, workspace
 from sheetnet.web.app import create_app
 from sheetnet.web.serve import address, console_token, is_loopback
 from tests.conftest import needs_libreoffice
@@ -108,6 +108,15 @@ def test_the_browser_language_is_the_default_and_the_switch_is_remembered(client
     assert 'lang="en"' in client.get("/build", headers={"accept-language": "en-GB"}).text
     client.get("/build?lang=zh")
     assert 'lang="zh-CN"' in client.get("/class", headers={"accept-language": "en-GB"}).text
+
+
+def test_the_build_forms_help_is_chinese_on_the_chinese_page(client: TestClient) -> None:
+    shown = specform.form_fields()
+    # a field added to model/fields.py needs its Chinese help in web/words.py
+    assert all(f.doc_zh for f in shown), [f.path for f in shown if not f.doc_zh]
+    zh, en = client.get("/build?lang=zh").text, client.get("/build?lang=en").text
+    assert "学习率 η，一个正数。" in zh and "η, a positive number." not in zh
+    assert "η, a positive number." in en and "学习率 η" not in en
 
 
 def test_the_build_form_has_every_field_of_the_schema_filled_from_the_template(client: TestClient) -> None:
@@ -288,6 +297,9 @@ def test_grading_the_session_class_shows_the_gradebook(client: TestClient, tmp_p
     feedback = zipfile.ZipFile(io.BytesIO(grade.download("feedback.zip"))).namelist()
     assert sorted(feedback) == ["feedback/s01.xlsx", "feedback/s02.xlsx", "feedback/s03.xlsx"]
     assert "3 of 5 students graded" in grade.download("report.txt").decode()
+    assert "<summary>3 of 5 students graded</summary>" in grade.response.text
+    zh = client.get(f"/grade?ws={grade.ws}&lang=zh").text  # the headline in the page's language
+    assert "<summary>已评分 3 名学生（共 5 名）</summary>" in zh and "students graded" not in zh
     # each graded student's feedback in the page
     view = client.get(f"/grade/student?ws={grade.ws}&n=1")
     assert view.status_code == 200 and "s02" in view.text and view.text.count('class="v-wrong"') >= 1

@@ -130,12 +130,16 @@ def write_exercise_sheet(ctx: Context, ws: Worksheet, setup: Setup) -> None:
     fmt = _formats(ctx)
     live = setup.mode in ("practice", "key")
     rows = row_of_questions(ctx.spec, setup.ask)
-    widest = max((len(q.equation) for _, q in rows if isinstance(q, Question)), default=20)
+    asked = [q for _, q in rows if isinstance(q, Question)]
+    widest = max((len(q.equation) for q in asked), default=20)
+    # A layered network's labels and ids are longer (argmax⁽²⁾[1,1,1]⁽¹⁾, dK1[1,1,2,3]).
+    label = max((len(q.label) for q in asked), default=0)
+    qid = max((len(q.qid) for q in asked), default=0)
     for col, width in {
-        LABEL: 15,
+        LABEL: min(26, max(15, label * 1.05 + 1)),
         EQUATION: min(60, max(20, widest * 0.9 + 2)),
         ITER: 5,
-        ID: 13,
+        ID: min(22, max(13, qid * 0.95 + 1)),
         ANSWER: 16,
         CHECK: 7 if live else 2,
         EXPECTED: 16 if live else 2,

@@ -28,7 +28,8 @@ from sheetnet.classroom.variants import fingerprint
 from sheetnet.errors import SheetnetError
 from sheetnet.model.spec import Spec, load_spec
 from sheetnet.progress import Progress, report
-from sheetnet.sheets.layout import NetworkLayout, address
+from sheetnet.sheets.layered_network import network_layout
+from sheetnet.sheets.layout import address
 
 VERDICTS = ("right", "ecf", "wrong", "blank")
 
@@ -122,13 +123,20 @@ def grade_answers(
     consts = constants(spec)
     inputs = set(consts.values())
     own = dict(key)  # the student's own values, where they may carry forward
+    trivial: list[tuple[Question, float]] = []
     for q in qs:
         a = answers.get(q.key, Answer(None))
         if a.value is None or q.iter != 0:
             continue
-        trivial = a.value in (0.0, 1.0) or a.value in inputs
-        if tol.close(a.value, key[q.key]) or not trivial:
+        if tol.close(a.value, key[q.key]) or not (a.value in (0.0, 1.0) or a.value in inputs):
             own[q.key] = a.value
+        else:
+            trivial.append((q, a.value))
+    # Then, in order, the trivial ones the rest explains (a max-pool's arg-max reads the
+    # window's maximum, a later question).
+    for q, value in trivial:
+        if _explained(spec, q, value, own, key, consts, tol):
+            own[q.key] = value
     row0 = {k[2:]: v for k, v in own.items() if k.startswith("0:")}
     marks = []
     for q in qs:
@@ -149,9 +157,20 @@ def grade_answers(
     return marks
 
 
+def _explained(spec: Spec, q: Question, answer: float, own: Mapping[str, float], key: Mapping[str, float],
+               consts: Mapping[str, float], tol: Tolerance) -> bool:
+    """Whether a trivial answer (0, 1, an input) is what the student's own earlier answers give,
+    or what a named slip gives: then it is no guess, and carries forward (an rnn's δ[t] is 0
+    without BPTT's recurrent term, and so are the δs before it)."""
+    row0 = {k[2:]: v for k, v in own.items() if k.startswith("0:")}
+    if tol.close(answer, evaluate_on(spec, q.expr, row0, consts)):
+        return True
+    return mistakes.name_mistake(spec, q, answer, own, key, consts, tol.close) not in (None, "sign")
+
+
 def changed_cells(spec: Spec, network: Mapping[tuple[int, int], object]) -> list[str]:
     """The Network cells (A1 names) whose typed number differs from the recorded variant's."""
-    layout = NetworkLayout(spec)
+    layout = network_layout(spec)
     expected = typed_values(spec)
     changed = []
     for key, (row, col) in sorted(layout.typed_cells().items(), key=lambda kv: kv[1]):

@@ -13,7 +13,7 @@ from typing import Any
 
 from sheetnet.classroom.questions import constants
 from sheetnet.model.spec import Spec
-from sheetnet.sheets.layout import NetworkLayout
+from sheetnet.sheets.layered_network import network_layout
 
 IDENTIFIED = "identified by its numbers"
 NEAR = 2  # a file without identity whose numbers differ from one student's in at most this many cells
@@ -41,7 +41,7 @@ class NumberIndex:
     """The class's students by the numbers of their Network sheet."""
 
     def __init__(self, template: Spec, specs: Mapping[str, Spec]) -> None:
-        typed = NetworkLayout(template).typed_cells()
+        typed = network_layout(template).typed_cells()
         known = typed_values(template)  # the cells grading compares (changed_cells), no others
         self.cells = sorted(((k, c) for k, c in typed.items() if k in known), key=lambda kv: kv[1])
         self.vectors: dict[str, Vector] = {}

@@ -7,6 +7,10 @@ expression tree with one change, so each generalises to every network:
     transposed    w_ij read for w_ji (in a weighted sum, a δ, or the answer of the transposed weight)
     half_dropped  ½Σ(y−t)² without the ½ (and δ twice as big);  half_doubled: ¼Σ, δ half as big
     mean_as_sum   a sum over samples or outputs not divided by their number
+
+A network of layers has slips of each kind besides (layer_mistakes.py): kernel_flipped,
+maxpool_routed_to_all, maxpool_averaged, maxpool_column_major, softmax_diagonal_forgotten,
+bptt_recurrent_dropped, layernorm_mean_term_forgotten.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 
+from sheetnet.classroom import layer_mistakes
 from sheetnet.classroom.questions import Question, evaluate_on
 from sheetnet.equations import graph
 from sheetnet.expr.formula import Bin, Cell, Expr, Num, lowered, mul, rewrite
@@ -35,7 +40,10 @@ def replace(expr: Expr, change: Callable[[Expr], Expr | None]) -> Expr:
 
 def variants(spec: Spec, q: Question) -> Iterator[tuple[str, Expr]]:
     """(mistake, changed tree) for every slip that applies to this question."""
-    yield from _sigma_prime(spec, q)
+    if spec.layered:  # the slips of each kind first (layer_mistakes.py), sigma_prime among them
+        yield from layer_mistakes.slips(spec, q)
+    else:
+        yield from _sigma_prime(spec, q)
     if q.group == "update":
         lr = graph.LEARNING_RATE
         yield "lr_forgotten", replace(q.expr, lambda n: Num(1) if n == lr else None)
@@ -47,7 +55,8 @@ def variants(spec: Spec, q: Question) -> Iterator[tuple[str, Expr]]:
         yield "half_dropped", mul(Num(2), q.expr)
         yield "half_doubled", mul(Num(0.5), q.expr)
     yield "mean_as_sum", replace(q.expr, _undivided)
-    yield "transposed", replace(q.expr, lambda n: _transposed_cell(spec, n))
+    swap = layer_mistakes.transposed_cell if spec.layered else _transposed_cell
+    yield "transposed", replace(q.expr, lambda n: swap(spec, n))
 
 
 def name_mistake(
@@ -70,9 +79,9 @@ def name_mistake(
             slipped = evaluate_on(spec, changed, _row0(values), consts)
             if close(answer, slipped) and not close(slipped, right):
                 return name
-    transposed = _transposed_key(spec, q)
-    if transposed in key and close(answer, key[transposed]) and not close(key[transposed], right):
-        return "transposed"
+    name, other = _other_key(spec, q)
+    if other in key and close(answer, key[other]) and not close(key[other], right):
+        return name
     for value in (right, evaluate_on(spec, q.expr, _row0(own), consts)):
         if value != 0 and close(answer, -value):
             return "sign"
@@ -99,8 +108,15 @@ def _sigma_prime(spec: Spec, q: Question) -> Iterator[tuple[str, Expr]]:
 
 
 def _is_output_delta(spec: Spec, qid: str) -> bool:
-    m = _NEURON.match(qid)
-    return bool(m) and int(m.group(1)) == spec.n_layers
+    m = _NEURON.match(qid) if not spec.layered else layer_mistakes.OUTPUT_DELTA.match(qid)
+    return bool(m) and int(m.group(1)) == (len(spec.layers) if spec.layered else spec.n_layers)
+
+
+def _other_key(spec: Spec, q: Question) -> tuple[str, str | None]:
+    """(slip, key of the question whose right value that slip gives here)."""
+    if spec.layered:
+        return layer_mistakes.transposed_key(spec, q) or ("transposed", None)
+    return "transposed", _transposed_key(spec, q)
 
 
 def _undivided(node: Expr) -> Expr | None:

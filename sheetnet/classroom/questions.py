@@ -16,14 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sheetnet.equations import graph, labels, textprint
+from sheetnet.equations import graph, labels, textprint, updates
+from sheetnet.equations.update_notes import leaf_name
 from sheetnet.errors import SheetnetError
-from sheetnet.expr.formula import Cell, Const, Expr, evaluate
+from sheetnet.expr.formula import Cell, Const, Expr, evaluate, rewrite
 from sheetnet.memo import remembered
-from sheetnet.model import ids
+from sheetnet.model import ids, layer_reference
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, model_inputs
-from sheetnet.sheets import working
+from sheetnet.sheets import layered_working, working
 
 # What --ask chooses from, in the order of the calculation.
 GROUPS = ("forward", "loss", "backward", "gradients", "update")
@@ -78,19 +79,28 @@ def questions(spec: Spec, ask: Sequence[str] = GROUPS) -> list[Question]:
 @remembered()
 def _questions(spec: Spec, ask: tuple[str, ...]) -> tuple[Question, ...]:
     name = leaf_labels(spec)
+    lines = [item for item in working.items(spec) if isinstance(item, working.Line)]
+    steps = {line.qid: line.expr for line in lines if line.group == "optimizer"}
     result = []
-    for item in working.items(spec):
-        if not isinstance(item, working.Line) or not _asked_quantity(item):
+    for item in lines:
+        if item.group not in _FROM_WORKING or not _asked_quantity(item):
             continue
         group = _FROM_WORKING[item.group]
         if group not in ask:
             continue
         update = group == "update"
+        expr = _inlined(item.expr, steps) if update else item.expr
         label = working.quantity_label(spec, item.qid) + ("′" if update else "")
-        result.append(
-            Question(int(update), item.qid, group, label, textprint.symbolic(item.expr, name), item.expr)
-        )
+        result.append(Question(int(update), item.qid, group, label, textprint.symbolic(expr, name), expr))
     return tuple(result)
+
+
+def _inlined(expr: Expr, steps: Mapping[str, Expr]) -> Expr:
+    """An update with the optimizer's first step written in (θ − η·∂L/∂θ for momentum): the
+    optimizer's state is no question of its own, and so the update carries a student's own
+    gradient forward and shows where η enters."""
+    return rewrite(expr, lambda n: _inlined(steps[n.qid], steps)
+                   if isinstance(n, Cell) and n.qid in steps else None)
 
 
 def _asked_quantity(line: working.Line) -> bool:
@@ -101,12 +111,21 @@ def _asked_quantity(line: working.Line) -> bool:
 
 
 def constants(spec: Spec) -> dict[str, float]:
-    """Every Network-sheet input by Const key: η, the leaky slope, x (x̃ when standardised), t and
-    the initial parameters (`init:W1[1,1]`)."""
+    """Every Network-sheet input by Const key: η, the leaky slope, the optimizer's hyperparameters
+    (μ, β₁, 1 − β₁, …), x (x̃ when standardised), t and the initial parameters (`init:W1[1,1]`,
+    `init:K1[1,1,2,2]`)."""
     values = {graph.LEARNING_RATE.key: spec.learning_rate, graph.LEAKY.key: spec.leaky_slope}
+    for key in updates.network_keys(spec):  # the optimizer's hyperparameters: μ, β₁, 1 − β₁, …
+        field = next((f for f, c in updates.COMPLEMENTS.items() if c == key), None)
+        values[key] = 1 - getattr(spec, field) if field else getattr(spec, key)
     for k, (x, t) in enumerate(zip(model_inputs(spec).tolist(), spec.targets, strict=True)):
         values.update({graph.input_key(i, k).key: float(v) for i, v in enumerate(x)})
         values.update({graph.target_key(j, k).key: float(v) for j, v in enumerate(t)})
+    if spec.layered:  # every parameter tensor, flat in the order of its ids
+        theta = layer_reference.initial_theta(spec)
+        values.update({graph.initial_key(q).key: float(v)
+                       for q, v in zip(ids.params(spec), theta, strict=True)})
+        return values
     for layer in range(spec.n_layers):
         for j, row in enumerate(spec.weights[layer]):
             for i, w in enumerate(row):
@@ -121,13 +140,14 @@ def leaf_labels(spec: Spec) -> Callable[[Cell | Const], str]:
     K = spec.n_samples
     mark = [labels.sup(f"({k + 1})") if K > 1 else "" for k in range(K)]
     names = {graph.LEARNING_RATE.key: "η", graph.LEAKY.key: "α"}
+    names.update({key: leaf_name(spec, Const(key)) for key in updates.network_keys(spec)})
+    x_label, t_label = (
+        (lambda i: layered_working.input_label(spec, i), layered_working.target_label)
+        if spec.layered else (labels.input_label, labels.target_label)
+    )
     for k in range(K):
-        names.update(
-            {graph.input_key(i, k).key: labels.input_label(i) + mark[k] for i in range(spec.sizes[0])}
-        )
-        names.update(
-            {graph.target_key(j, k).key: labels.target_label(j) + mark[k] for j in range(spec.sizes[-1])}
-        )
+        names.update({graph.input_key(i, k).key: x_label(i) + mark[k] for i in range(spec.sizes[0])})
+        names.update({graph.target_key(j, k).key: t_label(j) + mark[k] for j in range(spec.sizes[-1])})
 
     def name(node: Cell | Const) -> str:
         if isinstance(node, Const):
@@ -200,12 +220,13 @@ def evaluate_on(
 
 
 
-_PARAMS: dict[tuple[tuple[int, ...], str], frozenset[str]] = {}
+_PARAMS: dict[tuple[object, ...], frozenset[str]] = {}
 
 
 def _params(spec: Spec) -> frozenset[str]:
     """The parameter ids of the spec's shape (kept: every evaluation asks)."""
-    shape = (spec.sizes, spec.bias)
+    layers = tuple((layer.kind, layer.in_shape, layer.out_shape) for layer in spec.layers)
+    shape = (spec.sizes, spec.bias, layers)
     if shape not in _PARAMS:
         _PARAMS[shape] = frozenset(ids.params(spec))
     return _PARAMS[shape]

@@ -17,12 +17,13 @@ def dumps(table: dict[str, Any]) -> str:
     for key, value in table.items():
         if isinstance(value, dict):
             lines += ["", f"[{_key(key)}]", *_scalars(value)]
-            lines += [
-                line
-                for sub, inner in value.items()
-                if isinstance(inner, dict)
-                for line in ["", f"[{_key(key)}.{_key(sub)}]", *_scalars(inner)]
-            ]
+            for sub, inner in value.items():
+                name = f"{_key(key)}.{_key(sub)}"
+                if isinstance(inner, dict):
+                    lines += ["", f"[{name}]", *_scalars(inner)]
+                elif _is_table_list(inner):  # a network of layers: [[network.layers]], [[init.layers]]
+                    for item in inner:
+                        lines += ["", f"[[{name}]]", *_scalars(item)]
         elif _is_table_list(value):
             for item in value:
                 lines += ["", f"[[{_key(key)}]]", *_scalars(item)]

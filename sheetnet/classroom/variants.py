@@ -7,6 +7,7 @@ the template's), rounded to `decimals` so the hand calculation stays humane. A d
 when the exercise stays meaningful: no weight or input is 0, no sigmoid or tanh saturates at
 iteration 1 (|z| ≤ 3), every asked gradient is at least 1e-4 in size, and no other student of the
 class has the same numbers; otherwise the next draw (a counter in the HMAC message) is tried.
+A network of layers draws and checks its numbers in layer_variants.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sheetnet.classroom import draws, layer_variants
+from sheetnet.classroom.draws import MAX_Z, MIN_GRADIENT, SATURATING
 from sheetnet.classroom.questions import Question, key_values, questions, tree_values
 from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
@@ -29,9 +32,6 @@ from sheetnet.model.spec import Spec
 VARY = ("inputs", "targets", "weights", "biases", "lr")
 DEFAULT_VARY = ("inputs", "targets", "weights", "biases")
 MAX_DRAWS = 2000
-MAX_Z = 3.0  # beyond it σ′(z) < 0.05: the backward pass of a saturated neuron teaches nothing
-MIN_GRADIENT = 1e-4
-SATURATING = ("sigmoid", "tanh")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ class Variant:
 def fingerprint(spec: Spec) -> str:
     """A short hash of the numbers a student computes with (not of the title or the name)."""
     numbers = [spec.learning_rate, spec.weights, spec.biases, spec.inputs, spec.targets]
+    if spec.layered:  # its parameters live in its layers (a dense spec's hash stays as it was)
+        numbers.append(layer_variants.layered_numbers(spec))
     return hashlib.sha256(json.dumps(numbers).encode()).hexdigest()[:16]
 
 
@@ -88,7 +90,7 @@ def make_variant(
     """The first draw (from `start`) for this student that meets every constraint and whose
     numbers are not `taken` by another student."""
     vary = what_varies(template, vary)
-    trees = _trees(template)
+    trees = None if template.layered else _trees(template)
     failures: Counter[str] = Counter()
     for draw in range(start, MAX_DRAWS):
         rng = np.random.default_rng(seed(secret, student, draw))
@@ -109,10 +111,12 @@ def make_variant(
 
 def draw_spec(template: Spec, rng: np.random.Generator, vary: Sequence[str], decimals: int) -> Spec:
     """The template with the chosen numbers drawn afresh."""
+    if template.layered:
+        return layer_variants.draw_layered(template, rng, vary, decimals)
 
     def near(values: Sequence[float], *, unit: bool = False) -> tuple[float, ...]:
-        scale = _typical(values)
-        return tuple(_draw(v, scale, rng, decimals, unit=unit) for v in values)
+        scale = draws.typical(values)
+        return tuple(draws.draw(v, scale, rng, decimals, unit=unit) for v in values)
 
     changes: dict[str, object] = {}
     if "weights" in vary:
@@ -125,36 +129,10 @@ def draw_spec(template: Spec, rng: np.random.Generator, vary: Sequence[str], dec
         unit = template.activations[-1] == "sigmoid"  # a sigmoid reaches only (0, 1)
         changes["targets"] = tuple(near(row, unit=unit) for row in template.targets)
     if "lr" in vary:
-        changes["learning_rate"] = _draw(
+        changes["learning_rate"] = draws.draw(
             template.learning_rate, template.learning_rate, rng, decimals, positive=True
         )
     return template.replace(**changes) if changes else template
-
-
-def _typical(values: Sequence[float]) -> float:
-    nonzero = [abs(v) for v in values if v != 0]
-    return sum(nonzero) / len(nonzero) if nonzero else 0.1
-
-
-def _draw(
-    value: float,
-    scale: float,
-    rng: np.random.Generator,
-    decimals: int,
-    *,
-    unit: bool = False,
-    positive: bool = False,
-) -> float:
-    """A number of value's sign and about its size (a zero takes the size of its neighbours and
-    either sign), rounded to `decimals`, never 0."""
-    size = abs(value) or scale
-    sign = (1 if value > 0 else -1) if value != 0 else (1 if positive else rng.choice((-1, 1)))
-    drawn = sign * size * math.exp(rng.uniform(math.log(0.5), math.log(2.0)))
-    step = 10.0**-decimals
-    if unit:
-        drawn = min(max(drawn, step), 1 - step)
-    rounded = round(drawn, decimals)
-    return rounded if rounded != 0 else sign * step
 
 
 _TREES: dict[Spec, list[Question]] = {}
@@ -169,6 +147,8 @@ def _trees(template: Spec) -> list[Question]:
 
 def first_problem(spec: Spec, asked: Sequence[str], trees: Sequence[Question] | None = None) -> str | None:
     """Why this draw makes a poor exercise, or None."""
+    if spec.layered:
+        return layer_variants.layered_problem(spec, asked)
     values = tree_values(spec, trees) if trees is not None else key_values(spec)
     if not all(math.isfinite(v) for v in values.values()):
         return "a number overflows at iteration 1"

@@ -51,6 +51,20 @@ WORDS: dict[str, dict[str, str]] = {
         "mistake.half_dropped": "the ½ of ½Σ(y−t)² is dropped",
         "mistake.half_doubled": "the ½ of ½Σ(y−t)² is applied twice",
         "mistake.mean_as_sum": "a sum where the mean is asked (not divided by the count)",
+        "mistake.kernel_flipped": "the kernel is flipped (rotated 180°): conv2d is a cross-correlation, "
+        "K[u,v] meets x[r+u,s+v]",
+        "mistake.maxpool_routed_to_all": "the max-pool gradient went to every position of the window, "
+        "not only to its maximum",
+        "mistake.maxpool_averaged": "the max-pool gradient was shared out as an average pool's (÷ size²), "
+        "not given to the window's maximum",
+        "mistake.maxpool_column_major": "the arg-max position is counted down the columns; torch counts "
+        "along the rows (row-major)",
+        "mistake.softmax_diagonal_forgotten": "the softmax Jacobian's diagonal term P[t,u]·∂L/∂P[t,u] is "
+        "missing from ∂L/∂S",
+        "mistake.bptt_recurrent_dropped": "the recurrent term Σ Wh·δ[t+1] of backpropagation through time "
+        "is missing from δ[t]",
+        "mistake.layernorm_mean_term_forgotten": "the layer norm's mean term −mean(∂L/∂x̂) is missing: the "
+        "mean μ depends on x too",
         "mistake.not_a_number": "not a number: {text}",
         "tolerance": "4 significant figures (relative error ≤ 5e-4, or 5e-8 near zero)",
         "tolerance.n": "{n} significant figures (relative error ≤ {rel:g}, or 5e-8 near zero)",
@@ -112,6 +126,13 @@ WORDS: dict[str, dict[str, str]] = {
         "mistake.half_dropped": "漏了 ½Σ(y−t)² 中的 ½",
         "mistake.half_doubled": "½Σ(y−t)² 中的 ½ 乘了两次",
         "mistake.mean_as_sum": "应取平均却求了和（没有除以个数）",
+        "mistake.kernel_flipped": "卷积核被翻转了（旋转 180°）：conv2d 是互相关，K[u,v] 对应 x[r+u,s+v]",
+        "mistake.maxpool_routed_to_all": "最大池化的梯度传给了窗口中的每个位置，而不只是最大值所在的位置",
+        "mistake.maxpool_averaged": "最大池化的梯度按平均池化平分了（÷ size²），而不是只传给窗口的最大值",
+        "mistake.maxpool_column_major": "最大值的位置按列（从上到下）数了；torch 按行（行优先）数",
+        "mistake.softmax_diagonal_forgotten": "∂L/∂S 中漏了 softmax 雅可比矩阵的对角项 P[t,u]·∂L/∂P[t,u]",
+        "mistake.bptt_recurrent_dropped": "δ[t] 中漏了随时间反向传播的循环项 Σ Wh·δ[t+1]",
+        "mistake.layernorm_mean_term_forgotten": "层归一化的均值项 −mean(∂L/∂x̂) 漏了：均值 μ 也依赖于 x",
         "mistake.not_a_number": "不是数字：{text}",
         "tolerance": "4 位有效数字（相对误差 ≤ 5e-4，接近 0 时绝对误差 ≤ 5e-8）",
         "tolerance.n": "{n} 位有效数字（相对误差 ≤ {rel:g}，接近 0 时绝对误差 ≤ 5e-8）",

@@ -67,8 +67,18 @@ _SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 _ID = re.compile(r"(?P<kind>[A-Za-z]+?)(?P<layer>\d+)(?:\[(?P<index>[\d,]+)\])?(?:@(?P<sample>\d+))?")
 
 
+def split_sample(qid: str) -> tuple[str, int | None]:
+    """A layered per-sample id without its @k, and k (from 1; None when it has none):
+    z1[2,1,1]@3 → (z1[2,1,1], 3). Any other id is returned whole, with None."""
+    m = _ID.fullmatch(qid)
+    if m is None or m["sample"] is None:
+        return qid, None
+    return qid[: m.start("sample") - 1], int(m["sample"])
+
+
 def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
-    """z⁽¹⁾[2,1,1], δ⁽⁴⁾[1], ∂L/∂K⁽¹⁾[1,1,2,2] … for a layered column id; other ids unchanged."""
+    """z⁽¹⁾[2,1,1], δ⁽⁴⁾[1], ∂L/∂K⁽¹⁾[1,1,2,2], m(K⁽¹⁾[1,1,2,2]) … for a layered column id; other
+    ids unchanged."""
     step = ""
     if ":" in qid:  # an optimizer column: m:K1[1,1,1,1], step:b4[1]
         step, _, qid = qid.partition(":")
@@ -85,6 +95,6 @@ def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
     text = symbol + f"({m['layer']})".translate(_SUP) + (f"[{m['index']}]" if m["index"] else "")
     if m["sample"] is not None:
         text += " (" + sample_word.format(k=int(m["sample"])) + ")"
-    if step:
-        text = ("Δ" if step == "step" else step + " ") + text
+    if step:  # ΔK⁽¹⁾[…], and m(K⁽¹⁾[…]) as m(b₃) of a dense network: "b b⁽²⁾[1]" read as a bias
+        text = "Δ" + text if step == "step" else f"{step}({text})"
     return text

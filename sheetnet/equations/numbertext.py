@@ -57,3 +57,23 @@ def _round(x: float, decimals: int) -> float:
 def _general(x: float) -> str:
     """A number as `&` turns it into text: up to 15 significant digits, no trailing zeros."""
     return format(x, ".15g")
+
+
+
+def fixed_text_formula(expression: str, decimals: int) -> str:
+    """A formula expression whose value is the number with `decimals` decimals as text, a negative
+    number in brackets with a minus sign (no hyphen to break a wrapped line at): 0.3003,
+    (−0.2372). FIXED reads no format code, so every locale writes its own decimal separator; and
+    unlike `&`, Gnumeric prints no 21-digit tail (0.0605, never 0.060499999999999999999)."""
+    rounded = f"ROUND({expression},{decimals})"
+    return (f'IF({rounded}<0,"(−"&FIXED(ABS({expression}),{decimals},TRUE)&")",'
+            f"FIXED({expression},{decimals},TRUE))")
+
+
+def fixed_text(x: float, decimals: int) -> str:
+    """The text fixed_text_formula() gives for x, in an English locale."""
+    if not math.isfinite(x):
+        return "#NUM!"
+    value = _round(x, decimals) + 0.0  # −0.0 + 0.0 is 0.0: FIXED(−0.00001, 4) is 0.0000
+    text = f"{abs(value):.{decimals}f}"
+    return f"(−{text})" if value < 0 else text

@@ -32,7 +32,8 @@ def output_id(spec: Spec, j: int, k: int) -> str:
 def output_label(spec: Spec, j: int) -> str:
     """a₅ for a dense network; a⁽⁴⁾[1] for a layered one."""
     if layered(spec):
-        return labels.label(spec, layer_names.quantity(spec, "a", len(spec.layers) - 1, (j,), 0))
+        # the id without a sample: a chart of sample 2 must not call its series "(sample 1)"
+        return labels.label(spec, output_id(spec, j, 0).split("@")[0])
     return labels.neuron_label(spec, spec.n_layers - 1, j)
 
 

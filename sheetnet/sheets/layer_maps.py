@@ -13,7 +13,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import layer_names
 from sheetnet.model.spec import Spec
-from sheetnet.sheets import layout
+from sheetnet.sheets import at_iteration, layout
 from sheetnet.sheets.context import Context, stored_value
 from sheetnet.sheets.layout import TrainingLayout
 
@@ -69,7 +69,7 @@ def maps(spec: Spec) -> list[Map]:
 def formula(training: TrainingLayout, training_sheet: str, qid: str) -> str:
     """=INDEX(Training!$K$4:$K$104,$B$3+1): the column's value at row t."""
     t = layout.address(*T_CELL, absolute=True)
-    return f"=INDEX({layout.sheet_prefix(training_sheet)}{training.column_range(qid)},{t}+1)"
+    return "=" + at_iteration.index_formula(training, training_sheet, qid, t)
 
 
 def write_maps_sheet(ctx: Context, ws: Worksheet) -> None:
@@ -81,9 +81,7 @@ def write_maps_sheet(ctx: Context, ws: Worksheet) -> None:
     ws.write(0, 0, words["maps.title"], fmt.title)
     ws.write(1, 0, words["maps.note"], fmt.note)
     ws.write(T_CELL[0] - 1, 0, words["maps.t"], fmt.label)
-    ws.write_number(T_CELL[0] - 1, T_CELL[1] - 1, t, fmt.input)
-    ws.data_validation(T_CELL[0] - 1, T_CELL[1] - 1, T_CELL[0] - 1, T_CELL[1] - 1, {
-        "validate": "integer", "criteria": "between", "minimum": 0, "maximum": spec.iterations})
+    at_iteration.write_choice(ws, T_CELL[0] - 1, T_CELL[1] - 1, t, spec.iterations, fmt.input, lowest=0)
     sheet = words["sheet.training"]
     for m in maps(spec):
         ws.write(m.title_row - 1, 0, words[m.words].format(l=m.layer + 1, c=m.channel + 1), fmt.heading)
@@ -96,7 +94,5 @@ def write_maps_sheet(ctx: Context, ws: Worksheet) -> None:
             ws.write_formula(cell.row - 1, cell.col - 1, formula(ctx.training, sheet, cell.qid),
                              fmt.data["forward"], stored_value(value))
         first, last = m.cells[0], m.cells[-1]
-        scale = {"type": "3_color_scale", "min_color": "#F8F8FF", "mid_color": "#9EC5E8",
-                 "max_color": "#08306B"} if m.words == "maps.attention" else \
-            {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#C0504D"}
+        scale = at_iteration.ATTENTION_SCALE if m.words == "maps.attention" else at_iteration.FEATURE_SCALE
         ws.conditional_format(first.row - 1, first.col - 1, last.row - 1, last.col - 1, scale)

@@ -78,8 +78,10 @@ class Trajectory:
 
     def row(self, t: int) -> np.ndarray:
         """Row t, one of the kept ones (columns as self.ids)."""
-        if self._frame is not None:
-            return self._frame.iloc[t][self.ids].to_numpy(dtype=float)
+        if self._frame is not None:  # kept once read: the Working and Exercise sheets ask thousands of times
+            if t not in self._rows:
+                self._rows[t] = self._frame.iloc[t][self.ids].to_numpy(dtype=float)
+            return self._rows[t]
         if t not in self._kept_rows:
             raise LookupError(f"iteration {t} is not among the rows kept for the other sheets")
         if t not in self._rows:

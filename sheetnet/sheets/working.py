@@ -15,19 +15,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import graph, labels, numbertext, textprint, updates
 from sheetnet.equations.update_notes import leaf_name
-from sheetnet.expr.formula import Cell, Const, Expr, Num, rewrite, to_excel
+from sheetnet.expr.formula import Cell, Const, to_excel
 from sheetnet.memo import remembered
 from sheetnet.model import ids, schedule
 from sheetnet.model.spec import Spec, model_inputs
-from sheetnet.sheets import limits, styles
+from sheetnet.sheets import layered_working, limits, styles
 from sheetnet.sheets.context import stored_value
 from sheetnet.sheets.layout import TrainingLayout, address
+from sheetnet.sheets.working_lines import (  # re-exported: the classroom and the check read them here
+    Heading,
+    Item,
+    Line,
+    bound,
+    first_batch,
+    first_update,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,37 +49,21 @@ SYMBOL, EQ1, EQUATION, EQ2, NUMBERS, EQ3, VALUE = range(1, 8)
 SECTIONS = ("forward", "loss", "backward", "gradient", "optimizer", "update")
 
 
-@dataclass(frozen=True)
-class Line:
-    """One quantity: `qid` its Training column (for an update: the parameter's)."""
-
-    qid: str
-    group: str
-    expr: Expr
-
-
-@dataclass(frozen=True)
-class Heading:
-    """A section header (sample is None) or, with several samples, a sample's sub-header."""
-
-    group: str
-    sample: int | None = None
-    text_key: str = ""  # the words key of its text, when not working.<group>
-
-
-Item = Line | Heading
-
-
 # --- what goes on the sheet, in order ------------------------------------------------------
 
 
 def items(spec: Spec) -> list[Item]:
     """Every row below the header, in the order a student computes iteration 1."""
-    return list(_items(spec))
+    return list(_layered_items(spec) if spec.layered else _items(spec))
 
 
 # The Working sheet, the Exercise sheet, the questions and the checks of one build each ask for
 # these, and a class builds each student's network twice: worked out once per spec.
+@remembered()
+def _layered_items(spec: Spec) -> tuple[Item, ...]:
+    return tuple(layered_working.layered_items(spec))
+
+
 @remembered()
 def _items(spec: Spec) -> tuple[Item, ...]:
     columns = {c.qid: c for c in graph.training_columns(spec)}
@@ -86,21 +77,21 @@ def _items(spec: Spec) -> tuple[Item, ...]:
             for j in range(spec.sizes[layer + 1]):
                 for name in ("z", "a"):  # z₃ then a₃: each neuron finished before the next
                     qid = ids.neuron(name, layer, j, k, spec)
-                    result.append(Line(qid, "forward", _bound(columns[qid], spec, batch)))
+                    result.append(Line(qid, "forward", bound(columns[qid], spec, batch)))
     result.append(Heading("loss"))  # per-sample losses, the loss and the accuracy (classification)
-    result += [Line(q, "loss", _bound(columns[q], spec, batch)) for q in ids.losses(spec)]
+    result += [Line(q, "loss", bound(columns[q], spec, batch)) for q in ids.losses(spec)]
     result.append(Heading("backward"))
     for k in range(K):
         result += [Heading("backward", numbers[k])] if K > 1 else []
         for layer in reversed(range(spec.n_layers)):
             for j in range(spec.sizes[layer + 1]):
                 qid = ids.neuron("delta", layer, j, k, spec)
-                result.append(Line(qid, "backward", _bound(columns[qid], spec, batch)))
+                result.append(Line(qid, "backward", bound(columns[qid], spec, batch)))
     result.append(Heading("gradient"))
-    result += [Line(q, "gradient", _bound(columns[q], spec, batch)) for q in ids.gradients(spec)]
+    result += [Line(q, "gradient", bound(columns[q], spec, batch)) for q in ids.gradients(spec)]
     if spec.has_optimizer_state:  # the optimizer's state and step of update 1 (row 0's formulas)
         result.append(Heading("optimizer"))
-        result += [Line(c.qid, "optimizer", _first_update(c)) for c in columns.values()
+        result += [Line(c.qid, "optimizer", first_update(c)) for c in columns.values()
                    if c.group == updates.GROUP]
         result.append(Heading("update", text_key="working.optimizer_update"))
     else:
@@ -108,32 +99,15 @@ def _items(spec: Spec) -> tuple[Item, ...]:
     trained = set(ids.gradients(spec))
     for qid in ids.params(spec):
         if ids.gradient_of(qid) in trained:  # the next row's formula: θ − η·∂L/∂θ
-            result.append(Line(qid, "update", _bound(columns[qid], spec, batch)))
+            result.append(Line(qid, "update", bound(columns[qid], spec, batch)))
     return tuple(result)
-
-
-def _bound(column: graph.Column, spec: Spec, batch: np.ndarray) -> Expr:
-    """The column's formula with the sample slots bound to iteration 1's samples (batch)."""
-    if column.formula is None:
-        raise ValueError(f"column {column.qid} has no formula")
-    return graph.bind_samples(spec, column.formula, batch)
-
-
-def _first_update(column: graph.Column) -> Expr:
-    """An optimizer column's formula in row 0, with the row's t (0 there) as a number."""
-    return rewrite(column.formula_for(0), lambda node: Num(0) if node == Cell("iter") else None)
-
-
-def first_batch(spec: Spec) -> list[int]:
-    """The sample numbers (from 1) that iteration 1 uses, slot by slot."""
-    return [int(k) + 1 for k in schedule.batches(spec, rows=1)[0]]
 
 
 def rows_of(entries: list[Item]) -> list[int]:
     """The row of each item: a blank row before every section header but the first."""
     rows, row = [], FIRST_ROW
     for n, item in enumerate(entries):
-        if isinstance(item, Heading) and item.sample is None and n > 0:
+        if isinstance(item, Heading) and item.is_section and n > 0:
             row += 1
         rows.append(row)
         row += 1
@@ -185,6 +159,8 @@ class Leaves:
 def quantity_label(spec: Spec, qid: str) -> str:
     """w₃₁, a₃, δ₅, ∂L/∂w₅₃; with several samples a superscript names the sample: a₃⁽²⁾
     (in minibatch mode the sample that slot k holds in iteration 1)."""
+    if spec.layered:
+        return layered_working.layered_label(spec, qid)
     if qid == "loss":
         return "L"
     if qid == ids.ACCURACY:
@@ -203,6 +179,16 @@ def quantity_label(spec: Spec, qid: str) -> str:
     return labels.label(spec, base) + (labels.sup(f"({k})") if k else "")
 
 
+def input_name(spec: Spec, i: int) -> str:
+    """Input number i (from 0) in the equations: x₁, or x[c,r,s] in a network of layers."""
+    return layered_working.input_label(spec, i) if spec.layered else labels.input_label(i)
+
+
+def target_name(spec: Spec, j: int) -> str:
+    """Target number j (from 0) in the equations: t₁, or t[1] in a network of layers."""
+    return layered_working.target_label(j) if spec.layered else labels.target_label(j)
+
+
 def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
     spec = ctx.spec
     K = spec.n_samples
@@ -213,10 +199,10 @@ def _leaves(ctx: Context, value_row: dict[str, int]) -> Leaves:
     # The Training sheet reads x̃ = (x − μ)/σ when the inputs are standardised: so does this sheet.
     for k, (x, t) in enumerate(zip(model_inputs(spec).tolist(), spec.targets, strict=True)):
         for i, v in enumerate(x):
-            names[graph.input_key(i, k).key] = labels.input_label(i) + mark[k]
+            names[graph.input_key(i, k).key] = input_name(spec, i) + mark[k]
             values[graph.input_key(i, k).key] = v
         for j, v in enumerate(t):
-            names[graph.target_key(j, k).key] = labels.target_label(j) + mark[k]
+            names[graph.target_key(j, k).key] = target_name(spec, j) + mark[k]
             values[graph.target_key(j, k).key] = v
     for key in updates.network_keys(spec):  # the optimizer's hyperparameters and 1 − β
         names[key] = leaf_name(spec, Const(key))
@@ -299,7 +285,7 @@ def write_working_sheet(ctx: Context, ws: Worksheet) -> None:
     # Both texts first: the column widths depend on them, and widths go before any row.
     texts = {r: (textprint.symbolic(e.expr, leaves.label), textprint.text_value(e.expr, leaves.value))
              for e, r in zip(entries, rows, strict=True) if isinstance(e, Line)}
-    _set_columns(ws, list(texts.values()))
+    _set_columns(ws, list(texts.values()), 22 if ctx.spec.layered else 14)  # ∂L/∂Wx⁽¹⁾[1,2]⁽³⁾
     _write_top(ws, ctx, fmt)
     for entry, row in zip(entries, rows, strict=True):
         if isinstance(entry, Heading):
@@ -308,11 +294,11 @@ def write_working_sheet(ctx: Context, ws: Worksheet) -> None:
             _write_line(ws, row - 1, entry, texts[row], leaves, fmt)
 
 
-def _set_columns(ws: Worksheet, texts: list[tuple[str, str | None]]) -> None:
+def _set_columns(ws: Worksheet, texts: list[tuple[str, str | None]], symbol_width: float) -> None:
     # Wide enough for the longest equation, within reason (long sums are already shortened).
     widest_symbolic = max((len(s) for s, _ in texts), default=20)
     widest_numbers = max((len(n or "") for _, n in texts), default=20)
-    ws.set_column(SYMBOL - 1, SYMBOL - 1, 14)
+    ws.set_column(SYMBOL - 1, SYMBOL - 1, symbol_width)
     for col in (EQ1, EQ2, EQ3):
         ws.set_column(col - 1, col - 1, 2.5)
     # Character counts overstate the width of proportional text with sub/superscripts a little.
@@ -327,7 +313,10 @@ def _write_top(ws: Worksheet, ctx: Context, fmt: _Formats) -> None:
     ws.set_row(NOTE_ROW - 1, 48)
     note = words["working.note"].format(network=words["sheet.network"])
     ws.merge_range(NOTE_ROW - 1, 0, NOTE_ROW - 1, VALUE - 1, note, fmt.note)
-    if ctx.spec.mode != "batch":
+    if ctx.spec.layered:  # what the superscripts name: the layer, and the sample
+        ws.set_row(SAMPLES_ROW - 1, 32)
+        ws.merge_range(SAMPLES_ROW - 1, 0, SAMPLES_ROW - 1, VALUE - 1, _layers_note(ctx), fmt.note)
+    elif ctx.spec.mode != "batch":
         samples = ", ".join(map(str, first_batch(ctx.spec)))
         ws.merge_range(SAMPLES_ROW - 1, 0, SAMPLES_ROW - 1, VALUE - 1,
                        words["working.batch"].format(samples=samples), fmt.note)
@@ -345,8 +334,20 @@ def _write_top(ws: Worksheet, ctx: Context, fmt: _Formats) -> None:
     ws.repeat_rows(HEADER_ROW - 1)
 
 
+def _layers_note(ctx: Context) -> str:
+    words, spec = ctx.words, ctx.spec
+    if spec.mode != "batch":
+        samples = ", ".join(map(str, first_batch(spec)))
+        return words["working.layers_note"] + words["working.layers_batch"].format(samples=samples)
+    return words["working.layers_note"] + (words["working.layers_samples"] if spec.n_samples > 1 else "")
+
+
 def _write_heading(ws: Worksheet, r0: int, heading: Heading, words: dict[str, str],
                    fmt: _Formats, spec: Spec) -> None:
+    if heading.layer is not None:  # a layer of a network of layers: "Layer 2: maxpool2d"
+        kind = spec.layers[heading.layer].kind
+        ws.write_string(r0, 0, words["network.layer_row"].format(l=heading.layer + 1, kind=kind), fmt.sample)
+        return
     if heading.sample is not None:
         ws.write_string(r0, 0, words["working.sample"].format(k=heading.sample), fmt.sample)
         return

@@ -176,6 +176,7 @@ def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
 
 def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
+    working.check_formulas(spec, training)
     if options.decision_map:  # dense networks of one or two inputs only (its one-line error says why)
         decision_map.check_grid(spec, options.decision_map)
     if options.compare_lr:  # blocks past the last column: refused before NumPy trains anything
@@ -183,9 +184,6 @@ def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOpti
     if options.compare_optim:
         names = optimizers_sheet.parse_optimizers(",".join(options.compare_optim))
         optimizers_sheet.check_columns(spec, names)
-    if is_layered(spec):  # a layered workbook has no Working sheet (so far)
-        return
-    working.check_formulas(spec, training)
 
 
 def _close(book: xlsxwriter.Workbook) -> None:
@@ -206,6 +204,7 @@ def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
         layered = [("sheet.guide", layered_guide.write_layered_guide_sheet),
                    ("sheet.network", layered_network.write_layered_network_sheet),
                    ("sheet.training", training.write_training_sheet),
+                   ("sheet.working", working.write_working_sheet),
                    ("sheet.charts", charts.write_charts_sheet),
                    ("sheet.summary", summary.write_summary_sheet)]
         if ctx.options.compare_lr:
@@ -214,6 +213,7 @@ def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
             layered.append(("sheet.layer_maps", layer_maps.write_maps_sheet))
         if ctx.options.compare_optim:
             layered.append(("sheet.compare_optim", optimizers_sheet.write_compare_optim_sheet))
+        layered[2:2] = [(e.key, e.writer) for e in ctx.options.extra_sheets]  # after the Network sheet
         return [w for w in layered if not ctx.options.only_sheets or w[0] in ctx.options.only_sheets]
     writers: list[tuple[str, SheetWriter]] = [
         ("sheet.guide", guide.write_guide_sheet),  # first tab, and the one shown on opening

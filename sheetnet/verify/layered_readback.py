@@ -6,7 +6,7 @@ inputs a student edited is checked against those edited inputs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,13 +25,16 @@ from sheetnet.sheets.settings import SETTINGS
 _WHAT = "is this a workbook written by `sheetnet build`?"
 
 
-def setting_cells(cells: Mapping[tuple[int, int], Any]) -> dict[str, tuple[int, int]]:
-    """Each layered setting's value cell, found by its label in any language."""
-    names = {words[key]: key.removeprefix("setting.") for words in STRINGS.values()
-             for key in words if key.startswith("setting.")}
+def setting_cells(cells: Mapping[tuple[int, int], Any],
+                  names: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
+    """Each setting's value cell, found by the label beside it in any language: of the settings
+    named (a dense network shows only those that apply to it, settings.applies), or of every one."""
+    keys = [f"setting.{name}" for name in names] if names is not None else None
+    labels = {words[key]: key.removeprefix("setting.") for words in STRINGS.values()
+              for key in (keys if keys is not None else words) if key.startswith("setting.")}
     found: dict[str, tuple[int, int]] = {}
     for row in range(layout.FIRST_SETTING_ROW, layout.DATA_HEADER_ROW):
-        name = names.get(str(cells.get((row, 1), "")).strip())
+        name = labels.get(str(cells.get((row, 1), "")).strip())
         if name is not None:
             found.setdefault(name, (row, 2))
     return found

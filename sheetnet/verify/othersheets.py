@@ -24,6 +24,7 @@ from sheetnet.sheets.i18n import STRINGS, sheet_names
 from sheetnet.sheets.layered_network import network_layout
 from sheetnet.sheets.layout import FIRST_DATA_ROW, TrainingLayout
 from sheetnet.verify.bound import U
+from sheetnet.verify.guidecheck import check_guide
 from sheetnet.verify.layermapcheck import check_maps
 from sheetnet.verify.optimcheck import check_optimizers
 from sheetnet.verify.ratescheck import check_rates
@@ -42,10 +43,10 @@ _RANGE = re.compile(
 
 
 def present_sheets(names: list[str]) -> dict[str, str]:
-    """Of the sheets named, the Summary, Charts, Learning-rates, Optimizers and Working sheets:
+    """Of the sheets named, the Summary, Charts, Learning-rates, Optimizers, Working, Maps and Guide sheets:
     key → name."""
     keys = ("sheet.summary", "sheet.charts", "sheet.compare", "sheet.compare_optim", "sheet.working",
-            "sheet.layer_maps")
+            "sheet.layer_maps", "sheet.guide")
     return {key: name for key in keys for name in sheet_names(key) if name in names}
 
 
@@ -68,6 +69,8 @@ def check_sheets(
                       (engine_cells or {}).get("sheet.working"), leaf_rel)
     if "sheet.layer_maps" in formulas:  # a layered network's heat maps at iteration t
         check_maps(book, training, report, (engine_cells or {}).get("sheet.layer_maps"))
+    if book.spec.layered:  # the Guide's drawings of its layers, at the Guide's own t
+        check_guide(book, training, report, (engine_cells or {}).get("sheet.guide"))
     if "sheet.compare" in formulas:
         check_rates(book, names["sheet.compare"], formulas["sheet.compare"], report,
                     (engine_cells or {}).get("sheet.compare"), leaf_rel)

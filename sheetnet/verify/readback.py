@@ -25,13 +25,13 @@ from sheetnet.errors import SheetnetError
 from sheetnet.model import ids, optimizers
 from sheetnet.model.spec import DEFAULT_LEAKY_SLOPE, Spec, parse_spec
 from sheetnet.sheets import layout
-from sheetnet.sheets.i18n import STRINGS, sheet_names
+from sheetnet.sheets.i18n import sheet_names
 from sheetnet.sheets.layout import FIRST_DATA_ROW, ID_ROW, NetworkLayout
 from sheetnet.sheets.settings import NAMES, SETTINGS, read_settings
 from sheetnet.verify import cells, sheetxml
 from sheetnet.verify.cells import TrainingCells
 from sheetnet.verify.edits import explain_edits
-from sheetnet.verify.layered_readback import is_layered_sheet, read_layered_spec
+from sheetnet.verify.layered_readback import is_layered_sheet, read_layered_spec, setting_cells
 from sheetnet.verify.stored import Stored
 from sheetnet.verify.untrusted import check_archive, check_big_part, check_claimed_cells, reading, why
 
@@ -207,15 +207,7 @@ def _cell_name(at: tuple[int, int]) -> str:
 
 
 def _setting_cells(cells: dict[tuple[int, int], Any]) -> dict[str, tuple[int, int]]:
-    """Each setting's value cell, found by the label beside it (in any language): a network
-    shows only the settings that apply to it (settings.applies)."""
-    names = {words[f"setting.{name}"]: name for words in STRINGS.values() for name in NAMES}
-    found: dict[str, tuple[int, int]] = {}
-    for row in range(layout.FIRST_SETTING_ROW, layout.DATA_HEADER_ROW):
-        name = names.get(str(cells.get((row, 1), "")).strip())
-        if name is not None:
-            found.setdefault(name, (row, 2))
-    return found
+    return setting_cells(cells, NAMES)
 
 
 def _settings(where: str, cells: dict[tuple[int, int], Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sheetnet.model import fields
+from sheetnet.web.words import FIELD_DOCS_ZH
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class FormField:
     choices: tuple[str, ...]
     doc: str
     required: bool
+    doc_zh: str = ""  # the help in Chinese (web/words.py)
 
 
 def form_fields() -> list[FormField]:
@@ -33,7 +35,8 @@ def form_fields() -> list[FormField]:
         kind = ("boolean" if f.json.get("type") == "boolean" else
                 "choice" if "enum" in f.json else
                 "string" if f.json.get("type") == "string" else "text")
-        out.append(FormField(f.path, kind, tuple(f.json.get("enum", ())), f.doc, f.required))
+        out.append(FormField(f.path, kind, tuple(f.json.get("enum", ())), f.doc, f.required,
+                             FIELD_DOCS_ZH.get(f.path, "")))
     return out
 
 

@@ -43,6 +43,7 @@ WORDS: dict[str, dict[str, str]] = {
         "engine": "Engine", "no_class": "Make a class first, or upload a class zip.",
         "sort_hint": "Click a column heading to sort.", "right": "right", "ecf": "ecf", "wrong": "wrong",
         "blank": "blank", "warnings": "Files not graded",
+        "graded_of": "{graded} of {students} students graded",
         "platforms": "Also an LMS import file:",
         "quantity": "Quantity", "answer": "Answer", "key": "Key", "verdict": "Verdict", "slip": "Likely slip",
         "assignment": "Assignment name (LMS)",
@@ -84,6 +85,7 @@ WORDS: dict[str, dict[str, str]] = {
         "engine": "引擎", "no_class": "请先生成班级，或上传班级 zip。",
         "sort_hint": "点击列标题排序。", "right": "对", "ecf": "传递", "wrong": "错", "blank": "空",
         "warnings": "未评分的文件",
+        "graded_of": "已评分 {graded} 名学生（共 {students} 名）",
         "platforms": "另写 LMS 导入文件：",
         "quantity": "量", "answer": "答案", "key": "标准答案", "verdict": "判定", "slip": "可能的失误",
         "assignment": "作业名称（LMS）",
@@ -108,3 +110,50 @@ def choose_language(asked: str | None, cookie: str | None, accept: str) -> str:
         if code.startswith("en"):
             return "en"
     return "en"
+
+
+# The Build form's help beside each spec field, in Chinese (the English is the field's doc in
+# model/fields.py); tests/test_web.py fails when a field of the form has none here.
+FIELD_DOCS_ZH: dict[str, str] = {
+    "title": "网络的标题，显示在工作簿中（默认：文件名）。",
+    "description": "例子的来源和可以尝试的做法；显示在指南表上。",
+    "zh.title": "中文标题。",
+    "zh.description": "中文说明。",
+    "network.sizes": "每层神经元数：输入、隐藏层…、输出，例如 [2, 2, 2]（或用 input_shape 和 layers）。",
+    "network.activations": "输入层之后每层一个激活函数；softmax 只能用于输出层（与 sizes 一起用）。",
+    "network.input_shape": ("代替 sizes：一个样本的形状，[特征数]、[步数, 特征数] 或 [通道, 高, 宽]；"
+                            "与 [[network.layers]] 一起用。"),
+    "network.layers": ("代替 sizes/activations：按顺序列出各层（conv2d、maxpool2d、avgpool2d、flatten、"
+                       "dense、rnn、attention、layernorm、meanpool）；最后一层是 dense。"),
+    "network.bias": "none（无偏置）、shared（每层一个数）或 per-neuron（每个神经元一个）。",
+    "network.train_bias": "false：偏置保持不变（如种子教程 001）。",
+    "network.loss": ("half_sse = ½Σ(y−t)²、sse、mse、cross_entropy（softmax 输出）、"
+                     "binary_cross_entropy（sigmoid 输出）。"),
+    "network.leaky_slope": "z > 0 时 leaky_relu(z) = z，否则为 slope·z；0 ≤ slope < 1。",
+    "training.learning_rate": "学习率 η，一个正数。",
+    "training.iterations": "更新次数，每次占训练表的一行。",
+    "training.reduction": "多个样本时：损失（和梯度）取平均还是求和。",
+    "training.mode": "每次更新用的样本：batch（全部）、sgd（一个）或 minibatch（batch_size 个）。",
+    "training.batch_size": "minibatch 模式下每次更新的样本数；必须整除样本总数。",
+    "training.shuffle": "sgd/minibatch：每一轮重新打乱样本顺序。",
+    "training.seed": "打乱顺序用的随机种子（仅当 shuffle = true）。",
+    "training.optimizer": "每次更新如何使用梯度，与 torch.optim 的计算相同。",
+    "training.momentum": "momentum、nesterov（默认 0.9）；rmsprop（默认 0）。",
+    "training.beta1": "adam、adamw：m 的衰减率。",
+    "training.beta2": "adam、adamw：v 的衰减率。",
+    "training.eps": "rmsprop、adam、adamw（默认 1e-8）；adagrad（默认 1e-10）。",
+    "training.alpha": "rmsprop：梯度平方的平滑系数。",
+    "training.weight_decay": "所有优化器：g + λ·θ（L2）；adamw 直接衰减 θ。",
+    "init.weights": "每层一个矩阵，[到][从]：z = W·a + b。",
+    "init.biases": "每层一个列表（per-neuron）或一个数（shared）。",
+    "init.layers": "与 network.layers 一起用：每个有参数的层一张表，按层的顺序，形状与 torch 相同。",
+    "init.seed": "代替 weights/biases：在 ±1/√fan_in 内均匀随机取值，保留 4 位小数，偏置为 0。",
+    "data.inputs": "每个样本一行输入值；与 network.layers 一起用时，是 input_shape 形状的嵌套列表。",
+    "data.targets": "每个样本一行目标值。",
+    "data.csv": "一个 CSV 文件（首行为表头，每行一个样本），路径相对于本文件。",
+    "data.input_columns": "作为输入的 CSV 列。",
+    "data.target_columns": "作为目标值的 CSV 列（数字）。",
+    "data.label_column": "类别名称所在的 CSV 列，按排序后的顺序做独热编码。",
+    "data.standardize": "输入 x̃ = (x − μ)/σ（按输入列），在网络表上实时计算。",
+    "data.decimal": "CSV 的小数点符号（默认 \".\"）：数字写成 5,1 时用 \",\"（欧洲版 Excel）。",
+}
