@@ -30,9 +30,9 @@ runner = CliRunner()
 # Every function a sheetnet formula may call: each is in Excel 2010 (and long before) without the
 # _xlfn. prefix. A new function in a formula fails here until it is checked and listed.
 EXCEL_2010_FUNCTIONS = frozenset({
-    "ABS", "AND", "AVERAGE", "AVERAGEIF", "CHAR", "COUNT", "COUNTIF", "EXP", "IF", "IFERROR", "INDEX",
-    "INT", "ISBLANK", "ISERROR", "ISNUMBER", "LEN", "LN", "LOG10", "MAX", "MIN", "MOD", "NOT", "OR",
-    "POWER", "ROUND", "SIGN", "SQRT", "STDEVP", "SUM", "SUMPRODUCT", "TANH", "TEXT",
+    "ABS", "AND", "AVERAGE", "AVERAGEIF", "CHAR", "CHOOSE", "COUNT", "COUNTIF", "EXP", "FIXED", "IF",
+    "IFERROR", "INDEX", "INT", "ISBLANK", "ISERROR", "ISNUMBER", "LEN", "LN", "LOG10", "MAX", "MIN", "MOD",
+    "NOT", "OR", "POWER", "ROUND", "SIGN", "SQRT", "STDEVP", "SUM", "SUMPRODUCT", "TANH", "TEXT",
 })
 FORBIDDEN_SHEET_CHARS = set("[]:*?/\\")
 
