@@ -248,12 +248,11 @@ def _column_range(spec: Spec, qid: str) -> str:
 
 
 def test_a_formula_past_excels_length_is_a_one_line_error(tmp_path: Path) -> None:
-    """A 22×22 feature map: each kernel gradient sums 484 products, past 8,192 characters."""
-    spec = layered_spec([1, 24, 24], [{"kind": "conv2d", "channels": 1, "kernel": 3},
-                                      {"kind": "flatten"}, {"kind": "dense", "size": 1}],
-                        "mse", samples=1)
-    with pytest.raises(SheetnetError, match=r"dK1\[1,1,1,1\] would be [\d,]+ characters long.*smaller "
-                                            r"inputs or kernels"):
+    """A layernorm over 400 features: its variance is one formula of 400 squares, past 8,192
+    characters (sums of products, a kernel's gradient over a 22×22 map, are split into parts:
+    tests/test_layered_split.py)."""
+    spec = layered_spec([400], [{"kind": "layernorm"}, {"kind": "dense", "size": 1}], "mse", samples=1)
+    with pytest.raises(SheetnetError, match=r"var1 would be [\d,]+ characters long.*fewer features"):
         api.build(spec, tmp_path / "big.xlsx")
     assert not (tmp_path / "big.xlsx").exists()
 

@@ -144,6 +144,7 @@ FORMULAS = [
     "=0.5*((A1-B1)^2+(C1-A1)^2)/2",
     "=(A1=MAX(A1,B1,C1))*(B1>0.5)",
     "=A1-0.1*B1/C1",
+    "=(A1-B1)/SQRT(C1+0.00001)+A1/SQRT(2)",  # layernorm's x̂ and attention's scores
 ]
 
 

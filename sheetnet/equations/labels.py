@@ -40,10 +40,11 @@ def pair(a: int, b: int) -> str:
     return sub(f"{a}{b}" if a < 10 and b < 10 else f"{a},{b}")
 
 
-def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
-    """w₃₁, b₃, z₃, a₅, δ₅, ∂L/∂w₅₃ … for a column id; other ids are returned unchanged."""
+def label(spec: Spec, qid: str, sample_word: str = "sample {k}", part_word: str = "part {p} of {n}") -> str:
+    """w₃₁, b₃, z₃, a₅, δ₅, ∂L/∂w₅₃ … for a column id; other ids are returned unchanged.
+    part_word names a part of a long sum (a layered network's z1[2,3,4]#1)."""
     if getattr(spec, "layered", False):
-        return layer_names.label(spec, qid, sample_word)
+        return layer_names.label(spec, qid, sample_word, part_word)
     if ":" in qid:  # an optimizer column: m:W1[1,1], step:b2[1]
         return optimizer_label(spec, qid)
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from sheetnet.memo import remembered
 from sheetnet.model import ids, layer_ids, layers
 from sheetnet.model.spec import Spec
 
@@ -23,6 +24,16 @@ def quantity(spec: Spec, name: str, layer: int, index: Index, k: int) -> str:
     """A per-sample quantity of a layer: z, a, h, Q, S, P, delta, dP, … (`da` of the layer whose
     columns hold the output: see output_source)."""
     return layer_ids.text(_PREFIX.get(name, name), layer, index, layer_ids.slot(spec, k))
+
+
+def split(n_terms: int) -> list[range]:
+    """The runs of terms of a sum's parts (none when one formula holds it): layer_ids.split."""
+    return layer_ids.split(n_terms)
+
+
+def part_id(qid: str, p: int) -> str:
+    """Part p (from 0) of the sum making qid: z1[2,3,4]#1."""
+    return layer_ids.part_id(qid, p)
 
 
 def output_source(spec: Spec, layer: int) -> int:
@@ -61,10 +72,24 @@ def initial_values(spec: Spec, layer: int, name: str) -> np.ndarray:
     return spec.layers[layer].array(name)
 
 
+@remembered()
+def _part_counts(spec: Spec) -> dict[str, int]:
+    """How many parts the sum of each split quantity has, by the quantity's id without its slot."""
+    counts: dict[str, int] = {}
+    for qid in ids.all_ids(spec):
+        if layer_ids.PART in qid:
+            parts = ids.parse(qid)
+            assert parts.part is not None
+            whole = str(parts.replace(part=None, sample=None))  # every slot has as many parts
+            counts[whole] = max(counts.get(whole, 0), parts.part + 1)
+    return counts
+
+
 _SYMBOLS = {"delta": "δ", "da": "∂L/∂a", "n": "x̂", "mu": "μ", "var": "σ²", "m": "argmax",
             "dP": "∂L/∂P", "dS": "∂L/∂S", "dQ": "∂L/∂Q", "dV": "∂L/∂V", "dn": "∂L/∂x̂"}
 _SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
-_ID = re.compile(r"(?P<kind>[A-Za-z]+?)(?P<layer>\d+)(?:\[(?P<index>[\d,]+)\])?(?:@(?P<sample>\d+))?")
+_ID = re.compile(r"(?P<kind>[A-Za-z]+?)(?P<layer>\d+)(?:\[(?P<index>[\d,]+)\])?"
+                 r"(?:#\d+)?(?:@(?P<sample>\d+))?")  # a part of a long sum: z1[2,1,1]#2@3
 
 
 def split_sample(qid: str) -> tuple[str, int | None]:
@@ -76,9 +101,19 @@ def split_sample(qid: str) -> tuple[str, int | None]:
     return qid[: m.start("sample") - 1], int(m["sample"])
 
 
-def label(spec: Spec, qid: str, sample_word: str = "sample {k}") -> str:
+def label(spec: Spec, qid: str, sample_word: str = "sample {k}", part_word: str = "part {p} of {n}") -> str:
     """z⁽¹⁾[2,1,1], δ⁽⁴⁾[1], ∂L/∂K⁽¹⁾[1,1,2,2], m(K⁽¹⁾[1,1,2,2]) … for a layered column id; other
-    ids unchanged."""
+    ids unchanged.
+    A part of a long sum (z1[2,1,1]#2) is the quantity's label and part_word: "… part 2 of 3"."""
+    if layer_ids.PART in qid:
+        parts = ids.parse(qid)
+        assert parts.part is not None
+        whole = str(parts.replace(part=None, sample=None))
+        text = label(spec, whole, sample_word)
+        text += " " + part_word.format(p=parts.part + 1, n=_part_counts(spec)[whole])
+        if parts.sample is not None:
+            text += " (" + sample_word.format(k=parts.sample + 1) + ")"
+        return text
     step = ""
     if ":" in qid:  # an optimizer column: m:K1[1,1,1,1], step:b4[1]
         step, _, qid = qid.partition(":")

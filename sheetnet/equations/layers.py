@@ -128,6 +128,17 @@ class _Builder:
     def gradient(self, param: str, terms: Sequence[Expr]) -> None:
         self.gradient_terms.setdefault(param, []).extend(terms)
 
+    def summed(self, qid: str, group: str, terms: Sequence[Expr | None]) -> Expr:
+        """Σ terms, or past layer_ids.MAX_TERMS terms the sum of its parts, each part's
+        formula the sum of a run of the terms in a column of its own (qid#1, qid#2, …). A None
+        is a term absent here (an rnn's h₀ = 0) that keeps the runs the same at every step."""
+        runs = layer_ids.split(len(terms))
+        if not runs:
+            return _sum([t for t in terms if t is not None])
+        return add(*(self.put(layer_ids.part_id(qid, p), group,
+                              _sum([t for t in (terms[i] for i in run) if t is not None]))
+                     for p, run in enumerate(runs)))
+
 
 def param(spec: Spec, layer: int, name: str, index: Index) -> Cell:
     return Cell(layer_ids.parameter(spec, layer, name, index))
@@ -175,7 +186,8 @@ def _conv_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: int) 
         c, r, s = idx
         terms = [mul(param(b.spec, layer, "weight", (c, i, u, v)), x.at(i, r + u, s + v))
                  for i in range(c_in) for u in range(n) for v in range(n)]
-        return add(*terms, param(b.spec, layer, "bias", (c,)))
+        qid = layer_ids.quantity(b.spec, "z", layer, idx, k)
+        return add(b.summed(qid, "forward", terms), param(b.spec, layer, "bias", (c,)))
 
     zs = b.grid("z", layer, shape, k, "forward", z)
     a = _apply_activation(b, layer, spec_layer.activation, zs, k)  # type: ignore[attr-defined]
@@ -264,7 +276,8 @@ def _dense_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: int)
     def z(idx: Index) -> Expr:
         j = idx[0]
         terms = [mul(param(b.spec, layer, "weight", (j, i)), x.at(i)) for i in range(x.shape[0])]
-        return add(*terms, param(b.spec, layer, "bias", (j,)))
+        qid = layer_ids.quantity(b.spec, "z", layer, idx, k)
+        return add(b.summed(qid, "forward", terms), param(b.spec, layer, "bias", (j,)))
 
     zs = b.grid("z", layer, (n,), k, "forward", z)
     a = _apply_activation(b, layer, spec_layer.activation, zs, k)  # type: ignore[attr-defined]
@@ -289,12 +302,13 @@ def _rnn_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: int) -
     hs: list[Expr] = []
     for t in range(steps):
         for j in range(n):
-            terms = [mul(param(b.spec, layer, "weight_ih", (j, f)), x.at(t, f)) for f in range(features)]
-            if t > 0:
-                terms += [mul(param(b.spec, layer, "weight_hh", (j, i)), hs[(t - 1) * n + i])
-                          for i in range(n)]
-            z = b.put(layer_ids.quantity(b.spec, "z", layer, (t, j), k), "forward",
-                      add(*terms, param(b.spec, layer, "bias", (j,))))
+            terms: list[Expr | None] = [mul(param(b.spec, layer, "weight_ih", (j, f)), x.at(t, f))
+                                        for f in range(features)]
+            terms += [mul(param(b.spec, layer, "weight_hh", (j, i)), hs[(t - 1) * n + i]) if t > 0
+                      else None for i in range(n)]  # h₀ = 0: no term at the first step
+            qid = layer_ids.quantity(b.spec, "z", layer, (t, j), k)
+            bias = param(b.spec, layer, "bias", (j,))
+            z = b.put(qid, "forward", add(b.summed(qid, "forward", terms), bias))
             zs.append(z)
         for j in range(n):
             h = b.put(layer_ids.quantity(b.spec, "h", layer, (t, j), k), "forward",
@@ -343,9 +357,13 @@ def _attention_forward(b: _Builder, layer: int, spec_layer: object, x: Grid, k: 
     steps, features = x.shape
     dim = spec_layer.dim  # type: ignore[attr-defined]
     projections = {}
+    def projection(name: str, weight: str, idx: Index) -> Expr:
+        terms = [mul(x.at(idx[0], f), param(b.spec, layer, weight, (idx[1], f))) for f in range(features)]
+        return b.summed(layer_ids.quantity(b.spec, name, layer, idx, k), "forward", terms)
+
     for name, weight in (("Q", "wq"), ("K", "wk"), ("V", "wv")):
-        projections[name] = b.grid(name, layer, (steps, dim), k, "forward", lambda idx, weight=weight: add(
-            *(mul(x.at(idx[0], f), param(b.spec, layer, weight, (idx[1], f))) for f in range(features))))
+        projections[name] = b.grid(name, layer, (steps, dim), k, "forward",
+                                   lambda idx, name=name, weight=weight: projection(name, weight, idx))
     q, key, v = projections["Q"], projections["K"], projections["V"]
 
     def score(idx: Index) -> Expr:  # every score; a causal mask applies in P
@@ -622,7 +640,7 @@ def _errors(b: _Builder, k: int) -> list[Expr]:
 def _gradient_columns(b: _Builder) -> None:
     for param_id, terms in b.gradient_terms.items():
         qid = updates.gradient_id(param_id)
-        b.put(qid, "gradient", _per_sample_mean(b.spec, _sum(terms)))
+        b.put(qid, "gradient", _per_sample_mean(b.spec, b.summed(qid, "backward", terms)))
 
 
 def _parameter_columns(b: _Builder) -> None:

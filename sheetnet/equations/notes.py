@@ -31,15 +31,17 @@ def column_notes(spec: Spec, words: dict[str, str]) -> dict[str, str]:
 def equation(spec: Spec, words: dict[str, str], column: graph.Column) -> str:
     assert column.formula is not None
     parts = ids.parse(column.qid)
-    # The loss and the gradients sum over the samples of the row (a sample's loss does not).
-    pooled = column.group in ("loss", "gradient") and spec.slots > 1 and parts.sample is None
+    # The loss and the gradients (and their parts) sum over the samples of the row (a sample's
+    # loss does not).
+    summed = column.group in ("loss", "gradient") or parts.part is not None
+    pooled = summed and spec.slots > 1 and parts.sample is None
     text = _print(spec, words, column.formula, marks=pooled)
     if column.group == "param":
         return f"{_name(spec, column.qid, False)}{words['note.next_row']} = {text}"
     if parts.kind == "dW" and spec.slots == 1:  # the chain rule, as the tutorials write it
         w, z = (_name(spec, str(parts.replace(kind=kind)), False) for kind in ("W", "z"))
         text = f"∂L/∂{z} · ∂{z}/∂{w} = {text}"
-    return f"{_name(spec, column.qid, False)} = {text}"
+    return f"{_name(spec, column.qid, False, words)} = {text}"
 
 
 def _lines(spec: Spec, words: dict[str, str], column: graph.Column) -> list[str | None]:
@@ -92,7 +94,7 @@ _FIXED = {graph.LEARNING_RATE.key: "η", graph.LEAKY.key: "α", E.key: "e"}
 
 def _print(spec: Spec, words: dict[str, str], expr: Expr, *, marks: bool) -> str:
     def name(node: Cell | Const) -> str:
-        return _name(spec, node.key if isinstance(node, Const) else node.qid, marks)
+        return _name(spec, node.key if isinstance(node, Const) else node.qid, marks, words)
 
     def spelled(node: Expr) -> Expr | None:
         """Slot lookups as their slot's x and t; a worded step ([1 if z₃ > 0, else 0], lowered
@@ -107,8 +109,9 @@ def _print(spec: Spec, words: dict[str, str], expr: Expr, *, marks: bool) -> str
     return textprint.symbolic(rewrite(lowered(expr, "note"), spelled), name, NOTE)
 
 
-def _name(spec: Spec, text: str, marks: bool) -> str:
-    """A leaf's symbol (η, α, a worded step, w₃₁, x₁, L⁽²⁾ …), with its sample ⁽ᵏ⁾ when marks."""
+def _name(spec: Spec, text: str, marks: bool, words: dict[str, str] | None = None) -> str:
+    """A leaf's symbol (η, α, a worded step, w₃₁, x₁, L⁽²⁾ …), with its sample ⁽ᵏ⁾ when marks;
+    words name a part of a long sum in the sheet's language."""
     if text in _FIXED or text.startswith("words:"):
         return _FIXED.get(text, text.removeprefix("words:"))
     from sheetnet.equations import update_notes  # the optimizer's columns and hyperparameters
@@ -120,4 +123,8 @@ def _name(spec: Spec, text: str, marks: bool) -> str:
     mark = labels.sup(f"({k + 1})") if k is not None and (marks or parts.kind == "loss") else ""
     if parts.kind in ("x", "t"):
         return (labels.input_label if parts.kind == "x" else labels.target_label)(parts.neuron or 0) + mark
-    return ("L" if parts.kind == "loss" else labels.label(spec, str(parts.replace(sample=None)))) + mark
+    if parts.kind == "loss":
+        return "L" + mark
+    if parts.part is not None and words is not None:  # z⁽¹⁾[1] part 1 of 2, 第1/2部分
+        return labels.label(spec, str(parts.replace(sample=None)), part_word=words["label.part"]) + mark
+    return labels.label(spec, str(parts.replace(sample=None))) + mark

@@ -22,7 +22,7 @@ class Qid:
     kind is W, dW, b, db, z, a, delta, x, t, loss, sample, iter, …; str() gives the text the
     sheets and the reference core name columns and cells by: W1[2,1], b2, a2[1]@3, x[1]@3, loss@2.
     A network of layers (layer_ids.py) has ids of up to four indices, K1[2,1,3,3]: the third and
-    fourth are `more`.
+    fourth are `more`. `part` is the p of `#p` (from 0), a part of a long sum: z1[2,3,4]#1@2.
     """
 
     kind: str
@@ -31,6 +31,7 @@ class Qid:
     input: int | None = None
     sample: int | None = None
     more: tuple[int, ...] = ()
+    part: int | None = None
 
     @property
     def index(self) -> tuple[int, ...]:
@@ -42,13 +43,16 @@ class Qid:
         text = self.kind + ("" if self.layer is None else str(self.layer + 1))
         if self.index:
             text += "[" + ",".join(str(i + 1) for i in self.index) + "]"
+        if self.part is not None:
+            text += f"#{self.part + 1}"
         return text + ("" if self.sample is None else f"@{self.sample + 1}")
 
     def replace(self, **changes: Any) -> Qid:
         return dataclasses.replace(self, **changes)
 
 
-_TEXT = re.compile(r"([A-Za-z_]+?)(\d+)?(?:\[(\d+)(?:,(\d+)(?:,(\d+)(?:,(\d+))?)?)?\])?(?:@(\d+))?")
+_TEXT = re.compile(r"([A-Za-z_]+?)(\d+)?(?:\[(\d+)(?:,(\d+)(?:,(\d+)(?:,(\d+))?)?)?\])?"
+                   r"(?:#(\d+))?(?:@(\d+))?")  # kind, layer, [indices], #part, @sample
 
 
 def parse(text: str) -> Qid:
@@ -56,10 +60,10 @@ def parse(text: str) -> Qid:
     m = _TEXT.fullmatch(text)
     if m is None:
         raise ValueError(f"not a quantity id: {text!r}")
-    kind, layer, neuron, input_, third, fourth, sample = (
+    kind, layer, neuron, input_, third, fourth, part, sample = (
         g if i == 0 or g is None else int(g) - 1 for i, g in enumerate(m.groups()))
     more = tuple(i for i in (third, fourth) if i is not None)
-    return Qid(kind, layer, neuron, input_, sample, more)
+    return Qid(kind, layer, neuron, input_, sample, more, part)
 
 
 def weight(layer: int, j: int, i: int, prefix: str = "W") -> str:

@@ -68,6 +68,26 @@ the parameters, each Σ over the row's samples (times 1/B for reduction = "mean"
 
 Optimizer state: as for dense networks (ids.optimizer), `m:K1[1,1,1,1]` etc. for every parameter.
 
+Parts of a long sum (Excel allows 8,192 characters a formula): a sum of more than MAX_TERMS
+terms is split into P = ⌈N/MAX_TERMS⌉ partial sums of ⌈N/P⌉ consecutive terms each (the last
+may hold fewer), each a column of its own, and the quantity's cell adds the parts:
+
+    conv2d      z{l}[c,r,s]#p   part p of Σ_i,u,v K[c,i,u,v]·x[i,r+u−1,s+v−1], terms in C order
+                                of (i,u,v); z = Σ_p z#p + b[c]; with several samples a row the
+                                slot comes last: z1[2,3,4]#1@2
+    dense       z{l}[j]#p       part p of Σ_i W[j,i]·x[i]; z = Σ_p z#p + b[j]
+    rnn         z{l}[t,j]#p     part p of the features' products Wx[j,i]·x[t,i], then the units'
+                                Wh[j,m]·h[t−1,m] (absent at t = 1, so a part there may be 0)
+    attention   Q{l}[t,d]#p, K{l}[t,d]#p, V{l}[t,d]#p   part p of Σ_i x[t,i]·W[d,i]
+    gradients   dK1[c,i,u,v]#p, dW4[j,i]#p, …  part p of the gradient's terms, sample by sample
+                                (k first), within a sample in the order of its sum: conv2d (r,s)
+                                of the feature map; rnn the steps t (Wh: from t = 2); attention
+                                the steps t; layernorm the rows of its input; dense one term;
+                                the gradient = Σ_p d…#p (times 1/B for reduction = "mean")
+
+A group's parts (every index in C order, the part fastest) stand just before the group: the
+z parts before z, the gradients' parts at the end of the backward block, before the gradients.
+
 Note that `K` names a conv2d kernel (four indices) and an attention layer's keys (two indices,
 per sample), and `dK` their gradient and ∂L/∂K; the layer's number tells them apart.
 """
@@ -95,6 +115,12 @@ PARAM_PREFIX: dict[tuple[str, str], str] = {
     ("layernorm", "gain"): "g", ("layernorm", "bias"): "b",
 }
 INPUT = -1  # the layer index of the network's input x (output_source of a first layer)
+# The most terms one formula sums before the sum is split into parts (columns of their own). A
+# term is at most a product of two references, one of which may be an INDEX into the Network
+# sheet's data (sgd, minibatch): about 60 characters, so 64 terms stay near half of Excel's 8,192
+# characters wherever the columns land; the templates' sums are all far shorter.
+MAX_TERMS = 64
+PART = "#"  # z1[2,3,4]#1: part 1 of the sum that makes z1[2,3,4]
 
 
 def text(prefix: str, layer: int | None, index: tuple[int, ...], k: int | None) -> str:
@@ -110,14 +136,21 @@ def text(prefix: str, layer: int | None, index: tuple[int, ...], k: int | None) 
 
 @dataclass(frozen=True)
 class Group:
-    """A block of columns: one quantity of one layer, every index of `shape` in C order."""
+    """A block of columns: one quantity of one layer, every index of `shape` in C order.
+
+    A group of parts (parts = True) holds the partial sums of the quantity: the last axis of
+    its shape is the part, written after the id as `#p` (z1[2,3,4]#1)."""
 
     prefix: str
     layer: int  # 0-based; the id shows layer + 1
     shape: Shape
     param: str = ""  # a parameter group: torch's name of the parameter
+    parts: bool = False
 
     def ids(self, k: int | None = None) -> list[str]:
+        if self.parts:
+            return [part_id(text(self.prefix, self.layer, index[:-1], k), index[-1])
+                    for index in indices(self.shape)]
         return [text(self.prefix, self.layer, index, k) for index in indices(self.shape)]
 
     @property
@@ -131,6 +164,23 @@ class Group:
 def indices(shape: Shape) -> Iterator[tuple[int, ...]]:
     """Every index of shape in C order (one empty index for a scalar)."""
     return itertools.product(*(range(n) for n in shape))
+
+
+def part_id(qid: str, p: int) -> str:
+    """Part p (from 0) of the sum that makes qid: z1[2,3,4] → z1[2,3,4]#1, z4[1]@2 → z4[1]#1@2."""
+    body, at, k = qid.partition("@")
+    return f"{body}{PART}{p + 1}{at}{k}"
+
+
+def split(n_terms: int) -> list[range]:
+    """The parts of a sum of n_terms terms, as ranges of term numbers: none (one formula) up to
+    MAX_TERMS terms, else P = ⌈n/MAX_TERMS⌉ runs of ⌈n/P⌉ consecutive terms (the last may be
+    shorter). The equations and the reference both split by this."""
+    if n_terms <= MAX_TERMS:
+        return []
+    count = -(-n_terms // MAX_TERMS)
+    size = -(-n_terms // count)
+    return [range(start, min(start + size, n_terms)) for start in range(0, n_terms, size)]
 
 
 def slot(spec: Spec, k: int) -> int | None:
@@ -154,18 +204,19 @@ def forward_groups(spec: Spec, n: int) -> list[Group]:
     out = layer.out_shape
     kind = layer.kind
     if kind in ("conv2d", "dense"):
-        return [Group("z", n, out), Group("a", n, out)]
+        return [*_parts(Group("z", n, out), sum_terms(spec, n)), Group("z", n, out), Group("a", n, out)]
     if kind == "maxpool2d":
         return [Group("m", n, out), Group("a", n, out)]
     if kind in ("avgpool2d", "meanpool"):
         return [Group("a", n, out)]
     if kind == "rnn":
         steps = (layer.in_shape[0], layer.size)
-        return [Group("z", n, steps), Group("h", n, steps)]
+        return [*_parts(Group("z", n, steps), sum_terms(spec, n)), Group("z", n, steps), Group("h", n, steps)]
     if kind == "attention":
         t = layer.in_shape[0]
-        return [Group("Q", n, out), Group("K", n, out), Group("V", n, out), Group("S", n, (t, t)),
-                Group("P", n, (t, t)), Group("a", n, out)]
+        projections = [g for name in "QKV" for g in (*_parts(Group(name, n, out), sum_terms(spec, n)),
+                                                      Group(name, n, out))]
+        return [*projections, Group("S", n, (t, t)), Group("P", n, (t, t)), Group("a", n, out)]
     if kind == "layernorm":
         lead = out[:-1]
         return [Group("mu", n, lead), Group("var", n, lead), Group("n", n, out), Group("a", n, out)]
@@ -193,6 +244,58 @@ def backward_groups(spec: Spec, n: int) -> list[Group]:
     if source == INPUT:
         return own
     return [*own, Group("da", source, spec.layers[source].out_shape)]
+
+
+def _parts(group: Group, n_terms: int) -> list[Group]:
+    """The group of group's parts when its sums have more than MAX_TERMS terms, else none."""
+    count = len(split(n_terms))
+    if not count:
+        return []
+    return [Group(group.prefix, group.layer, (*group.shape, count), group.param, parts=True)]
+
+
+def sum_terms(spec: Spec, n: int) -> int:
+    """How many products layer n's z sums, bias apart: conv2d in channels × kernel², dense
+    inputs, rnn features + units (at t = 1 the units' terms are absent: h₀ = 0), and each of
+    attention's Q, K, V features."""
+    layer = spec.layers[n]
+    if layer.kind == "conv2d":
+        return layer.in_shape[0] * layer.kernel * layer.kernel
+    if layer.kind == "rnn":
+        return layer.in_shape[1] + layer.size
+    if layer.kind == "attention":
+        return layer.in_shape[1]
+    size = 1
+    for d in layer.in_shape:
+        size *= d
+    return size
+
+
+def gradient_terms(spec: Spec, group: Group) -> int:
+    """How many terms the gradient of a parameter group sums over the row's samples (the order
+    of the docstring's table)."""
+    layer = spec.layers[group.layer]
+    kind, name = layer.kind, group.param
+    if kind == "conv2d":
+        per_sample = layer.out_shape[1] * layer.out_shape[2]
+    elif kind == "rnn":
+        steps = layer.in_shape[0]
+        per_sample = steps - 1 if name == "weight_hh" else steps
+    elif kind == "attention":
+        per_sample = layer.in_shape[0]
+    elif kind == "layernorm":
+        per_sample = 1
+        for d in layer.in_shape[:-1]:
+            per_sample *= d
+    else:  # dense
+        per_sample = 1
+    return spec.slots * per_sample
+
+
+def gradient_part_groups(spec: Spec) -> list[Group]:
+    """The parts of every gradient whose sum is split, in the order of the parameters."""
+    return [part for g in param_groups(spec)
+            for part in _parts(Group("d" + g.prefix, g.layer, g.shape, g.param), gradient_terms(spec, g))]
 
 
 def output_source(spec: Spec, n: int) -> int:
@@ -247,8 +350,10 @@ def forward(spec: Spec) -> list[str]:
 
 
 def backward(spec: Spec) -> list[str]:
-    return [q for k in range(spec.slots) for n in reversed(range(len(spec.layers)))
-            for g in backward_groups(spec, n) for q in g.ids(slot(spec, k))]
+    """Per sample the backward groups from the last layer back, then the gradients' parts."""
+    per_sample = [q for k in range(spec.slots) for n in reversed(range(len(spec.layers)))
+                  for g in backward_groups(spec, n) for q in g.ids(slot(spec, k))]
+    return per_sample + [q for g in gradient_part_groups(spec) for q in g.ids()]
 
 
 def gradients(spec: Spec) -> list[str]:

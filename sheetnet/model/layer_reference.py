@@ -277,6 +277,8 @@ class Batch:
     backward: list[Back]
     z_out: np.ndarray  # [samples, outputs]
     a_out: np.ndarray
+    inputs: list[np.ndarray]  # each layer's input
+    grad_outputs: list[np.ndarray | None]  # ∂L/∂(each layer's output); None for the output layer
 
 
 def run_batch(spec: Spec, params: list[Arrays], X: np.ndarray, T: np.ndarray) -> Batch:
@@ -296,12 +298,80 @@ def run_batch(spec: Spec, params: list[Arrays], X: np.ndarray, T: np.ndarray) ->
         scale = ops.squared_loss(spec.loss).scale(spec.sizes[-1])
         delta = 2 * scale * (a_out - T) * _f_prime(spec, last, z_out, a_out)
     backs: list[Back] = [None] * len(spec.layers)  # type: ignore[list-item]
+    g_outs: list[np.ndarray | None] = [None] * len(spec.layers)
     g: np.ndarray | None = None
     for n in reversed(range(len(spec.layers))):
         out_delta = delta if n == len(spec.layers) - 1 else None
+        g_outs[n] = g
         backs[n] = backward_layer(spec, spec.layers[n], params[n], inputs[n], fwd[n], g, out_delta)
         g = backs[n].dx
-    return Batch(fwd, backs, z_out, a_out)
+    return Batch(fwd, backs, z_out, a_out, inputs, g_outs)
+
+
+# --- the parts of long sums (layer_ids.split): each part the sum of its run of the terms --------
+
+
+def _parts(terms: np.ndarray) -> np.ndarray:
+    """terms [..., N] → [..., P]: the sum of each part's run of terms (layer_ids.split)."""
+    runs = layer_ids.split(terms.shape[-1])
+    return np.stack([terms[..., run.start : run.stop].sum(axis=-1) for run in runs], axis=-1)
+
+
+def sum_parts(layer: Layer, p: Arrays, x: np.ndarray, fwd: Arrays, prefix: str) -> np.ndarray:
+    """The parts of a forward sum's products (bias apart), [samples, *its shape, P]: conv2d's z
+    over (i,u,v) in C order, dense's over the inputs, rnn's over the features then the units
+    (h₀ = 0 at the first step), attention's Q, K, V over the features."""
+    n = len(x)
+    if layer.kind == "conv2d":
+        k = layer.kernel
+        windows = sliding_window_view(x, (k, k), axis=(2, 3))  # [n, i, r, s, u, v]
+        terms = np.einsum("ciuv,nirsuv->ncrsiuv", p["weight"], windows)
+        return _parts(terms.reshape(*terms.shape[:4], -1))
+    if layer.kind == "rnn":
+        h = fwd["h"]
+        previous = np.concatenate((np.zeros_like(h[:, :1]), h[:, :-1]), axis=1)  # h_{t−1}, h₀ = 0
+        features = np.einsum("nti,ji->ntji", x, p["weight_ih"])
+        units = np.einsum("ntm,jm->ntjm", previous, p["weight_hh"])
+        units[:, 0] = 0.0  # no such terms at the first step: left out, not 0·Wh (an error in Wh)
+        return _parts(np.concatenate((features, units), axis=-1))
+    if layer.kind == "attention":
+        weight = p["w" + prefix.lower()]
+        return _parts(np.einsum("nti,di->ntdi", x, weight))
+    return _parts(p["weight"][None, :, :] * x.reshape(n, 1, -1))  # [n, j, i]
+
+
+def gradient_parts(batch: Batch, layer: Layer, n: int, name: str) -> np.ndarray:
+    """The parts of the gradient of layer n's parameter `name` before the mean's 1/B,
+    [*the parameter's shape, P]; its terms sample by sample, in each sample's order (layer_ids)."""
+    x, own, kind = batch.inputs[n], batch.backward[n].own, layer.kind
+    shape = layer.param_shape(name)
+    if kind == "conv2d":
+        d = own["delta"]
+        if name == "bias":
+            return _parts(d.transpose(1, 0, 2, 3).reshape(shape[0], -1))
+        k = layer.kernel
+        windows = sliding_window_view(x, (k, k), axis=(2, 3))
+        return _parts(np.einsum("ncrs,nirsuv->ciuvnrs", d, windows).reshape(*shape, -1))
+    if kind == "dense":
+        d = own["delta"]
+        flat = x.reshape(len(x), -1)
+        return _parts(np.einsum("nj,ni->jin", d, flat) if name == "weight" else d.T)
+    if kind == "rnn":
+        d, h = own["delta"], batch.forward[n]["h"]
+        if name == "weight_ih":
+            terms = np.einsum("ntj,nti->jint", d, x)
+        elif name == "weight_hh":
+            terms = np.einsum("ntj,ntm->jmnt", d[:, 1:], h[:, :-1])
+        else:
+            terms = np.einsum("ntj->jnt", d)
+        return _parts(terms.reshape(*shape, -1))
+    if kind == "attention":
+        d = own["d" + name[1].upper()]  # wq → dQ, wk → dK, wv → dV
+        return _parts(np.einsum("ntd,nti->dint", d, x).reshape(*shape, -1))
+    g = batch.grad_outputs[n]  # layernorm: ∂L/∂y·x̂ for the gain, ∂L/∂y for the bias
+    assert g is not None
+    terms = g * batch.forward[n]["n"] if name == "gain" else g
+    return _parts(np.moveaxis(terms.reshape(-1, shape[0]), -1, 0))
 
 
 def sample_weight(spec: Spec) -> float:
@@ -317,11 +387,15 @@ def evaluate(spec: Spec, theta: np.ndarray, X: np.ndarray,
     params = unflatten(spec, theta)
     batch = run_batch(spec, params, X, T)
     layers = range(len(spec.layers))
-    forward = [batch.forward[n][g.prefix][k].ravel() for k in range(len(X)) for n in layers
-               for g in layer_ids.forward_groups(spec, n)]
+    split = {(n, g.prefix): sum_parts(spec.layers[n], params[n], batch.inputs[n], batch.forward[n], g.prefix)
+             for n in layers for g in layer_ids.forward_groups(spec, n) if g.parts}
+    forward = [(split[n, g.prefix] if g.parts else batch.forward[n][g.prefix])[k].ravel()
+               for k in range(len(X)) for n in layers for g in layer_ids.forward_groups(spec, n)]
     backward = [(batch.backward[n].dx if g.prefix == "da" else batch.backward[n].own[g.prefix])[k].ravel()
                 for k in range(len(X)) for n in reversed(layers)
                 for g in layer_ids.backward_groups(spec, n)]
+    backward += [gradient_parts(batch, spec.layers[g.layer], g.layer, g.param).ravel()
+                 for g in layer_ids.gradient_part_groups(spec)]
     r = sample_weight(spec)  # Σ over the samples, then the mean's 1/B
     grads = [r * batch.backward[g.layer].grads[g.param].ravel() for g in layer_ids.param_groups(spec)]
     gradient = np.concatenate(grads) if grads else np.zeros(0)

@@ -22,6 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import notes
 from sheetnet.expr.formula import Expr
+from sheetnet.model import layer_ids
 from sheetnet.sheets import charts, layout, styles
 from sheetnet.sheets.context import FormulaWorksheet, column_label, mark_divergence, stored_value
 from sheetnet.sheets.layout import TrainingLayout
@@ -122,6 +123,17 @@ def set_widths(ws: Worksheet, trainings: Sequence[TrainingLayout]) -> None:
         ws.set_column(offset, offset, 16)
         ws.set_column(offset + 1, offset + width - 1, 13)
         ws.set_column(offset + width, offset + width, 3)
+        widen_parts(ws, training)
+
+
+PART_WIDTH = 25  # "z⁽¹⁾[2,3,4] part 1 of 3 (sample 1)" is twice a quantity's label
+
+
+def widen_parts(ws: Worksheet, training: TrainingLayout) -> None:
+    """The columns of a long sum's parts (layer_ids.split) wide enough for their labels."""
+    for qid, col in training.col_of.items():
+        if layer_ids.PART in qid:
+            ws.set_column(col - 1, col - 1, PART_WIDTH)  # col_of counts from 1 (A), XlsxWriter from 0
 
 
 def write_rows(ctx: Context, ws: FormulaWorksheet, blocks: Sequence[Block]) -> None:

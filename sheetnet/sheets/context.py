@@ -171,7 +171,7 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
     try:
         parts = ids.parse(qid)
     except ValueError:  # a layered network's id with three or four indices: K1[1,1,2,2]
-        return labels.label(spec, qid, labels.sample_word(spec, words))
+        return labels.label(spec, qid, labels.sample_word(spec, words), words["label.part"])
     slot = None if parts.sample is None else parts.sample + 1
     if parts.kind in ("loss", "correct"):  # a sample's loss, and whether it is right (classification)
         word = words["label.loss" if parts.kind == "loss" else "label.correct"]
@@ -180,4 +180,4 @@ def column_label(spec: Spec, qid: str, words: dict[str, str]) -> str:
         if slot is None:
             return words["label.sample_no"]
         return words["label.sample_no_slot"].format(k=labels.sup(f"({slot})"))
-    return labels.label(spec, qid, labels.sample_word(spec, words))
+    return labels.label(spec, qid, labels.sample_word(spec, words), words["label.part"])

@@ -122,6 +122,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "label.correct": "right",
         "label.sample": "sample {k}",
         "label.slot": "slot {k}",
+        "label.part": "part {p} of {n}",  # a part of a long sum, a column of its own: z⁽¹⁾[2,3,4] part 1 of 3
         "label.epoch": "epoch",
         "label.sample_no": "sample no.",
         "label.sample_no_slot": "sample{k}",
@@ -446,6 +447,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "label.correct": "正确",
         "label.sample": "样本{k}",
         "label.slot": "槽{k}",
+        "label.part": "第{p}/{n}部分",
         "label.epoch": "轮次",
         "label.sample_no": "样本编号",
         "label.sample_no_slot": "样本{k}",

@@ -14,8 +14,9 @@ from sheetnet.model.spec import Spec, divisors
 from sheetnet.sheets import limits, settings
 
 MAX_ROWS, MAX_COLS = limits.MAX_ROWS, limits.MAX_COLS
-LAYERED_HINT = ("use smaller inputs or kernels (a kernel's gradient sums over every output position of "
-                "every sample of a row), fewer units or steps, or fewer samples a row (minibatch)")
+LAYERED_HINT = ("use fewer features, units or steps (z, attention's Q, K, V and every gradient are split "
+                "into columns of at most 64 terms, other sums are one formula), or fewer samples a row "
+                "(minibatch)")
 
 # Training sheet: a band row naming the groups, a row of labels, the row of ids, then data.
 BAND_ROW, LABEL_ROW, ID_ROW = 1, 2, 3
@@ -194,8 +195,8 @@ class TrainingLayout:
         except SheetnetError as exc:
             if not self.spec.layered:
                 raise
-            # A layer's sums run over positions and steps too (a kernel's gradient over every
-            # output position of every sample), which batches alone do not shorten.
+            # A layer's sums run over features and steps too, which batches alone do not
+            # shorten (sums of products are split into parts: layer_ids.split).
             raise SheetnetError(str(exc).replace(limits.FORMULA_HINT, LAYERED_HINT)) from None
 
     def row_of(self, t: int) -> int:

@@ -19,6 +19,7 @@ def write_training_sheet(ctx: Context, ws: Worksheet) -> None:
     blocks.write_training_headers(ctx, ws, [training], _HEADER_ROWS, with_notes=True)
     ws.set_column(0, 0, 12)
     ws.set_column(1, len(columns) - 1, 13)
+    blocks.widen_parts(ws, training)
     ws.freeze_panes(layout.FIRST_DATA_ROW - 1, 1)
     if ctx.options.cells_only:
         for _ in reference.blocks():  # the run still fills the rows the other sheets read

@@ -162,6 +162,9 @@ COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "EXP": np.exp, "LN": np.log, "TANH": np.tanh, "ABS": np.abs, "SHEETNET.ROWMAX": _row_max,
     "SHEETNET.ROWMIN": _row_min,
+    # Layers divide by SQRT(dim) (attention) and SQRT(var + ε) (layernorm): left to the package,
+    # each such quotient fell back to it element by element (a fifth of attention-marker's check).
+    "SQRT": np.sqrt,
 }
 
 
