@@ -53,6 +53,11 @@ def cases() -> list[tuple[str, list[str]]]:
         ("seed-000-regression --decision-map 20",
          ["-t", "seed-000-regression", "--iters", "100", "--decision-map", "20"]),
     ]
+    out += [  # networks of layers at their default iterations: every block a layered Training sheet
+        ("cnn-stripes --compare-lr", ["-t", "cnn-stripes", "--compare-lr", "0.1,0.5,1"]),
+        ("rnn-sequence --compare-optim", ["-t", "rnn-sequence", "--compare-optim", "sgd,momentum,adam"]),
+        ("attention-marker --compare-lr", ["-t", "attention-marker", "--compare-lr", "0.05,0.1,0.5"]),
+    ]
     out += [(f"seed-004-2-2-2 --optimizer {o}", ["-t", "seed-004-2-2-2", "--iters", "200", "--optimizer", o])
             for o in OPTIMIZERS]
     out.append(("exercise (practice file)", ["exercise", "-t", "seed-004-2-2-2"]))

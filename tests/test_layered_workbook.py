@@ -187,9 +187,14 @@ def test_a_layered_template_passes_every_engine_at_its_default_iterations(tmp_pa
     assert frame["loss"].iloc[-1] < frame["loss"].iloc[0] / 2  # it learns
 
 
-def test_options_without_a_layered_sheet_are_one_line_errors(tmp_path: Path) -> None:
-    with pytest.raises(SheetnetError, match="--compare-lr is not available for a network of"):
-        api.build(case_spec("rnn"), tmp_path / "x.xlsx", compare_lr=[0.1, 0.5])
+def test_a_decision_map_of_a_layered_network_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(SheetnetError, match=r"^--decision-map: a decision map is drawn for a dense network "
+                       r".* reads 8 numbers a sample \(input_shape \[4, 2\]\), one axis each, too many"):
+        api.build(case_spec("rnn"), tmp_path / "x.xlsx", decision_map=20)
+    two = layered_spec([2], [{"kind": "dense", "size": 1}], "half_sse")  # two inputs, yet layers
+    with pytest.raises(SheetnetError, match=r"a map's cells write out the forward pass of sizes and "
+                       r"activations only; give it as network.sizes and network.activations for a map$"):
+        api.build(two, tmp_path / "x.xlsx", decision_map=20)
     assert not (tmp_path / "x.xlsx").exists()
 
 

@@ -22,6 +22,7 @@ output at iteration t beside each, and a chart of the curve over the data points
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -72,6 +73,9 @@ def kind(spec: Spec) -> str:
 
 def check_grid(spec: Spec, n: int) -> None:
     """One-line errors for a network without a map or a grid of the wrong size, before writing."""
+    if spec.layered:  # a map has one axis per input number: a 4×4 image would need sixteen
+        raise SheetnetError(f"--decision-map: a decision map is drawn for a dense network (sizes and "
+                            f"activations) of one or two inputs; {_layered_reason(spec)}")
     if not kind(spec):
         shape = "-".join(map(str, spec.sizes))
         raise SheetnetError(f"--decision-map: a decision map is drawn for networks with two inputs and one "
@@ -92,6 +96,16 @@ def check_grid(spec: Spec, n: int) -> None:
         raise SheetnetError(f"--decision-map: a cell of this network's map would need a formula of "
                             f"{length:,} characters, more than the {limits.MAX_FORMULA_CHARS:,} a "
                             "spreadsheet allows; use fewer or narrower hidden layers")
+
+
+def _layered_reason(spec: Spec) -> str:
+    numbers = math.prod(spec.input_shape)
+    if numbers > 2:
+        return (f"this network of [[network.layers]] reads {numbers} numbers a sample (input_shape "
+                f"{list(spec.input_shape)}), one axis each, too many for a map; build it without "
+                "--decision-map")
+    return ("this network is given as [[network.layers]], and a map's cells write out the forward pass of "
+            "sizes and activations only; give it as network.sizes and network.activations for a map")
 
 
 @dataclass(frozen=True)

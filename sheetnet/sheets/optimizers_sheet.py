@@ -18,7 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.equations import updates
 from sheetnet.errors import SheetnetError
-from sheetnet.model import optimizers
+from sheetnet.model import ids, optimizers
 from sheetnet.model.reference import train
 from sheetnet.model.spec import Spec, with_optimizer
 from sheetnet.sheets import blocks as block_sheets
@@ -87,6 +87,7 @@ def placements(
 ) -> list[tuple[Spec, int, TrainingLayout, dict[str, str]]]:
     """Where each optimizer's block sits: (its spec, its column offset, its columns, its
     hyperparameter cells by key). The check reads the sheet back with the same placement."""
+    check_columns(spec, names)
     result, offset = [], 0
     for name in names:
         own = block_spec(spec, name)
@@ -95,11 +96,34 @@ def placements(
         training = TrainingLayout(own, network, network_sheet, col_offset=offset,
                                   first_data_row=FIRST_DATA_ROW, overrides=cells)
         result.append((own, offset, training, cells))
-        offset += max(len(training.columns), len(keys) + 1) + 1  # one empty column between blocks
-    if offset - 1 > layout.MAX_COLS:
-        raise SheetnetError(f"--compare-optim: {len(names)} optimizers need {offset - 1} columns, more "
-                            f"than a spreadsheet holds ({layout.MAX_COLS}); give fewer optimizers")
+        offset += block_width(own) + 1  # one empty column between blocks
     return result
+
+
+def block_width(spec: Spec) -> int:
+    """The columns of a block: its Training columns, or its row of hyperparameter cells if wider."""
+    return max(len(ids.all_ids(spec)), len(updates.network_keys(spec)) + 2)
+
+
+def check_columns(spec: Spec, names: tuple[str, ...]) -> None:
+    """Fail before anything is trained or written when the blocks (one empty column between
+    them) would pass a sheet's last column; say how many of them fit."""
+    widths = [block_width(block_spec(spec, name)) + 1 for name in names]
+    total = sum(widths) - 1
+    if total > layout.MAX_COLS:
+        fit = next(n for n in range(len(names), -1, -1) if sum(widths[:n]) - 1 <= layout.MAX_COLS)
+        raise SheetnetError(
+            f"--compare-optim: {len(names)} optimizers need {total:,} columns, more than a spreadsheet "
+            f"holds ({layout.MAX_COLS:,}); {_widths(widths)}, so the first {fit} fit: give {fit} "
+            "optimizers or fewer"
+        )
+
+
+def _widths(widths: list[int]) -> str:
+    """"a block of this network is 2,135 columns wide" (or "2,100 to 2,178"): gaps not counted."""
+    low, high = min(widths) - 1, max(widths) - 1
+    span = f"{low:,}" if low == high else f"{low:,} to {high:,}"
+    return f"a block of this network is {span} columns wide"
 
 
 def write_compare_optim_sheet(ctx: Context, ws: Worksheet) -> None:

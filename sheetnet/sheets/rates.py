@@ -18,7 +18,9 @@ from xlsxwriter.chart import Chart
 from xlsxwriter.worksheet import Worksheet
 
 from sheetnet.errors import SheetnetError
+from sheetnet.model import ids
 from sheetnet.model.reference import train
+from sheetnet.model.spec import Spec
 from sheetnet.sheets import blocks as block_sheets
 from sheetnet.sheets import layout
 from sheetnet.sheets.context import FormulaWorksheet
@@ -76,14 +78,23 @@ class Block:
         return self.offset + 1
 
 
-def make_blocks(ctx: Context, rates: tuple[float, ...]) -> list[Block]:
-    width = len(ctx.training.columns) + 1  # one empty column between blocks
-    total = width * len(rates) - 1
+def check_columns(spec: Spec, count: int) -> None:
+    """Fail before anything is trained or written when count blocks of spec's Training columns
+    (one empty column between blocks) would pass a sheet's last column; say how many fit."""
+    width = len(ids.all_ids(spec)) + 1
+    total = width * count - 1
     if total > layout.MAX_COLS:
+        fit = (layout.MAX_COLS + 1) // width
         raise SheetnetError(
-            f"--compare-lr: {len(rates)} rates need {total} columns, more than a spreadsheet holds "
-            f"({layout.MAX_COLS}); give fewer rates"
+            f"--compare-lr: {count} rates need {total:,} columns, more than a spreadsheet holds "
+            f"({layout.MAX_COLS:,}); a block of this network is {width - 1:,} columns wide, so "
+            f"{fit} fit: give {fit} rates or fewer"
         )
+
+
+def make_blocks(ctx: Context, rates: tuple[float, ...]) -> list[Block]:
+    check_columns(ctx.spec, len(rates))
+    width = len(ctx.training.columns) + 1  # one empty column between blocks
     blocks = []
     for n, rate in enumerate(rates):
         offset = n * width

@@ -177,15 +177,13 @@ def _run_needed(spec: Spec, options: BuildOptions) -> Spec:
 def _check_other_sheets(spec: Spec, training: TrainingLayout, options: BuildOptions) -> None:
     """Limits of sheets besides the Training sheet's (which its layout checks), before writing."""
     working.check_formulas(spec, training)
-    if is_layered(spec):  # no Learning-rates, Optimizers or decision-map sheet (so far)
-        asked = [flag for flag, on in (("--compare-lr", options.compare_lr), ("--compare-optim",
-                 options.compare_optim), ("--decision-map", options.decision_map)) if on]
-        if asked:
-            raise SheetnetError(f"{asked[0]} is not available for a network of [[network.layers]] yet;"
-                                " build it without that option")
-        return
-    if options.decision_map:
+    if options.decision_map:  # dense networks of one or two inputs only (its one-line error says why)
         decision_map.check_grid(spec, options.decision_map)
+    if options.compare_lr:  # blocks past the last column: refused before NumPy trains anything
+        rates.check_columns(spec, len(options.compare_lr))
+    if options.compare_optim:
+        names = optimizers_sheet.parse_optimizers(",".join(options.compare_optim))
+        optimizers_sheet.check_columns(spec, names)
 
 
 def _close(book: xlsxwriter.Workbook) -> None:
@@ -209,8 +207,12 @@ def _sheet_writers(ctx: Context) -> list[tuple[str, SheetWriter]]:
                    ("sheet.working", working.write_working_sheet),
                    ("sheet.charts", charts.write_charts_sheet),
                    ("sheet.summary", summary.write_summary_sheet)]
+        if ctx.options.compare_lr:
+            layered.append(("sheet.compare", rates.write_compare_sheet))
         if layer_maps.has_maps(ctx.spec):  # attention weights and conv feature maps at t
             layered.append(("sheet.layer_maps", layer_maps.write_maps_sheet))
+        if ctx.options.compare_optim:
+            layered.append(("sheet.compare_optim", optimizers_sheet.write_compare_optim_sheet))
         layered[2:2] = [(e.key, e.writer) for e in ctx.options.extra_sheets]  # after the Network sheet
         return [w for w in layered if not ctx.options.only_sheets or w[0] in ctx.options.only_sheets]
     writers: list[tuple[str, SheetWriter]] = [

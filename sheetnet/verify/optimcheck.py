@@ -24,7 +24,8 @@ from sheetnet.model import ids, optimizers
 from sheetnet.model.reference import train_array
 from sheetnet.model.spec import Spec
 from sheetnet.sheets import optimizers_sheet as sheet_layout
-from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+from sheetnet.sheets.layered_network import network_layout
+from sheetnet.sheets.layout import TrainingLayout
 from sheetnet.verify.bound import U
 from sheetnet.verify.cellformula import Lookup
 from sheetnet.verify.ratescheck import block_local, block_texts
@@ -43,7 +44,7 @@ def check_optimizers(book: Workbook, sheet: str, cells: Cells, report: Report,
     """Add one report group per optimizer block, and the overview's and the 1 − β cells."""
     names = _names(cells)
     try:
-        placed = sheet_layout.placements(book.spec, NetworkLayout(book.spec), book.network_sheet, names)
+        placed = sheet_layout.placements(book.spec, network_layout(book.spec), book.network_sheet, names)
     except SheetnetError:
         return
     found: list[Found] = []
@@ -114,8 +115,8 @@ def _block_network(book: Workbook, spec: Spec | None, edited: dict[str, float], 
     """The Network values a block's formulas read, at the cells NetworkLayout gives its spec:
     its hyperparameters from its own cells (1 − β as the engine computed it), the rest from the
     Network sheet."""
-    own = NetworkLayout(spec if spec is not None else book.spec)
-    main = NetworkLayout(book.spec).input_cells
+    own = network_layout(spec if spec is not None else book.spec)
+    main = network_layout(book.spec).input_cells
     network = dict(book.network)
     for key, cell in own.input_cells.items():
         if key in hyper:

@@ -21,7 +21,8 @@ from sheetnet.errors import SheetnetError
 from sheetnet.model import ids
 from sheetnet.model.reference import train_array
 from sheetnet.sheets import layout, rates
-from sheetnet.sheets.layout import NetworkLayout, TrainingLayout
+from sheetnet.sheets.layered_network import network_layout
+from sheetnet.sheets.layout import TrainingLayout
 from sheetnet.verify.cellformula import Lookup
 from sheetnet.verify.local import intended_training
 from sheetnet.verify.readback import Workbook
@@ -39,7 +40,7 @@ def check_rates(book: Workbook, sheet: str, cells: Cells, report: Report,
     width = len(qids) + 1
     starts = [c for (r, c), v in cells.items() if r == rates.ID_ROW and v == "iter" and (c - 1) % width == 0]
     n_blocks = len(starts)
-    net = NetworkLayout(spec)
+    net = network_layout(spec)
     finals: list[tuple[float, np.ndarray, TrainingLayout]] = []
     for n in range(n_blocks):
         offset = n * width
@@ -57,7 +58,7 @@ def check_rates(book: Workbook, sheet: str, cells: Cells, report: Report,
         if engine is None:
             block_texts(book, sheet, placed, cells, values, group, report)
         else:
-            lr_cell = NetworkLayout(book.spec).input_cells["lr"]
+            lr_cell = network_layout(book.spec).input_cells["lr"]
             block_book = dataclasses.replace(book, network={**book.network, lr_cell: rate})
             block_local(block_book, sheet, placed, engine, values, group, report, leaf_rel)
         finals.append((rate, values, placed))
@@ -69,6 +70,7 @@ def block_texts(book: Workbook, sheet: str, placed: TrainingLayout, cells: Cells
     want, got, where, texts = [], [], [], []
     for c, column in enumerate(placed.columns):
         n = values.shape[0] if column.in_final_row else values.shape[0] - 1
+        printed: dict[int, str] = {}  # a column's formula printed once (a layered block's are long)
         for t in range(n):
             at = (placed.row_of(t), placed.col_of[column.qid])
             held = cells.get(at)
@@ -76,15 +78,16 @@ def block_texts(book: Workbook, sheet: str, placed: TrainingLayout, cells: Cells
             if expr is None:
                 ok = as_float(held) == values[t, c]
             else:
-                text = placed.template(expr).format(r=at[0], p=at[0] - 1)
-                ok = held == text
+                if id(expr) not in printed:
+                    printed[id(expr)] = placed.template(expr)
+                ok = held == printed[id(expr)].format(r=at[0], p=at[0] - 1)
             want.append(values[t, c])
             got.append(values[t, c] if ok else np.nan)
             where.append(at)
             texts.append(held if isinstance(held, str) else None)
     verdict = judge(np.array(want), np.array(got), 0.0, report.rtol)
     _add(book, sheet, group, verdict, where, texts, np.array(want), cells, report,
-         "its formula is not the one this block's row and rate call for")
+         "its formula is not the one this block's row and rate call for", placed.first_data_row)
 
 
 def block_local(block_book: Workbook, sheet: str, placed: TrainingLayout, engine: Cells, values: np.ndarray,
@@ -107,18 +110,21 @@ def block_local(block_book: Workbook, sheet: str, placed: TrainingLayout, engine
         verdict = judge(intended[keep], got[keep], (bound + leaf_rel * np.abs(got))[keep], report.rtol)
     where = [(placed.row_of(t), placed.col_of[q.qid]) for t in range(rows)
              for c, q in enumerate(placed.columns) if keep[t, c]]
-    _add(block_book, sheet, group, verdict, where, [None] * len(where), intended[keep], engine, report, "")
+    _add(block_book, sheet, group, verdict, where, [None] * len(where), intended[keep], engine, report, "",
+         placed.first_data_row)
     report.groups[group].drift = max(drift(values[:, c], got[:, c]) for c in range(cols))
 
 
 def _add(book: Workbook, sheet: str, group: str, verdict: Any, where: list[tuple[int, int]],
-         texts: list[str | None], want: np.ndarray, cells: Cells, report: Report, note: str) -> None:
+         texts: list[str | None], want: np.ndarray, cells: Cells, report: Report, note: str,
+         first_row: int) -> None:
     report.group(group, sheet).add(verdict)
     report.count(verdict)
     report.covered.add(sheet, where)
     if verdict.bad.any() and report.first_wrong is None:
         i = int(np.argmax(verdict.bad))
-        report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*where[i]), group, 0,
+        t = where[i][0] - first_row  # the block's row t is iteration t
+        report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*where[i]), group, t,
                                        texts[i], float(want[i]), cells.get(where[i]), note)
 
 

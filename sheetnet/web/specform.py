@@ -49,9 +49,21 @@ def values_of(table: dict[str, Any]) -> dict[str, str]:
             value = value.get(part) if isinstance(value, dict) else None
         if value is None:
             continue
-        out[f.path] = (value if isinstance(value, str) else
-                       ("true" if value else "false") if isinstance(value, bool) else json.dumps(value))
+        out[f.path] = value if isinstance(value, str) else toml_value(value)
     return out
+
+
+def toml_value(value: Any) -> str:
+    """A value in TOML's inline spelling, which _value reads back: numbers and lists as JSON
+    writes them, but a table (a layer of [[network.layers]]) as {kind = "conv2d", size = 2}."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k) if not k.isidentifier() else k} = {toml_value(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)  # a number, or a string in TOML's basic quotes
 
 
 def table_of(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
