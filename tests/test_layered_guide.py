@@ -158,6 +158,10 @@ def test_the_check_recomputes_the_drawings_at_the_typed_choices(tmp_path: Path) 
     cells = sum(1 for d in drawings for i in d.items if i.expect is not None and i.style != "line")
     # x, K and b, the map z, Σ K·x + b; per pooled channel its input, maximum and arg-max
     assert report.groups["drawings"].cells == cells == 16 + 10 + 4 + 1 + 2 * (4 + 1 + 1)
+    # the written-out line is the Guide's own group: the Working sheet's "texts" counted it before
+    lines = sum(1 for d in drawings for i in d.items if i.style == "line")
+    assert report.groups["drawing texts"].cells == lines == 1
+    assert report.groups["drawing texts"].sheet == "Guide" and report.groups["texts"].sheet == "Working"
     _type(path, drawings, T, c=2, r=2, s=2)
     assert run_check(path).ok
     # A window past the map (r = 3 of 2) is not one the data validation allows: the check says so.

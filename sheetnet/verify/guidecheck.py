@@ -30,9 +30,10 @@ from sheetnet.verify.readback import Workbook
 from sheetnet.verify.recompute import as_float
 from sheetnet.verify.report import Report
 from sheetnet.verify.sheetcells import Cells, Found, judge_found, words_of
-from sheetnet.verify.workingcheck import _texts
+from sheetnet.verify.workingcheck import judge_texts
 
 GROUP = "drawings"
+TEXT_GROUP = "drawing texts"  # not "texts": that group is the Working sheet's lines
 
 
 def guide_sheet(names: list[str]) -> str | None:
@@ -81,7 +82,7 @@ def check_guide(book: Workbook, training: np.ndarray, report: Report, engine: Ce
     report.covered.add(sheet, [(row, layer_drawings.T_COL)])
     judge_found(sheet, GROUP, found, report, iteration=t or 0)
     if texts:
-        _texts(book, sheet, texts, report)
+        judge_texts(book, sheet, texts, report, TEXT_GROUP)
 
 
 def _line(at: tuple[int, int], built: Any, want: Any, held: Any, engine: Cells | None,

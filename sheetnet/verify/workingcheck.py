@@ -82,7 +82,7 @@ def check_working(book: Workbook, sheet: str, cells: Cells, frame: ReferenceRun,
             rendered = textprint.text_value(line.expr, own_value)
             texts.append((text_at, rendered, engine.get(text_at), cells.get(text_at)))
     _values(book, sheet, values, report)
-    _texts(book, sheet, texts, report)
+    judge_texts(book, sheet, texts, report)
 
 
 def _constant_values(book: Workbook, frame: ReferenceRun) -> dict[str, float]:
@@ -122,9 +122,11 @@ def _values(book: Workbook, sheet: str, found: list[tuple[tuple[int, int], float
                                        held if isinstance(held, str) else None, want, got, note)
 
 
-def _texts(book: Workbook, sheet: str, found: list[tuple[tuple[int, int], str | None, Any, Any]],
-           report: Report) -> None:
-    group = report.group("texts", sheet)
+def judge_texts(book: Workbook, sheet: str, found: list[tuple[tuple[int, int], str | None, Any, Any]],
+                report: Report, name: str = "texts") -> None:
+    """Each live text line (address, the text it should read, the engine's text, the formula) judged
+    into the group `name` of the report (a group is one sheet's: the Guide's lines have their own)."""
+    group = report.group(name, sheet)
     bad = [f for f in found if not _same_text(f[1], f[2])]
     group.cells += len(found)
     report.cells += len(found)
@@ -132,7 +134,7 @@ def _texts(book: Workbook, sheet: str, found: list[tuple[tuple[int, int], str | 
     report.wrong += len(bad)
     if bad and report.first_wrong is None:
         at, want, got, held = bad[0]
-        report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*at), "texts", 1,
+        report.first_wrong = WrongCell(layout.sheet_prefix(sheet) + layout.address(*at), name, 1,
                                        held if isinstance(held, str) else None, np.nan, got,
                                        f"the line should read {shorten(repr(want))}")
 
