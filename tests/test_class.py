@@ -178,11 +178,12 @@ def test_variants_meet_the_constraints(name: str) -> None:
 
 
 def fill(
-    klass: Path, sid: str, out: Path, answers: dict[str, object], network: dict[str, float] | None = None
+    klass: Path, sid: str, out: Path, answers: dict[str, object], network: dict[str, float] | None = None,
+    sheet: str = "Exercise",
 ) -> Path:
     """A student's file with these answers typed (by question key), saved as `out`."""
     book = openpyxl.load_workbook(klass / "students" / f"{sid}.xlsx")
-    ws = book["Exercise"]
+    ws = book[sheet]
     for r in range(exercise.FIRST_ROW, ws.max_row + 1):
         t, qid = ws.cell(r, exercise.ITER).value, ws.cell(r, exercise.ID).value
         if qid and f"{t}:{qid}" in answers:
@@ -337,7 +338,7 @@ def test_chinese_class_and_feedback(tmp_path: Path) -> None:
     keys = answers_of(folder)["z1"]
     assert len(keys) == 9
     wrong = {**keys, "0:loss": 2 * keys["0:loss"]}
-    submitted = fill_zh(folder, "z1", tmp_path / "z1.xlsx", wrong)
+    submitted = fill(folder, "z1", tmp_path / "z1.xlsx", wrong, sheet="练习")
     result = run("grade", folder, submitted, "--feedback", tmp_path / "fb", "--gradebook", tmp_path / "g.csv")
     assert result.exit_code == 0, result.output
     sheet = openpyxl.load_workbook(tmp_path / "fb" / "z1.xlsx")["反馈"]
@@ -355,17 +356,6 @@ def test_chinese_class_and_feedback(tmp_path: Path) -> None:
     rows = list(csv.DictReader((tmp_path / "g.csv").open(encoding="utf-8")))
     assert rows[0]["name"] == "李雷" and rows[1]["flags"] == "missing"
     assert math.isclose(float(rows[0]["percent"]), 100 * 8 / 9, abs_tol=0.05)
-
-
-def fill_zh(folder: Path, sid: str, out: Path, answers: dict[str, float]) -> Path:
-    book = openpyxl.load_workbook(folder / "students" / f"{sid}.xlsx")
-    ws = book["练习"]
-    for r in range(exercise.FIRST_ROW, ws.max_row + 1):
-        t, qid = ws.cell(r, exercise.ITER).value, ws.cell(r, exercise.ID).value
-        if qid and f"{t}:{qid}" in answers:
-            ws.cell(r, exercise.ANSWER).value = answers[f"{t}:{qid}"]
-    book.save(out)
-    return out
 
 
 def test_a_file_of_another_class_is_flagged(klass: Path, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from sheetnet.model.layers import Layer
 from sheetnet.model.spec import Spec, load_spec, load_template, with_optimizer
 from sheetnet.sheets.layered_network import network_layout
 from tests.conftest import needs_libreoffice
+from tests.test_class import fill
 from tests.test_layer_reference import NETWORKS, random_spec
 
 TEMPLATES = ["cnn-stripes", "rnn-sequence", "attention-marker"]
@@ -264,17 +265,6 @@ def answers_of(folder: Path) -> dict[str, dict[str, float]]:
         for row in csv.DictReader(f):
             result.setdefault(row["id"], {})[f"{row['iteration']}:{row['quantity']}"] = float(row["answer"])
     return result
-
-
-def fill(folder: Path, sid: str, out: Path, answers: dict[str, float]) -> Path:
-    book = openpyxl.load_workbook(folder / "students" / f"{sid}.xlsx")
-    ws = book["Exercise"]
-    for r in range(exercise.FIRST_ROW, ws.max_row + 1):
-        t, qid = ws.cell(r, exercise.ITER).value, ws.cell(r, exercise.ID).value
-        if qid and f"{t}:{qid}" in answers:
-            ws.cell(r, exercise.ANSWER).value = answers[f"{t}:{qid}"]
-    book.save(out)
-    return out
 
 
 def _printed(value: float) -> set[str]:

@@ -49,6 +49,11 @@ def parse(qid: str) -> tuple[str, int, tuple[int, ...], str] | None:
     return m["prefix"], int(m["layer"]) - 1, tuple(int(i) for i in m["index"].split(",")), slot
 
 
+def _parsed_cell(node: Expr) -> tuple[str, int, tuple[int, ...], str] | None:
+    """parse() of a cell of the tree; None for any other node or an id that is not layered."""
+    return parse(node.qid) if isinstance(node, Cell) else None
+
+
 def _text(prefix: str, layer: int, index: tuple[int, ...], slot: str = "") -> str:
     return f"{prefix}{layer + 1}[{','.join(map(str, index))}]{slot}"
 
@@ -105,9 +110,7 @@ def transposed_key(spec: Spec, q: Question) -> tuple[str, str] | None:
 
 def transposed_cell(spec: Spec, node: Expr) -> Expr | None:
     """A weight (or its gradient) read at the transposed index, where that weight exists."""
-    if not isinstance(node, Cell):
-        return None
-    parts = parse(node.qid)
+    parts = _parsed_cell(node)
     if parts is None:
         return None
     prefix, layer, index, slot = parts
@@ -130,9 +133,7 @@ def _swapped(spec: Spec, param: str, layer: int, index: tuple[int, ...]) -> tupl
 
 def _rotated_kernel(spec: Spec, node: Expr) -> Expr | None:
     """K[c,i,u,v] → K[c,i,k+1−u,k+1−v] for a conv2d kernel cell (the centre stays)."""
-    if not isinstance(node, Cell):
-        return None
-    parts = parse(node.qid)
+    parts = _parsed_cell(node)
     if parts is None:
         return None
     prefix, layer, index, slot = parts

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sheetnet.equations import graph, labels, layer_names, updates
+from sheetnet.equations import graph, labels, layer_names
 from sheetnet.equations.update_notes import leaf_name
 from sheetnet.expr.formula import Cell
 from sheetnet.model import ids, layer_ids, schedule
 from sheetnet.model.spec import Spec
-from sheetnet.sheets.working_lines import Heading, Item, Line, bound, first_batch, first_update
+from sheetnet.sheets.working_lines import Heading, Item, Line, bound, first_batch, optimizer_headings
 
 # Kinds whose forward groups all have the layer's output shape: listed element by element
 # (z[1] a[1] z[2] a[2] …, or a max-pool window's arg-max then its maximum), as dense neurons are.
@@ -52,13 +52,7 @@ def layered_items(spec: Spec) -> list[Item]:
                 result += [Heading("backward", layer=n), *(line(q, "backward") for q in qids)]
     result.append(Heading("gradient"))
     result += [line(q, "gradient") for q in _gradient_ids(spec)]
-    if spec.has_optimizer_state:  # the optimizer's state and step of update 1 (row 0's formulas)
-        result.append(Heading("optimizer"))
-        result += [Line(c.qid, "optimizer", first_update(c)) for c in columns.values()
-                   if c.group == updates.GROUP]
-        result.append(Heading("update", text_key="working.optimizer_update"))
-    else:
-        result.append(Heading("update"))
+    result += optimizer_headings(spec, columns)
     result += [line(q, "update") for q in ids.params(spec)]  # every parameter is trained
     return result
 

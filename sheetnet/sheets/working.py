@@ -33,7 +33,7 @@ from sheetnet.sheets.working_lines import (  # re-exported: the classroom and th
     Line,
     bound,
     first_batch,
-    first_update,
+    optimizer_headings,
 )
 
 if TYPE_CHECKING:
@@ -89,13 +89,7 @@ def _items(spec: Spec) -> tuple[Item, ...]:
                 result.append(Line(qid, "backward", bound(columns[qid], spec, batch)))
     result.append(Heading("gradient"))
     result += [Line(q, "gradient", bound(columns[q], spec, batch)) for q in ids.gradients(spec)]
-    if spec.has_optimizer_state:  # the optimizer's state and step of update 1 (row 0's formulas)
-        result.append(Heading("optimizer"))
-        result += [Line(c.qid, "optimizer", first_update(c)) for c in columns.values()
-                   if c.group == updates.GROUP]
-        result.append(Heading("update", text_key="working.optimizer_update"))
-    else:
-        result.append(Heading("update"))
+    result += optimizer_headings(spec, columns)
     trained = set(ids.gradients(spec))
     for qid in ids.params(spec):
         if ids.gradient_of(qid) in trained:  # the next row's formula: θ − η·∂L/∂θ

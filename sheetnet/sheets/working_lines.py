@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sheetnet.equations import graph
+from sheetnet.equations import graph, updates
 from sheetnet.expr.formula import Cell, Expr, Num, rewrite
 from sheetnet.model import schedule
 from sheetnet.model.spec import Spec
@@ -56,3 +56,14 @@ def first_update(column: graph.Column) -> Expr:
 def first_batch(spec: Spec) -> list[int]:
     """The sample numbers (from 1) that iteration 1 uses, slot by slot."""
     return [int(k) + 1 for k in schedule.batches(spec, rows=1)[0]]
+
+
+def optimizer_headings(spec: Spec, columns: dict[str, graph.Column]) -> list[Item]:
+    """The optimizer's state and step of update 1 (row 0's formulas), when it keeps state, then
+    the update section's heading: the same for dense and layered networks."""
+    if not spec.has_optimizer_state:
+        return [Heading("update")]
+    return [Heading("optimizer"),
+            *(Line(c.qid, "optimizer", first_update(c))
+              for c in columns.values() if c.group == updates.GROUP),
+            Heading("update", text_key="working.optimizer_update")]
