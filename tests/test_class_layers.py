@@ -31,7 +31,7 @@ from sheetnet.model.layers import Layer
 from sheetnet.model.spec import Spec, load_spec, load_template, with_optimizer
 from sheetnet.sheets.layered_network import network_layout
 from tests.conftest import needs_libreoffice
-from tests.test_class import fill
+from tests.test_class import answers_of, fill
 from tests.test_layer_reference import NETWORKS, random_spec
 
 TEMPLATES = ["cnn-stripes", "rnn-sequence", "attention-marker"]
@@ -257,14 +257,6 @@ def test_a_kernel_gradient_at_the_rotated_index_and_a_transposed_wh_are_named() 
 
 
 # --- the class, end to end ------------------------------------------------------------------------
-
-
-def answers_of(folder: Path) -> dict[str, dict[str, float]]:
-    result: dict[str, dict[str, float]] = {}
-    with open(folder / "key" / "answers.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            result.setdefault(row["id"], {})[f"{row['iteration']}:{row['quantity']}"] = float(row["answer"])
-    return result
 
 
 def _printed(value: float) -> set[str]:

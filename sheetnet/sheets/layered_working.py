@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sheetnet.equations import graph, labels, layer_names
-from sheetnet.equations.update_notes import leaf_name
-from sheetnet.expr.formula import Cell
 from sheetnet.model import ids, layer_ids, schedule
 from sheetnet.model.spec import Spec
 from sheetnet.sheets.working_lines import Heading, Item, Line, bound, first_batch, optimizer_headings
@@ -117,13 +115,8 @@ def _backward_ids(spec: Spec, n: int, k: int) -> Iterator[str]:
 def layered_label(spec: Spec, qid: str) -> str:
     """z⁽¹⁾[2,1,1], δ⁽⁴⁾[1], ∂L/∂K⁽¹⁾[1,1,2,2], m(K⁽¹⁾[1,1,1,1]); with several samples a
     superscript after the indices names the sample: z⁽¹⁾[2,1,1]⁽³⁾ (in minibatch mode the
-    sample that slot k holds in iteration 1)."""
-    if qid == "loss":
-        return "L"
-    if qid == ids.ACCURACY:
-        return "acc"
-    if qid in ids.BIAS_CORRECTIONS:
-        return leaf_name(spec, Cell(qid)).strip("()")
+    sample that slot k holds in iteration 1). L, acc and the bias corrections are named by
+    working.quantity_label, as for a dense network."""
     if qid in ids.losses(spec):  # a sample's loss, and whether it is right: 1 or 0
         parts = ids.parse(qid)
         mark = labels.sup(f"({sample_number(spec, (parts.sample or 0) + 1)})")

@@ -153,14 +153,14 @@ class Leaves:
 def quantity_label(spec: Spec, qid: str) -> str:
     """w₃₁, a₃, δ₅, ∂L/∂w₅₃; with several samples a superscript names the sample: a₃⁽²⁾
     (in minibatch mode the sample that slot k holds in iteration 1)."""
-    if spec.layered:
-        return layered_working.layered_label(spec, qid)
     if qid == "loss":
         return "L"
     if qid == ids.ACCURACY:
         return "acc"
     if qid in ids.BIAS_CORRECTIONS:
         return leaf_name(spec, Cell(qid)).strip("()")
+    if spec.layered:
+        return layered_working.layered_label(spec, qid)
     if ":" in qid:  # an optimizer column: m₃₁, Δw₃₁
         return labels.label(spec, qid)
     parts = ids.parse(qid)
