@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import openpyxl
 import pytest
 
+from sheetnet.classroom import exercise
 from sheetnet.errors import SheetnetError
 from sheetnet.model import ids, layer_ids, reference
 from sheetnet.model.spec import load_template, parse_spec, to_table, validate
@@ -166,17 +168,21 @@ def test_a_spec_error_in_a_file_is_one_line_without_a_traceback(tmp_path: Path) 
         " [2, 2, 2]; put a flatten layer before it"]
 
 
-# (build writes a network of layers: tests/test_layered_workbook.py)
-@pytest.mark.parametrize("command", [["exercise", "out.xlsx"],
-                                     ["class", "roster.csv", "room", "--secret", "s"]])
-def test_the_workbook_commands_refuse_a_network_of_layers_in_one_line(tmp_path: Path,
-                                                                      command: list[str]) -> None:
+# (build writes a network of layers: tests/test_layered_workbook.py; the classroom kit's numbers:
+# tests/test_class_layers.py). The commands take a network of layers from the command line too.
+@pytest.mark.parametrize(("command", "template", "written"), [
+    (["exercise", "out.xlsx"], "cnn-stripes", "out.xlsx"),
+    (["class", "roster.csv", "room", "--secret", "s"], "rnn-sequence", "room/students/1.xlsx")])
+def test_the_workbook_commands_take_a_network_of_layers(tmp_path: Path, command: list[str], template: str,
+                                                        written: str) -> None:
     (tmp_path / "roster.csv").write_text("name,id\nAnn,1\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "sheetnet", *command, "-t", "cnn-stripes", "-q"],
+    result = subprocess.run([sys.executable, "-m", "sheetnet", *command, "-t", template, "-q"],
                             capture_output=True, text=True, check=False, cwd=tmp_path)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "[[network.layers]]" in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["roster.csv"]  # nothing written
+    assert result.returncode == 0, result.stderr
+    book = openpyxl.load_workbook(tmp_path / written)
+    ws = book["Exercise"]  # its id row names iteration 1's quantities, the first a layer-1 sum
+    asked = [q for r in range(exercise.FIRST_ROW, ws.max_row + 1) if (q := ws.cell(r, exercise.ID).value)]
+    assert asked[0] == ("z1[1,1,1]@1" if template == "cnn-stripes" else "z1[1,1]@1")
 
 
 # --- ids --------------------------------------------------------------------------------------
