@@ -85,8 +85,7 @@ def _parts_of(groups: list[layer_ids.Group], slot: int | None) -> dict[str, list
     for group in groups:
         if group.parts:
             for qid in group.ids(slot):
-                body, _, rest = qid.partition(layer_ids.PART)
-                out.setdefault(body + rest[rest.index("@"):] if "@" in rest else body, []).append(qid)
+                out.setdefault(str(ids.parse(qid).replace(part=None)), []).append(qid)
     return out
 
 
